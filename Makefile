@@ -1,0 +1,51 @@
+# The user's verbs. Every target depends on `setup`, which builds .venv once and again
+# only when pyproject.toml changes.
+PY := .venv/bin/python
+STAMP := .venv/.installed
+CONFIG ?= configs/quick.py
+SOURCE ?=
+LLM_URL ?=
+SYNTH_GROUPS ?= 4000
+DATA_DIR ?= data/sql
+CKPT ?=
+
+.PHONY: setup data train sample test bench eval web lsp clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	python3 -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "is ignored" || true
+	.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+	$(PY) -c "import torch, sentencepiece, sqlglot, safetensors"
+	touch $(STAMP)
+
+# Offline by default: the procedural generator, then prepare.py. SOURCE="a.jsonl.gz dir/" prepares
+# other sources instead; LLM_URL=https://.../v1 runs the LLM pipeline first.
+data: setup
+ifneq ($(LLM_URL),)
+	$(PY) -m datagen.llm --llm-url $(LLM_URL) --out data/llm
+	$(PY) prepare.py data/llm/groups.jsonl.gz --out $(DATA_DIR)
+else ifneq ($(SOURCE),)
+	$(PY) prepare.py $(SOURCE) --out $(DATA_DIR)
+else
+	$(PY) -m datagen.synth -o data/synth/groups.jsonl.gz --groups $(SYNTH_GROUPS) --seed 0
+	$(PY) prepare.py data/synth/groups.jsonl.gz --out $(DATA_DIR) --stmts-per-example 4
+endif
+
+train: setup
+	$(PY) train.py $(CONFIG) --data_dir=$(DATA_DIR)
+
+sample: setup
+	$(PY) sample.py $(if $(CKPT),--ckpt $(CKPT),$(if $(wildcard out/quick/best),--ckpt out/quick/best,)) \
+		--schema examples/schema.sql --prefix "SELECT name, email FROM "
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) bench/train_speed.py
+	$(PY) bench/latency.py
+
+clean:
+	rm -rf out data/synth data/sql

@@ -1,0 +1,189 @@
+"""The seed's on-disk layout for LLM-generated data, atomic unit writes, and a reader for groups.
+
+    <root>/topics.json                                       {"topics": ["e-commerce", ...]}
+    <root>/topic_detail.json                                 {"0_e-commerce": ["detail sentence", ...], ...}
+    <root>/details/<topic>.json                              one topic's details: the resumable unit
+                                                             that topic_detail.json is merged from
+    <root>/tons_of_tables/<topic>/<detail>.json              [{"tables": [{"table_schema": "CREATE TABLE ..."}]}, ...]
+                                                             one entry per schema variant
+    <root>/diverse_statements/<topic>/<detail>/<kind>.json   [{"statements": ["SELECT ...", ...]}, ...]
+                                                             entry k belongs to schema variant k
+    <root>/groups.jsonl.gz                                   one group per (topic, detail, variant)
+
+Every file is written whole or not at all (temp file, fsync, rename), so a crash never leaves a
+half-written unit and "file exists" means "unit done".
+"""
+import contextlib
+import gzip
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from datagen.sqlcheck import parse_schema, statement_problem
+
+TOPICS = "topics.json"
+TOPIC_DETAIL = "topic_detail.json"
+DETAILS = "details"
+TABLES = "tons_of_tables"
+STATEMENTS = "diverse_statements"
+GROUPS = "groups.jsonl.gz"
+_TMP = re.compile(r"^\..+\.tmp$")
+
+
+def _write_atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write `obj` as indented JSON (the seed's style), atomically."""
+    data = (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+    _write_atomic(Path(path), lambda f: f.write(data))
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+
+
+def write_jsonl_gz(path: Path, rows: Iterable[dict]) -> int:
+    """Write rows as gzipped JSON lines, atomically and byte-reproducibly; returns the row count."""
+    count = 0
+
+    def write(f):
+        nonlocal count
+        # mtime=0 and no file name in the header: same rows, same bytes
+        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
+            for row in rows:
+                gz.write((json.dumps(row, ensure_ascii=False) + "\n").encode())
+                count += 1
+
+    _write_atomic(Path(path), write)
+    return count
+
+
+def sweep_tmp(root: Path) -> int:
+    """Remove temp files a killed run left behind; returns how many."""
+    stale = [p for p in Path(root).rglob(".*.tmp") if _TMP.match(p.name)] if Path(root).exists() else []
+    for p in stale:
+        p.unlink()
+    return len(stale)
+
+
+# -----------------------------------------------------------------------------
+# names and paths
+
+
+def topic_slug(index: int, topic: str) -> str:
+    """'0_e-commerce': the topic's index and its name, lower-case, filesystem-safe."""
+    name = re.sub(r"[^a-z0-9_-]+", "_", topic.lower().replace(" ", "_")).strip("_")
+    return f"{index}_{name or 'topic'}"
+
+
+def topic_key(slug: str) -> tuple[int, str]:
+    """Sort key putting '2_x' before '10_y'."""
+    head, _, rest = slug.partition("_")
+    return (int(head), rest) if head.isdigit() else (1 << 30, slug)
+
+
+def detail_files(folder: Path) -> list[Path]:
+    """<detail>.json files of a topic folder in detail order (2 before 10)."""
+    return sorted((p for p in Path(folder).glob("*.json") if p.stem.isdigit()), key=lambda p: int(p.stem))
+
+
+def details_path(root: Path, topic: str) -> Path:
+    return Path(root) / DETAILS / f"{topic}.json"
+
+
+def schema_path(root: Path, topic: str, detail: int) -> Path:
+    return Path(root) / TABLES / topic / f"{detail}.json"
+
+
+def statements_path(root: Path, topic: str, detail: int, kind: str) -> Path:
+    return Path(root) / STATEMENTS / topic / str(detail) / f"{kind}.json"
+
+
+def schema_text(variant: dict) -> str:
+    """A schema variant as the text the statements were generated against (tables joined by a blank line)."""
+    return "\n\n".join(t["table_schema"].strip() for t in variant["tables"])
+
+
+# -----------------------------------------------------------------------------
+# readers
+
+
+def read_topics(root: Path) -> list[str]:
+    """Topic slugs in index order, from topics.json."""
+    topics = read_json(Path(root) / TOPICS)["topics"]
+    return [topic_slug(i, t) for i, t in enumerate(topics)]
+
+
+def read_details(root: Path) -> dict[str, list[str]]:
+    """Details per topic slug: topic_detail.json, overlaid with any per-topic unit files."""
+    path = Path(root) / TOPIC_DETAIL
+    details = read_json(path) if path.exists() else {}
+    for unit in sorted((Path(root) / DETAILS).glob("*.json")):
+        details[unit.stem] = read_json(unit)
+    return dict(sorted(details.items(), key=lambda kv: topic_key(kv[0])))
+
+
+def merge_details(root: Path) -> int:
+    """Rewrite topic_detail.json from all finished topics; returns how many topics it holds."""
+    details = read_details(root)
+    if details:
+        write_json(Path(root) / TOPIC_DETAIL, details)
+    return len(details)
+
+
+def _assign_flat(statements: list[str], variants: list[dict]) -> list[list[str]]:
+    """The seed's Modal variant stored one flat {"statements": [...]} per kind, losing which schema
+    variant each came from; give each statement to the first variant it is valid against."""
+    tables = [parse_schema(schema_text(v)) for v in variants]
+    out: list[list[str]] = [[] for _ in variants]
+    for sql in statements:
+        for k, t in enumerate(tables):
+            if statement_problem(sql, t) is None:
+                out[k].append(sql)
+                break
+    return out
+
+
+def read_seed_layout(root: Path) -> Iterator[dict]:
+    """Groups {"topic", "detail", "variant", "schema", "statements": {kind: [...]}} from the seed's
+    on-disk layout (ours or the seed's published one), in topic, detail, variant order; variants
+    without any statement are skipped."""
+    root = Path(root)
+    if not (root / TABLES).is_dir():
+        return
+    for topic_dir in sorted((p for p in (root / TABLES).iterdir() if p.is_dir()), key=lambda p: topic_key(p.name)):
+        for schema_file in detail_files(topic_dir):
+            variants = read_json(schema_file)
+            detail = int(schema_file.stem)
+            by_kind: dict[str, list[list[str]]] = {}
+            for kind_file in sorted((root / STATEMENTS / topic_dir.name / str(detail)).glob("*.json")):
+                entries = read_json(kind_file)
+                if isinstance(entries, dict):
+                    by_kind[kind_file.stem] = _assign_flat(entries.get("statements", []), variants)
+                else:
+                    by_kind[kind_file.stem] = [e.get("statements", []) for e in entries]
+            for k, variant in enumerate(variants):
+                statements = {kind: lists[k] for kind, lists in by_kind.items() if k < len(lists)}
+                if any(statements.values()):
+                    yield {"topic": topic_dir.name, "detail": detail, "variant": k,
+                           "schema": schema_text(variant), "statements": statements}

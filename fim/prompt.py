@@ -1,0 +1,281 @@
+"""Fill-in-the-middle prompt building, shared by the dataset converter and the editor server.
+
+build_prompt(context, prefix, suffix) returns exactly
+
+    <|im_start|>system\\n{system}<|im_end|>\\n<|im_start|>user\\n{user}<|im_end|>\\n
+    <|im_start|>assistant\\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>
+
+(one line, split here for reading) with the sections of fim/fim_prompt.tmpl, so that a
+prompt built at serving time is byte-identical to the training prompts.
+
+Text rules, the same for every caller:
+- CRLF and lone CR become LF everywhere (the model is trained on LF only; a
+  server editing a CRLF buffer converts the completion back).
+- A context value is a string, a list (items joined by newlines, empty items
+  dropped), or any other JSON value (written as JSON); None, empty and
+  whitespace-only values are left out, and values are stripped.
+
+Truncation (max_length, in tokens of the prompt alone): nothing is cut while the
+prompt fits. Otherwise whole units are dropped, in this order, until it fits:
+1. context fields, oldest first: sql_history, recent_queries, the fields this
+   template does not name, file_content, ddl_context; list items are units and
+   are taken as oldest first, string lines are units dropped from the top;
+2. the prefix from its start and the suffix from its end, lines (cut into
+   256-character chunks) alternately so that about 3/4 of what remains is
+   prefix; the chunk just before and the chunk just after the cursor are
+   never dropped.
+If even that does not fit, PromptTooLong is raised.
+"""
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"
+REQUIRED_TOKENS = (IM_START, IM_END, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)
+# Qwen2.5/Qwen3 control tokens: text holding one would be read as the token itself
+CONTROL_TOKENS = ("<|endoftext|>", IM_START, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, "<|fim_pad|>",
+                  "<|repo_name|>", "<|file_sep|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
+                  "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
+                  "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+DEFAULT_TEMPLATE = Path(__file__).with_name("fim_prompt.tmpl")
+TRIM_ORDER = ("sql_history", "recent_queries", "*", "file_content", "ddl_context")
+CHUNK = 256  # longest prefix/suffix unit when truncating, in characters
+PREFIX_SHARE = 0.75  # of the prefix+suffix text kept when truncating
+
+
+class PromptTooLong(ValueError):
+    """The prompt exceeds max_length even with all context and far prefix/suffix text dropped."""
+
+
+@dataclass(frozen=True)
+class Template:
+    system: str
+    user: tuple[str, str]  # text around {context}
+    no_context: str
+    fields: tuple[tuple[str, str, str], ...]  # (key or "*", text before {value}, text after)
+    assistant: tuple[str, str, str]  # text before {prefix}, between {prefix} and {suffix}, after {suffix}
+    path: str = ""
+
+
+def _split_once(text: str, placeholder: str, section: str) -> tuple[str, str]:
+    if text.count(placeholder) != 1:
+        raise ValueError(f"template section {section!r} must contain {placeholder} exactly once")
+    head, tail = text.split(placeholder)
+    return head, tail
+
+
+def parse_template(text: str, path: str = "") -> Template:
+    """Parse the sectioned template format (see fim/fim_prompt.tmpl)."""
+    sections: dict[str, list[str]] = {}
+    order: list[str] = []
+    current = None
+    for line in normalize_newlines(text).split("\n"):
+        if line.startswith("=== ") and line.endswith(" ===") and len(line) > 8:
+            current = line[4:-4].strip()
+            if current in sections:
+                raise ValueError(f"template section {current!r} appears twice")
+            sections[current], _ = [], order.append(current)
+        elif current is not None:
+            sections[current].append(line)
+        elif line.strip() and not line.startswith("#"):
+            raise ValueError(f"template text before the first section: {line!r}")
+    body = {name: "\n".join(lines).rstrip("\n") for name, lines in sections.items()}
+    for name in ("system", "user", "assistant"):
+        if name not in body:
+            raise ValueError(f"template lacks the {name!r} section")
+    for name in order:
+        if name != "assistant" and has_control_token(body[name]):
+            raise ValueError(f"template section {name!r} holds a control token's text; only 'assistant' may")
+    fields = []
+    for name in order:
+        if name.startswith("field "):
+            key = name[len("field "):].strip()
+            fields.append((key, *_split_once(body[name], "{value}", name)))
+    a0, rest = _split_once(body["assistant"], "{prefix}", "assistant")
+    a1, a2 = _split_once(rest, "{suffix}", "assistant")
+    return Template(system=body["system"], user=_split_once(body["user"], "{context}", "user"),
+                    no_context=body.get("no_context", ""), fields=tuple(fields), assistant=(a0, a1, a2), path=path)
+
+
+@lru_cache(maxsize=8)
+def _load_template_cached(path: str, mtime_ns: int) -> Template:
+    return parse_template(Path(path).read_text(encoding="utf-8"), path)
+
+
+def load_template(template: "str | Path | Template | None" = None) -> Template:
+    """A Template from a path (default fim/fim_prompt.tmpl); a Template passes through."""
+    if isinstance(template, Template):
+        return template
+    path = Path(template) if template is not None else DEFAULT_TEMPLATE
+    return _load_template_cached(str(path), path.stat().st_mtime_ns)
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and lone CR to LF."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def has_control_token(text: str) -> bool:
+    """Whether text holds a Qwen control token's literal text (it would encode as that token)."""
+    return "<|" in text and any(t in text for t in CONTROL_TOKENS)
+
+
+def check_tokenizer(tokenizer) -> None:
+    """Raise ValueError unless the chat and FIM tokens exist and encode as single tokens."""
+    problems = []
+    for tok in REQUIRED_TOKENS:
+        i = tokenizer.token_to_id(tok)
+        if i is None:
+            problems.append(f"{tok} is not in the vocabulary")
+        elif tokenizer.encode(tok) != [i]:
+            problems.append(f"{tok} does not encode as the single token {i} (got {tokenizer.encode(tok)})")
+    if problems:
+        raise ValueError("tokenizer is not a Qwen2.5/Qwen3-style FIM tokenizer: " + "; ".join(problems))
+
+
+# ---- context fields
+
+@dataclass
+class _Field:
+    key: str
+    head: str
+    tail: str
+    units: list[str]  # lines (joiner "") or list items (joiner "\n")
+    joiner: str
+
+    def value(self, dropped: int) -> str:
+        return self.joiner.join(self.units[dropped:]).strip()
+
+
+def _item_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return normalize_newlines(v).strip()
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _units(v) -> tuple[list[str], str]:
+    if isinstance(v, list):
+        return [s for s in map(_item_text, v) if s], "\n"
+    return _item_text(v).splitlines(keepends=True), ""
+
+
+def _context_fields(context: dict | None, t: Template) -> list[_Field]:
+    """Non-empty context fields in template order; keys the template does not name go to its "*" slot."""
+    context = context or {}
+    named = {key for key, _, _ in t.fields if key != "*"}
+    out = []
+    for key, head, tail in t.fields:
+        if key != "*":
+            entries = [(key, head, tail)] if key in context else []
+        else:
+            entries = [(k, head.replace("{name}", k), tail.replace("{name}", k)) for k in context if k not in named]
+        for k, h, tl in entries:
+            units, joiner = _units(context[k])
+            if units:
+                out.append(_Field(k, h, tl, units, joiner))
+    return out
+
+
+def _render(t: Template, fields: list[_Field], drops: list[int], prefix: str, suffix: str) -> str:
+    blocks = []
+    for f, d in zip(fields, drops):
+        value = f.value(d)
+        if value:
+            blocks.append(f.head + value + f.tail)
+    context = "\n\n".join(blocks) if blocks else t.no_context
+    a0, a1, a2 = t.assistant
+    return (f"{IM_START}system\n{t.system}{IM_END}\n"
+            f"{IM_START}user\n{t.user[0]}{context}{t.user[1]}{IM_END}\n"
+            f"{IM_START}assistant\n{a0}{prefix}{a1}{suffix}{a2}")
+
+
+# ---- truncation
+
+def _chunks(text: str) -> list[str]:
+    """Lines (with their newline) cut into CHUNK-character pieces; "".join gives text back."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        out.extend(line[i:i + CHUNK] for i in range(0, len(line), CHUNK))
+    return out
+
+
+def _trim_plan(fields: list[_Field], pre: list[str], suf: list[str]) -> list[int]:
+    """Order in which units are dropped: field index, then -1 (a prefix chunk) / -2 (a suffix chunk)."""
+    rank = {k: i for i, k in enumerate(TRIM_ORDER)}
+    order = sorted(range(len(fields)), key=lambda i: rank.get(fields[i].key, rank["*"]))
+    plan = [i for i in order for _ in fields[i].units]
+    # the chunk next to the cursor on each side stays
+    p_left = sum(map(len, pre[:-1]))
+    s_left = sum(map(len, suf[1:]))
+    pi, si = 0, len(suf) - 1
+    while pi < len(pre) - 1 or si > 0:
+        keep_prefix = p_left * (1 - PREFIX_SHARE) <= s_left * PREFIX_SHARE
+        if si > 0 and (keep_prefix or pi >= len(pre) - 1):
+            plan.append(-2)
+            s_left -= len(suf[si])
+            si -= 1
+        else:
+            plan.append(-1)
+            p_left -= len(pre[pi])
+            pi += 1
+    return plan
+
+
+def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | Path | Template | None" = None,
+               tokenizer=None, max_length: int | None = None) -> tuple[str, int | None, int]:
+    """(prompt, its token count or None without a tokenizer, units dropped to fit max_length)."""
+    t = load_template(template)
+    prefix, suffix = normalize_newlines(prefix), normalize_newlines(suffix)
+    fields = _context_fields(context, t)
+    prompt = _render(t, fields, [0] * len(fields), prefix, suffix)
+    if tokenizer is None:
+        if max_length is not None:
+            raise ValueError("max_length needs a tokenizer")
+        return prompt, None, 0
+    n = len(tokenizer.encode(prompt))
+    if max_length is None or n <= max_length:
+        return prompt, n, 0
+
+    pre, suf = _chunks(prefix), _chunks(suffix)
+    plan = _trim_plan(fields, pre, suf)
+
+    def build(k: int) -> tuple[str, int]:
+        drops = [0] * len(fields)
+        dp = ds = 0
+        for target in plan[:k]:
+            if target == -1:
+                dp += 1
+            elif target == -2:
+                ds += 1
+            else:
+                drops[target] += 1
+        p = _render(t, fields, drops, "".join(pre[dp:]), "".join(suf[:len(suf) - ds]))
+        return p, len(tokenizer.encode(p))
+
+    # smallest k that fits, by bisection: dropping more never makes the prompt longer in practice, and
+    # the result is checked either way (hi always fits)
+    hi = len(plan)
+    best = build(hi)
+    if best[1] > max_length:
+        raise PromptTooLong(f"prompt needs {best[1]} tokens even fully truncated (max_length {max_length})")
+    lo = 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        cand = build(mid)
+        if cand[1] <= max_length:
+            hi, best = mid, cand
+        else:
+            lo = mid
+    return best[0], best[1], hi
+
+
+def build_prompt(context: dict | None, prefix: str, suffix: str, template: "str | Path | Template | None" = None,
+                 tokenizer=None, max_length: int | None = None) -> str:
+    """The FIM prompt for the SQL around the cursor; with max_length (prompt tokens), truncated to fit."""
+    return fit_prompt(context, prefix, suffix, template, tokenizer, max_length)[0]

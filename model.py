@@ -1,0 +1,397 @@
+"""A LLaMA-style decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU) with a KV cache.
+
+One model serves the tiny SQL completers (configs/260K.py, 15M.py, 42M.py) and, with
+`qk_norm=True` and a large `rope_theta`, Qwen3. Module and parameter names follow
+Hugging Face's LlamaForCausalLM / Qwen3ForCausalLM so that `save_pretrained` writes a
+checkpoint transformers, vLLM and llama.cpp's converter can read.
+"""
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelArgs:
+    dim: int = 288
+    n_layers: int = 6
+    n_heads: int = 6
+    n_kv_heads: int | None = None  # None: same as n_heads
+    head_dim: int | None = None  # None: dim // n_heads (Qwen3 sets it independently)
+    hidden_dim: int | None = None  # None: 4 * dim
+    vocab_size: int = 512
+    max_seq_len: int = 1024
+    norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    tie_embeddings: bool = True
+    qk_norm: bool = False  # Qwen3: per-head RMSNorm on q and k before RoPE
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        self.n_kv_heads = self.n_kv_heads or self.n_heads
+        self.head_dim = self.head_dim or self.dim // self.n_heads
+        self.hidden_dim = self.hidden_dim or 4 * self.dim
+        if self.n_heads % self.n_kv_heads:
+            raise ValueError(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})")
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        x32 = x.float()  # normalize in fp32 as the reference implementations do
+        return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+
+
+def precompute_rope(head_dim: int, max_len: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real cos/sin tables (max_len, head_dim) in the rotate-half layout of Hugging Face."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim))
+    freqs = torch.outer(torch.arange(max_len, dtype=torch.float64), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    return emb.cos().float(), emb.sin().float()
+
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([-x2, x1], dim=-1)
+
+
+def apply_rotary_emb(x, cos, sin):
+    # x: (B, H, T, D); cos/sin: (B, 1, T, D)
+    return x * cos + rotate_half(x) * sin
+
+
+def repeat_kv(x, n_rep: int):
+    # (B, n_kv, T, D) -> (B, n_kv * n_rep, T, D)
+    if n_rep == 1:
+        return x
+    B, H, T, D = x.shape
+    return x[:, :, None].expand(B, H, n_rep, T, D).reshape(B, H * n_rep, T, D)
+
+
+class Attention(nn.Module):
+    def __init__(self, args: ModelArgs, layer_id: int):
+        super().__init__()
+        self.layer_id = layer_id
+        self.n_heads, self.n_kv_heads, self.head_dim = args.n_heads, args.n_kv_heads, args.head_dim
+        self.q_proj = nn.Linear(args.dim, args.n_heads * args.head_dim, bias=False)
+        self.k_proj = nn.Linear(args.dim, args.n_kv_heads * args.head_dim, bias=False)
+        self.v_proj = nn.Linear(args.dim, args.n_kv_heads * args.head_dim, bias=False)
+        self.o_proj = nn.Linear(args.n_heads * args.head_dim, args.dim, bias=False)
+        if args.qk_norm:
+            self.q_norm = RMSNorm(args.head_dim, args.norm_eps)
+            self.k_norm = RMSNorm(args.head_dim, args.norm_eps)
+        self.qk_norm = args.qk_norm
+        self.dropout = args.dropout
+
+    def forward(self, x, cos, sin, cache=None, attn_mask=None):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim)
+        k = self.k_proj(x).view(B, T, self.n_kv_heads, self.head_dim)
+        v = self.v_proj(x).view(B, T, self.n_kv_heads, self.head_dim)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, H, T, D)
+        q, k = apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin)
+        if cache is not None:
+            y = cache.attend(self.layer_id, q, k, v)
+        else:
+            n_rep = self.n_heads // self.n_kv_heads
+            k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)
+            drop = self.dropout if self.training else 0.0
+            if attn_mask is None:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=drop)
+        y = y.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim)
+        return self.o_proj(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.gate_proj = nn.Linear(args.dim, args.hidden_dim, bias=False)
+        self.up_proj = nn.Linear(args.dim, args.hidden_dim, bias=False)
+        self.down_proj = nn.Linear(args.hidden_dim, args.dim, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Block(nn.Module):
+    def __init__(self, args: ModelArgs, layer_id: int):
+        super().__init__()
+        self.input_layernorm = RMSNorm(args.dim, args.norm_eps)
+        self.self_attn = Attention(args, layer_id)
+        self.post_attention_layernorm = RMSNorm(args.dim, args.norm_eps)
+        self.mlp = MLP(args)
+        self.drop = nn.Dropout(args.dropout)
+
+    def forward(self, x, cos, sin, cache=None, attn_mask=None):
+        x = x + self.drop(self.self_attn(self.input_layernorm(x), cos, sin, cache, attn_mask))
+        return x + self.drop(self.mlp(self.post_attention_layernorm(x)))
+
+
+class KVCache:
+    """Preallocated keys/values for incremental decoding, one length per row.
+
+    Rows may hold prompts of different lengths (right-padded prefill with `n_valid`).
+    A cache built with `prefix=` shares that cache's first `prefix.lengths[0]` positions
+    (the schema) across all its rows without copying them; `reorder` forks or
+    reorders rows (beam search), `truncate` rewinds (reuse of a common token prefix).
+    """
+
+    def __init__(self, args: ModelArgs, batch: int, max_len: int, prefix: "KVCache | None" = None,
+                 device=None, dtype=torch.float32):
+        if prefix is not None and prefix.batch != 1:
+            raise ValueError("a shared prefix cache must have batch 1")
+        shape = (args.n_layers, batch, args.n_kv_heads, max_len, args.head_dim)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.lengths = torch.zeros(batch, dtype=torch.long, device=device)
+        self.prefix = prefix
+        self.prefix_len = int(prefix.lengths[0]) if prefix is not None else 0
+        self.max_len, self.batch = max_len, batch
+        self._n_new = None  # set by begin(): tokens written per row in the current forward
+
+    def begin(self, T: int, n_valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Positions (B, T) of the T incoming tokens; `n_valid` (B,) marks right padding."""
+        if int(self.lengths.max()) + T > self.max_len:
+            raise ValueError(f"KV cache full: {int(self.lengths.max())} + {T} > {self.max_len}")
+        self._n_new = torch.full_like(self.lengths, T) if n_valid is None else n_valid.to(self.lengths)
+        return self.prefix_len + self.lengths[:, None] + torch.arange(T, device=self.lengths.device)
+
+    def attend(self, layer: int, q, k, v):
+        """Write k, v (B, n_kv, T, D) at each row's position, attend q (B, H, T, D) causally."""
+        B, H, T, D = q.shape
+        n_kv = k.shape[1]
+        slots = self.lengths[:, None] + torch.arange(T, device=q.device)  # (B, T)
+        rows = torch.arange(B, device=q.device)[:, None].expand(B, T)
+        self.k[layer][rows, :, slots] = k.transpose(1, 2)
+        self.v[layer][rows, :, slots] = v.transpose(1, 2)
+        L = int(self.lengths.max()) + T
+        ks, vs = self.k[layer, :, :, :L], self.v[layer, :, :, :L]  # (B, n_kv, L, D)
+        qg = q.view(B, n_kv, H // n_kv, T, D)  # grouped query heads share their kv head
+        scale = 1.0 / math.sqrt(D)
+        scores = torch.matmul(qg, ks[:, :, None].transpose(-1, -2)) * scale  # (B, n_kv, g, T, L)
+        causal = torch.arange(L, device=q.device)[None, None, :] <= slots[:, :, None]  # (B, T, L)
+        scores = scores.masked_fill(~causal[:, None, None], float("-inf"))
+        if self.prefix is not None and self.prefix_len:
+            P = self.prefix_len
+            kp, vp = self.prefix.k[layer, :, :, :P], self.prefix.v[layer, :, :, :P]  # (1, n_kv, P, D)
+            pscores = torch.matmul(qg, kp[:, :, None].transpose(-1, -2)) * scale
+            probs = torch.softmax(torch.cat([pscores, scores], dim=-1).float(), dim=-1).type_as(q)
+            y = torch.matmul(probs[..., :P], vp[:, :, None]) + torch.matmul(probs[..., P:], vs[:, :, None])
+        else:
+            y = torch.matmul(torch.softmax(scores.float(), dim=-1).type_as(q), vs[:, :, None])
+        return y.reshape(B, H, T, D)
+
+    def commit(self):
+        """Advance row lengths after all layers have attended (called by the model)."""
+        self.lengths += self._n_new
+        self._n_new = None
+
+    def reorder(self, index: torch.Tensor) -> "KVCache":
+        """Keep/duplicate rows by index (beam search, forking one row into many)."""
+        self.k, self.v = self.k[:, index], self.v[:, index]
+        self.lengths = self.lengths[index]
+        self.batch = len(index)
+        return self
+
+    def truncate(self, length: int):
+        """Rewind every row to `length` positions (not counting the shared prefix)."""
+        self.lengths.clamp_(max=length)
+
+
+class Transformer(nn.Module):
+    def __init__(self, args: ModelArgs):
+        super().__init__()
+        self.args = args
+        self.embed_tokens = nn.Embedding(args.vocab_size, args.dim)
+        self.drop = nn.Dropout(args.dropout)
+        self.layers = nn.ModuleList(Block(args, i) for i in range(args.n_layers))
+        self.norm = RMSNorm(args.dim, args.norm_eps)
+        self.lm_head = nn.Linear(args.dim, args.vocab_size, bias=False)
+        if args.tie_embeddings:
+            self.lm_head.weight = self.embed_tokens.weight
+        cos, sin = precompute_rope(args.head_dim, args.max_seq_len, args.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():
+            if name.endswith(("o_proj.weight", "down_proj.weight")):
+                # scaled init for residual projections, per GPT-2
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * args.n_layers))
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None,
+                positions: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
+                n_valid: torch.Tensor | None = None, last_only: bool = False):
+        """Logits (B, T, V), or (logits, mean loss over targets != -100) when targets are given.
+
+        With `cache`, tokens continue each row of the cache (right padding marked by `n_valid`).
+        `positions` (B, T) and `attn_mask` serve packed rows (positions restarting per sample).
+        """
+        B, T = tokens.shape
+        if cache is not None:
+            positions = cache.begin(T, n_valid)
+        elif positions is None:
+            if T > self.args.max_seq_len:
+                raise ValueError(f"sequence of {T} tokens is longer than max_seq_len {self.args.max_seq_len}")
+            positions = torch.arange(T, device=tokens.device)[None].expand(B, T)
+        if int(positions.max()) >= self.args.max_seq_len:
+            raise ValueError(f"position {int(positions.max())} beyond max_seq_len {self.args.max_seq_len}")
+        cos = self.rope_cos[positions][:, None].to(self.embed_tokens.weight.dtype)  # (B, 1, T, D)
+        sin = self.rope_sin[positions][:, None].to(self.embed_tokens.weight.dtype)
+        h = self.drop(self.embed_tokens(tokens))
+        for layer in self.layers:
+            h = layer(h, cos, sin, cache, attn_mask)
+        if cache is not None:
+            cache.commit()
+        h = self.norm(h)
+        if targets is None:
+            return self.lm_head(h[:, -1:] if last_only else h)
+        logits = self.lm_head(h)
+        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+        return logits, loss
+
+    def num_params(self, non_embedding: bool = False) -> int:
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.embed_tokens.weight.numel()
+        return n
+
+    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas, device_type: str):
+        # decay 2D weights (matmuls, embeddings), not norms
+        params = [p for p in self.parameters() if p.requires_grad]
+        decay = [p for p in params if p.dim() >= 2]
+        no_decay = [p for p in params if p.dim() < 2]
+        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        fused = device_type == "cuda"
+        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused)
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """Training FLOPs per token: 6 N for the matmuls plus attention (PaLM appendix B)."""
+        a = self.args
+        n = self.num_params() - (0 if a.tie_embeddings else self.embed_tokens.weight.numel())
+        return 6 * n + 12 * a.n_layers * a.n_heads * a.head_dim * seq_len
+
+    def estimate_mfu(self, tokens_per_sec: float, seq_len: int, peak_flops: float) -> float:
+        return self.flops_per_token(seq_len) * tokens_per_sec / peak_flops
+
+
+# ---- Hugging Face layout: config.json + model.safetensors ----
+
+def hf_config(args: ModelArgs, **extra) -> dict:
+    qwen = args.qk_norm
+    cfg = {
+        "architectures": ["Qwen3ForCausalLM" if qwen else "LlamaForCausalLM"],
+        "model_type": "qwen3" if qwen else "llama",
+        "hidden_size": args.dim, "num_hidden_layers": args.n_layers, "num_attention_heads": args.n_heads,
+        "num_key_value_heads": args.n_kv_heads, "head_dim": args.head_dim, "intermediate_size": args.hidden_dim,
+        "vocab_size": args.vocab_size, "max_position_embeddings": args.max_seq_len, "rms_norm_eps": args.norm_eps,
+        "rope_theta": args.rope_theta, "tie_word_embeddings": args.tie_embeddings, "hidden_act": "silu",
+        "attention_bias": False, "mlp_bias": False, "torch_dtype": "float32",
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def args_from_hf_config(cfg: dict) -> ModelArgs:
+    return ModelArgs(
+        dim=cfg["hidden_size"], n_layers=cfg["num_hidden_layers"], n_heads=cfg["num_attention_heads"],
+        n_kv_heads=cfg.get("num_key_value_heads"), head_dim=cfg.get("head_dim"),
+        hidden_dim=cfg["intermediate_size"], vocab_size=cfg["vocab_size"],
+        max_seq_len=cfg.get("max_position_embeddings", 2048), norm_eps=cfg.get("rms_norm_eps", 1e-6),
+        rope_theta=cfg.get("rope_theta", 10000.0), tie_embeddings=cfg.get("tie_word_embeddings", False),
+        qk_norm=cfg.get("model_type") == "qwen3",
+    )
+
+
+def hf_state_dict(model: Transformer) -> dict[str, torch.Tensor]:
+    """Our parameters under Hugging Face names (`model.` prefix, no tied lm_head copy)."""
+    out = {}
+    for name, t in model.state_dict().items():
+        if name == "lm_head.weight":
+            if not model.args.tie_embeddings:
+                out[name] = t
+        else:
+            out["model." + name] = t
+    return out
+
+
+def load_hf_state_dict(model: Transformer, tensors: dict[str, torch.Tensor], strict: bool = True):
+    ours = {}
+    for name, t in tensors.items():
+        if name == "lm_head.weight":
+            if model.args.tie_embeddings:
+                continue  # tied: the embedding is the head
+            ours[name] = t
+        elif name.startswith("model."):
+            ours[name[len("model."):]] = t
+        elif strict:
+            raise KeyError(f"unexpected tensor {name!r}")
+    missing, unexpected = model.load_state_dict(ours, strict=False)
+    missing = [m for m in missing if not (m == "lm_head.weight" and model.args.tie_embeddings)]
+    if strict and (missing or unexpected):
+        raise KeyError(f"checkpoint does not match the model: missing {missing}, unexpected {unexpected}")
+
+
+def save_pretrained(model: Transformer, out_dir: str, dtype: torch.dtype | None = None, extra_config: dict | None = None):
+    """Write config.json + model.safetensors atomically (Hugging Face layout)."""
+    from safetensors.torch import save_file
+    os.makedirs(out_dir, exist_ok=True)
+    tensors = {k: (v.to(dtype) if dtype is not None else v).detach().contiguous().cpu()
+               for k, v in hf_state_dict(model).items()}
+    dt = str(next(iter(tensors.values())).dtype).replace("torch.", "")
+    cfg = hf_config(model.args, torch_dtype=dt, **(extra_config or {}))
+    tmp = os.path.join(out_dir, "model.safetensors.tmp")
+    save_file(tensors, tmp, metadata={"format": "pt"})
+    os.replace(tmp, os.path.join(out_dir, "model.safetensors"))
+    write_json_atomic(os.path.join(out_dir, "config.json"), cfg)
+
+
+def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32) -> Transformer:
+    """Load a directory written by save_pretrained (or a Llama/Qwen3 HF checkpoint with one safetensors file)."""
+    from safetensors.torch import load_file
+    cfg_path = os.path.join(path, "config.json")
+    try:
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        args = args_from_hf_config(cfg)
+    except (OSError, json.JSONDecodeError, KeyError) as e:
+        raise ValueError(f"{cfg_path}: not a readable model config ({e})") from e
+    model = Transformer(args)
+    try:
+        tensors = load_file(os.path.join(path, "model.safetensors"), device=str(device))
+    except Exception as e:
+        raise ValueError(f"{os.path.join(path, 'model.safetensors')}: cannot read weights ({e})") from e
+    load_hf_state_dict(model, tensors)
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def write_json_atomic(path: str, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def model_args_fields() -> set[str]:
+    return {f.name for f in fields(ModelArgs)}
+
+
+def args_dict(args: ModelArgs) -> dict:
+    return asdict(args)

@@ -1,0 +1,515 @@
+"""Text to tokens: schema groups -> SentencePiece tokenizer -> uint16 memmap shards.
+
+    python prepare.py SOURCE [SOURCE ...] --out data/sql [--augment 1] [--val-frac 0.02]
+
+A SOURCE is a JSONL(.gz) file of groups (one JSON object a line:
+`{"schema": "CREATE TABLE ...", "statements": {"select": [...], ...}, ...}`), a directory
+in SQLPilot's on-disk layout (`tons_of_tables/<topic>/<i>.json` holding a list of schema
+variants, `diverse_statements/<topic>/<i>/<kind>.json` whose list entry k belongs to
+variant k), or a directory of JSONL files. `PATH*N` repeats a source N times (each copy
+augmented differently), for small high-value sets such as Spider.
+
+Writes to --out: tok.model (SentencePiece BPE, exact whitespace, byte fallback),
+train.bin / val.bin (uint16 tokens), train.idx.npy / val.idx.npy (int64 rows
+[example start, statement start, example end]) and meta.json.
+
+An example is `### TABLEDATA\\n\\n{schema}\\n\\n### STATEMENT\\n\\n{statement}` + EOS, the seed's
+format; with --stmts-per-example K up to K statements of one schema follow it, each
+introduced by `\\n\\n### STATEMENT\\n\\n`, which spends the schema's tokens on more statements.
+"""
+import argparse
+import glob
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import sys
+import time
+import zlib
+from collections import Counter
+from multiprocessing import Pool
+
+import numpy as np
+
+from datagen.sqlcheck import parse_schema, split_tables
+
+SCHEMA_HEADER = "### TABLEDATA"
+STATEMENT_HEADER = "### STATEMENT"
+KINDS = ("select", "insert", "update", "delete", "truncate", "upsert")
+
+
+def prompt_text(schema: str) -> str:
+    """The text in front of a statement: the schema block and the statement marker."""
+    return f"{SCHEMA_HEADER}\n\n{schema}\n\n{STATEMENT_HEADER}\n\n"
+
+
+STATEMENT_SEPARATOR = f"\n\n{STATEMENT_HEADER}\n\n"
+
+
+# ---------------------------------------------------------------- reading sources
+
+class SourceStats(Counter):
+    """Counts of groups read and skipped per reason; printed at the end."""
+
+
+def _open_text(path: str):
+    raw = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+
+
+def read_jsonl(path: str, stats: Counter):
+    """Groups of a JSONL(.gz) file; malformed lines are reported with file:line, counted and skipped."""
+    with _open_text(path) as f:
+        lineno = 0
+        while True:
+            lineno += 1
+            try:
+                line = f.readline()
+            except UnicodeDecodeError as e:
+                print(f"{path}:{lineno}: invalid UTF-8 ({e.reason}); rest of file skipped", file=sys.stderr)
+                stats["skipped: invalid utf-8"] += 1
+                return
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                group = json.loads(line)
+            except json.JSONDecodeError as e:
+                print(f"{path}:{lineno}: malformed JSON ({e.msg}); line skipped", file=sys.stderr)
+                stats["skipped: malformed json"] += 1
+                continue
+            problem = group_problem(group)
+            if problem:
+                print(f"{path}:{lineno}: {problem}; line skipped", file=sys.stderr)
+                stats[f"skipped: {problem}"] += 1
+                continue
+            stats["groups read"] += 1
+            yield group
+
+
+def group_problem(group) -> str | None:
+    if not isinstance(group, dict):
+        return "not a JSON object"
+    if not isinstance(group.get("schema"), str) or not group["schema"].strip():
+        return "missing or empty schema"
+    stmts = group.get("statements")
+    if not isinstance(stmts, dict):
+        return "missing statements object"
+    if not any(isinstance(v, list) and any(isinstance(s, str) and s.strip() for s in v) for v in stmts.values()):
+        return "empty statement lists"
+    return None
+
+
+def read_seed_layout(root: str, stats: Counter):
+    """Groups of SQLPilot's on-disk layout (tons_of_tables + diverse_statements)."""
+    for schema_file in sorted(glob.glob(os.path.join(root, "tons_of_tables", "*", "*.json"))):
+        topic = os.path.basename(os.path.dirname(schema_file))
+        detail = os.path.splitext(os.path.basename(schema_file))[0]
+        try:
+            with open(schema_file, encoding="utf-8") as f:
+                variants = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            print(f"{schema_file}: unreadable ({e}); skipped", file=sys.stderr)
+            stats["skipped: unreadable schema file"] += 1
+            continue
+        if isinstance(variants, str):
+            variants = [variants]
+        statements = {}
+        for kind_file in sorted(glob.glob(os.path.join(root, "diverse_statements", topic, detail, "*.json"))):
+            kind = os.path.splitext(os.path.basename(kind_file))[0]
+            try:
+                with open(kind_file, encoding="utf-8") as f:
+                    statements[kind] = json.load(f)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                print(f"{kind_file}: unreadable ({e}); skipped", file=sys.stderr)
+                stats["skipped: unreadable statement file"] += 1
+        for k, schema in enumerate(variants):
+            if isinstance(schema, dict):  # tolerate {"schema": ...} entries
+                schema = schema.get("schema", "")
+            group = {"topic": topic, "detail": detail, "variant": k, "schema": schema,
+                     "statements": {kind: _variant_entry(v, k) for kind, v in statements.items()}}
+            problem = group_problem(group)
+            if problem:
+                stats[f"skipped: {problem}"] += 1
+                continue
+            stats["groups read"] += 1
+            yield group
+
+
+def _variant_entry(lists, k):
+    # list entry k belongs to schema variant k; an entry is a list of statements or one statement
+    if not isinstance(lists, list) or k >= len(lists):
+        return []
+    entry = lists[k]
+    return entry if isinstance(entry, list) else [entry]
+
+
+def read_source(path: str, stats: Counter):
+    if os.path.isdir(path):
+        if os.path.isdir(os.path.join(path, "tons_of_tables")):
+            yield from read_seed_layout(path, stats)
+        else:
+            for p in sorted(glob.glob(os.path.join(path, "*.jsonl")) + glob.glob(os.path.join(path, "*.jsonl.gz"))):
+                yield from read_jsonl(p, stats)
+    elif os.path.exists(path):
+        yield from read_jsonl(path, stats)
+    else:
+        raise FileNotFoundError(f"source not found: {path}")
+
+
+def group_statements(group: dict) -> list[str]:
+    out = []
+    for kind, stmts in group["statements"].items():
+        if isinstance(stmts, list):
+            out += [s.strip() for s in stmts if isinstance(s, str) and s.strip()]
+    return out
+
+
+# ---------------------------------------------------------------- SQL-aware augmentation
+
+# strings, quoted names and comments are skipped as whole units so renaming never touches them
+_SQL_UNITS = re.compile(r"'(?:[^']|'')*'?|\"[^\"]*\"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|$)|[A-Za-z_][A-Za-z0-9_$]*", re.S)
+# names that double as keywords, types or functions: renaming them would change the SQL itself
+_RESERVED = set("""
+select from where and or not null is in as on join left right inner outer full cross group by order having limit
+offset insert into values update set delete truncate table upsert returning distinct case when then else end like
+ilike between exists union all asc desc count sum avg min max with conflict do nothing cascade create primary key
+foreign references unique index check default constraint family int int2 int4 int8 integer bigint smallint serial
+bigserial string varchar char text decimal numeric float float4 float8 real double precision bool boolean date time
+timestamp timestamptz interval jsonb json bytes bytea uuid array now true false public user type name key value
+current_timestamp current_date excluded coalesce cast extract lower upper length year month day hour
+""".split())
+_WORD_STYLES = ("snake", "snake", "snake", "camel", "pascal", "upper")
+
+
+def _style(words: list[str], style: str) -> str:
+    if style == "camel":
+        return words[0].lower() + "".join(w.capitalize() for w in words[1:])
+    if style == "pascal":
+        return "".join(w.capitalize() for w in words)
+    if style == "upper":
+        return "_".join(words).upper()
+    return "_".join(w.lower() for w in words)
+
+
+def _split_words(name: str) -> list[str]:
+    parts = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    return [p.lower() for p in parts] or [name.lower()]
+
+
+def rename_map(tables: dict[str, list[str]], rng: random.Random, pool: list[str]) -> dict[str, str]:
+    """Lowercased schema name -> new name: restyled, abbreviated or swapped for a word from `pool`."""
+    names = list(tables) + [c for cols in tables.values() for c in cols]
+    style = rng.choice(_WORD_STYLES)
+    used = {n.lower() for n in names}
+    mapping = {}
+    for name in names:
+        low = name.lower()
+        if low in mapping or low in _RESERVED or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            continue
+        words = _split_words(name)
+        r = rng.random()
+        if r < 0.35 and pool:  # an unrelated real identifier: forces copying from the schema
+            words = _split_words(rng.choice(pool)) + ([words[-1]] if words[-1] in ("id", "at", "date") and len(words) > 1 else [])
+        elif r < 0.5:
+            words = [w[:max(3, len(w) // 2)] if len(w) > 5 else w for w in words]
+        elif r < 0.6:
+            words = [rng.choice(("tbl", "app", "x", "my", "t", "src", "dim", "fct"))] + words
+        new = _style(words, style)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", new) or new.lower() in _RESERVED:
+            continue
+        while new.lower() in used and new.lower() != low:
+            new = f"{new}{rng.randint(2, 9)}"
+        used.add(new.lower())
+        mapping[low] = new
+    return mapping
+
+
+def rename_identifiers(sql: str, mapping: dict[str, str]) -> str:
+    """Replace whole unquoted identifiers (case-insensitively) outside strings and comments."""
+    def sub(m):
+        word = m.group(0)
+        if word[0] in "'\"`-/":
+            return word
+        return mapping.get(word.lower(), word)
+    return _SQL_UNITS.sub(sub, sql)
+
+
+def shuffle_columns(table_sql: str, rng: random.Random) -> str:
+    """Shuffle the column definitions of one CREATE TABLE (constraints stay after them, in order)."""
+    m = re.search(r"\(", table_sql)
+    if not m:
+        return table_sql
+    from datagen.sqlcheck import _body_end, _split_top_level
+    end = _body_end(table_sql, m.end())
+    body = table_sql[m.end():end - 1]
+    items = _split_top_level(body)
+    if len(items) < 2:
+        return table_sql
+    lead = re.match(r"\s*", items[0]).group(0)
+    sep = re.match(r"\s*", items[1]).group(0)
+    trail = re.search(r"\s*$", items[-1]).group(0)
+    stripped = [it.strip() for it in items]
+    is_constraint = [bool(re.match(r"(constraint|primary|foreign|unique|index|inverted|family|check)\b", s, re.I))
+                     for s in stripped]
+    cols = [s for s, c in zip(stripped, is_constraint) if not c]
+    rest = [s for s, c in zip(stripped, is_constraint) if c]
+    rng.shuffle(cols)
+    return table_sql[:m.end()] + lead + ("," + sep).join(cols + rest) + trail + table_sql[end - 1:]
+
+
+def reindent(schema: str, rng: random.Random) -> str:
+    indent = rng.choice(("\t", "  ", "    ", "", "   "))
+    return re.sub(r"(?m)^[ \t]+", indent, schema)
+
+
+def augment_group(schema: str, statements: list[str], rng: random.Random, pool: list[str]) -> tuple[str, list[str]]:
+    """One consistent random variant of a schema and its statements."""
+    tables = parse_schema(schema)
+    parts = split_tables(schema)
+    if rng.random() < 0.5 and len(parts) > 1:
+        rng.shuffle(parts)
+    if rng.random() < 0.5:
+        parts = [shuffle_columns(p, rng) for p in parts]
+    if parts:
+        schema = "\n\n".join(parts)
+    if rng.random() < 0.3:
+        schema = reindent(schema, rng)
+    mapping = rename_map(tables, rng, pool) if rng.random() < 0.8 else {}
+    if mapping:
+        schema = rename_identifiers(schema, mapping)
+        statements = [rename_identifiers(s, mapping) for s in statements]
+    return schema, statements
+
+
+# ---------------------------------------------------------------- long schemas
+
+def fit_schema(schema: str, keep_names: set[str], budget_chars: int) -> tuple[str, int]:
+    """Drop whole tables, those not named in `keep_names` first (last first), until the schema fits.
+
+    Returns (schema, tables dropped). The completer applies the same policy, with the names
+    that appear in the typed prefix as `keep_names`.
+    """
+    if len(schema) <= budget_chars:
+        return schema, 0
+    parts = split_tables(schema)
+    if not parts:
+        return schema, 0
+    keep_names = {n.lower() for n in keep_names}
+    names = [next(iter(parse_schema(p)), "").lower() for p in parts]
+    order = sorted(range(len(parts)), key=lambda i: (names[i] in keep_names, -i))  # droppable first
+    kept = set(range(len(parts)))
+    total = sum(len(p) + 2 for p in parts)
+    for i in order:
+        if total <= budget_chars or len(kept) == 1:
+            break
+        kept.discard(i)
+        total -= len(parts[i]) + 2
+    return "\n\n".join(parts[i] for i in sorted(kept)), len(parts) - len(kept)
+
+
+def names_in(sql: str) -> set[str]:
+    return {m.group(0).lower() for m in _SQL_UNITS.finditer(sql) if m.group(0)[0] not in "'\"`-/"} | \
+        {m.group(0)[1:-1].lower() for m in re.finditer(r"\"[^\"]+\"", sql)}
+
+
+# ---------------------------------------------------------------- tokenizer
+
+def train_tokenizer(texts: list[str], vocab_size: int, out_path: str):
+    import sentencepiece as spm
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts), model_writer=model, model_type="bpe", vocab_size=vocab_size,
+        byte_fallback=True, character_coverage=1.0, split_digits=True,
+        # exact whitespace: no normalization, no dummy prefix, whitespace pieces allowed
+        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
+        allow_whitespace_only_pieces=True, user_defined_symbols=[SCHEMA_HEADER, STATEMENT_HEADER],
+        max_sentence_length=1 << 20, num_threads=os.cpu_count() or 1, minloglevel=2,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+    )
+    tmp = out_path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(model.getvalue())
+    os.replace(tmp, out_path)
+
+
+# ---------------------------------------------------------------- encoding (worker processes)
+
+_sp = None
+_cfg = None
+
+
+def _init_worker(tok_path: str, cfg: dict):
+    import sentencepiece as spm
+    global _sp, _cfg
+    _sp = spm.SentencePieceProcessor(model_file=tok_path)
+    _cfg = cfg
+
+
+def _encode_group(job) -> tuple[list[np.ndarray], Counter]:
+    """All examples of one (possibly augmented) group: token arrays + [start, stmt_start] offsets."""
+    schema, statements, seed, augment = job
+    stats = Counter()
+    rng = random.Random(seed)
+    if augment:
+        schema, statements = augment_group(schema, statements, rng, _cfg["pool"])
+    rng.shuffle(statements)
+    block, k_max = _cfg["block_size"], _cfg["stmts_per_example"]
+    eos = _sp.eos_id()
+    sep = _sp.encode(STATEMENT_SEPARATOR)
+    stmt_ids = _sp.encode(statements)
+    full_prompt = None
+    examples = []
+    i = 0
+    while i < len(statements):
+        k = rng.randint(1, k_max)
+        chunk = list(range(i, min(i + k, len(statements))))
+        i += len(chunk)
+        body_len = sum(len(stmt_ids[j]) for j in chunk) + len(sep) * (len(chunk) - 1) + 1
+        if full_prompt is None:
+            full_prompt = _sp.encode(prompt_text(schema))
+        prompt = full_prompt
+        if len(prompt) + body_len > block:
+            # keep the tables the statements name; drop others, then give up on the example
+            keep = set().union(*(names_in(statements[j]) for j in chunk))
+            budget = int((block - body_len - 8) * len(schema) / max(len(prompt), 1))
+            fitted, dropped = fit_schema(schema, keep, budget)
+            prompt = _sp.encode(prompt_text(fitted))
+            if len(prompt) + body_len > block:
+                if len(chunk) > 1:  # retry the statements one by one
+                    i -= len(chunk) - 1
+                    chunk = chunk[:1]
+                    continue
+                stats["examples dropped: too long"] += 1
+                continue
+            stats["examples with tables dropped"] += 1
+        body = []
+        for n, j in enumerate(chunk):
+            if n:
+                body += sep
+            body += stmt_ids[j]
+        body.append(eos)
+        examples.append((np.array(prompt + body, dtype=np.uint16), len(prompt), len(chunk)))
+        stats["examples"] += 1
+        stats["statements"] += len(chunk)
+    return examples, stats
+
+
+# ---------------------------------------------------------------- main
+
+def split_of(schema: str, val_frac: float) -> str:
+    """Train/val by schema: a hash of the whitespace-normalized schema, so no val schema is trained on."""
+    h = hashlib.sha1(" ".join(schema.split()).lower().encode()).digest()
+    return "val" if int.from_bytes(h[:4], "big") / 2**32 < val_frac else "train"
+
+
+def parse_source_arg(arg: str) -> tuple[str, int]:
+    m = re.fullmatch(r"(.+)\*(\d+)", arg)
+    return (m.group(1), int(m.group(2))) if m else (arg, 1)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sources", nargs="+", help="JSONL(.gz) files or directories; PATH*N repeats a source N times")
+    ap.add_argument("--out", default="data/sql")
+    ap.add_argument("--vocab-size", type=int, default=512)
+    ap.add_argument("--tokenizer", default=None, help="reuse this tok.model instead of training one")
+    ap.add_argument("--augment", type=int, default=1, help="augmented copies per group, besides the original")
+    ap.add_argument("--val-frac", type=float, default=0.02)
+    ap.add_argument("--block-size", type=int, default=1536, help="longest example in tokens (the model's context)")
+    ap.add_argument("--stmts-per-example", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--seed", type=int, default=1337)
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    os.makedirs(args.out, exist_ok=True)
+
+    stats = Counter()
+    groups = {"train": [], "val": []}  # (schema, statements, repeats)
+    for arg in args.sources:
+        path, repeat = parse_source_arg(arg)
+        n0 = stats["groups read"]
+        for g in read_source(path, stats):
+            stmts = group_statements(g)
+            groups[split_of(g["schema"], args.val_frac)].append((g["schema"], stmts, repeat))
+        print(f"read {stats['groups read'] - n0} groups from {path}" + (f" (x{repeat})" if repeat > 1 else ""))
+    if not groups["train"]:
+        sys.exit("no usable groups in the sources")
+
+    # identifier pool for renaming: real names from the corpus itself
+    rng = random.Random(args.seed)
+    pool = set()
+    for schema, _, _ in rng.sample(groups["train"], min(3000, len(groups["train"]))):
+        for t, cols in parse_schema(schema).items():
+            pool.add(t)
+            pool.update(cols)
+    pool = sorted(p for p in pool if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) and p.lower() not in _RESERVED)
+
+    tok_path = os.path.join(args.out, "tok.model")
+    if args.tokenizer:
+        if os.path.abspath(args.tokenizer) != os.path.abspath(tok_path):
+            with open(args.tokenizer, "rb") as src, open(tok_path + ".tmp", "wb") as dst:
+                dst.write(src.read())
+            os.replace(tok_path + ".tmp", tok_path)
+    else:
+        sample = rng.sample(groups["train"], min(4000, len(groups["train"])))
+        texts = [prompt_text(s) for s, _, _ in sample] + [st for _, stmts, _ in sample for st in stmts[:4]]
+        train_tokenizer(texts, args.vocab_size, tok_path)
+        print(f"trained tokenizer on {len(texts)} texts -> {tok_path}")
+
+    cfg = {"block_size": args.block_size, "stmts_per_example": args.stmts_per_example, "pool": pool}
+    meta = {"vocab_size": args.vocab_size, "block_size": args.block_size, "stmts_per_example": args.stmts_per_example,
+            "format": "### TABLEDATA\\n\\n{schema}\\n\\n### STATEMENT\\n\\n{statement}<eos>", "sources": args.sources}
+    from tqdm import tqdm
+    with Pool(args.workers, initializer=_init_worker, initargs=(tok_path, cfg)) as pool_:
+        for split in ("train", "val"):
+            jobs = []
+            for gi, (schema, stmts, repeat) in enumerate(groups[split]):
+                copies = repeat * (1 + (args.augment if split == "train" else 0))
+                for c in range(copies):
+                    jobs.append((schema, stmts, zlib.crc32(f"{args.seed}/{split}/{gi}/{c}".encode()), c > 0))
+            jobs.sort(key=lambda j: j[2])  # deterministic shuffle of groups
+            bin_path, idx_path = os.path.join(args.out, f"{split}.bin"), os.path.join(args.out, f"{split}.idx.npy")
+            offsets, lengths, prompt_lens, split_stats = [], [], [], Counter()
+            pos = 0
+            with open(bin_path + ".tmp", "wb") as f:
+                for examples, st in tqdm(pool_.imap(_encode_group, jobs, chunksize=64), total=len(jobs),
+                                         desc=f"encode {split}", mininterval=2):
+                    split_stats.update(st)
+                    for arr, plen, _ in examples:
+                        f.write(arr.tobytes())
+                        offsets.append((pos, pos + plen, pos + len(arr)))
+                        lengths.append(len(arr))
+                        prompt_lens.append(plen)
+                        pos += len(arr)
+            os.replace(bin_path + ".tmp", bin_path)
+            idx = np.array(offsets, dtype=np.int64).reshape(-1, 3)
+            with open(idx_path + ".tmp", "wb") as f:
+                np.save(f, idx)
+            os.replace(idx_path + ".tmp", idx_path)
+            lengths = np.array(lengths or [0])
+            meta[split] = {
+                "groups": len(groups[split]), "jobs": len(jobs), "tokens": int(pos), **dict(split_stats),
+                "example_tokens_p50_p90_p99_max": [int(np.percentile(lengths, q)) for q in (50, 90, 99, 100)],
+                "prompt_tokens_p50_p90_p99_max": [int(np.percentile(prompt_lens or [0], q)) for q in (50, 90, 99, 100)],
+            }
+            print(f"{split}: {meta[split]}")
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=tok_path)
+    meta.update({"vocab_size": sp.get_piece_size(), "eos_id": sp.eos_id(), "bos_id": sp.bos_id(), "unk_id": sp.unk_id(),
+                 "schema_header_id": sp.piece_to_id(SCHEMA_HEADER), "statement_header_id": sp.piece_to_id(STATEMENT_HEADER),
+                 "read": dict(stats), "seconds": round(time.time() - t0, 1)})
+    from model import write_json_atomic
+    write_json_atomic(os.path.join(args.out, "meta.json"), meta)
+    skipped = {k: v for k, v in stats.items() if k.startswith("skipped")}
+    print(f"groups read {stats['groups read']}, skipped {sum(skipped.values())} {skipped or ''}; "
+          f"{meta['train']['tokens']:,} train / {meta['val']['tokens']:,} val tokens in {meta['seconds']}s -> {args.out}")
+    return meta
+
+
+if __name__ == "__main__":
+    main()

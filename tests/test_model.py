@@ -1,0 +1,117 @@
+import pytest
+import torch
+
+from model import KVCache, ModelArgs, Transformer, from_pretrained, save_pretrained
+
+ARGS = dict(dim=64, n_layers=2, n_heads=8, n_kv_heads=4, vocab_size=97, max_seq_len=128)
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return Transformer(ModelArgs(**{**ARGS, **kw})).eval()
+
+
+def test_causality():
+    m = tiny()
+    x = torch.randint(0, 97, (2, 20))
+    y = x.clone()
+    y[:, 12:] = torch.randint(0, 97, (2, 8))
+    with torch.no_grad():
+        a, b = m(x), m(y)
+    torch.testing.assert_close(a[:, :12], b[:, :12], atol=1e-6, rtol=0)
+    assert not torch.allclose(a[:, 12:], b[:, 12:])
+
+
+@pytest.mark.parametrize("qk_norm", [False, True])
+def test_incremental_equals_full(qk_norm):
+    m = tiny(qk_norm=qk_norm)
+    x = torch.randint(0, 97, (1, 30))
+    with torch.no_grad():
+        full = m(x)
+        cache = KVCache(m.args, 1, 64)
+        parts = [m(x[:, :10], cache=cache)] + [m(x[:, i:i + 1], cache=cache) for i in range(10, 25)]
+        parts.append(m(x[:, 25:], cache=cache))
+    torch.testing.assert_close(torch.cat(parts, 1), full, atol=1e-5, rtol=0)
+
+
+def test_batched_different_prompt_lengths():
+    m = tiny()
+    prompts = [torch.randint(0, 97, (n,)) for n in (7, 12, 3)]
+    conts = torch.randint(0, 97, (3, 4))
+    padded = torch.zeros(3, 12, dtype=torch.long)
+    for i, p in enumerate(prompts):
+        padded[i, :len(p)] = p
+    with torch.no_grad():
+        cache = KVCache(m.args, 3, 32)
+        m(padded, cache=cache, n_valid=torch.tensor([7, 12, 3]))
+        steps = torch.cat([m(conts[:, i:i + 1], cache=cache) for i in range(4)], 1)
+        for i, p in enumerate(prompts):
+            ref = m(torch.cat([p, conts[i]])[None])[:, len(p):]
+            torch.testing.assert_close(steps[i:i + 1], ref, atol=1e-5, rtol=0)
+
+
+def test_shared_prefix_fork_and_reorder():
+    m = tiny()
+    schema = torch.randint(0, 97, (1, 40))
+    branches = torch.randint(0, 97, (3, 5))
+    with torch.no_grad():
+        prefix = KVCache(m.args, 1, 64)
+        m(schema, cache=prefix)
+        rows = KVCache(m.args, 1, 16, prefix=prefix)
+        m(branches[:1, :2], cache=rows)
+        rows.reorder(torch.tensor([0, 0, 0]))  # fork one row into three
+        out = m(branches[:, 2:], cache=rows)
+        for i in range(3):
+            seq = torch.cat([schema[0], branches[0, :2], branches[i, 2:]])[None]
+            torch.testing.assert_close(out[i:i + 1], m(seq)[:, 42:], atol=1e-5, rtol=0)
+        rows.reorder(torch.tensor([2, 1]))  # beam reorder keeps each row's history
+        nxt = torch.randint(0, 97, (2, 1))
+        out = m(nxt, cache=rows)
+        seq = torch.cat([schema[0], branches[0, :2], branches[2, 2:], nxt[0]])[None]
+        torch.testing.assert_close(out[:1], m(seq)[:, -1:], atol=1e-5, rtol=0)
+
+
+def test_truncate_reuses_common_prefix():
+    m = tiny()
+    x = torch.randint(0, 97, (1, 20))
+    with torch.no_grad():
+        cache = KVCache(m.args, 1, 32)
+        m(x, cache=cache)
+        cache.truncate(15)
+        y = torch.randint(0, 97, (1, 3))
+        out = m(y, cache=cache)
+        ref = m(torch.cat([x[:, :15], y], 1))[:, 15:]
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
+
+
+def test_cache_overflow_is_a_clear_error():
+    m = tiny()
+    cache = KVCache(m.args, 1, 8)
+    with pytest.raises(ValueError, match="KV cache full"):
+        m(torch.zeros(1, 9, dtype=torch.long), cache=cache)
+
+
+@pytest.mark.parametrize("qk_norm,tie", [(False, True), (False, False), (True, True)])
+def test_parity_with_transformers(tmp_path, qk_norm, tie):
+    transformers = pytest.importorskip("transformers")
+    m = tiny(qk_norm=qk_norm, tie_embeddings=tie, rope_theta=5e5 if qk_norm else 1e4)
+    for p in m.parameters():  # random norms too, so a swapped name would show
+        torch.nn.init.normal_(p, std=0.1)
+    save_pretrained(m, str(tmp_path))
+    cls = transformers.Qwen3ForCausalLM if qk_norm else transformers.LlamaForCausalLM
+    ref = cls.from_pretrained(str(tmp_path), torch_dtype=torch.float32).eval()
+    x = torch.randint(0, 97, (2, 33))
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), ref(x).logits, atol=1e-4, rtol=0)
+        back = from_pretrained(str(tmp_path))
+        torch.testing.assert_close(back(x), m(x), atol=0, rtol=0)
+
+
+def test_parameter_counts_of_configs():
+    from train import load_config
+    counts = {}
+    for name in ("260K", "15M", "42M"):
+        cfg = load_config(f"configs/{name}.py")
+        counts[name] = Transformer(ModelArgs(**cfg["model"])).num_params()
+    assert counts["260K"] < counts["15M"] < counts["42M"]
+    assert 5e6 < counts["15M"] < 12e6  # "15M" has ~8M parameters with a 512 vocabulary

@@ -1,0 +1,367 @@
+"""Train a tiny LLaMA on the token shards written by prepare.py.
+
+    python train.py configs/15M.py [--key=value ...]
+    torchrun --standalone --nproc_per_node=8 train.py configs/42M.py     # DDP
+
+Reads top to bottom: config, data loader, model and optimizer, checkpoints, the loop.
+Checkpoints are directories in Hugging Face layout (config.json + model.safetensors,
+plus tok.model and, for resuming, optim.safetensors + state.json): OUT_DIR/last,
+OUT_DIR/prev (the one before, used if last is unreadable) and OUT_DIR/best.
+"""
+import json
+import math
+import os
+import runpy
+import shutil
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+import torch
+
+from model import ModelArgs, Transformer, from_pretrained, save_pretrained, write_json_atomic
+
+
+@dataclass
+class TrainConfig:
+    data_dir: str = "data/sql"
+    out_dir: str = "out/default"
+    model: dict = field(default_factory=dict)  # ModelArgs fields
+    batch_size: int = 16
+    block_size: int = 1024  # row length; rows pack whole examples
+    grad_accum: int = 1
+    max_iters: int = 2000
+    learning_rate: float = 1e-3
+    min_lr: float = 1e-4
+    warmup_iters: int = 100
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    loss_on: str = "statement"  # "statement": loss on statement tokens (and EOS) only; "all": every token
+    eval_interval: int = 250
+    eval_iters: int = 20
+    log_interval: int = 10
+    init_from: str = "scratch"  # "scratch" or "resume" (from out_dir/last, else out_dir/prev)
+    device: str = "auto"  # auto: cuda, then mps, then cpu
+    dtype: str = "auto"  # auto: bfloat16 autocast on cuda, float32 elsewhere
+    compile: bool = False
+    threads: int = 0  # torch CPU threads, 0: torch's default
+    seed: int = 1337
+    peak_flops: float = 0.0  # for MFU; 0: guess from the GPU name, none on CPU
+    wandb_project: str = "sqlcomplete"
+
+
+def load_config(path: str | None = None, overrides: list[str] | None = None) -> dict:
+    """A config file sets module-level names (plain values); `--key=value` overrides them."""
+    cfg = {}
+    if path:
+        cfg = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")}
+        unknown = set(cfg) - {f.name for f in fields(TrainConfig)}
+        if unknown:
+            raise SystemExit(f"{path}: unknown config keys {sorted(unknown)}")
+    for arg in overrides or []:
+        if not arg.startswith("--") or "=" not in arg:
+            raise SystemExit(f"expected --key=value, got {arg!r}")
+        key, value = arg[2:].split("=", 1)
+        if key.startswith("model."):
+            cfg.setdefault("model", {})
+            cfg["model"] = {**cfg["model"], key[6:]: _parse_value(value)}
+        elif key in {f.name for f in fields(TrainConfig)}:
+            cfg[key] = _parse_value(value)
+        else:
+            raise SystemExit(f"unknown config key {key!r}")
+    return cfg
+
+
+def _parse_value(s: str):
+    try:
+        return json.loads(s)
+    except json.JSONDecodeError:
+        return s  # a bare string such as a path
+
+
+# ---------------------------------------------------------------- data
+
+class Loader:
+    """Random rows from a memmap, each starting at an example and packing whole examples.
+
+    Examples never straddle rows, so a statement is always seen with its schema. The
+    row is padded (targets -100) where the next whole example does not fit.
+    """
+
+    def __init__(self, data_dir: str, split: str, block_size: int, batch_size: int, seed: int, loss_on: str):
+        self.tokens = np.memmap(os.path.join(data_dir, f"{split}.bin"), dtype=np.uint16, mode="r")
+        self.index = np.load(os.path.join(data_dir, f"{split}.idx.npy"))  # [start, statement start, end]
+        if len(self.index) == 0:
+            raise ValueError(f"{data_dir}/{split}: no examples")
+        with open(os.path.join(data_dir, "meta.json")) as f:
+            self.eos = json.load(f)["eos_id"]
+        too_long = int((self.index[:, 2] - self.index[:, 0] > block_size + 1).sum())
+        if too_long:
+            raise ValueError(f"{data_dir}/{split}: {too_long} examples longer than block_size {block_size}; "
+                             "prepare with a smaller --block-size or train with a larger one")
+        self.block_size, self.batch_size, self.loss_on = block_size, batch_size, loss_on
+        self.rng = np.random.default_rng(seed)
+
+    def get_batch(self):
+        T = self.block_size
+        x = np.full((self.batch_size, T), self.eos, dtype=np.int64)
+        y = np.full((self.batch_size, T), -100, dtype=np.int64)
+        starts, ends = self.index[:, 0], self.index[:, 2]
+        for b, i in enumerate(self.rng.integers(0, len(self.index), self.batch_size)):
+            s = starts[i]
+            j = np.searchsorted(ends, s + T + 1, side="right") - 1  # last example ending within the row
+            n = ends[j] - s
+            row = np.asarray(self.tokens[s:s + n], dtype=np.int64)
+            x[b, :n - 1], y[b, :n - 1] = row[:-1], row[1:]
+            if self.loss_on == "statement":
+                keep = np.zeros(n - 1, dtype=bool)
+                for _, st, en in self.index[i:j + 1]:
+                    keep[st - s - 1:en - s - 1] = True  # targets are the statement tokens and EOS
+                y[b, :n - 1][~keep] = -100
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, name: str = "last"):
+    """Write OUT_DIR/<name> atomically (temp dir + rename); the previous `last` becomes `prev`."""
+    from safetensors.torch import save_file
+    tmp = os.path.join(out_dir, f".{name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_pretrained(model, tmp)
+    if os.path.exists(tok_path):
+        shutil.copyfile(tok_path, os.path.join(tmp, "tok.model"))
+    if optimizer is not None:
+        opt = optimizer.state_dict()
+        tensors, shapes = {}, {}
+        for pid, st in opt["state"].items():
+            for k, v in st.items():
+                tensors[f"{pid}.{k}"] = v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+        save_file(tensors, os.path.join(tmp, "optim.safetensors"))
+        state = {**state, "param_groups": opt["param_groups"]}
+        torch_rng = torch.get_rng_state()
+        save_file({"torch_rng": torch_rng}, os.path.join(tmp, "rng.safetensors"))
+    write_json_atomic(os.path.join(tmp, "state.json"), state)
+    final = os.path.join(out_dir, name)
+    if name == "last" and os.path.exists(final):
+        prev = os.path.join(out_dir, "prev")
+        shutil.rmtree(prev, ignore_errors=True)
+        os.replace(final, prev)
+    else:
+        shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+
+
+def load_checkpoint(out_dir: str, device):
+    """(model, optimizer state dict, state) from OUT_DIR/last, falling back to OUT_DIR/prev."""
+    from safetensors.torch import load_file
+    errors = []
+    for name in ("last", "prev"):
+        path = os.path.join(out_dir, name)
+        if not os.path.isdir(path):
+            continue
+        try:
+            model = from_pretrained(path, device="cpu")
+            with open(os.path.join(path, "state.json")) as f:
+                state = json.load(f)
+            flat = load_file(os.path.join(path, "optim.safetensors"))
+            opt_state = {}
+            for key, v in flat.items():
+                pid, k = key.split(".", 1)
+                opt_state.setdefault(int(pid), {})[k] = v
+            state["torch_rng"] = load_file(os.path.join(path, "rng.safetensors"))["torch_rng"]
+            if name == "prev":
+                print(f"warning: {errors[-1] if errors else 'no last checkpoint'}; resuming from {path}")
+            return model, {"state": opt_state, "param_groups": state.pop("param_groups")}, state
+        except Exception as e:  # corrupt or partial checkpoint: say so, try the previous one
+            errors.append(f"checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:200]})")
+    raise FileNotFoundError("; ".join(errors) or f"no checkpoint to resume in {out_dir}")
+
+
+# ---------------------------------------------------------------- training
+
+def get_lr(it: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to min_lr at max_iters."""
+    if it < cfg.warmup_iters:
+        return cfg.learning_rate * (it + 1) / (cfg.warmup_iters + 1)
+    ratio = min(1.0, (it - cfg.warmup_iters) / max(1, cfg.max_iters - cfg.warmup_iters))
+    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.learning_rate - cfg.min_lr)
+
+
+def pick_device(name: str) -> str:
+    if name != "auto":
+        return name
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def gpu_peak_flops(device: str) -> float:
+    if device != "cuda":
+        return 0.0
+    name = torch.cuda.get_device_name()
+    for key, flops in (("H200", 989e12), ("H100", 989e12), ("A100", 312e12), ("L4", 121e12), ("A10", 125e12)):
+        if key in name:
+            return flops
+    return 0.0
+
+
+@torch.no_grad()
+def estimate_loss(model, loaders: dict, iters: int, ctx) -> dict:
+    """Mean loss on train and val over `iters` batches, on statement tokens and on all tokens."""
+    model.eval()
+    out = {}
+    for split, loader in loaders.items():
+        rng_state = loader.rng.bit_generator.state  # evaluation must not move the training stream
+        mode = loader.loss_on
+        for loss_on in ("statement", "all"):
+            loader.loss_on = loss_on
+            losses = []
+            for _ in range(iters):
+                x, y = loader.get_batch()
+                with ctx:
+                    _, loss = model(x.to(model.embed_tokens.weight.device), y.to(model.embed_tokens.weight.device))
+                losses.append(loss.item())
+            out[f"{split}/{loss_on}"] = float(np.mean(losses))
+        loader.loss_on = mode
+        loader.rng.bit_generator.state = rng_state
+    model.train()
+    return out
+
+
+def train(cfg: TrainConfig) -> dict:
+    ddp = int(os.environ.get("RANK", -1)) != -1
+    if ddp:
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu"
+        if backend == "nccl":
+            torch.cuda.set_device(device)
+    else:
+        rank, world, device = 0, 1, pick_device(cfg.device)
+    master = rank == 0
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device_type = "cuda" if str(device).startswith("cuda") else str(device)
+    dtype = cfg.dtype if cfg.dtype != "auto" else ("bfloat16" if device_type == "cuda" else "float32")
+    ctx = nullcontext() if dtype == "float32" else torch.autocast(device_type, dtype=getattr(torch, dtype))
+    torch.manual_seed(cfg.seed + rank)
+
+    tok_path = os.path.join(cfg.data_dir, "tok.model")
+    with open(os.path.join(cfg.data_dir, "meta.json")) as f:
+        meta = json.load(f)
+    loaders = {s: Loader(cfg.data_dir, s, cfg.block_size, cfg.batch_size, cfg.seed + 1000 * rank + i, cfg.loss_on)
+               for i, s in enumerate(("train", "val"))}
+
+    state = {"iter": 0, "best_val": float("inf"), "tokens": 0}
+    if cfg.init_from == "resume":
+        model, opt_state, state = load_checkpoint(cfg.out_dir, device)
+        torch.set_rng_state(state.pop("torch_rng"))
+        for split, rng_state in state.pop("loader_rng").items():
+            loaders[split].rng.bit_generator.state = rng_state
+        print(f"resumed from {cfg.out_dir} at iter {state['iter']}")
+    else:
+        margs = ModelArgs(**{"vocab_size": meta["vocab_size"], "max_seq_len": cfg.block_size, **cfg.model})
+        model, opt_state = Transformer(margs), None
+    if model.args.max_seq_len < cfg.block_size:
+        raise SystemExit(f"block_size {cfg.block_size} exceeds the model's max_seq_len {model.args.max_seq_len}")
+    model.to(device)
+    optimizer = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), device_type)
+    if opt_state is not None:
+        optimizer.load_state_dict(opt_state)
+    if master:
+        print(f"model: {model.num_params():,} parameters ({model.num_params(non_embedding=True):,} non-embedding), "
+              f"{model.args}")
+    raw_model = model
+    if cfg.compile:
+        model = torch.compile(model)
+    if ddp:
+        model = DDP(model, device_ids=[int(os.environ["LOCAL_RANK"])] if device_type == "cuda" else None)
+    peak = cfg.peak_flops or gpu_peak_flops(device_type)
+    if master and cfg.wandb_project and os.environ.get("WANDB_API_KEY"):
+        try:
+            import wandb
+            wandb.init(project=cfg.wandb_project, config=asdict(cfg))
+        except ImportError:
+            wandb = None
+    else:
+        wandb = None
+
+    def checkpoint(name="last"):
+        if master:
+            st = {**state, "config": asdict(cfg),
+                  "loader_rng": {s: l.rng.bit_generator.state for s, l in loaders.items()}}
+            save_checkpoint(cfg.out_dir, raw_model, optimizer if name == "last" else None, st, tok_path, name)
+
+    tokens_per_iter = cfg.batch_size * cfg.block_size * cfg.grad_accum * world
+    losses = []
+    t0 = time.time()
+    x, y = loaders["train"].get_batch()
+    try:
+        while state["iter"] < cfg.max_iters:
+            it = state["iter"]
+            lr = get_lr(it, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            if it % cfg.eval_interval == 0 and it > 0 and master:
+                ev = estimate_loss(raw_model, loaders, cfg.eval_iters, ctx)
+                print(f"eval iter {it}: " + ", ".join(f"{k} {v:.4f}" for k, v in ev.items()))
+                if wandb:
+                    wandb.log({"iter": it, **ev})
+                if ev["val/statement"] < state["best_val"]:
+                    state["best_val"] = ev["val/statement"]
+                    checkpoint("best")
+                checkpoint("last")
+            for micro in range(cfg.grad_accum):
+                if ddp:
+                    model.require_backward_grad_sync = micro == cfg.grad_accum - 1
+                with ctx:
+                    _, loss = model(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
+                    loss = loss / cfg.grad_accum
+                x, y = loaders["train"].get_batch()  # prefetch the next batch while the GPU works
+                loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["iter"] += 1
+            state["tokens"] += tokens_per_iter
+            losses.append(loss.item() * cfg.grad_accum)
+            if state["iter"] % cfg.log_interval == 0 and master:
+                dt = time.time() - t0
+                tps = cfg.log_interval * tokens_per_iter / dt
+                mfu = raw_model.estimate_mfu(tps / world, cfg.block_size, peak) if peak else None
+                print(f"iter {state['iter']}: loss {np.mean(losses[-cfg.log_interval:]):.4f}, lr {lr:.2e}, "
+                      f"{tps:,.0f} tok/s" + (f", mfu {100 * mfu:.1f}%" if mfu is not None else ""), flush=True)
+                if wandb:
+                    wandb.log({"iter": state["iter"], "loss": losses[-1], "lr": lr, "tok_per_s": tps})
+                t0 = time.time()
+    except KeyboardInterrupt:
+        print("interrupted: saving a checkpoint before exit")
+        checkpoint("last")
+        raise SystemExit(130)
+    if master:
+        ev = estimate_loss(raw_model, loaders, cfg.eval_iters, ctx)
+        print(f"final iter {state['iter']}: " + ", ".join(f"{k} {v:.4f}" for k, v in ev.items()))
+        if ev["val/statement"] < state["best_val"]:
+            state["best_val"] = ev["val/statement"]
+            checkpoint("best")
+        checkpoint("last")
+    if ddp:
+        dist.destroy_process_group()
+    return {"losses": losses, "state": state}
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    path = args.pop(0) if args and not args[0].startswith("--") else None
+    train(TrainConfig(**load_config(path, args)))
