@@ -28,10 +28,14 @@ import re
 
 import regex
 
+# Qwen2/Qwen3's Split pattern (Isolated), for building a Qwen-style tokenizer.json
+QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 # GPT-2's pattern, used by ByteLevel(use_regex=True)
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 CACHE_MAX = 100_000  # word cache entries before it is cleared
 CACHE_MAX_WORD = 256  # longer pieces are not cached (as in tokenizers)
+# whole text segments between added tokens, e.g. a system prompt repeated in every chat prompt
+SEGMENT_CACHE_MAX, SEGMENT_CACHE_MAX_LEN = 512, 8192
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -206,6 +210,7 @@ class BPETokenizer:
             else:  # tokenizers' ByteLevel decoder passes such tokens through as UTF-8
                 self._id_bytes[i] = s.encode("utf-8")
         self.cache: dict[str, list[int]] = {}
+        self.segment_cache: dict[str, list[int]] = {}
 
     @classmethod
     def from_file(cls, path_or_dir: str | Path) -> "BPETokenizer":
@@ -335,6 +340,19 @@ class BPETokenizer:
 
     def _encode_plain(self, text: str, ids: list[int]) -> None:
         """Pre-tokenize and BPE-encode text that holds no added token, appending to ids."""
+        if len(text) <= SEGMENT_CACHE_MAX_LEN:
+            seg = self.segment_cache.get(text)
+            if seg is None:
+                seg = []
+                self._encode_pieces(text, seg)
+                if len(self.segment_cache) >= SEGMENT_CACHE_MAX:
+                    self.segment_cache.clear()
+                self.segment_cache[text] = seg
+            ids.extend(seg)
+        else:
+            self._encode_pieces(text, ids)
+
+    def _encode_pieces(self, text: str, ids: list[int]) -> None:
         pieces = [text]
         for step in self._steps:
             pieces = [p for s in pieces for p in step(s)] if len(pieces) > 1 else step(pieces[0])

@@ -64,7 +64,8 @@ from fim.prompt import (PromptTooLong, Template, check_tokenizer, fit_prompt, ha
                         load_template, normalize_newlines)
 
 FILL = "<fillMe>"
-BATCH_ROWS = 8192
+_JSON = json.JSONDecoder(strict=False)  # raw control characters in strings are accepted
+BATCH_ROWS = 4096
 SHARD_BYTES = 500 << 20  # datasets' default max_shard_size
 FEATURES = {"prompt": {"dtype": "string", "_type": "Value"}, "response": {"dtype": "string", "_type": "Value"}}
 SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())],
@@ -118,7 +119,8 @@ def _read_csv(path: Path, batch_rows: int):
         bad[key] = f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text[:200]!r}"
         return "skip"
 
-    read_opts = pacsv.ReadOptions(use_threads=False, block_size=4 << 20)
+    # a record must fit in one block: 16 MB allows very large file_content cells
+    read_opts = pacsv.ReadOptions(use_threads=False, block_size=16 << 20)
     parse_opts = pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_bad)
     with pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts) as r:
         names = r.schema.names
@@ -130,15 +132,17 @@ def _read_csv(path: Path, batch_rows: int):
     def batches():
         row = 1
         with pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv) as r:
-            for batch in r:
-                rows = []
-                for a, b in zip(batch.column(inp).to_pylist(), batch.column(out).to_pylist()):
-                    while row in bad:  # parser-rejected records keep their place in the numbering
-                        rows.append((row, Unreadable("csv_bad_row", bad.pop(row)), None))
+            for block in r:
+                for start in range(0, max(block.num_rows, 1), batch_rows):
+                    batch = block.slice(start, batch_rows)
+                    rows = []
+                    for a, b in zip(batch.column(inp).to_pylist(), batch.column(out).to_pylist()):
+                        while row in bad:  # parser-rejected records keep their place in the numbering
+                            rows.append((row, Unreadable("csv_bad_row", bad.pop(row)), None))
+                            row += 1
+                        rows.append((row, a, b))
                         row += 1
-                    rows.append((row, a, b))
-                    row += 1
-                yield rows
+                    yield rows
         rest = sorted(bad.items())
         if rest:
             yield [(r if r > 0 else None, Unreadable("csv_bad_row", d), None) for r, d in rest]
@@ -206,7 +210,7 @@ def _read_jsonl(path: Path, batch_rows: int):
 def open_rows(path: Path, batch_rows: int = BATCH_ROWS):
     """(iterator over batches of (row number, INPUT value, OUTPUT value), total rows or None)."""
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
+    if suffix == ".csv":
         return _read_csv(path, batch_rows)
     if suffix in (".parquet", ".pq"):
         return _read_parquet(path, batch_rows)
@@ -239,7 +243,7 @@ def _cell_text(v, name: str, missing_ok: bool) -> str:
 def parse_input(text: str) -> tuple[dict, str, str]:
     """(context, prefix, suffix) from an INPUT cell; raises BadRow."""
     try:
-        parts = json.loads(text, strict=False)
+        parts = _JSON.decode(text)
     except ValueError as e:
         raise BadRow("input_not_json", str(e)) from None
     if not isinstance(parts, list) or not all(
@@ -250,18 +254,16 @@ def parse_input(text: str) -> tuple[dict, str, str]:
         t = p["text"]
         if t.lstrip().startswith("{"):
             try:
-                obj = json.loads(t, strict=False)
+                obj = _JSON.decode(t)  # starts with "{", so a dict if it parses
             except ValueError as e:
                 if FILL not in t:
                     raise BadRow("bad_context", f"context part is not valid JSON: {e}") from None
                 obj = None  # SQL that happens to start with "{"
-            if isinstance(obj, dict):
+            if obj is not None:
                 if context is not None:
                     raise BadRow("multiple_context", "more than one JSON-object part")
                 context = obj
                 continue
-            if obj is not None:
-                raise BadRow("bad_context", f"context part is JSON {type(obj).__name__}, not an object")
         sql.append(t)
     if not sql:
         raise BadRow("no_sql_part", "no SQL part next to the context")
@@ -274,6 +276,15 @@ def parse_input(text: str) -> tuple[dict, str, str]:
         raise BadRow("extra_part", f"{len(sql)} non-context parts; expected one SQL part")
     prefix, suffix = sql[0].split(FILL)
     return context or {}, prefix, suffix
+
+
+def _contains(v, ch: str) -> bool:
+    """Whether ch occurs in any string inside the JSON value v."""
+    if isinstance(v, str):
+        return ch in v
+    if isinstance(v, dict):
+        return any(_contains(x, ch) for x in v.values())
+    return isinstance(v, list) and any(_contains(x, ch) for x in v)
 
 
 @dataclass
@@ -292,14 +303,20 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
     text = _cell_text(inp, "INPUT", missing_ok=False)
     response = _cell_text(out, "OUTPUT", missing_ok=True)
     context, prefix, suffix = parse_input(text)
-    if "\r" in text or "\r" in response:
-        response = normalize_newlines(response)
-        stats.newlines_fixed += 1
-    if "<|" in text or "<|" in response:
+    # Substring checks on the raw cell keep the common row fast; the decoded context is walked only when
+    # the cell has JSON escapes ("\\u", "\\r") that could hide a BOM, a CR or a control token.
+    escaped = "\\u" in text
+    if "\ufeff" in text or "\ufeff" in prefix or "\ufeff" in suffix or (escaped and _contains(context, "\ufeff")):
+        raise BadRow("bom_in_cell", "INPUT holds U+FEFF")
+    if "<|" in text or "<|" in response or escaped:
         where = [n for n, s in (("SQL", prefix + suffix), ("OUTPUT", response),
                                 ("context", json.dumps(context, ensure_ascii=False))) if has_control_token(s)]
         if where:
             raise BadRow("control_token_in_text", f"{', '.join(where)} holds a control token's text")
+    if "\r" in prefix or "\r" in suffix or "\r" in response or (
+            ("\r" in text or "\\r" in text or escaped) and _contains(context, "\r")):
+        response = normalize_newlines(response)  # prompt text is normalized by fit_prompt
+        stats.newlines_fixed += 1
     if opts.skip_empty_output and response == "":
         raise BadRow("empty_output", "")
     if opts.skip_empty_prefix and prefix == "":
@@ -491,8 +508,9 @@ def convert(input_path: str | Path, output: str | Path | None = None, *, tokeniz
                 responses.append(response)
             stats.read += len(rows)
             stats.written += len(prompts)
-            writer.write(pa.record_batch([pa.array(prompts, pa.string()), pa.array(responses, pa.string())],
-                                         schema=SCHEMA))
+            if prompts:
+                writer.write(pa.record_batch([pa.array(prompts, pa.string()), pa.array(responses, pa.string())],
+                                             schema=SCHEMA))
             bar.update(len(rows))
             if limit is not None and stats.read >= limit:
                 break

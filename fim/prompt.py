@@ -144,11 +144,12 @@ class _Field:
     key: str
     head: str
     tail: str
-    units: list[str]  # lines (joiner "") or list items (joiner "\n")
+    value: str  # the whole value as shown
+    units: list[str]  # what truncation drops from the front: list items, or lines of a string
     joiner: str
 
-    def value(self, dropped: int) -> str:
-        return self.joiner.join(self.units[dropped:]).strip()
+    def trimmed(self, dropped: int) -> str:
+        return self.joiner.join(self.units[dropped:]).strip() if dropped else self.value
 
 
 def _item_text(v) -> str:
@@ -157,12 +158,6 @@ def _item_text(v) -> str:
     if isinstance(v, str):
         return normalize_newlines(v).strip()
     return json.dumps(v, ensure_ascii=False)
-
-
-def _units(v) -> tuple[list[str], str]:
-    if isinstance(v, list):
-        return [s for s in map(_item_text, v) if s], "\n"
-    return _item_text(v).splitlines(keepends=True), ""
 
 
 def _context_fields(context: dict | None, t: Template) -> list[_Field]:
@@ -176,18 +171,20 @@ def _context_fields(context: dict | None, t: Template) -> list[_Field]:
         else:
             entries = [(k, head.replace("{name}", k), tail.replace("{name}", k)) for k in context if k not in named]
         for k, h, tl in entries:
-            units, joiner = _units(context[k])
-            if units:
-                out.append(_Field(k, h, tl, units, joiner))
+            v = context[k]
+            if isinstance(v, list):
+                items = [s for s in map(_item_text, v) if s]
+                if items:
+                    out.append(_Field(k, h, tl, "\n".join(items), items, "\n"))
+            else:
+                text = _item_text(v)
+                if text:
+                    out.append(_Field(k, h, tl, text, [], ""))
     return out
 
 
-def _render(t: Template, fields: list[_Field], drops: list[int], prefix: str, suffix: str) -> str:
-    blocks = []
-    for f, d in zip(fields, drops):
-        value = f.value(d)
-        if value:
-            blocks.append(f.head + value + f.tail)
+def _render(t: Template, values: list[tuple[_Field, str]], prefix: str, suffix: str) -> str:
+    blocks = [f.head + v + f.tail for f, v in values if v]
     context = "\n\n".join(blocks) if blocks else t.no_context
     a0, a1, a2 = t.assistant
     return (f"{IM_START}system\n{t.system}{IM_END}\n"
@@ -233,7 +230,7 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
     t = load_template(template)
     prefix, suffix = normalize_newlines(prefix), normalize_newlines(suffix)
     fields = _context_fields(context, t)
-    prompt = _render(t, fields, [0] * len(fields), prefix, suffix)
+    prompt = _render(t, [(f, f.value) for f in fields], prefix, suffix)
     if tokenizer is None:
         if max_length is not None:
             raise ValueError("max_length needs a tokenizer")
@@ -242,6 +239,9 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
     if max_length is None or n <= max_length:
         return prompt, n, 0
 
+    for f in fields:
+        if not f.joiner:  # string values: lines, split only now that truncation needs them
+            f.units = f.value.splitlines(keepends=True)
     pre, suf = _chunks(prefix), _chunks(suffix)
     plan = _trim_plan(fields, pre, suf)
 
@@ -255,7 +255,8 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
                 ds += 1
             else:
                 drops[target] += 1
-        p = _render(t, fields, drops, "".join(pre[dp:]), "".join(suf[:len(suf) - ds]))
+        p = _render(t, [(f, f.trimmed(d)) for f, d in zip(fields, drops)], "".join(pre[dp:]),
+                    "".join(suf[:len(suf) - ds]))
         return p, len(tokenizer.encode(p))
 
     # smallest k that fits, by bisection: dropping more never makes the prompt longer in practice, and
