@@ -324,7 +324,8 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_path: str):
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(texts), model_writer=model, model_type="bpe", vocab_size=vocab_size,
-        byte_fallback=True, character_coverage=1.0, split_digits=True,
+        byte_fallback=True, split_digits=True,
+        character_coverage=0.9995,  # rare characters go to byte pieces instead of eating merges
         # exact whitespace: no normalization, no dummy prefix, whitespace pieces allowed
         normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
         allow_whitespace_only_pieces=True, user_defined_symbols=[SCHEMA_HEADER, STATEMENT_HEADER],
@@ -457,7 +458,9 @@ def main(argv=None):
             os.replace(tok_path + ".tmp", tok_path)
     else:
         sample = rng.sample(groups["train"], min(4000, len(groups["train"])))
-        texts = [prompt_text(s) for s, _, _ in sample] + [st for _, stmts, _ in sample for st in stmts[:4]]
+        # raw text without the markers (they are symbols already); statements weigh heavily, since
+        # their tokens are the ones the model generates (SELECT should be one token)
+        texts = [s for s, _, _ in sample] + [st for _, stmts, _ in sample for st in stmts[:16]]
         train_tokenizer(texts, args.vocab_size, tok_path)
         print(f"trained tokenizer on {len(texts)} texts -> {tok_path}")
 

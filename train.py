@@ -33,6 +33,7 @@ class TrainConfig:
     block_size: int = 1024  # row length; rows pack whole examples
     grad_accum: int = 1
     max_iters: int = 2000
+    max_minutes: float = 0.0  # >0: a wall-clock budget; the schedule follows elapsed time (resume is then not exact)
     learning_rate: float = 1e-3
     min_lr: float = 1e-4
     warmup_iters: int = 100
@@ -184,11 +185,11 @@ def load_checkpoint(out_dir: str, device):
 
 # ---------------------------------------------------------------- training
 
-def get_lr(it: int, cfg: TrainConfig) -> float:
-    """Linear warmup, then cosine decay to min_lr at max_iters."""
+def get_lr(it: int, cfg: TrainConfig, time_fraction: float = 0.0) -> float:
+    """Linear warmup, then cosine decay to min_lr at max_iters (or at the end of max_minutes)."""
     if it < cfg.warmup_iters:
         return cfg.learning_rate * (it + 1) / (cfg.warmup_iters + 1)
-    ratio = min(1.0, (it - cfg.warmup_iters) / max(1, cfg.max_iters - cfg.warmup_iters))
+    ratio = min(1.0, max(time_fraction, (it - cfg.warmup_iters) / max(1, cfg.max_iters - cfg.warmup_iters)))
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.learning_rate - cfg.min_lr)
 
 
@@ -306,10 +307,14 @@ def train(cfg: TrainConfig) -> dict:
     losses = []
     t0 = time.time()
     x, y = loaders["train"].get_batch()
+    t_start = time.time()
+    time_fraction = 0.0
     try:
-        while state["iter"] < cfg.max_iters:
+        while state["iter"] < cfg.max_iters and time_fraction < 1.0:
             it = state["iter"]
-            lr = get_lr(it, cfg)
+            if cfg.max_minutes:
+                time_fraction = (time.time() - t_start) / 60 / cfg.max_minutes
+            lr = get_lr(it, cfg, time_fraction)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             if it % cfg.eval_interval == 0 and it > 0 and master:

@@ -1,0 +1,360 @@
+"""Logits to suggestions: schema-aware SQL autocompletion.
+
+    python sample.py --schema schema.sql --prefix "SELECT * FROM "          # ranked suggestions
+    python sample.py --batch IN.jsonl --out OUT.jsonl [--num 5]             # the batch contract (EVAL.md)
+    python sample.py --interactive [--schema schema.sql]                    # curses editor
+
+As a library:
+
+    from sample import Completer
+    c = Completer()                      # the shipped model (models/default)
+    c.set_schema(open("schema.sql").read())
+    c.complete("SELECT product_na")      # ['me FROM products', 'me, price FROM products', ...]
+
+The schema's prompt goes through the model once and its KV cache is kept; each call
+re-uses the cached statement tokens up to the longest common token prefix. When the
+cursor is inside a word, the trailing tokens are backed off and generation is
+constrained to re-type them (token healing), so a suggestion is only the missing text.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+import torch
+
+from model import KVCache, from_pretrained
+from prepare import STATEMENT_HEADER, fit_schema, names_in, prompt_text
+
+DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
+STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def resolve_ckpt(path: str | None) -> str:
+    """A checkpoint directory: the given one (or its best/ or last/), else the shipped default."""
+    path = path or DEFAULT_CKPT
+    for candidate in (path, os.path.join(path, "best"), os.path.join(path, "last")):
+        if os.path.isfile(os.path.join(candidate, "model.safetensors")):
+            return candidate
+    raise FileNotFoundError(f"no model in {path} (expected model.safetensors, config.json and tok.model)")
+
+
+class Completer:
+    """Load a checkpoint and tokenizer once; set a schema; complete prefixes."""
+
+    def __init__(self, ckpt: str | None = None, device: str = "cpu", threads: int | None = None,
+                 max_tokens: int = 16, stop: str = "statement"):
+        import sentencepiece as spm
+        if threads:
+            torch.set_num_threads(threads)
+        self.ckpt = resolve_ckpt(ckpt)
+        self.model = from_pretrained(self.ckpt, device=device)
+        self.sp = spm.SentencePieceProcessor(model_file=os.path.join(self.ckpt, "tok.model"))
+        self.device = device
+        self.max_tokens = max_tokens
+        self.stop = stop  # "statement" (EOS or ';'), "line" (also newline) or "word" (end of the first word)
+        self.eos = self.sp.eos_id()
+        self.stop_ids = {self.eos, self.sp.piece_to_id(STATEMENT_HEADER), self.sp.bos_id()}
+        # each token's text as bytes (byte-fallback pieces are single raw bytes)
+        self.piece_bytes = []
+        for i in range(self.sp.get_piece_size()):
+            piece = self.sp.id_to_piece(i)
+            if self.sp.is_byte(i):
+                self.piece_bytes.append(bytes([int(piece[3:5], 16)]))
+            elif self.sp.is_control(i) or self.sp.is_unknown(i) or i in self.stop_ids:
+                self.piece_bytes.append(None)
+            else:
+                self.piece_bytes.append(piece.replace("\u2581", " ").encode())
+        self.piece_lower = [b.lower() if b is not None else None for b in self.piece_bytes]
+        self.schema = None
+        self._schema_tokens = 0
+        self._fitted = None  # the schema text actually in the cache
+        self.cache = None
+        self.prompt_len = 0
+        self.cached = []  # statement tokens in the cache after the prompt
+        self.last_logits = None
+
+    # ------------------------------------------------------------ schema
+
+    def set_schema(self, schema: str):
+        """Use this schema (CREATE TABLE statements; may be empty) for the following completions."""
+        schema = _CONTROL.sub(" ", schema or "").strip()
+        if schema != self.schema:
+            self.schema = schema
+            self._schema_tokens = len(self.sp.encode(prompt_text(schema)))
+
+    def _ensure_prompt(self, statement: str):
+        """Prefill the schema prompt once; a schema too long for the context keeps the tables
+        the typed statement names and drops others, last first (prepare.py's policy)."""
+        budget = self.model.args.max_seq_len - self.max_tokens - STATEMENT_RESERVE
+        fitted = self.schema
+        if self._schema_tokens > budget:
+            keep = names_in(statement)
+            chars = int(len(self.schema) * budget / self._schema_tokens)
+            while True:
+                fitted, _ = fit_schema(self.schema, keep, chars)
+                if len(self.sp.encode(prompt_text(fitted))) <= budget or chars < 64:
+                    break
+                chars = int(chars * 0.9)
+            ids = self.sp.encode(prompt_text(fitted))
+            if len(ids) > budget:  # a single huge table: keep the end of the schema text
+                fitted = self.sp.decode(self.sp.encode(fitted)[-(budget - 16):])
+        if fitted == self._fitted and self.cache is not None:
+            return
+        ids = self.sp.encode(prompt_text(fitted))
+        self.cache = KVCache(self.model.args, 1, self.model.args.max_seq_len, device=self.device)
+        with torch.no_grad():
+            self.last_logits = self.model(torch.tensor([ids], device=self.device), cache=self.cache, last_only=True)[0, -1]
+        self._fitted, self.prompt_len, self.cached = fitted, len(ids), []
+
+    # ------------------------------------------------------------ completion
+
+    def _heal(self, prefix: str) -> tuple[list[int], bytes]:
+        """Statement tokens to feed, and the trailing text to re-type under constraint.
+
+        Backs off the tokens that cover the partly typed word (or the trailing whitespace,
+        which the vocabulary glues to the next word as in '▁FROM'), plus a whitespace-only
+        token left in front of them."""
+        ids = self.sp.encode(prefix)
+        if not ids:
+            return [], b""
+        if prefix[-1].isspace():
+            tail = prefix[len(prefix.rstrip()):]
+        elif _WORD_CHAR.match(prefix[-1]):
+            tail = re.search(r"[A-Za-z0-9_$]*$", prefix).group(0)
+        else:
+            tail = prefix[-1]
+        need, removed, k = len(tail.encode()), 0, 0
+        while k < min(len(ids), 8) and (removed < need or k == 0):
+            k += 1
+            removed += len(self.piece_bytes[ids[-k]] or b"")
+        while k < min(len(ids), 8) and (self.piece_bytes[ids[-k - 1]] or b"x").isspace():
+            k += 1
+        keep = ids[:len(ids) - k]
+        heal = prefix.encode()[len(self.sp.decode(keep).encode()):]
+        return keep, heal
+
+    def _feed(self, ids: list[int]):
+        """Make the cache hold prompt + ids, re-using the longest common prefix."""
+        common = 0
+        for a, b in zip(self.cached, ids):
+            if a != b:
+                break
+            common += 1
+        if common == len(ids) and common == len(self.cached) and self.last_logits is not None:
+            return
+        common = min(common, len(ids) - 1) if ids else 0
+        if not ids:  # nothing typed: logits at the end of the prompt
+            self.cache.truncate(self.prompt_len - 1)
+            new = self.sp.encode(prompt_text(self._fitted))[-1:]
+        else:
+            self.cache.truncate(self.prompt_len + common)
+            new = ids[common:]
+        with torch.no_grad():
+            self.last_logits = self.model(torch.tensor([new], device=self.device), cache=self.cache, last_only=True)[0, -1]
+        self.cached = list(ids)
+
+    def _allowed(self, heal: bytes, ignore_case: bool) -> torch.Tensor:
+        """Mask of tokens consistent with still having to type `heal`."""
+        h = heal.lower() if ignore_case else heal
+        pieces = self.piece_lower if ignore_case else self.piece_bytes
+        return torch.tensor([p is not None and len(p) > 0 and (h.startswith(p) or p.startswith(h)) for p in pieces])
+
+    def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
+        """Up to n distinct suggestions, best first, each the exact text to insert at the cursor."""
+        if self.schema is None:
+            self.set_schema("")
+        prefix = _CONTROL.sub(" ", prefix)
+        self._ensure_prompt(prefix)
+        room = self.model.args.max_seq_len - self.prompt_len - self.max_tokens - 1
+        ids, heal = self._heal(prefix)
+        if len(ids) > room:  # very long statement: keep its tail (the schema stays)
+            ids = ids[len(ids) - room:]
+        self._feed(ids)
+        # case-insensitive: `sel` may continue as the model spells it (SELECT), the schema's
+        # spelling wins for names; only the missing part is returned either way
+        ignore_case = True
+        logits = self.last_logits.clone()
+        if heal:
+            logits[~self._allowed(heal, ignore_case)] = float("-inf")
+        else:
+            logits[[i for i in self.stop_ids if i >= 0]] = float("-inf")  # an empty suggestion helps no one
+        n_branch = min(2 * n + 2, int(torch.isfinite(logits).sum()))
+        if n_branch == 0:
+            return []
+        first = torch.topk(logits, n_branch).indices
+        texts = self._extend(first, heal, ignore_case, suffix)
+        out, seen = [], set()
+        for t in texts:
+            key = t.rstrip()
+            if not key.strip() or key in seen:
+                continue
+            seen.add(key)
+            out.append(t)
+            if len(out) == n:
+                break
+        return out
+
+    def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str) -> list[str]:
+        """Extend each first token greedily (rows batched, sharing the cached prefix)."""
+        B = len(first)
+        rows = KVCache(self.model.args, B, self.max_tokens + 1, prefix=self.cache, device=self.device)
+        out = [[int(t)] for t in first]
+        remaining = [self._consume(heal, int(t), ignore_case) for t in first]
+        done = [self._finished(o, r) for o, r in zip(out, remaining)]
+        tokens = first[:, None].to(self.device)
+        with torch.no_grad():
+            for _ in range(self.max_tokens - 1):
+                if all(done):
+                    break
+                logits = self.model(tokens, cache=rows)[:, -1]
+                nxt = logits.argmax(-1).tolist()
+                for b in range(B):
+                    if remaining[b]:
+                        mask = self._allowed(remaining[b], ignore_case)
+                        nxt[b] = int(logits[b].masked_fill(~mask, float("-inf")).argmax())
+                    t = nxt[b]
+                    if not done[b]:
+                        out[b].append(t)
+                        remaining[b] = self._consume(remaining[b], t, ignore_case)
+                        done[b] = self._finished(out[b], remaining[b])
+                tokens = torch.tensor(nxt, device=self.device)[:, None]
+        heal_len = len(heal)
+        texts = []
+        for o in out:
+            text = b"".join(self.piece_bytes[t] or b"" for t in o if t not in self.stop_ids)
+            texts.append(self._trim(text[heal_len:].decode("utf-8", errors="ignore"), suffix))
+        return texts
+
+    def _consume(self, heal: bytes, token: int, ignore_case: bool) -> bytes:
+        p = self.piece_bytes[token] or b""
+        return heal[len(p):] if len(p) < len(heal) else b""
+
+    def _finished(self, out: list[int], remaining: bytes) -> bool:
+        if remaining:
+            return False
+        last = out[-1]
+        if last in self.stop_ids:
+            return True
+        text = self.piece_bytes[last] or b""
+        if b";" in text:
+            return True
+        if self.stop == "line" and b"\n" in text:
+            return True
+        return False
+
+    def _trim(self, text: str, suffix: str) -> str:
+        """Cut a suggestion at its stop rule and before text the suffix already holds."""
+        if ";" in text:
+            text = text[:text.index(";") + 1]
+        if self.stop in ("line", "word") and "\n" in text.lstrip("\n"):
+            lead = len(text) - len(text.lstrip("\n"))
+            text = text[:lead + text[lead:].index("\n")]
+        if self.stop == "word" or suffix.strip():
+            m = re.match(r"\s*(?:[A-Za-z0-9_$.]+|\S)", text)  # mid-line insertions: the first word only
+            text = m.group(0) if m else text
+        if suffix.strip():
+            head = suffix.strip().split()[0][:20]
+            at = text.find(head)
+            if at > 0:
+                text = text[:at]
+        return text.rstrip("\n") if text.strip() else ""
+
+
+# ---------------------------------------------------------------- batch contract
+
+def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> dict:
+    """EVAL.md's contract: one output line per input line, `error` instead of a crash."""
+    requests, results = [], {}
+    with open(in_path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if not raw.strip():
+                continue
+            try:
+                req = json.loads(raw.decode("utf-8"))
+                if not isinstance(req, dict):
+                    raise ValueError("request is not a JSON object")
+            except (UnicodeDecodeError, ValueError) as e:
+                requests.append({"id": None, "_line": lineno, "_error": f"line {lineno}: {type(e).__name__}: {e}"})
+                continue
+            req["_line"] = lineno
+            requests.append(req)
+    # schema work once per schema: serve requests grouped by schema, prefixes in order (cache reuse)
+    order = sorted(range(len(requests)), key=lambda i: (str(requests[i].get("schema", "")), str(requests[i].get("prefix", ""))))
+    errors = 0
+    t0 = time.time()
+    for i in order:
+        req = requests[i]
+        try:
+            if "_error" in req:
+                raise ValueError(req["_error"])
+            schema, prefix, suffix = req.get("schema", ""), req.get("prefix", ""), req.get("suffix", "") or ""
+            if not all(isinstance(v, str) for v in (schema or "", prefix, suffix)):
+                raise ValueError("schema, prefix and suffix must be strings")
+            completer.set_schema(schema or "")
+            results[i] = {"id": req.get("id"), "completions": completer.complete(prefix, suffix, num)}
+        except Exception as e:  # one bad request must not stop the batch
+            errors += 1
+            results[i] = {"id": req.get("id"), "completions": [], "error": str(e)[:500]}
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        for i in range(len(requests)):
+            f.write(json.dumps(results[i]) + "\n")
+    os.replace(tmp, out_path)
+    dt = time.time() - t0
+    stats = {"requests": len(requests), "errors": errors, "seconds": round(dt, 2),
+             "requests_per_s": round(len(requests) / max(dt, 1e-9), 1)}
+    print(json.dumps(stats), file=sys.stderr)
+    return stats
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Schema-aware SQL autocompletion with a tiny LLaMA.")
+    ap.add_argument("--ckpt", default=None, help="checkpoint directory (default: the shipped models/default)")
+    ap.add_argument("--schema", default=None, help="file with CREATE TABLE statements")
+    ap.add_argument("--prefix", default=None, help="statement text before the cursor")
+    ap.add_argument("--suffix", default="", help="text after the cursor")
+    ap.add_argument("--num", type=int, default=5)
+    ap.add_argument("--batch", default=None, help="JSONL requests {id, schema, prefix[, suffix]}")
+    ap.add_argument("--out", default=None, help="JSONL output of --batch")
+    ap.add_argument("--interactive", action="store_true")
+    ap.add_argument("--max-tokens", type=int, default=16, help="longest suggestion in tokens")
+    ap.add_argument("--stop", choices=("statement", "line", "word"), default="statement")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for one request)")
+    args = ap.parse_args(argv)
+    schema = ""
+    if args.schema:
+        try:
+            with open(args.schema, encoding="utf-8", errors="replace") as f:
+                schema = f.read()
+        except OSError as e:
+            sys.exit(f"cannot read schema {args.schema}: {e.strerror}")
+    if args.interactive:
+        import tui
+        return tui.main(args, schema)
+    if args.batch and not args.out:
+        sys.exit("--batch needs --out")
+    if not args.batch and args.prefix is None:
+        sys.exit("give --prefix, --batch IN --out OUT, or --interactive")
+    try:
+        completer = Completer(args.ckpt, threads=args.threads, max_tokens=args.max_tokens, stop=args.stop)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(str(e))
+    if args.batch:
+        run_batch(completer, args.batch, args.out, args.num)
+        return
+    completer.set_schema(schema)
+    t0 = time.time()
+    suggestions = completer.complete(args.prefix, args.suffix, args.num)
+    ms = 1000 * (time.time() - t0)
+    for i, s in enumerate(suggestions, 1):
+        print(f"{i}. {args.prefix}\033[2m{s}\033[0m" if sys.stdout.isatty() else f"{i}\t{json.dumps(s)}")
+    print(f"({ms:.0f} ms, including the schema prefill)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
