@@ -33,9 +33,9 @@ def make_tiny_ckpt(path: str, seed: int = 0, **model_kw) -> str:
     from prepare import prompt_text, train_tokenizer
     os.makedirs(path, exist_ok=True)
     texts = [prompt_text(SCHEMA)] + STATEMENTS * 20 + ["\t\n  \u00e9\u4e2d\U0001F600 'it''s' \"Q\" 0123456789"]
-    train_tokenizer(texts, 300, os.path.join(path, "tok.model"))
+    train_tokenizer(texts, 400, os.path.join(path, "tok.model"))
     torch.manual_seed(seed)
-    args = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=300, max_seq_len=512)
+    args = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=400, max_seq_len=512)
     save_pretrained(Transformer(ModelArgs(**{**args, **model_kw})), path)
     return path
 
