@@ -17,14 +17,16 @@ subset of tokenizer.json that GPT-2/Qwen2/Qwen3-style tokenizers use:
 - decoder: ByteLevel.
 
 encode() adds no BOS/EOS (the post-processor is ignored: Qwen's is a no-op).
+decode() writes added tokens as their text; tokenizers runs them through the
+ByteLevel decoder, which differs only for non-ASCII added tokens (none in Qwen).
 Anything else in the file (another model type, a Metaspace pre-tokenizer, ...)
 raises ValueError at load time rather than encoding differently.
 """
 import json
+import re
 import unicodedata
 from heapq import heapify, heappop, heappush
 from pathlib import Path
-import re
 
 import regex
 
@@ -40,7 +42,8 @@ SEGMENT_CACHE_MAX, SEGMENT_CACHE_MAX_LEN = 512, 8192
 
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable unicode char map."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    # printable Latin-1 bytes map to themselves, the rest to 256+n
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -53,8 +56,6 @@ def bytes_to_unicode() -> dict[int, str]:
 
 BYTE_TO_CHAR = bytes_to_unicode()
 CHAR_TO_BYTE = {c: b for b, c in BYTE_TO_CHAR.items()}
-# latin-1 char i -> byte-level char for byte i; used with str.translate
-_LATIN1_TO_BYTELEVEL = {b: c for b, c in BYTE_TO_CHAR.items()}
 
 
 def _normalizer(spec: dict | None):
@@ -78,13 +79,14 @@ def _normalizer(spec: dict | None):
 
 def _split_isolated(pattern: "regex.Pattern"):
     """Split keeping both the matches and the text between them as pieces."""
-    findall = pattern.findall
+    findall = pattern.findall if pattern.groups == 0 else None  # with groups, findall returns the groups
     finditer = pattern.finditer
 
     def split(s: str) -> list[str]:
-        pieces = findall(s)
-        if sum(map(len, pieces)) == len(s):  # fast path: the pattern covers everything (Qwen's does)
-            return pieces
+        if findall is not None:
+            pieces = findall(s)
+            if sum(map(len, pieces)) == len(s):  # fast path: the matches cover everything (Qwen's always do)
+                return pieces
         out, pos = [], 0
         for m in finditer(s):
             if m.start() > pos:
@@ -323,7 +325,8 @@ class BPETokenizer:
         return [parts[i] for i in range(n) if alive[i]]
 
     def _encode_piece(self, piece: str) -> list[int]:
-        word = piece.encode("utf-8").decode("latin-1").translate(_LATIN1_TO_BYTELEVEL)
+        # bytes -> latin-1 chars (code point = byte) -> GPT-2's printable chars, all in C
+        word = piece.encode("utf-8").decode("latin-1").translate(BYTE_TO_CHAR)
         vocab = self.vocab
         if self.ignore_merges and word in vocab:
             return [vocab[word]]

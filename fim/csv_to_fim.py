@@ -4,10 +4,11 @@
         [--skip-empty-output] [--skip-empty-prefix] [--max-length N] [--limit N] [--rejects FILE]
 
 INPUT column: a JSON list of {"type": "text", "text": ...} parts. The part whose text is
-a JSON object is the context (sql_history, ddl_context, recent_queries, file_content,
-any subset, other keys kept); the other part is the SQL holding exactly one <fillMe>.
-OUTPUT column: the text to insert at <fillMe>. Output rows: prompt (up to and including
-<|fim_middle|>, built by fim/prompt.py from the template) and response (OUTPUT only).
+a JSON object (starts with "{" and parses) is the context: sql_history, ddl_context,
+recent_queries, file_content, any subset, other keys kept in their order. The other part
+is the SQL, holding exactly one <fillMe>. OUTPUT column: the text to insert at <fillMe>.
+Output rows: prompt (up to and including <|fim_middle|>, built by fim/prompt.py from
+the template, as the editor server builds it) and response (OUTPUT only).
 
 Formats: --format disk (default) writes the directory datasets.save_to_disk writes
 (data-XXXXX-of-NNNNN.arrow Arrow stream shards of at most ~500 MB, dataset_info.json,
@@ -20,21 +21,29 @@ Input handling, decided here:
 - Columns are found by name, INPUT and OUTPUT (case-insensitively if need be); if one
   is missing the run stops with the list of columns found.
 - Files are streamed in batches (csv streaming reader, ParquetFile.iter_batches, JSONL
-  line by line): memory does not grow with the file.
+  line by line): memory does not grow with the file. A CSV record must fit in the
+  reader's 16 MB block; a larger one stops the run with pyarrow's message.
 - Empty OUTPUT: an empty CSV cell, a null, a NaN or a missing JSONL key. Kept unless
   --skip-empty-output (the model learns when nothing needs inserting).
 - CRLF and lone CR become LF in the prompt and the response (the rows are kept and
   counted); the editor server does the same through fim/prompt.py.
 - A UTF-8 byte order mark at the start of a CSV or JSONL file is dropped; a U+FEFF
   anywhere inside a cell rejects the row (bom_in_cell).
-- Rows are skipped, never a traceback, with their row number (1-based record number,
-  header excluded) and one reason: csv_bad_row (wrong field count), bad_json_line,
-  invalid_utf8, missing_input, input_not_string, output_not_string, input_not_json,
-  bad_parts (not a list of text parts), bad_context, multiple_context, no_sql_part,
-  extra_part, no_fillme, multiple_fillme, control_token_in_text (text holding e.g.
-  <|im_end|>, which would encode as the token itself), empty_output, empty_prefix
-  (the two options), too_long (--max-length cannot be met). Every skipped row goes
-  to --rejects as a JSON line; read = written + skipped always holds.
+- A bad row is skipped, never a traceback, with its row number (1-based record
+  number, CSV header excluded) and one reason:
+    csv_bad_row, bad_json_line    the CSV/JSONL record itself is broken
+    invalid_utf8, invalid_unicode a cell is not UTF-8 / holds a lone surrogate (JSON escape)
+    missing_input, input_not_string, output_not_string
+    input_not_json, bad_parts     INPUT is not a JSON list of text parts
+    bad_context, multiple_context a "{" part that does not parse / two context parts
+    no_sql_part, extra_part       no SQL part / more than one non-context part
+    no_fillme, multiple_fillme    not exactly one <fillMe>
+    bom_in_cell                   U+FEFF inside a cell
+    control_token_in_text         text holding e.g. <|im_end|>, which would encode as the token
+    empty_output, empty_prefix    --skip-empty-output / --skip-empty-prefix
+    too_long                      --max-length cannot be met
+  Every skipped row goes to --rejects as a JSON line {row, reason, detail, input};
+  read = written + skipped always holds (--limit N stops after N rows read).
 - --max-length N bounds prompt + response tokens (any end token a trainer appends is
   not counted). Context fields are trimmed first, oldest history first, then the far
   ends of the prefix and suffix; the text right around the cursor is kept (see
@@ -99,15 +108,17 @@ class Stats:
 
 # ---- reading
 
+def _find_column(names, want: str) -> str | None:
+    """want itself, else a name equal to it case-insensitively, else None."""
+    return want if want in names else next((n for n in names if n.strip().lower() == want.lower()), None)
+
+
 def _resolve_columns(names: list[str], path) -> tuple[str, str]:
-    cols = []
-    for want in ("INPUT", "OUTPUT"):
-        col = want if want in names else next((n for n in names if n.strip().lower() == want.lower()), None)
-        cols.append(col)
-    missing = [w for w, c in zip(("INPUT", "OUTPUT"), cols) if c is None]
+    inp, out = _find_column(names, "INPUT"), _find_column(names, "OUTPUT")
+    missing = [w for w, c in (("INPUT", inp), ("OUTPUT", out)) if c is None]
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; columns found: {names}")
-    return cols[0], cols[1]
+    return inp, out
 
 
 def _read_csv(path: Path, batch_rows: int):
@@ -172,12 +183,29 @@ def _read_parquet(path: Path, batch_rows: int):
     return batches(), pf.metadata.num_rows
 
 
-def _read_jsonl(path: Path, batch_rows: int):
-    cols = None
+def _parse_jsonl_line(line: bytes, lineno: int, cols: list, path: Path) -> tuple:
+    """(INPUT, OUTPUT) of one JSONL record, or (Unreadable, None); resolves cols on the first record."""
+    try:
+        obj = json.loads(line)
+    except UnicodeDecodeError as e:
+        return Unreadable("invalid_utf8", f"line {lineno}: {e}"), None
+    except ValueError as e:
+        return Unreadable("bad_json_line", f"line {lineno}: {e}"), None
+    if not isinstance(obj, dict):
+        return Unreadable("bad_json_line", f"line {lineno}: not a JSON object"), None
+    if not cols:
+        inp = _find_column(obj, "INPUT")
+        if inp is None:
+            raise ValueError(f"{path}: missing column INPUT in the first record; columns found: {list(obj)}")
+        cols += [inp, None]
+    if cols[1] is None:  # OUTPUT may be absent from records (empty completions) until one has it
+        cols[1] = _find_column(obj, "OUTPUT")
+    return obj.get(cols[0]), obj.get(cols[1]) if cols[1] else None
 
+
+def _read_jsonl(path: Path, batch_rows: int):
     def batches():
-        nonlocal cols
-        rows, row = [], 0
+        rows, row, cols = [], 0, []
         with open(path, "rb") as f:
             for lineno, line in enumerate(f, 1):
                 if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
@@ -185,20 +213,7 @@ def _read_jsonl(path: Path, batch_rows: int):
                 if not line.strip():
                     continue
                 row += 1
-                try:
-                    obj = json.loads(line)
-                except UnicodeDecodeError as e:
-                    rows.append((row, Unreadable("invalid_utf8", f"line {lineno}: {e}"), None))
-                    continue
-                except ValueError as e:
-                    rows.append((row, Unreadable("bad_json_line", f"line {lineno}: {e}"), None))
-                    continue
-                if not isinstance(obj, dict):
-                    rows.append((row, Unreadable("bad_json_line", f"line {lineno}: not a JSON object"), None))
-                    continue
-                if cols is None:
-                    cols = _resolve_columns(list(obj), path)
-                rows.append((row, obj.get(cols[0]), obj.get(cols[1])))
+                rows.append((row, *_parse_jsonl_line(line, lineno, cols, path)))
                 if len(rows) >= batch_rows:
                     yield rows
                     rows = []
@@ -221,9 +236,17 @@ def open_rows(path: Path, batch_rows: int = BATCH_ROWS):
 
 # ---- one row
 
+def _check_unicode(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate, e.g. from a "\\ud800" JSON escape
+        raise BadRow("invalid_unicode", f"{what}: {e}") from None
+
+
 def _cell_text(v, name: str, missing_ok: bool) -> str:
     if isinstance(v, str):
         text = v
+        _check_unicode(text, name)  # JSONL strings come from json.loads
     elif isinstance(v, bytes):
         try:
             text = v.decode("utf-8")
@@ -303,20 +326,22 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
     text = _cell_text(inp, "INPUT", missing_ok=False)
     response = _cell_text(out, "OUTPUT", missing_ok=True)
     context, prefix, suffix = parse_input(text)
-    # Substring checks on the raw cell keep the common row fast; the decoded context is walked only when
-    # the cell has JSON escapes ("\\u", "\\r") that could hide a BOM, a CR or a control token.
+    # Substring checks on the raw cell keep the common row fast; the decoded context is looked at only
+    # when the cell has JSON escapes ("\\u...", "\\r") that could hide a surrogate, a BOM, a CR or "<|".
     escaped = "\\u" in text
-    if "\ufeff" in text or "\ufeff" in prefix or "\ufeff" in suffix or (escaped and _contains(context, "\ufeff")):
+    ctx_json = json.dumps(context, ensure_ascii=False) if escaped or "<|" in text else ""
+    if escaped:
+        _check_unicode(prefix + suffix + ctx_json, "INPUT")
+    if "\ufeff" in text or "\ufeff" in prefix or "\ufeff" in suffix or "\ufeff" in ctx_json:
         raise BadRow("bom_in_cell", "INPUT holds U+FEFF")
     if "<|" in text or "<|" in response or escaped:
-        where = [n for n, s in (("SQL", prefix + suffix), ("OUTPUT", response),
-                                ("context", json.dumps(context, ensure_ascii=False))) if has_control_token(s)]
+        where = [n for n, s in (("SQL", prefix + suffix), ("OUTPUT", response), ("context", ctx_json))
+                 if has_control_token(s)]
         if where:
             raise BadRow("control_token_in_text", f"{', '.join(where)} holds a control token's text")
-    if "\r" in prefix or "\r" in suffix or "\r" in response or (
-            ("\r" in text or "\\r" in text or escaped) and _contains(context, "\r")):
-        response = normalize_newlines(response)  # prompt text is normalized by fit_prompt
-        stats.newlines_fixed += 1
+    had_cr = "\r" in prefix or "\r" in suffix or "\r" in response or (
+        ("\r" in text or "\\r" in text) and _contains(context, "\r"))
+    response = normalize_newlines(response)  # the prompt's text is normalized by fit_prompt
     if opts.skip_empty_output and response == "":
         raise BadRow("empty_output", "")
     if opts.skip_empty_prefix and prefix == "":
@@ -336,6 +361,7 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
         stats.prompt_tokens[n_prompt] += 1
         stats.response_tokens[n_resp] += 1
     stats.truncated += dropped > 0
+    stats.newlines_fixed += had_cr
     return prompt, response
 
 
@@ -412,6 +438,7 @@ class FileWriter:
     def __init__(self, out: Path, fmt: str):
         self.out, self.fmt = out, fmt
         self.tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
             self.writer = pq.ParquetWriter(self.tmp, SCHEMA)
         else:
@@ -443,6 +470,8 @@ class RejectsWriter:
     def __init__(self, path: Path | None):
         self.path = path
         self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}") if path else None
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.file = open(self.tmp, "w", encoding="utf-8", newline="\n") if path else None
 
     def write(self, row: int | None, reason: str, detail: str, inp) -> None:
@@ -533,7 +562,8 @@ def summary(stats: Stats, out: Path | str, fmt: str, max_length: int | None = No
              + (" (" + ", ".join(f"{r} {n}" for r, n in stats.skipped.most_common()) + ")" if stats.skipped else "")]
     if stats.prompt_tokens:
         p, r = percentiles(stats.prompt_tokens), percentiles(stats.response_tokens)
-        lines.append(f"prompt tokens p50/p95/max: {p[0]}/{p[1]}/{p[2]}; response tokens p50/p95/max: {r[0]}/{r[1]}/{r[2]}")
+        lines.append(f"prompt tokens p50/p95/max: {p[0]}/{p[1]}/{p[2]}; "
+                     f"response tokens p50/p95/max: {r[0]}/{r[1]}/{r[2]}")
     if max_length is not None:
         lines.append(f"truncated {stats.truncated} prompts to fit --max-length {max_length}")
     if stats.newlines_fixed:

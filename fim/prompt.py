@@ -13,13 +13,15 @@ Text rules, the same for every caller:
   server editing a CRLF buffer converts the completion back).
 - A context value is a string, a list (items joined by newlines, empty items
   dropped), or any other JSON value (written as JSON); None, empty and
-  whitespace-only values are left out, and values are stripped.
+  whitespace-only values are left out, and values are stripped. The prefix and
+  suffix are used as they are.
 
 Truncation (max_length, in tokens of the prompt alone): nothing is cut while the
 prompt fits. Otherwise whole units are dropped, in this order, until it fits:
 1. context fields, oldest first: sql_history, recent_queries, the fields this
-   template does not name, file_content, ddl_context; list items are units and
-   are taken as oldest first, string lines are units dropped from the top;
+   template does not name, file_content, ddl_context. List items are units,
+   taken as oldest first. A string is cut into units at statement ends (a line
+   ending in ";"), blank lines or every 16 lines, dropped from the top;
 2. the prefix from its start and the suffix from its end, lines (cut into
    256-character chunks) alternately so that about 3/4 of what remains is
    prefix; the chunk just before and the chunk just after the cursor are
@@ -42,6 +44,7 @@ CONTROL_TOKENS = ("<|endoftext|>", IM_START, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM
 DEFAULT_TEMPLATE = Path(__file__).with_name("fim_prompt.tmpl")
 TRIM_ORDER = ("sql_history", "recent_queries", "*", "file_content", "ddl_context")
 CHUNK = 256  # longest prefix/suffix unit when truncating, in characters
+UNIT_LINES = 16  # longest unit of a string context value when truncating, in lines
 PREFIX_SHARE = 0.75  # of the prefix+suffix text kept when truncating
 
 
@@ -76,7 +79,8 @@ def parse_template(text: str, path: str = "") -> Template:
             current = line[4:-4].strip()
             if current in sections:
                 raise ValueError(f"template section {current!r} appears twice")
-            sections[current], _ = [], order.append(current)
+            sections[current] = []
+            order.append(current)
         elif current is not None:
             sections[current].append(line)
         elif line.strip() and not line.startswith("#"):
@@ -194,6 +198,21 @@ def _render(t: Template, values: list[tuple[_Field, str]], prefix: str, suffix: 
 
 # ---- truncation
 
+def _statements(text: str) -> list[str]:
+    """Lines grouped into units that end at a statement end (";"), a blank line, or after UNIT_LINES lines,
+    so that dropping units from the top does not leave half a CREATE TABLE behind."""
+    units, cur = [], []
+    for line in text.splitlines(keepends=True):
+        cur.append(line)
+        end = line.rstrip()
+        if not end or end.endswith(";") or len(cur) >= UNIT_LINES:
+            units.append("".join(cur))
+            cur = []
+    if cur:
+        units.append("".join(cur))
+    return units
+
+
 def _chunks(text: str) -> list[str]:
     """Lines (with their newline) cut into CHUNK-character pieces; "".join gives text back."""
     out = []
@@ -240,8 +259,8 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
         return prompt, n, 0
 
     for f in fields:
-        if not f.joiner:  # string values: lines, split only now that truncation needs them
-            f.units = f.value.splitlines(keepends=True)
+        if not f.joiner:  # string values: split only now that truncation needs them
+            f.units = _statements(f.value)
     pre, suf = _chunks(prefix), _chunks(suffix)
     plan = _trim_plan(fields, pre, suf)
 

@@ -208,6 +208,30 @@ def test_long_pieces_use_same_merge_order(tok_path):
         assert ours._bpe_scan(list(word)) == ours._bpe_heap(list(word))
 
 
+BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+
+
+@pytest.mark.parametrize("pre_tokenizer", [
+    {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},  # GPT-2 style
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    {"type": "Sequence", "pretokenizers": [  # matches that leave gaps: the slow Split path
+        {"type": "Split", "pattern": {"Regex": r"\d+|\p{Han}+"}, "behavior": "Isolated", "invert": False}, BYTE_LEVEL]},
+    {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": False}, BYTE_LEVEL]},
+    {"type": "Sequence", "pretokenizers": [  # a capturing group: findall would return the group
+        {"type": "Split", "pattern": {"Regex": r"(\p{L})\p{L}*"}, "behavior": "Isolated", "invert": False}, BYTE_LEVEL]},
+])
+def test_other_pre_tokenizers(tok_path, tmp_path, pre_tokenizer):
+    spec = json.load(open(tok_path, encoding="utf-8"))
+    spec["pre_tokenizer"] = pre_tokenizer
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    ref = Tokenizer.from_file(str(path))
+    ours = BPETokenizer.from_file(path)
+    for s in _strings(9, 500):
+        assert ours.encode(s) == ref.encode(s, add_special_tokens=False).ids, repr(s)
+
+
 def test_rejects_unsupported(tok_path):
     spec = json.load(open(tok_path, encoding="utf-8"))
     spec["model"]["type"] = "WordPiece"

@@ -146,8 +146,10 @@ def test_max_length_drops_oldest_history_first(tok):
     assert "SELECT 0 FROM t;" not in p and "SELECT 39 FROM t;" in p  # oldest history went first
     assert "CREATE TABLE t (a INT);" in p and "-- f" in p and "SELECT a FROM t;" in p
     assert p.endswith("<|fim_prefix|>SELECT <|fim_suffix|> FROM t<|fim_middle|>")
-    # the smallest number of drops: one history item fewer would not fit
-    assert n_tokens(p) + len("SELECT 0 FROM t;\n".encode()) > budget or dropped == 1
+    # the fewest drops: keeping the last dropped item too would not fit
+    item = f"SELECT {dropped - 1} FROM t;\n"
+    assert f"SELECT {dropped} FROM t;" in p and item.strip() not in p
+    assert n + len(item.encode()) > budget
 
 
 def test_max_length_keeps_text_around_cursor(tok):
@@ -454,3 +456,45 @@ def test_streaming_200k_rows_bounded_memory(tmp_path):
     assert read == written == 200_000
     assert peak_end < 200  # batches, not the file: the prompts alone are ~280 MB
     assert peak_end - peak_quarter < 25  # flat: the last 150k rows add (almost) nothing
+
+
+def test_jsonl_columns(tmp_path, tok):
+    good = make_input(CONTEXT, "SELECT <fillMe>")
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"input": good}) + "\n" + json.dumps({"input": good, "output": "x"}) + "\n")
+    s = convert(path, tmp_path / "o.jsonl", fmt="jsonl")  # OUTPUT may be absent: empty completion
+    assert s.written == 2 and [r["response"] for r in _read_out(tmp_path / "o.jsonl", "jsonl")] == ["", "x"]
+    path.write_text(json.dumps({"prompt": good, "OUTPUT": "x"}) + "\n")
+    with pytest.raises(ValueError, match=r"missing column INPUT.*\['prompt', 'OUTPUT'\]"):
+        convert(path, tmp_path / "p.jsonl", fmt="jsonl")
+    assert not (tmp_path / "p.jsonl").exists() and not list(tmp_path.glob(".p.jsonl*"))
+
+
+def test_escaped_text_is_checked_after_json_decoding(tmp_path):
+    sql = json.dumps({"type": "text", "text": "SELECT <fillMe>"})
+    ctx = lambda raw: '[{"type": "text", "text": "' + raw.replace("\\", "\\\\").replace('"', '\\"') + '"}, ' + sql + "]"
+    rows = [
+        {"INPUT": ctx('{"ddl_context": "CREATE TABLE \\u00e9 (a INT);"}'), "OUTPUT": "a"},  # fine: é
+        {"INPUT": ctx('{"ddl_context": "\\ud800 lone surrogate"}'), "OUTPUT": "a"},
+        {"INPUT": ctx('{"ddl_context": "\\ufeffCREATE TABLE t (a INT);"}'), "OUTPUT": "a"},
+        {"INPUT": ctx('{"sql_history": ["\\u003c|im_end|>"]}'), "OUTPUT": "a"},
+        {"INPUT": ctx('{"sql_history": ["SELECT 1;\\r\\nSELECT 2;"]}'), "OUTPUT": "a"},
+        {"INPUT": make_input(None, "SELECT <fillMe>"), "OUTPUT": "\ud800"},
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    s = convert(path, tmp_path / "o.jsonl", fmt="jsonl")
+    assert dict(s.skipped) == {"invalid_unicode": 2, "bom_in_cell": 1, "control_token_in_text": 1}
+    out = _read_out(tmp_path / "o.jsonl", "jsonl")
+    assert "CREATE TABLE é (a INT);" in out[0]["prompt"] and "SELECT 1;\nSELECT 2;" in out[1]["prompt"]
+    assert s.newlines_fixed == 1
+
+
+def test_max_length_drops_whole_statements_of_string_fields(tok):
+    ddl = "\n".join(f"CREATE TABLE t{i} (\n  id INT,\n  name TEXT\n);" for i in range(30))
+    full, n, _ = fit_prompt({"ddl_context": ddl}, "SELECT ", "", tokenizer=tok)
+    p, n2, dropped = fit_prompt({"ddl_context": ddl}, "SELECT ", "", tokenizer=tok, max_length=n - 200)
+    kept = p.split("Database schema:\n")[1].split("<|im_end|>")[0]
+    assert n2 <= n - 200 and 0 < dropped < 30
+    assert kept.startswith("CREATE TABLE t") and kept.endswith("t29 (\n  id INT,\n  name TEXT\n);")
+    assert kept.count("CREATE TABLE") == kept.count(");") == 30 - dropped
