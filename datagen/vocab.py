@@ -556,7 +556,7 @@ gps_pings: vehicle_id>fleet_vehicles, recorded_at, latitude, longitude, speed_km
 == smart_home
 households: name, address, timezone, created_at
 rooms: household_id>households, name, floor
-home_devices: room_id>rooms, name, device_type=light|thermostat|lock|camera|plug|speaker, manufacturer, model, is_online, state, paired_at
+home_devices: room_id>rooms, name, device_type=light|thermostat|lock|camera|plug|speaker, manufacturer, model, is_online, state:json, paired_at
 automations: household_id>households, name, trigger_type=time|sensor|location|manual, trigger_config, is_enabled, last_run_at
 automation_actions: automation_id>automations, device_id>home_devices, action=turn_on|turn_off|set_level|lock|unlock, parameters, sort_order
 energy_usage: device_id>home_devices, measured_at, watts, kwh_today
@@ -816,7 +816,7 @@ INTERVALS = ("1 day|2 days|7 days|30 days|1 hour|2 hours|30 minutes|45 minutes|9
 # values for string enums named only by a common column name
 ENUMS = {
     "status": "active|inactive|pending|archived|completed|cancelled",
-    "state": "active|inactive|pending|closed",
+    "state": "CA|NY|TX|WA|FL|IL|MA|OR",
     "priority": "low|medium|high|urgent",
     "role": "admin|member|viewer|editor|owner",
     "type": "standard|premium|basic",
@@ -830,7 +830,6 @@ ENUMS = {
     "channel": "email|sms|phone|web|chat",
     "team": "red|blue|green|yellow",
     "unit": "kg|g|ml|l|pcs|mg|mmol/L|cm",
-    "position": "forward|midfielder|defender|goalkeeper|guard|center",
     "source": "web|mobile|api|import|partner",
     "frequency": "daily|weekly|monthly|yearly",
     "severity": "low|medium|high|critical",
@@ -841,4 +840,159 @@ ENUMS = {
     "os": "windows|macos|linux|ios|android",
     "environment": "dev|staging|production",
     "action": "create|update|delete|login|logout|export",
+    "entity_type": "order|user|invoice|product|account",
+    "hazard_class": "flammable|corrosive|toxic|oxidizer|none",
+    "license_class": "A|B|C|D|CDL",
+    "content_type": "application/pdf|image/png|image/jpeg|text/csv|application/json",
+    "mime_type": "image/png|image/jpeg|video/mp4|application/pdf",
+    "position": "forward|midfielder|defender|goalkeeper|guard|center",
 }
+
+# value pools for free-text columns whose values come from a known set (no CHECK/DEFAULT implied)
+POOLS = {
+    "department": "engineering|sales|marketing|finance|operations|support|legal|research",
+    "major": "computer_science|biology|economics|history|mathematics|physics|nursing",
+    "building": "Main Hall|Science Center|North Wing|Library|Engineering Building",
+    "branch": "main|develop|feature/login|release/1.2|hotfix/payment",
+    "default_branch": "main|master|develop|trunk",
+    "head_ref": "feature/search|fix/typo|feature/api-v2|chore/deps",
+    "base_ref": "main|develop|release",
+    "make": "Toyota|Ford|Honda|Tesla|BMW|Volkswagen|Hyundai|Kia",
+    "manufacturer": "Siemens|Bosch|Philips|Samsung|Boeing|Airbus|Pfizer|Honeywell",
+    "brand": "Acme|Globex|Initech|Umbrella|Northwind|Contoso",
+    "equipment": "barbell|dumbbell|machine|bodyweight|kettlebell|cable",
+    "medium": "oil on canvas|bronze|watercolor|marble|charcoal|photograph",
+    "movement": "impressionism|cubism|baroque|modernism|surrealism|renaissance",
+    "strength": "10 mg|20 mg|250 mg|500 mg|5 ml",
+    "runner": "ubuntu-latest|self-hosted|macos-14|windows-2022",
+    "emoji": "thumbs_up|heart|tada|laugh|eyes|rocket",
+    "wing": "east|west|north|south",
+    "breed": "labrador|beagle|siamese|persian|poodle|mixed|angus|merino",
+    "cuisine": "italian|mexican|japanese|indian|thai|french|vegan",
+    "industry": "software|retail|finance|healthcare|manufacturing|education|media",
+    "sector": "technology|energy|healthcare|financials|utilities|industrials",
+    "network": "ethereum|bitcoin|solana|polygon|tron",
+    "trade": "plumbing|electrical|cleaning|gardening|painting|roofing",
+    "specialty": "cardiology|pediatrics|general|surgery|dermatology|neurology",
+    "party": "Green|Labour|Liberal|Conservative|Independent|Democratic",
+    "home_team": "Lions|Tigers|Eagles|Sharks|Wolves|Bears|Falcons",
+    "away_team": "Lions|Tigers|Eagles|Sharks|Wolves|Bears|Falcons",
+    "competition": "league|cup|friendly|playoffs|championship",
+    "surface": "grass|artificial|clay|hard|indoor",
+    "payment_terms": "net_30|net_60|net_15|due_on_receipt",
+    "payout_method": "bank_transfer|paypal|check|wire",
+    "job_title": "Software Engineer|Sales Manager|Product Designer|Accountant|Data Analyst|HR Specialist",
+    "event_name": "page_view|signup|add_to_cart|purchase|click|login",
+    "metric_name": "cpu_usage|memory_usage|latency_ms|error_rate|requests_per_second|disk_io",
+    "test_name": "CBC|Lipid Panel|HbA1c|TSH|Vitamin D|Glucose",
+    "injury_type": "hamstring|ankle sprain|concussion|knee|shoulder",
+    "hearing_type": "motion|trial|status|sentencing|arraignment",
+    "case_type": "civil|criminal|family|contract|employment",
+    "record_type": "minutes|contract|report|license|ordinance",
+    "procedure_type": "cleaning|filling|extraction|root_canal|crown|checkup",
+    "placement": "feed|sidebar|search|stories|banner_top",
+    "owner_line": "Maersk|MSC|CMA CGM|Hapag-Lloyd|COSCO|Evergreen",
+    "meeting_day": "Monday|Tuesday|Wednesday|Thursday|Friday|Sunday",
+    "opening_hours": "08:00-20:00|24h|09:00-17:00|07:00-22:00",
+    "dosage": "10 mg|250 mg|1 tablet|5 ml|2 puffs",
+    "condition": "diabetes|asthma|hypertension|migraine|arthritis|obesity",
+    "user_agent": "Mozilla/5.0 (Windows NT 10.0)|Mozilla/5.0 (Macintosh)|Mozilla/5.0 (iPhone)|curl/8.4.0",
+    "reference_range": "3.5-5.0|70-99|< 200|4.0-11.0|0.4-4.0",
+    "allergies": "none|peanuts|penicillin|pollen|latex|shellfish",
+    "common_name": "African Elephant|Lion|Giraffe|Cheetah|Zebra|Black Rhino|Leopard",
+    "scientific_name": "Loxodonta africana|Panthera leo|Giraffa camelopardalis|Acinonyx jubatus|Diceros bicornis",
+    "medication_name": "Amoxicillin|Ibuprofen|Metformin|Lisinopril|Atorvastatin|Omeprazole|Prednisone",
+    "generic_name": "amoxicillin|ibuprofen|metformin|lisinopril|atorvastatin|omeprazole",
+    "vaccine_name": "Rabies|Distemper|Parvovirus|Leptospirosis|Bordetella",
+    "app_name": "Spotify|Overcast|Pocket Casts|Apple Podcasts|Castbox",
+    "ticker": "AAPL|MSFT|GOOGL|AMZN|TSLA|NVDA|JPM|VOO",
+    "symbol": "BTC|ETH|SOL|USDT|ADA|BTC-USD|ETH-USDT",
+    "iata_code": "JFK|LHR|CDG|NRT|SFO|AMS|FRA|SIN|DXB",
+    "version": "1.0.0|1.2.3|2.0.1|v3.4.0|0.9.12",
+    "firmware_version": "1.0.4|2.1.0|2.3.7|3.0.0-rc1",
+    "slug": "summer-sale|getting-started|new-arrivals|how-to-guide|release-notes",
+    "funding_agency": "NSF|NIH|ERC|DARPA|Wellcome Trust",
+    "institution": "MIT|Stanford University|ETH Zurich|University of Tokyo|Oxford University",
+    "insurance_provider": "Aetna|Cigna|Blue Cross|Kaiser|UnitedHealthcare",
+    "provider": "Aetna|Cigna|MetLife|Allianz|AXA",
+    "supplier": "Acme Supply|BuildCo|Metro Materials|Global Parts",
+    "journal": "Nature|Science|Cell|PLOS ONE|The Lancet",
+    "stadium": "Riverside Stadium|Central Arena|Memorial Field|Olympic Park",
+    "vehicle_model": "Model 3|Leaf|Ioniq 5|ID.4|Bolt",
+    "model": "X200|Pro 14|A320|737 MAX|Series 5|EcoLine",
+    "utm_source": "google|newsletter|facebook|twitter|partner",
+    "utm_campaign": "spring_sale|launch|retargeting|black_friday",
+    "variation": "control|variant_a|variant_b|on|off",
+    "word": "apple|house|run|beautiful|quickly|bridge",
+    "translation": "manzana|casa|correr|hermoso|rapidamente|puente",
+    "label": "bug|feature|urgent|docs|backend",
+    "storage_location": "freezer A1|shelf B2|fridge 3|rack C4",
+    "protocol": "PCR-v2|ELISA|WGS|qPCR-std",
+    "domain": "acme.com|globex.io|initech.net|example.org",
+    "hostname": "web-01|api-02|db-primary|worker-07|cache-03",
+}
+
+# column names that decide a column's kind (datagen/synth.py: infer_kind)
+BOOL_NAMES = set("""active enabled verified paid approved passed completed converted attended billable explicit vip
+success revoked acknowledged muted cancelled checked_in auto_renew from_seller was_correct in_service irrigation
+accepted verified climate_controlled insurance_covered parent_notified requires_prescription certified_first_aid
+tax_receipt_sent cancel_at_period_end""".split())
+DATE_NAMES = set("""dob birthday check_in check_out expected_return reporting_due ex_date next_calibration_due
+evidence_due_by""".split())
+PERSON_WORDS = set("""customer author owner technician inspector interviewer editor prescriber curator driver principal
+guardian leader pastor manager coach contact observer mechanic full client created granted deployed triggered
+visitor funder assigned""".split())
+PERSON_NAMES = set("""director developer technician author assigned_to principal_investigator emergency_contact
+""".split())
+JSON_NAMES = set("""metadata attributes settings payload properties details config trigger_config parameters rules
+conditions stats raw_payload raw_data custom_fields context changes diff preferences targeting permissions
+state attachments""".split())
+TAG_NAMES = set("""tags labels skills amenities topics scopes event_types redirect_uris features""".split())
+INT_NAMES = set("""quantity capacity seats floor floors age rank kills deaths points assists rebounds fouls refills
+renewals attempts bedrooms bathrooms guests adults children servings views calories level score credits decimals
+confirmations population mileage bottles hours_used lesson_count total_tracks screen_count photo_count
+follower_count like_count view_count play_count usage_count vote_count word_count page_count citation_count
+episode_count subscriber_count defect_count failure_count forks_count stars_count affected_customers
+registered_voters ranger_count total_desks total_spaces seat_count seat_capacity max_students max_seats max_uses
+max_occupancy max_open_tickets max_points usage_limit reorder_level received_qty filled_quantity
+quantity_available quantity_on_hand quantity_reserved quantity_planned quantity_produced quantity_per_unit
+stock_qty copies_available track_number episode_number season_number step_number visit_number jersey_number
+table_number screen_number register_number day_number pr_number issue_number paddle_number tooth_number
+bus_number line exit_code additions deletions shares kyc_level h_index story_points
+streak_days xp_total experience_points loyalty_points points_balance points_cost points_spent points_awarded
+high_score home_score away_score attendance sms_count voice_minutes data_gb cpu_cores memory_gb bytes_used
+size_bytes file_size size_ft width_px height_px square_feet sort_order display_order ballot_position
+grade_level term_months growing_days lead_time_days years_experience group_size estimated_age party_size
+children_count heading wind_direction meals_eaten nap_minutes revision math_score reading_score science_score
+overall_score safety_score popularity_score battery_level seed_quantity_kg threshold position day
+meeting_hours_included available_hours calories_burned avg_heart_rate systolic_bp diastolic_bp
+annual_mileage bottles_produced end_mileage end_odometer start_mileage start_odometer minutes_played
+monthly_listeners refills_remaining seconds_on_page seconds_played target_enrollment time_on_page max_throughput
+days_impact difficulty""".split())
+INT_SUFFIXES = ("_count", "_qty", "_minutes", "_seconds", "_days", "_hour", "_units", "_points", "_score")
+FLOAT_NAMES = set("""gpa weight height temperature humidity watts liters hours hours_worked overtime_hours
+sugar_brix efficiency result_value reading_value metric_value numeric_value event_value reading_kwh usage_kwh
+output_mwh energy_kwh kwh_today gross_tonnage volume min_value max_value optimal_temperature max_power_kw
+surge_multiplier""".split())
+FLOAT_SUFFIXES = ("_kg", "_km", "_cm", "_m", "_mw", "_mwh", "_kwh", "_hpa", "_mm", "_c", "_gb", "_kmh", "_km2",
+                   "_hectares", "_liters", "_ml", "_brix", "_100g")
+MONEY_NAMES = set("""price amount total cost balance fee salary budget revenue subtotal tip fare premium principal
+deductible quota copay charge debit credit deductions commission amount_charged amount_claimed min_order_size
+price_per_minute tax_due amount_due daily_rate nightly_rate hourly_rate base_rate""".split())
+MONEY_SUFFIXES = ("_price", "_amount", "_cost", "_fee", "_balance", "_total", "_budget", "_revenue", "_pay",
+                   "_salary", "_value", "_limit", "_paid", "_spent", "_raised", "_withheld", "_impact", "_due",
+                   "_income", "_rent", "_deposit", "_wage", "_premium", "_share", "_min", "_max",
+                   "_high", "_low", "_discount")
+CODE_NAMES = set("""code sku isbn iban vin license_plate barcode reference slug sha commit_sha doi orcid ticker
+symbol national_id tax_id qr_code version firmware_version apn cron_expression expression isrc registration
+microchip_id rfid_tag head_ref base_ref hostname instance_type model make brand variety strength medium
+movement protocol runner branch default_branch cost_center acronym tag word emoji label translation
+card_code access_code key_prefix bank_account gate berth seat_label seat_row seat_number unit_number space_number
+room_number lot_number batch_number tag_number species_code review_period academic_year term section
+print_size court courtroom room district booking_reference un_locode last4 card_number_last4""".split())
+TEXT_NAMES = set("""description notes note body bio content comment comments summary message reason feedback
+instructions synopsis biography diagnosis treatment findings hypothesis outcome scope purpose excerpt
+cover_letter release_notes tasting_notes special_requests special_instructions review changes_summary
+result_summary issue violation allergies caption alt_text topic question_text option_text text_value
+instruction html_body body_text memo dosage cause condition user_agent opening_hours meeting_day
+result objective target_audience mode""".split())
