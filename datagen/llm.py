@@ -71,9 +71,9 @@ class Config:
 
 HELP = {
     "llm_url": "OpenAI-compatible base URL ending in /v1 (default: $LLM_URL)",
-    "api_key": "API key (default: $LLM_API_KEY, else 'EMPTY' as vLLM without --api-key accepts)",
+    "api_key": "API key (default: $LLM_API_KEY, else 'EMPTY', which a vLLM server without --api-key accepts)",
     "out": "output root, in the seed's layout",
-    "stage": "all, or one of " + ", ".join(STAGES),
+    "stage": "one stage, or all",
     "model": "model name as the server knows it",
     "mode": "instructor mode: json_schema (guided decoding on vLLM), json or tools",
     "concurrency": "requests in flight at once",
@@ -89,6 +89,10 @@ HELP = {
     "kinds": "statement kinds and how many per complexity (simple, complex) and schema",
     "temperature": "sampling temperature (default: the server's, i.e. the model's generation config)",
     "top_p": "nucleus sampling (default: the server's)",
+    "max_tokens_topics": "answer length limit for the topic list",
+    "max_tokens_details": "answer length limit for subtopics and details",
+    "max_tokens_schemas": "answer length limit for one schema",
+    "max_tokens_statements": "answer length limit for one list of statements",
 }
 
 
@@ -104,6 +108,10 @@ class Stats:
     retries: Counter = field(default_factory=Counter)  # by reason
     dropped: Counter = field(default_factory=Counter)  # answers and statements, by reason
     failures: Counter = field(default_factory=Counter)  # failed units, by last reason
+
+    def as_dict(self) -> dict:
+        # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, counting the pairs
+        return {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in vars(self).items()}
 
 
 class Fatal(Exception):
@@ -276,7 +284,8 @@ async def details_unit(run: Run, topic: str) -> list[str]:
         for s in prompts.clean_list(sub.subtopics, cfg.subtopics)])
     details = [d for a in answers if a is not None for d in prompts.clean_list(a.examples, cfg.examples)]
     unique = prompts.clean_list(details)
-    stats.dropped["duplicate"] += len(details) - len(unique)
+    if len(unique) < len(details):
+        stats.dropped["duplicate"] += len(details) - len(unique)
     stats.kept += len(unique)
     return unique
 
@@ -316,7 +325,7 @@ async def stage_schemas(run: Run) -> None:
 
 
 def _validate(raw: list[list[str]], kind: str, schemas: list[str]) -> list[tuple[list[str], Counter]]:
-    return [prompts.clean_statements(statements, kind, parse_schema(schema)) for statements, schema in zip(raw, schemas)]
+    return [prompts.clean_statements(stmts, kind, parse_schema(schema)) for stmts, schema in zip(raw, schemas)]
 
 
 async def statements_unit(run: Run, path: Path, kind: str, n: int) -> list[dict]:
@@ -380,7 +389,7 @@ def write_report(cfg: Config, stats: dict[str, Stats], path: Path, started: floa
     store.write_json(path, {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1), "status": status, "config": config,
-        "stages": {name: dataclasses.asdict(s) for name, s in stats.items()}})
+        "stages": {name: s.as_dict() for name, s in stats.items()}})
 
 
 async def generate(cfg: Config) -> tuple[dict[str, Stats], Path]:
@@ -389,31 +398,32 @@ async def generate(cfg: Config) -> tuple[dict[str, Stats], Path]:
     if set(stages) - {"groups"} and not cfg.llm_url:
         raise Fatal("--llm-url (or $LLM_URL) is required for the LLM stages")
     started = time.time()
-    report = (Path(cfg.out) / "reports" /
-              f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-{cfg.shard.replace('/', 'of')}-{os.getpid()}.json")
-    client = instructor.from_openai(
-        openai.AsyncOpenAI(base_url=cfg.llm_url or None, api_key=cfg.api_key, timeout=cfg.timeout, max_retries=0),
-        mode=MODES[cfg.mode])
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started))
+    report = Path(cfg.out) / "reports" / f"{stamp}-{cfg.shard.replace('/', 'of')}-{os.getpid()}.json"
     sampling = {k: v for k, v in (("temperature", cfg.temperature), ("top_p", cfg.top_p)) if v is not None}
-    run = Run(cfg, client, asyncio.Semaphore(cfg.concurrency), {}, sampling)
     steps = {"topics": stage_topics, "details": stage_details, "schemas": stage_schemas,
              "statements": stage_statements}
+    stats: dict[str, Stats] = {}
     status = "interrupted"
     try:
-        for stage in stages:
-            run.stats[stage] = Stats()
-            if stage == "groups":
-                stage_groups(run)
-            else:
-                await steps[stage](run)
-            write_report(cfg, run.stats, report, started, "running")
-        status = "failed units" if any(s.failed for s in run.stats.values()) else "ok"
+        async with openai.AsyncOpenAI(base_url=cfg.llm_url or None, api_key=cfg.api_key, timeout=cfg.timeout,
+                                      max_retries=0) as client:  # retries are ours: counted, with backoff
+            run = Run(cfg, instructor.from_openai(client, mode=MODES[cfg.mode]), asyncio.Semaphore(cfg.concurrency),
+                      stats, sampling)
+            for stage in stages:
+                stats[stage] = Stats()
+                if stage == "groups":
+                    stage_groups(run)
+                else:
+                    await steps[stage](run)
+                write_report(cfg, stats, report, started, "running")
+        status = "failed units" if any(s.failed for s in stats.values()) else "ok"
     except Fatal as e:
         status = f"fatal: {e}"
         raise
     finally:
-        write_report(cfg, run.stats, report, started, status)
-    return run.stats, report
+        write_report(cfg, stats, report, started, status)
+    return stats, report
 
 
 def format_summary(stats: dict[str, Stats]) -> str:
@@ -429,11 +439,12 @@ def format_summary(stats: dict[str, Stats]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(prog="python -m datagen.llm", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m datagen.llm", description=__doc__.split("\n\n")[0])
     for f in dataclasses.fields(Config):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        shown = "" if f.name in ("llm_url", "api_key") or default is None else f" (default: {default})"
         parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=default,
-                            type=float if default is None else type(default), help=HELP.get(f.name),
+                            type=float if default is None else type(default), help=HELP[f.name] + shown,
                             choices=("all",) + STAGES if f.name == "stage" else MODES if f.name == "mode" else None)
     cfg = Config(**vars(parser.parse_args(argv)))
     try:
@@ -445,11 +456,15 @@ def parse_args(argv: list[str] | None = None) -> Config:
     return cfg
 
 
+def quiet_logs() -> None:
+    logging.getLogger("instructor").setLevel(logging.CRITICAL)  # it logs each failed attempt; we count them
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to parsing as a Command"
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the pipeline; exit 0 when every unit is done, 1 when some failed (rerun to finish), 2 on errors."""
     cfg = parse_args(argv)
-    logging.getLogger("instructor").setLevel(logging.CRITICAL)  # it logs each failed attempt; we count them
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    quiet_logs()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / ".lock", "w") as lock:
@@ -466,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         except Fatal as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("interrupted; finished units are kept, rerun to go on", file=sys.stderr)
+            return 130
     print(format_summary(stats))
     print(f"report: {report}")
     return 1 if any(s.failed for s in stats.values()) else 0
