@@ -49,35 +49,30 @@ def prompt_text(schema: str) -> str:
 STATEMENT_SEPARATOR = f"\n\n{STATEMENT_HEADER}\n\n"
 
 
+def marker_piece(marker: str) -> str:
+    """The vocabulary piece of a marker: SentencePiece sees spaces as U+2581 before matching symbols."""
+    return marker.replace(" ", "\u2581")
+
+
 # ---------------------------------------------------------------- reading sources
 
 class SourceStats(Counter):
     """Counts of groups read and skipped per reason; printed at the end."""
 
 
-def _open_text(path: str):
-    raw = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
-
-
 def read_jsonl(path: str, stats: Counter):
-    """Groups of a JSONL(.gz) file; malformed lines are reported with file:line, counted and skipped."""
-    with _open_text(path) as f:
-        lineno = 0
-        while True:
-            lineno += 1
-            try:
-                line = f.readline()
-            except UnicodeDecodeError as e:
-                print(f"{path}:{lineno}: invalid UTF-8 ({e.reason}); rest of file skipped", file=sys.stderr)
-                stats["skipped: invalid utf-8"] += 1
-                return
-            if not line:
-                return
-            if not line.strip():
+    """Groups of a JSONL(.gz) file; bad lines (invalid UTF-8, malformed JSON, missing fields)
+    are reported with file:line, counted and skipped."""
+    with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
+        for lineno, raw in enumerate(f, 1):
+            if not raw.strip():
                 continue
             try:
-                group = json.loads(line)
+                group = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                print(f"{path}:{lineno}: invalid UTF-8 ({e.reason}); line skipped", file=sys.stderr)
+                stats["skipped: invalid utf-8"] += 1
+                continue
             except json.JSONDecodeError as e:
                 print(f"{path}:{lineno}: malformed JSON ({e.msg}); line skipped", file=sys.stderr)
                 stats["skipped: malformed json"] += 1
@@ -328,7 +323,7 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_path: str):
         character_coverage=0.9995,  # rare characters go to byte pieces instead of eating merges
         # exact whitespace: no normalization, no dummy prefix, whitespace pieces allowed
         normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
-        allow_whitespace_only_pieces=True, user_defined_symbols=[SCHEMA_HEADER, STATEMENT_HEADER],
+        allow_whitespace_only_pieces=True, user_defined_symbols=[marker_piece(SCHEMA_HEADER), marker_piece(STATEMENT_HEADER)],
         max_sentence_length=1 << 20, num_threads=os.cpu_count() or 1, minloglevel=2,
         unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
     )
@@ -504,7 +499,8 @@ def main(argv=None):
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=tok_path)
     meta.update({"vocab_size": sp.get_piece_size(), "eos_id": sp.eos_id(), "bos_id": sp.bos_id(), "unk_id": sp.unk_id(),
-                 "schema_header_id": sp.piece_to_id(SCHEMA_HEADER), "statement_header_id": sp.piece_to_id(STATEMENT_HEADER),
+                 "schema_header_id": sp.piece_to_id(marker_piece(SCHEMA_HEADER)),
+                 "statement_header_id": sp.piece_to_id(marker_piece(STATEMENT_HEADER)),
                  "read": dict(stats), "seconds": round(time.time() - t0, 1)})
     from model import write_json_atomic
     write_json_atomic(os.path.join(args.out, "meta.json"), meta)

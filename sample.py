@@ -26,7 +26,7 @@ import time
 import torch
 
 from model import KVCache, from_pretrained
-from prepare import STATEMENT_HEADER, fit_schema, names_in, prompt_text
+from prepare import STATEMENT_HEADER, fit_schema, marker_piece, names_in, prompt_text
 
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
@@ -58,7 +58,7 @@ class Completer:
         self.max_tokens = max_tokens
         self.stop = stop  # "statement" (EOS or ';'), "line" (also newline) or "word" (end of the first word)
         self.eos = self.sp.eos_id()
-        self.stop_ids = {self.eos, self.sp.piece_to_id(STATEMENT_HEADER), self.sp.bos_id()}
+        self.stop_ids = {self.eos, self.sp.piece_to_id(marker_piece(STATEMENT_HEADER)), self.sp.bos_id()}
         # each token's text as bytes (byte-fallback pieces are single raw bytes)
         self.piece_bytes = []
         for i in range(self.sp.get_piece_size()):
