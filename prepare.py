@@ -100,47 +100,50 @@ def group_problem(group) -> str | None:
 
 
 def read_seed_layout(root: str, stats: Counter):
-    """Groups of SQLPilot's on-disk layout (tons_of_tables + diverse_statements)."""
+    """Groups of SQLPilot's on-disk layout (tons_of_tables + diverse_statements).
+
+    A schema file is a list of variants (text, {"schema": text} or the seed's
+    {"tables": [{"table_schema": ...}]}); a statement file is a list whose entry k (a list
+    of statements or {"statements": [...]}) belongs to variant k, or the seed's flat
+    {"statements": [...]}, whose statements go to the first variant they are valid against.
+    """
+    from datagen.store import _assign_flat, schema_text
     for schema_file in sorted(glob.glob(os.path.join(root, "tons_of_tables", "*", "*.json"))):
         topic = os.path.basename(os.path.dirname(schema_file))
         detail = os.path.splitext(os.path.basename(schema_file))[0]
         try:
             with open(schema_file, encoding="utf-8") as f:
                 variants = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            print(f"{schema_file}: unreadable ({e}); skipped", file=sys.stderr)
+            variants = variants if isinstance(variants, list) else [variants]
+            texts = [v if isinstance(v, str) else v.get("schema") if "schema" in v else schema_text(v) for v in variants]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            print(f"{schema_file}: unreadable ({type(e).__name__}: {e}); skipped", file=sys.stderr)
             stats["skipped: unreadable schema file"] += 1
             continue
-        if isinstance(variants, str):
-            variants = [variants]
         statements = {}
         for kind_file in sorted(glob.glob(os.path.join(root, "diverse_statements", topic, detail, "*.json"))):
             kind = os.path.splitext(os.path.basename(kind_file))[0]
             try:
                 with open(kind_file, encoding="utf-8") as f:
-                    statements[kind] = json.load(f)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                print(f"{kind_file}: unreadable ({e}); skipped", file=sys.stderr)
+                    entries = json.load(f)
+                if isinstance(entries, dict):
+                    statements[kind] = _assign_flat(entries.get("statements", []), [{"tables": [{"table_schema": t}]} for t in texts])
+                else:
+                    statements[kind] = [e.get("statements", []) if isinstance(e, dict) else e if isinstance(e, list) else [e]
+                                        for e in entries]
+            except (OSError, ValueError, TypeError, AttributeError) as e:
+                print(f"{kind_file}: unreadable ({type(e).__name__}: {e}); skipped", file=sys.stderr)
                 stats["skipped: unreadable statement file"] += 1
-        for k, schema in enumerate(variants):
-            if isinstance(schema, dict):  # tolerate {"schema": ...} entries
-                schema = schema.get("schema", "")
+        for k, schema in enumerate(texts):
             group = {"topic": topic, "detail": detail, "variant": k, "schema": schema,
-                     "statements": {kind: _variant_entry(v, k) for kind, v in statements.items()}}
+                     "statements": {kind: lists[k] for kind, lists in statements.items() if k < len(lists)}}
             problem = group_problem(group)
             if problem:
+                print(f"{schema_file}: variant {k}: {problem}; skipped", file=sys.stderr)
                 stats[f"skipped: {problem}"] += 1
                 continue
             stats["groups read"] += 1
             yield group
-
-
-def _variant_entry(lists, k):
-    # list entry k belongs to schema variant k; an entry is a list of statements or one statement
-    if not isinstance(lists, list) or k >= len(lists):
-        return []
-    entry = lists[k]
-    return entry if isinstance(entry, list) else [entry]
 
 
 def read_source(path: str, stats: Counter):

@@ -10,6 +10,8 @@ import sqlglot
 from sqlglot import exp
 
 _CREATE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?((?:[`\"\w]+|\"[^\"]+\")(?:\.(?:[`\"\w]+|\"[^\"]+\"))*)\s*\(", re.I)
+_TRUNCATE = re.compile(r"truncate\s+(?:table\s+)?(?:only\s+)?((?:[\w.]+|\"[^\"]+\")(?:\s*,\s*(?:[\w.]+|\"[^\"]+\"))*)"
+                       r"(?:\s+(?:cascade|restrict))?\s*;?", re.I)
 _NOT_COLUMNS = {"primary", "foreign", "constraint", "unique", "index", "key", "check", "family", "inverted", "exclude"}
 
 
@@ -106,7 +108,14 @@ def statement_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
         head = str(tree.this).upper()
         if head != "TRUNCATE":
             return f"unparsed command {head}"
-        return None
+        # sqlglot gives up on some TRUNCATE forms: check them by hand
+        m = _TRUNCATE.fullmatch(sql.strip())
+        if not m:
+            return "parse error: malformed TRUNCATE"
+        names = [n.strip().strip('"').split(".")[-1].lower() for n in m.group(1).split(",")]
+        known = {t.lower() for t in tables}
+        unknown = [n for n in names if n not in known]
+        return f"unknown table {unknown[0]}" if unknown else None
     known_tables = {t.lower() for t in tables}
     known_columns = {c.lower() for cols in tables.values() for c in cols}
     local = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}

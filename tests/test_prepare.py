@@ -131,3 +131,22 @@ def test_fit_schema_keeps_named_tables():
     fitted, dropped = prepare.fit_schema(schema, {"t7", "t0"}, 3 * len(tables[0]) + 10)
     assert dropped == 7 and "t7" in parse_schema(fitted) and "t0" in parse_schema(fitted)
     assert prepare.fit_schema(schema, set(), 10 ** 6) == (schema, 0)
+
+
+def test_seed_layout_published_shapes(tmp_path):
+    """The seed's own files: {"tables": [{"table_schema"}]} variants and {"statements": [...]} entries."""
+    root = tmp_path / "seed"
+    (root / "tons_of_tables" / "0_shop").mkdir(parents=True)
+    tables = [{"table_schema": t} for t in SCHEMA.split("\n\n")]
+    (root / "tons_of_tables" / "0_shop" / "0.json").write_text(json.dumps([{"tables": tables}]))
+    d = root / "diverse_statements" / "0_shop" / "0"
+    d.mkdir(parents=True)
+    (d / "select.json").write_text(json.dumps([{"statements": ["SELECT name FROM customers;"]}]))
+    (d / "delete.json").write_text(json.dumps({"statements": ["DELETE FROM orders;", "DELETE FROM nowhere;"]}))
+    (d / "update.json").write_text("{broken")
+    from collections import Counter
+    stats = Counter()
+    (group,) = prepare.read_source(str(root), stats)
+    assert group["schema"] == SCHEMA.strip()
+    assert sorted(prepare.group_statements(group)) == ["DELETE FROM orders;", "SELECT name FROM customers;"]
+    assert stats["skipped: unreadable statement file"] == 1
