@@ -33,6 +33,7 @@ class TrainConfig:
     block_size: int = 1024  # row length; rows pack whole examples
     grad_accum: int = 1
     max_iters: int = 2000
+    stop_at: int = 0  # >0: checkpoint and stop at this iteration, schedule unchanged (split a run into sessions)
     max_minutes: float = 0.0  # >0: a wall-clock budget; the schedule follows elapsed time (resume is then not exact)
     learning_rate: float = 1e-3
     min_lr: float = 1e-4
@@ -299,18 +300,20 @@ def train(cfg: TrainConfig) -> dict:
 
     def checkpoint(name="last"):
         if master:
-            st = {**state, "config": asdict(cfg),
-                  "loader_rng": {s: l.rng.bit_generator.state for s, l in loaders.items()}}
+            # the train loader's state before the batch prefetched for the next step, so resume redraws it
+            rngs = {"train": resume_rng, "val": loaders["val"].rng.bit_generator.state}
+            st = {**state, "config": asdict(cfg), "loader_rng": rngs}
             save_checkpoint(cfg.out_dir, raw_model, optimizer if name == "last" else None, st, tok_path, name)
 
     tokens_per_iter = cfg.batch_size * cfg.block_size * cfg.grad_accum * world
     losses = []
     t0 = time.time()
+    resume_rng = loaders["train"].rng.bit_generator.state
     x, y = loaders["train"].get_batch()
     t_start = time.time()
     time_fraction = 0.0
     try:
-        while state["iter"] < cfg.max_iters and time_fraction < 1.0:
+        while state["iter"] < min(cfg.max_iters, cfg.stop_at or cfg.max_iters) and time_fraction < 1.0:
             it = state["iter"]
             if cfg.max_minutes:
                 time_fraction = (time.time() - t_start) / 60 / cfg.max_minutes
@@ -332,6 +335,8 @@ def train(cfg: TrainConfig) -> dict:
                 with ctx:
                     _, loss = model(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
                     loss = loss / cfg.grad_accum
+                if micro == cfg.grad_accum - 1:
+                    resume_rng = loaders["train"].rng.bit_generator.state
                 x, y = loaders["train"].get_batch()  # prefetch the next batch while the GPU works
                 loss.backward()
             if cfg.grad_clip:
