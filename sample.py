@@ -30,6 +30,7 @@ from prepare import STATEMENT_HEADER, fit_schema, marker_piece, names_in, prompt
 
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
+MAX_HEAL_TOKENS = 16  # how far token healing may back off
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -107,7 +108,7 @@ class Completer:
             return
         ids = self.sp.encode(prompt_text(fitted))
         self.cache = KVCache(self.model.args, 1, self.model.args.max_seq_len, device=self.device)
-        with torch.no_grad():
+        with torch.inference_mode():
             self.last_logits = self.model(torch.tensor([ids], device=self.device), cache=self.cache, last_only=True)[0, -1]
         self._fitted, self.prompt_len, self.cached = fitted, len(ids), []
 
@@ -129,10 +130,10 @@ class Completer:
         else:
             tail = prefix[-1]
         need, removed, k = len(tail.encode()), 0, 0
-        while k < min(len(ids), 8) and (removed < need or k == 0):
+        while k < min(len(ids), MAX_HEAL_TOKENS) and (removed < need or k == 0):
             k += 1
             removed += len(self.piece_bytes[ids[-k]] or b"")
-        while k < min(len(ids), 8) and (self.piece_bytes[ids[-k - 1]] or b"x").isspace():
+        while k < min(len(ids), MAX_HEAL_TOKENS) and (self.piece_bytes[ids[-k - 1]] or b"x").isspace():
             k += 1
         keep = ids[:len(ids) - k]
         heal = prefix.encode()[len(self.sp.decode(keep).encode()):]
@@ -154,7 +155,7 @@ class Completer:
         else:
             self.cache.truncate(self.prompt_len + common)
             new = ids[common:]
-        with torch.no_grad():
+        with torch.inference_mode():
             self.last_logits = self.model(torch.tensor([new], device=self.device), cache=self.cache, last_only=True)[0, -1]
         self.cached = list(ids)
 
@@ -202,13 +203,16 @@ class Completer:
     def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str) -> list[str]:
         """Extend each first token greedily (rows batched, sharing the cached prefix)."""
         B = len(first)
-        rows = KVCache(self.model.args, B, self.max_tokens + 1, prefix=self.cache, device=self.device)
+        # re-typing the healed text does not count against max_tokens
+        steps = self.max_tokens + len(heal)
+        rows = KVCache(self.model.args, B, steps + 1, prefix=self.cache, device=self.device)
         out = [[int(t)] for t in first]
         remaining = [self._consume(heal, int(t), ignore_case) for t in first]
         done = [self._finished(o, r) for o, r in zip(out, remaining)]
+        generated = [0 if r else 1 for r in remaining]  # tokens past the healed text
         tokens = first[:, None].to(self.device)
-        with torch.no_grad():
-            for _ in range(self.max_tokens - 1):
+        with torch.inference_mode():
+            for _ in range(steps - 1):
                 if all(done):
                     break
                 logits = self.model(tokens, cache=rows)[:, -1]
@@ -217,11 +221,11 @@ class Completer:
                     if remaining[b]:
                         mask = self._allowed(remaining[b], ignore_case)
                         nxt[b] = int(logits[b].masked_fill(~mask, float("-inf")).argmax())
-                    t = nxt[b]
                     if not done[b]:
-                        out[b].append(t)
-                        remaining[b] = self._consume(remaining[b], t, ignore_case)
-                        done[b] = self._finished(out[b], remaining[b])
+                        out[b].append(nxt[b])
+                        generated[b] += 0 if remaining[b] else 1
+                        remaining[b] = self._consume(remaining[b], nxt[b], ignore_case)
+                        done[b] = self._finished(out[b], remaining[b]) or generated[b] >= self.max_tokens
                 tokens = torch.tensor(nxt, device=self.device)[:, None]
         heal_len = len(heal)
         texts = []

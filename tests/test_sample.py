@@ -1,0 +1,127 @@
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SCHEMA
+from sample import Completer, run_batch
+
+
+@pytest.fixture(scope="module")
+def completer(tiny_ckpt):
+    c = Completer(tiny_ckpt, max_tokens=8)
+    c.set_schema(SCHEMA)
+    return c
+
+
+def test_suggestions_are_distinct_and_non_blank(completer):
+    for prefix in ("SELECT ", "SELECT na", "", "INSERT INTO orders (", "SELECT c."):
+        out = completer.complete(prefix, n=5)
+        assert len(out) <= 5
+        assert len({s.rstrip() for s in out}) == len(out)
+        assert all(s.strip() for s in out)
+
+
+def test_heal_backs_off_the_partial_word(completer):
+    ids, heal = completer._heal("SELECT product_na")
+    assert completer.sp.decode(ids) + heal.decode() == "SELECT product_na"
+    assert heal.strip() == b"product_na"  # the whole partial word is re-typed under constraint
+    ids, heal = completer._heal("SELECT name FROM ")
+    assert heal.endswith(b" ") and b"FROM" not in heal
+    assert completer._heal("") == ([], b"")
+
+
+def test_healed_generation_continues_the_typed_characters(completer):
+    # every first token is constrained to agree with the re-typed text (case-insensitively)
+    ids, heal = completer._heal("SELECT emai")
+    allowed = completer._allowed(heal, True).nonzero().flatten().tolist()
+    assert allowed
+    for t in allowed:
+        p = completer.piece_lower[t]
+        assert heal.lower().startswith(p) or p.startswith(heal.lower())
+
+
+def test_typing_reuses_cached_tokens(completer, monkeypatch):
+    fed = []
+    forward = completer.model.forward
+
+    def counting(tokens, *a, cache=None, **kw):
+        if cache is completer.cache:
+            fed.append(tokens.shape[1])
+        return forward(tokens, *a, cache=cache, **kw)
+
+    monkeypatch.setattr(completer.model, "forward", counting)
+    text = "SELECT name, email FROM customers WHERE name = 'x'"
+    completer.complete(text[:20])
+    fed.clear()
+    for i in range(21, len(text)):
+        completer.complete(text[:i])
+    # one more character re-feeds only the changed tail (a few tokens), never the schema or the whole statement
+    assert fed and max(fed) <= 6
+
+
+def test_bad_inputs_do_not_crash(completer):
+    c = completer
+    c.set_schema("")
+    assert isinstance(c.complete("SELECT "), list)
+    c.set_schema("this is not sql at all \x00\x07 ☃")
+    assert isinstance(c.complete("hello \x1b[31m world"), list)
+    long_schema = "\n\n".join(f"CREATE TABLE t{i} (id INT PRIMARY KEY, v{i} STRING, w{i} TEXT)" for i in range(400))
+    c.set_schema(long_schema)
+    t = time.time()
+    assert isinstance(c.complete("SELECT * FROM t399 WHERE "), list)
+    assert isinstance(c.complete("SELECT " + "x, " * 33000), list)  # a 100,000-character prefix
+    assert time.time() - t < 30
+    c.set_schema(SCHEMA)
+
+
+def test_batch_contract(tiny_ckpt, tmp_path):
+    c = Completer(tiny_ckpt, max_tokens=4)
+    reqs = [
+        {"id": "a", "schema": SCHEMA, "prefix": "SELECT name FROM cu"},
+        {"id": "b", "schema": SCHEMA, "prefix": "SELECT ", "suffix": " FROM customers"},
+        {"id": "c", "schema": "", "prefix": "SELECT 1"},
+        {"id": "d", "schema": SCHEMA, "prefix": 42},
+    ]
+    inp = tmp_path / "in.jsonl"
+    with open(inp, "wb") as f:
+        for r in reqs[:2]:
+            f.write(json.dumps(r).encode() + b"\n")
+        f.write(b"{not json\n")
+        f.write(b'{"id": "u", "schema": "\xff", "prefix": "x"}\n')
+        for r in reqs[2:]:
+            f.write(json.dumps(r).encode() + b"\n")
+    stats = run_batch(c, str(inp), str(tmp_path / "out.jsonl"), 3)
+    out = [json.loads(l) for l in open(tmp_path / "out.jsonl")]
+    assert len(out) == 6 and stats["requests"] == 6 and stats["errors"] == 3
+    assert [o["id"] for o in out] == ["a", "b", None, None, "c", "d"]
+    for o in out:
+        assert isinstance(o["completions"], list) and len(o["completions"]) <= 3
+    assert "error" in out[2] and "line 3" in out[2]["error"]
+    assert "error" in out[3] and "UnicodeDecodeError" in out[3]["error"]
+    assert "error" in out[5] and "error" not in out[0] and "error" not in out[4]
+
+
+def test_cli_one_shot_and_missing_checkpoint(tiny_ckpt, tmp_path):
+    schema = tmp_path / "s.sql"
+    schema.write_text(SCHEMA)
+    r = subprocess.run([sys.executable, "sample.py", "--ckpt", tiny_ckpt, "--schema", str(schema), "--prefix", "SELECT "],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert 1 <= len(r.stdout.strip().splitlines()) <= 5
+    r = subprocess.run([sys.executable, "sample.py", "--ckpt", str(tmp_path / "nope"), "--prefix", "x"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "no model in" in r.stderr
+
+
+def test_shipped_model_knows_the_schema(shipped_ckpt):
+    c = Completer(shipped_ckpt)
+    c.set_schema(SCHEMA)
+    tables = {"customers", "orders"}
+    assert any(s.split()[0].strip(";") in tables for s in c.complete("SELECT * FROM ") if s.split())
+    best = c.complete("SELECT name, ema")[0]
+    assert best.startswith("il")  # only the missing part of `email`
+    assert "customer_id" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5)) or \
+        "total" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5))
