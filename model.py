@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 
 @dataclass
@@ -162,31 +163,34 @@ class KVCache:
         self._n_new = None  # set by begin(): tokens written per row in the current forward
 
     def begin(self, T: int, n_valid: torch.Tensor | None = None) -> torch.Tensor:
-        """Positions (B, T) of the T incoming tokens; `n_valid` (B,) marks right padding."""
+        """Positions (B, T) of the T incoming tokens; `n_valid` (B,) marks right padding.
+        Also prepares the write slots and causal mask that every layer's `attend` shares."""
         if int(self.lengths.max()) + T > self.max_len:
             raise ValueError(f"KV cache full: {int(self.lengths.max())} + {T} > {self.max_len}")
         self._n_new = torch.full_like(self.lengths, T) if n_valid is None else n_valid.to(self.lengths)
-        return self.prefix_len + self.lengths[:, None] + torch.arange(T, device=self.lengths.device)
+        dev = self.lengths.device
+        slots = self.lengths[:, None] + torch.arange(T, device=dev)  # (B, T)
+        self._rows = torch.arange(self.batch, device=dev)[:, None].expand(self.batch, T)
+        self._slots = slots
+        self._L = int(self.lengths.max()) + T
+        self._mask = (torch.arange(self._L, device=dev)[None, None, :] <= slots[:, :, None])[:, None, None]  # (B,1,1,T,L)
+        return self.prefix_len + slots
 
     def attend(self, layer: int, q, k, v):
         """Write k, v (B, n_kv, T, D) at each row's position, attend q (B, H, T, D) causally."""
         B, H, T, D = q.shape
         n_kv = k.shape[1]
-        slots = self.lengths[:, None] + torch.arange(T, device=q.device)  # (B, T)
-        rows = torch.arange(B, device=q.device)[:, None].expand(B, T)
-        self.k[layer][rows, :, slots] = k.transpose(1, 2)
-        self.v[layer][rows, :, slots] = v.transpose(1, 2)
-        L = int(self.lengths.max()) + T
+        self.k[layer][self._rows, :, self._slots] = k.transpose(1, 2)
+        self.v[layer][self._rows, :, self._slots] = v.transpose(1, 2)
+        L = self._L
         ks, vs = self.k[layer, :, :, :L], self.v[layer, :, :, :L]  # (B, n_kv, L, D)
-        qg = q.view(B, n_kv, H // n_kv, T, D)  # grouped query heads share their kv head
-        scale = 1.0 / math.sqrt(D)
-        scores = torch.matmul(qg, ks[:, :, None].transpose(-1, -2)) * scale  # (B, n_kv, g, T, L)
-        causal = torch.arange(L, device=q.device)[None, None, :] <= slots[:, :, None]  # (B, T, L)
-        scores = scores.masked_fill(~causal[:, None, None], float("-inf"))
+        qg = q.view(B, n_kv, H // n_kv, T, D) * (1.0 / math.sqrt(D))  # grouped query heads share their kv head
+        scores = torch.matmul(qg, ks[:, :, None].transpose(-1, -2))  # (B, n_kv, g, T, L)
+        scores = scores.masked_fill(~self._mask, float("-inf"))
         if self.prefix is not None and self.prefix_len:
             P = self.prefix_len
             kp, vp = self.prefix.k[layer, :, :, :P], self.prefix.v[layer, :, :, :P]  # (1, n_kv, P, D)
-            pscores = torch.matmul(qg, kp[:, :, None].transpose(-1, -2)) * scale
+            pscores = torch.matmul(qg, kp[:, :, None].transpose(-1, -2))
             probs = torch.softmax(torch.cat([pscores, scores], dim=-1).float(), dim=-1).type_as(q)
             y = torch.matmul(probs[..., :P], vp[:, :, None]) + torch.matmul(probs[..., P:], vs[:, :, None])
         else:
@@ -224,6 +228,7 @@ class Transformer(nn.Module):
         cos, sin = precompute_rope(args.head_dim, args.max_seq_len, args.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
+        self.checkpoint_activations = False  # trainers set it: blocks recompute their activations in backward
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
             if name.endswith(("o_proj.weight", "down_proj.weight")):
@@ -257,7 +262,10 @@ class Transformer(nn.Module):
         sin = self.rope_sin[positions][:, None].to(self.embed_tokens.weight.dtype)
         h = self.drop(self.embed_tokens(tokens))
         for layer in self.layers:
-            h = layer(h, cos, sin, cache, attn_mask)
+            if self.checkpoint_activations and self.training and torch.is_grad_enabled():
+                h = torch.utils.checkpoint.checkpoint(layer, h, cos, sin, cache, attn_mask, use_reentrant=False)
+            else:
+                h = layer(h, cos, sin, cache, attn_mask)
         if cache is not None:
             cache.commit()
         h = self.norm(h)
@@ -310,13 +318,19 @@ def hf_config(args: ModelArgs, **extra) -> dict:
 
 
 def args_from_hf_config(cfg: dict) -> ModelArgs:
+    # transformers >= 5 writes rope_theta inside rope_parameters; scaled RoPE (YaRN...) is not implemented here
+    rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+    if rope.get("rope_type", rope.get("type", "default")) != "default":
+        raise ValueError(f"unsupported RoPE scaling {rope}")
+    if cfg.get("use_sliding_window"):
+        raise ValueError("unsupported sliding-window attention")
     return ModelArgs(
         dim=cfg["hidden_size"], n_layers=cfg["num_hidden_layers"], n_heads=cfg["num_attention_heads"],
         n_kv_heads=cfg.get("num_key_value_heads"), head_dim=cfg.get("head_dim"),
         hidden_dim=cfg["intermediate_size"], vocab_size=cfg["vocab_size"],
         max_seq_len=cfg.get("max_position_embeddings", 2048), norm_eps=cfg.get("rms_norm_eps", 1e-6),
-        rope_theta=cfg.get("rope_theta", 10000.0), tie_embeddings=cfg.get("tie_word_embeddings", False),
-        qk_norm=cfg.get("model_type") == "qwen3",
+        rope_theta=cfg.get("rope_theta", rope.get("rope_theta", 10000.0)),
+        tie_embeddings=cfg.get("tie_word_embeddings", False), qk_norm=cfg.get("model_type") == "qwen3",
     )
 
 

@@ -184,7 +184,7 @@ class Completer:
             logits[~self._allowed(heal, ignore_case)] = float("-inf")
         else:
             logits[[i for i in self.stop_ids if i >= 0]] = float("-inf")  # an empty suggestion helps no one
-        n_branch = min(2 * n + 2, int(torch.isfinite(logits).sum()))
+        n_branch = min(n + 1, int(torch.isfinite(logits).sum()))  # one spare for a duplicate
         if n_branch == 0:
             return []
         first = torch.topk(logits, n_branch).indices
