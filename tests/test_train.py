@@ -125,3 +125,16 @@ def test_modal_app_imports_without_credentials(monkeypatch):
     assert modal_train.app.name == "sqlcomplete-train"
     for name in ("run_training", "upload", "train", "ls", "download"):
         assert hasattr(modal_train, name)
+
+
+def test_ddp_two_processes_on_cpu(data_dir, tmp_path):
+    """torchrun with 2 gloo processes trains and checkpoints (the multi-GPU path, on CPU)."""
+    import subprocess
+    import sys
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "train.py",
+           f"--data_dir={data_dir}", f"--out_dir={out}", '--model={"dim": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2}',
+           "--batch_size=2", "--block_size=256", "--max_iters=3", "--eval_iters=1", "--log_interval=1", "--threads=1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "iter 3:" in r.stdout and (out / "last" / "model.safetensors").exists()
