@@ -1,5 +1,7 @@
 # The user's verbs. Every target depends on `setup`, which builds .venv once and again
 # only when pyproject.toml changes.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PY := .venv/bin/python
 STAMP := .venv/.installed
 CONFIG ?= configs/quick.py
@@ -14,9 +16,10 @@ CKPT ?=
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "is ignored" || true
-	.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+	test -x $(PY) || python3 -m venv .venv
+	# torch first and pinned: any other spec pulls gigabytes of CUDA wheels
+	.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 2>&1 | { grep -v "is ignored" || true; }
+	.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) -c "import torch, sentencepiece, sqlglot, safetensors"
 	touch $(STAMP)
 
