@@ -1,0 +1,421 @@
+"""Autocomplete accuracy and latency: models, the n-gram and DuckDB on the same requests.
+
+    python eval.py DATA.jsonl [DATA.jsonl ...] --ckpt out/15m/best [--ckpt ...] --baseline ngram --baseline duckdb
+                   [--rows 200] [--out-dir results] [--readme README.md]
+
+DATA rows are `{"id", "kind"?, "schema", "statement"}` (../shared/EVAL.md). Requests are the
+scorer's: the cursor at the start of every word and symbol after the first, and after the
+first 2 characters of every identifier of 4+ characters that is not a keyword. Each
+completer runs in this process, requests grouped by schema; the schema's set-up (a model's
+prefill, DuckDB's CREATE TABLEs) is timed once per schema, apart from the per-request
+latency. Metrics (case-insensitive, the definitions of ../shared/eval/score.py):
+
+  next@1, next@5  first word of the best / any top-5 completion is the next word
+  ident@1         next@1 on words naming a table or column of the schema
+  mid@1           cursor 2 characters into an identifier: the best completion finishes it
+  saved           keystrokes saved when the best completion is accepted (one key) whenever
+                  it covers one or more whole upcoming tokens
+
+Writes OUT_DIR/results.md (a table per data set, then per statement kind), results.json and
+accuracy_latency.png (next@1 and saved against median latency). --readme FILE replaces the
+text between `<!-- results:start -->` and `<!-- results:end -->` with results.md.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import site
+import statistics
+import sys
+import time
+from collections import defaultdict
+
+# the scorer's tokens: words, numbers, '...' strings, "..." names, any other non-space character
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+FIRST_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|\S)")
+KEYWORDS = set("""SELECT FROM WHERE AND OR NOT NULL IS IN AS ON JOIN LEFT RIGHT INNER OUTER FULL CROSS GROUP BY ORDER
+HAVING LIMIT OFFSET INSERT INTO VALUES UPDATE SET DELETE TRUNCATE TABLE UPSERT RETURNING DISTINCT CASE WHEN THEN
+ELSE END LIKE ILIKE BETWEEN EXISTS UNION ALL ASC DESC COUNT SUM AVG MIN MAX WITH CONFLICT DO NOTHING CASCADE""".split())
+METRICS = ("next@1", "next@5", "ident@1", "mid@1", "saved")
+MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
+
+
+# ---------------------------------------------------------------- requests and metrics
+
+def statement_kind(row: dict) -> str:
+    if row.get("kind"):
+        return str(row["kind"]).lower()
+    m = re.match(r"\s*([A-Za-z]+)", row["statement"])
+    return m.group(1).lower() if m else "other"
+
+
+def build_requests(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Requests {key, schema, prefix} and the statements they come from. A key is
+    (statement index, "s" for a word start or "m" for mid-word, token index)."""
+    requests, statements = [], []
+    for r, row in enumerate(rows):
+        text = row["statement"]
+        spans = [m.span() for m in TOKEN.finditer(text)]
+        statements.append({"id": row.get("id", str(r)), "kind": statement_kind(row), "text": text, "spans": spans,
+                           "names": {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", row["schema"])}})
+        for i, (s, e) in enumerate(spans[1:], 1):
+            requests.append({"key": (r, "s", i), "schema": row["schema"], "prefix": text[:s]})
+            word = text[s:e]
+            if WORD.match(word) and len(word) >= 4 and word.upper() not in KEYWORDS:
+                requests.append({"key": (r, "m", i), "schema": row["schema"], "prefix": text[:s + 2]})
+    return requests, statements
+
+
+def first_word(completion: str) -> str:
+    m = FIRST_WORD.match(completion)
+    return m.group(1).lower() if m else ""
+
+
+def finishes(word: str, completion: str) -> bool:
+    """Typed word[:2] + completion spells the word, then a non-word character or the end."""
+    return re.match(r"[a-z0-9_]*", (word[:2] + completion).lower()).group(0) == word.lower()
+
+
+def tokens_covered(low: str, spans: list, i: int, completion: str) -> int:
+    """How many whole tokens from token i the completion types exactly (case-insensitive)."""
+    start, k = spans[i][0], 0
+    for _, end in spans[i:]:
+        n = end - start
+        if len(completion) < n or low[start:start + n] != completion[:n]:
+            break
+        k += 1
+    return k
+
+
+def keystrokes(text: str, spans: list, best) -> int:
+    """Keys to type `text` token by token when best(i), the top completion at token i, is
+    accepted with one key where it covers whole tokens (and saves more than one character)."""
+    low, cost, i = text.lower(), 0, 0
+    while i < len(spans):
+        start = spans[i][0]
+        comp = best(i) if i else None
+        k = tokens_covered(low, spans, i, comp.lower()) if comp else 0
+        if k and spans[i + k - 1][1] - start > 1:
+            cost, i = cost + 1, i + k
+        else:
+            cost += (spans[i + 1][0] if i + 1 < len(spans) else len(text)) - start
+            i += 1
+    return cost
+
+
+def count_hits(stmt: dict, r: int, results: dict) -> dict:
+    """Per-statement counts; results maps request keys to completion lists (a missing mid-word
+    key is not counted, as in score.py)."""
+    c = dict.fromkeys(("next", "next1", "next5", "ident", "ident1", "mid", "mid1"), 0)
+    text, spans = stmt["text"], stmt["spans"]
+    for i, (s, e) in enumerate(spans[1:], 1):
+        word = text[s:e]
+        if WORD.match(word):
+            firsts = [first_word(x) for x in results.get((r, "s", i), [])[:5]]
+            top = bool(firsts) and firsts[0] == word.lower()
+            c["next"] += 1
+            c["next1"] += top
+            c["next5"] += word.lower() in firsts
+            if word.lower() in stmt["names"] and word.upper() not in KEYWORDS:
+                c["ident"] += 1
+                c["ident1"] += top
+        mids = results.get((r, "m", i))
+        if mids is not None:
+            c["mid"] += 1
+            c["mid1"] += bool(mids) and finishes(word, mids[0])
+    c["typed"] = keystrokes(text, spans, lambda i: (results.get((r, "s", i)) or [None])[0])
+    c["chars"] = len(text)
+    return c
+
+
+def metrics(counts: list[dict]) -> dict:
+    t = defaultdict(int)
+    for c in counts:
+        for k, v in c.items():
+            t[k] += v
+    return {"next@1": t["next1"] / max(t["next"], 1), "next@5": t["next5"] / max(t["next"], 1),
+            "ident@1": t["ident1"] / max(t["ident"], 1), "mid@1": t["mid1"] / max(t["mid"], 1),
+            "saved": 1 - t["typed"] / max(t["chars"], 1),
+            "n_statements": len(counts), "n_next": t["next"], "n_ident": t["ident"], "n_mid": t["mid"]}
+
+
+def score(statements: list[dict], results: dict) -> dict:
+    """Overall and per-kind metrics."""
+    counts = [count_hits(st, r, results) for r, st in enumerate(statements)]
+    by_kind = defaultdict(list)
+    for st, c in zip(statements, counts):
+        by_kind[st["kind"]].append(c)
+    return {"overall": metrics(counts), "by_kind": {k: metrics(v) for k, v in sorted(by_kind.items())}}
+
+
+# ---------------------------------------------------------------- completers
+
+class ModelRunner:
+    """A checkpoint through sample.Completer (one CPU thread, as served)."""
+
+    def __init__(self, ckpt: str, threads: int = 1):
+        from sample import Completer
+        self.c = Completer(ckpt, threads=threads)
+        params = sum(p.numel() for p in self.c.model.parameters())
+        parts = os.path.normpath(self.c.ckpt).split(os.sep)
+        self.name = f"model {'/'.join(parts[-2:])} ({params / 1e6:.1f}M)"
+
+    def set_schema(self, schema: str):
+        self.c.set_schema(schema)
+        if hasattr(self.c, "_ensure_prompt"):  # the prefill, else it lands on the first request
+            self.c._ensure_prompt("")
+
+    def complete(self, prefix: str, n: int) -> list[str]:
+        return self.c.complete(prefix, "", n)
+
+
+class NgramRunner:
+    def __init__(self, path: str | None = None):
+        from ngram import NgramCompleter
+        self.c = NgramCompleter(path)
+        self.name = "4-gram (schema-aware)"
+
+    def set_schema(self, schema: str):
+        self.c.set_schema(schema)
+
+    def complete(self, prefix: str, n: int) -> list[str]:
+        return self.c.complete(prefix, "", n)
+
+
+def duckdb_extension() -> str:
+    """Path of the autocomplete extension shipped by the duckdb-ext-autocomplete package."""
+    import duckdb  # noqa: F401 (ImportError: not installed)
+    found = []
+    for d in site.getsitepackages() + [site.getusersitepackages()]:
+        found += glob.glob(os.path.join(d, "duckdb_ext/extensions/*/*/autocomplete.duckdb_extension"))
+    if not found:
+        raise ImportError("duckdb-ext-autocomplete is not installed")
+    return found[0]
+
+
+class DuckDBRunner:
+    """DuckDB's rule-based sql_auto_complete over the schema's tables (every column VARCHAR),
+    the extension loaded offline from its package, as ../shared/eval/score.py does."""
+
+    def __init__(self):
+        import duckdb
+        self.duckdb, self.ext, self.con = duckdb, duckdb_extension(), None
+        self.name = f"DuckDB {duckdb.__version__} sql_auto_complete"
+
+    def set_schema(self, schema: str):
+        from datagen.sqlcheck import parse_schema
+        if self.con is not None:
+            self.con.close()
+        self.con = self.duckdb.connect(config={"allow_unsigned_extensions": "true"})
+        self.con.execute(f"LOAD '{self.ext}'")
+        for table, cols in parse_schema(schema).items():
+            try:
+                self.con.execute(f'CREATE TABLE "{table}" (' + ", ".join(f'"{c}" VARCHAR' for c in cols) + ")")
+            except self.duckdb.Error:
+                pass
+
+    def complete(self, prefix: str, n: int) -> list[str]:
+        rows = self.con.execute(f"SELECT suggestion, suggestion_start FROM sql_auto_complete(?) LIMIT {int(n)}",
+                                [prefix]).fetchall()
+        out = []
+        for sug, start in rows:
+            typed, sug = prefix[start:], sug.strip('"')
+            out.append(sug[len(typed):] if sug.lower().startswith(typed.lower()) else sug)
+        return out
+
+
+def run_completer(runner, requests: list[dict], n: int = 5) -> tuple[dict, list[float], list[float], int]:
+    """Completions by request key, per-request latencies (ms), per-schema set-up times (ms), errors."""
+    by_schema = defaultdict(list)
+    for q in requests:
+        by_schema[q["schema"]].append(q)
+    results, latency, setup, errors = {}, [], [], 0
+    for schema, qs in by_schema.items():
+        t = time.perf_counter()
+        runner.set_schema(schema)
+        setup.append(1000 * (time.perf_counter() - t))
+        for q in sorted(qs, key=lambda q: q["prefix"]):  # as sample.py's batch mode: cache reuse
+            t = time.perf_counter()
+            try:
+                results[q["key"]] = runner.complete(q["prefix"], n)
+            except Exception as e:  # one bad request must not stop the run
+                errors += 1
+                results[q["key"]] = []
+                if errors <= 3:
+                    print(f"  {runner.name}: {type(e).__name__}: {e}", file=sys.stderr)
+            latency.append(1000 * (time.perf_counter() - t))
+    return results, latency, setup, errors
+
+
+def percentile(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
+
+
+# ---------------------------------------------------------------- reports
+
+def markdown(report: dict) -> str:
+    lines = []
+    for name, ds in report["datasets"].items():
+        lines += [f"**{name}** ({ds['rows']} statements, {ds['requests']} requests)", "",
+                  "| completer | next@1 | next@5 | ident@1 | mid@1 | saved | p50 ms | p95 ms | schema ms |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for cname, r in ds["completers"].items():
+            m, lat = r["overall"], r["latency_ms"]
+            lines.append(f"| {cname} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) +
+                         f" | {lat['p50']:.2f} | {lat['p95']:.2f} | {r['schema_ms']['mean']:.1f} |")
+        lines += ["", "<details><summary>per statement kind</summary>", "",
+                  "| completer | kind | statements | next@1 | next@5 | ident@1 | mid@1 | saved |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for cname, r in ds["completers"].items():
+            for kind, m in r["by_kind"].items():
+                lines.append(f"| {cname} | {kind} | {m['n_statements']} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " |")
+        lines += ["", "</details>", ""]
+    if report["notes"]:
+        lines += [f"- {note}" for note in report["notes"]] + [""]
+    lines.append(f"Latency: one request at a time, in process, on {report['machine']}; "
+                 "schema ms is the once-per-schema set-up (a model's prefill), not in p50/p95.")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: dict, path: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sets = list(report["datasets"].items())
+    fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
+    names = sorted({c for _, ds in sets for c in ds["completers"]})
+    colors = {c: plt.cm.tab10(i % 10) for i, c in enumerate(names)}
+    for ax, (name, ds) in zip(axes[0], sets):
+        for cname, r in ds["completers"].items():
+            x = max(r["latency_ms"]["p50"], 1e-3)
+            ax.scatter([x], [r["overall"]["next@1"]], color=colors[cname], marker="o", s=60,
+                       label=f"{cname}: next@1")
+            ax.scatter([x], [r["overall"]["saved"]], color=colors[cname], marker="s", s=60, facecolors="none",
+                       label=f"{cname}: saved")
+            ax.annotate(cname, (x, r["overall"]["next@1"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("median latency per request (ms, log scale)")
+        ax.set_ylabel("next@1 (filled) / saved (hollow)")
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def update_readme(path: str, text: str) -> bool:
+    """Replace the text between the results markers; False (file untouched) when they are missing."""
+    with open(path, encoding="utf-8") as f:
+        doc = f.read()
+    a, b = doc.find(MARKERS[0]), doc.find(MARKERS[1])
+    if a < 0 or b < a:
+        return False
+    doc = doc[:a + len(MARKERS[0])] + "\n" + text + doc[b:]
+    write_atomic(path, doc)
+    return True
+
+
+def write_atomic(path: str, text: str):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def read_rows(path: str, max_rows: int) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not isinstance(row.get("schema"), str) or not isinstance(row.get("statement"), str):
+                raise ValueError(f"{path}:{lineno}: a row needs string fields schema and statement")
+            rows.append(row)
+            if len(rows) == max_rows:
+                break
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", nargs="+", help="JSONL of {id, kind?, schema, statement}; each file is its own table")
+    ap.add_argument("--ckpt", action="append", default=[], help="a model checkpoint (repeatable: one row each)")
+    ap.add_argument("--baseline", action="append", default=[], choices=("ngram", "duckdb"), help="repeatable")
+    ap.add_argument("--ngram", default=None, help="n-gram model file (default models/ngram.json.gz)")
+    ap.add_argument("--rows", type=int, default=200, help="statements per data file")
+    ap.add_argument("--num", type=int, default=5, help="completions per request")
+    ap.add_argument("--out-dir", default="results")
+    ap.add_argument("--readme", default=None, help="rewrite this file's results section with results.md")
+    args = ap.parse_args(argv)
+    if not args.ckpt and not args.baseline:
+        ap.error("nothing to evaluate: give --ckpt and/or --baseline")
+
+    datasets = {}
+    for path in args.data:
+        rows = read_rows(path, args.rows)
+        name = os.path.splitext(os.path.basename(path))[0]
+        datasets[name] = build_requests(rows)
+        print(f"{path}: {len(rows)} statements, {len(datasets[name][0])} requests", file=sys.stderr)
+
+    notes = []
+    makers = [(lambda ckpt=ckpt: ModelRunner(ckpt), False) for ckpt in args.ckpt]
+    for b in args.baseline:  # a baseline that cannot run is skipped with a note; a model cannot be
+        makers.append((lambda: NgramRunner(args.ngram), True) if b == "ngram" else (DuckDBRunner, True))
+    report = {"datasets": {name: {"rows": len(st), "requests": len(rq), "completers": {}}
+                           for name, (rq, st) in datasets.items()},
+              "notes": notes, "machine": f"{os.cpu_count()} CPU cores, torch threads 1"}
+    for make, optional in makers:
+        try:
+            runner = make()
+        except (ImportError, FileNotFoundError, ValueError) as e:
+            if not optional:
+                sys.exit(f"cannot load a model: {e}")
+            note = f"skipped a baseline: {type(e).__name__}: {e}"
+            if "duckdb" in str(e).lower():
+                note += ' (install: pip install "duckdb==1.4.4" duckdb-ext-autocomplete, or the eval extra)'
+            print(note, file=sys.stderr)
+            notes.append(note)
+            continue
+        for name, (requests, statements) in datasets.items():
+            t = time.time()
+            results, latency, setup, errors = run_completer(runner, requests, args.num)
+            r = score(statements, results)
+            r["latency_ms"] = {"p50": percentile(latency, 50), "p95": percentile(latency, 95),
+                               "mean": statistics.fmean(latency) if latency else float("nan")}
+            r["schema_ms"] = {"mean": statistics.fmean(setup) if setup else 0.0, "max": max(setup, default=0.0),
+                              "schemas": len(setup)}
+            r["errors"] = errors
+            report["datasets"][name]["completers"][runner.name] = r
+            m = r["overall"]
+            print(f"{runner.name} on {name}: " + " ".join(f"{k} {m[k]:.3f}" for k in METRICS) +
+                  f" p50 {r['latency_ms']['p50']:.2f} ms p95 {r['latency_ms']['p95']:.2f} ms"
+                  f" ({time.time() - t:.0f}s, {errors} errors)", file=sys.stderr)
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    md = markdown(report)
+    write_atomic(os.path.join(args.out_dir, "results.md"), md)
+    write_atomic(os.path.join(args.out_dir, "results.json"), json.dumps(report, indent=1) + "\n")
+    plot(report, os.path.join(args.out_dir, "accuracy_latency.png"))
+    print(md)
+    print(f"wrote {args.out_dir}/results.md, results.json, accuracy_latency.png", file=sys.stderr)
+    if args.readme:
+        if not os.path.isfile(args.readme):
+            sys.exit(f"--readme: {args.readme} not found; results are in {args.out_dir}/results.md")
+        if not update_readme(args.readme, md):
+            sys.exit(f"--readme: {args.readme} has no results section: add the lines {MARKERS[0]} and "
+                     f"{MARKERS[1]} where the results go, then run again (results are in {args.out_dir}/results.md)")
+        print(f"updated the results section of {args.readme}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

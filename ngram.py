@@ -1,0 +1,507 @@
+"""A schema-aware 4-gram SQL completer: the baseline a neural model must clearly beat.
+
+    python ngram.py train SOURCE [SOURCE ...] -o models/ngram.json.gz [--holdout evalsets/hard_cases.jsonl]
+    python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
+
+Statements are cut into the scorer's tokens (words, numbers, quoted strings, symbols). Names
+from the group's own schema become class tokens, <T> for a table and <C> for a column, so
+counts carry over between schemas. At completion time a class is filled from the current
+schema: each candidate gets a few features (already used? in a table the statement names?
+the next column in schema order? holds the columns typed so far?) and is ranked by how often
+a candidate with the same features, after the same keyword, was the right one in training.
+SOURCEs are prepare.py's: JSONL(.gz) groups, the seed layout, or PATH*N to repeat one.
+
+As a library it has sample.Completer's interface:
+
+    from ngram import NgramCompleter
+    c = NgramCompleter("models/ngram.json.gz")
+    c.set_schema(schema)
+    c.complete("SELECT name FROM cu")      # ['stomers WHERE ', ...]: only the missing text
+"""
+import argparse
+import gzip
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+
+from datagen.sqlcheck import parse_schema
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.json.gz")
+# the scorer's tokens (../shared/eval/score.py), so the n-gram predicts exactly what is scored
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
+BOS, EOS = "<s>", "</s>"
+TABLE, COLUMN, QTABLE, QCOLUMN = "<T>", "<C>", '"<T>"', '"<C>"'
+STRING, NUMBER, QUOTED = "<S>", "<N>", "<Q>"
+UNRENDERABLE = {STRING, NUMBER, QUOTED, EOS}
+TABLE_CONTEXT = {"from", "join", "into", "update", "table", "truncate", "only"}
+NOT_ALIAS = set("""select from where and or not null is in as on join left right inner outer full cross natural group
+by order having limit offset insert into values update set delete truncate table upsert returning distinct case when
+then else end like ilike between exists union intersect except all asc desc with using cascade""".split())
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    """(whitespace before, token) pairs."""
+    out, pos = [], 0
+    for m in TOKEN.finditer(text):
+        out.append((text[pos:m.start()], m.group(0)))
+        pos = m.end()
+    return out
+
+
+class Schema:
+    """Tables and columns of one schema, looked up case-insensitively."""
+
+    def __init__(self, text: str):
+        tables = parse_schema(text or "")
+        self.tables = [t.lower() for t in tables]
+        self.spelling = {}  # lowercase name -> schema spelling
+        self.columns = {}  # table -> [columns], lowercase
+        self.column_set = set()
+        for t, cols in tables.items():
+            self.spelling.setdefault(t.lower(), t)
+            self.columns[t.lower()] = [c.lower() for c in cols]
+            for c in cols:
+                self.spelling.setdefault(c.lower(), c)
+                self.column_set.add(c.lower())
+        self.table_set = set(self.tables)
+
+    def normalize(self, word: str, prev: str) -> str:
+        """A token's n-gram symbol: a class for schema names, the lowercase word otherwise."""
+        ch = word[0]
+        if ch.isalpha() or ch == "_":
+            low = word.lower()
+            if low in self.table_set and (low not in self.column_set or prev in TABLE_CONTEXT):
+                return TABLE
+            if low in self.column_set:
+                return COLUMN
+            return low
+        if ch.isdigit():
+            return word if len(word) <= 3 else NUMBER
+        if ch == "'":
+            return STRING
+        if ch == '"':
+            low = word[1:-1].lower()
+            if low in self.table_set and (low not in self.column_set or prev in TABLE_CONTEXT):
+                return QTABLE
+            return QCOLUMN if low in self.column_set else QUOTED
+        return word
+
+
+class State:
+    """What the statement typed so far says about the schema: tables named, columns used, aliases."""
+
+    def __init__(self):
+        self.norms: list[str] = []
+        self.words: list[str] = []  # lowercase surface, quotes stripped
+        self.tables: list[str] = []
+        self.used: set[str] = set()
+        self.aliases: dict[str, str] = {}
+        self.last_col: tuple[str, int] | None = None
+        self._alias_for: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.norms[0] if self.norms else BOS
+
+    def resolve(self, name: str, schema: Schema) -> str | None:
+        return self.aliases.get(name) or (name if name in schema.table_set else None)
+
+    def dot_table(self, schema: Schema) -> str | None:
+        """The table of `x.` when the statement ends with an alias or table name and a dot."""
+        if len(self.norms) >= 2 and self.norms[-1] == ".":
+            return self.resolve(self.words[-2], schema)
+        return None
+
+    def push(self, surface: str, norm: str, schema: Schema):
+        low = surface.lower().strip('"')
+        dot = self.dot_table(schema)
+        if norm in (TABLE, QTABLE):
+            if low not in self.tables:
+                self.tables.append(low)
+            self._alias_for = low
+        elif self._alias_for and norm == "as":
+            pass
+        elif self._alias_for and re.fullmatch(r"[a-z_][a-z0-9_]*", norm) and norm not in NOT_ALIAS:
+            self.aliases[norm] = self._alias_for
+            self._alias_for = None
+        else:
+            self._alias_for = None
+        if norm in (COLUMN, QCOLUMN):
+            self.used.add(low)
+            owners = [dot] if dot and low in schema.columns.get(dot, ()) else \
+                [t for t in self.tables if low in schema.columns.get(t, ())] or \
+                [t for t in schema.tables if low in schema.columns[t]]
+            self.last_col = (owners[0], schema.columns[owners[0]].index(low)) if owners else None
+        self.norms.append(norm)
+        self.words.append(low)
+
+
+def column_features(state: State, schema: Schema) -> dict[str, tuple]:
+    """Candidate column -> (relation to the statement's tables, used, next in schema order, first column,
+    looks like a key)."""
+    dot = state.dot_table(schema)
+    out = {}
+    for t in schema.tables:
+        if dot and t != dot:
+            continue
+        rel = 2 if t == dot else 1 if t in state.tables else 0
+        for j, c in enumerate(schema.columns[t]):
+            f = (rel, c in state.used, state.last_col == (t, j - 1), j == 0, c.endswith("id"))
+            if c not in out or f > out[c]:
+                out[c] = f
+    return out
+
+
+def table_features(state: State, schema: Schema) -> dict[str, tuple]:
+    """Candidate table -> (used, holds the columns typed outside named tables, first table,
+    shares a column name other than id with a named table)."""
+    pending = {c for c in state.used if not any(c in schema.columns.get(t, ()) for t in state.tables)}
+    named = {c for t in state.tables for c in schema.columns.get(t, ())} - {"id"}
+    out = {}
+    for i, t in enumerate(schema.tables):
+        cols = schema.columns[t]
+        has = sum(c in cols for c in pending)
+        cover = 3 if not pending else 2 if has == len(pending) else 1 if has else 0
+        out[t] = (t in state.tables, cover, i == 0, t not in state.tables and not named.isdisjoint(cols))
+    return out
+
+
+def rank_buckets(state: State) -> list[str]:
+    """Context keys for the class ranker, most specific first."""
+    prev = state.norms[-1] if state.norms else BOS
+    return [f"{state.kind} {prev}", prev, ""]
+
+
+def fkey(f: tuple) -> str:
+    return "".join(str(int(x)) for x in f)
+
+
+# ---------------------------------------------------------------- training
+
+def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2, rank_every: int = 3,
+          holdout_topics: set[str] = frozenset()) -> dict:
+    """Count n-grams, whitespace, spellings and class-ranking statistics over the groups of `sources`."""
+    from prepare import group_statements, parse_source_arg, read_source
+    counts = [defaultdict(Counter) for _ in range(order)]  # [n-1][context] -> Counter(next)
+    ws = defaultdict(Counter)  # "prev next" -> Counter(whitespace)
+    spelling = defaultdict(Counter)
+    rank = {c: defaultdict(lambda: defaultdict(lambda: [0, 0])) for c in (TABLE, COLUMN)}
+    stats, n_groups, n_stmts, t0 = Counter(), 0, 0, time.time()
+    for arg in sources:
+        path, repeat = parse_source_arg(arg)
+        for group in read_source(path, stats):
+            if group.get("topic") in holdout_topics:
+                stats["held out"] += 1
+                continue
+            n_groups += 1
+            schema = Schema(group["schema"])
+            with_rank = n_groups % rank_every == 0
+            for stmt in group_statements(group):
+                n_stmts += 1
+                state, prev = State(), BOS
+                norms = []
+                for space, word in tokenize(stmt):
+                    norm = schema.normalize(word, prev)
+                    ws[f"{prev} {norm}"][space if len(space) <= 4 and "\n" not in space else ("\n" if "\n" in space else " ")] += repeat
+                    if norm[0] not in "<\"" and (word[0].isalpha() or word[0] == "_"):
+                        spelling[norm][word] += repeat
+                    cls = {QTABLE: TABLE, QCOLUMN: COLUMN}.get(norm, norm)
+                    if with_rank and cls in rank:
+                        feats = (table_features if cls == TABLE else column_features)(state, schema)
+                        truth = feats.get(word.lower().strip('"'))
+                        if truth is not None:
+                            for b in rank_buckets(state):
+                                for f in feats.values():
+                                    rank[cls][b][fkey(f)][1] += repeat
+                                rank[cls][b][fkey(truth)][0] += repeat
+                    state.push(word, norm, schema)
+                    norms.append(norm)
+                    prev = norm
+                seq = [BOS] * (order - 1) + norms + [EOS]
+                for i in range(order - 1, len(seq)):
+                    for n in range(order):
+                        counts[n][" ".join(seq[i - n:i])][seq[i]] += repeat
+            if n_groups % 5000 == 0:
+                print(f"{n_groups} groups, {n_stmts} statements, {time.time() - t0:.0f}s", file=sys.stderr)
+    print(f"read {dict(stats)}; {n_stmts} statements", file=sys.stderr)
+    ngrams = []
+    for n, table in enumerate(counts):
+        keep = {}
+        for ctx, c in table.items():
+            total = sum(c.values())
+            if n and total < min_count:
+                continue
+            best = c.most_common(None if n == 0 else top)
+            keep[ctx] = [total, len(c), [[w, k] for w, k in best if k >= min_count or k == best[0][1]]]
+        ngrams.append(keep)
+    # whitespace: the usual one before each symbol, and pairs that differ from it
+    by_next = defaultdict(Counter)
+    for pair, c in ws.items():
+        by_next[pair.split(" ", 1)[1]].update(c)
+    ws_next = {w: c.most_common(1)[0][0] for w, c in by_next.items() if sum(c.values()) >= min_count}
+    ws_pair = {}
+    for pair, c in ws.items():
+        best, k = c.most_common(1)[0]
+        if k >= min_count and best != ws_next.get(pair.split(" ", 1)[1], " "):
+            ws_pair[pair] = best
+    return {
+        "version": 1, "order": order, "sources": sources, "groups": n_groups, "statements": n_stmts,
+        "ngrams": ngrams, "ws_next": ws_next, "ws_pair": ws_pair,
+        "spelling": {w: c.most_common(1)[0][0] for w, c in spelling.items() if sum(c.values()) >= min_count},
+        "rank": {cls: {b: {f: hc for f, hc in fs.items()} for b, fs in bs.items()} for cls, bs in rank.items()},
+    }
+
+
+def save(model: dict, path: str):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as f:
+        json.dump(model, f, separators=(",", ":"))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- completion
+
+class NgramCompleter:
+    """Same interface as sample.Completer: set_schema(schema), complete(prefix, suffix, n)."""
+
+    def __init__(self, path: str | None = None, max_tokens: int = 8):
+        path = path or DEFAULT_MODEL
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            m = json.load(f)
+        self.order = m["order"]
+        self.ngrams = m["ngrams"]
+        self.ws_next, self.ws_pair, self.spelling, self.rank = m["ws_next"], m["ws_pair"], m["spelling"], m["rank"]
+        self.max_tokens = max_tokens
+        total, _, uni = self.ngrams[0][""]
+        self.unigram = {w: c / total for w, c in uni}
+        self.floor = 0.5 / total
+        self.frequent = [w for w, _ in uni[:50]]
+        self.by_start = defaultdict(list)  # first 1 and 2 characters -> words, most frequent first
+        for w, c in uni:
+            if w[0].isalnum() or w[0] == "_":
+                self.by_start[w[:1]].append(w)
+                if len(w) > 1:
+                    self.by_start[w[:2]].append(w)
+        self.set_schema("")
+
+    def set_schema(self, schema: str):
+        """Use this schema (CREATE TABLE statements; may be empty) for the following completions."""
+        if getattr(self, "_schema_text", None) != schema:
+            self._schema_text = schema
+            self.schema = Schema(schema)
+
+    # -------------------------------------------------------- probabilities
+
+    def prob(self, ctx: list[str], words) -> dict[str, float]:
+        """Interpolated (Witten-Bell) P(word | the last order-1 symbols of ctx)."""
+        p = {w: self.unigram.get(w, self.floor) for w in words}
+        for n in range(1, self.order):
+            if len(ctx) < n:
+                break
+            entry = self.ngrams[n].get(" ".join(ctx[-n:]))
+            if entry is None:
+                break  # a longer context is unseen too
+            total, distinct, best = entry
+            c = dict(best)
+            for w in p:
+                p[w] = (c.get(w, 0) + distinct * p[w]) / (total + distinct)
+        return p
+
+    def candidates(self, ctx: list[str]) -> set[str]:
+        out = set()
+        for n in range(1, self.order):
+            entry = self.ngrams[n].get(" ".join(ctx[-n:])) if len(ctx) >= n else None
+            if entry is None:
+                break
+            out.update(w for w, _ in entry[2])
+        return out or set(self.frequent)
+
+    def class_names(self, cls: str, state: State) -> list[tuple[str, float]]:
+        """Schema names for a class, with P(name | class) from the feature hit rates."""
+        feats = (table_features if cls == TABLE else column_features)(state, self.schema)
+        if not feats:
+            return []
+        table = self.rank.get(cls, {})
+        for b in rank_buckets(state):
+            rates = table.get(b)
+            if rates and sum(hc[1] for hc in rates.values()) >= 50:
+                break
+        rates = rates or {}
+        scores = {}
+        for name, f in feats.items():
+            hits, cands = rates.get(fkey(f), (0, 0))
+            scores[name] = (hits + 0.01) / (cands + 1)
+        z = sum(scores.values())
+        order = {name: i for i, name in enumerate(feats)}
+        return sorted(((name, s / z) for name, s in scores.items()), key=lambda x: (-x[1], order[x[0]]))
+
+    def ranked(self, state: State, ctx: list[str], partial: str = "") -> list[tuple[float, str, str]]:
+        """(probability, symbol, surface) of the next token, best first; with `partial`, only those
+        that continue it."""
+        syms = self.candidates(ctx)
+        low = partial.lower()
+        if partial:
+            syms |= {w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low)}
+            syms |= {TABLE, COLUMN}
+        p = self.prob(ctx, syms)
+        out, names_of = [], {}
+        for sym, ps in p.items():
+            if sym in (TABLE, COLUMN, QTABLE, QCOLUMN):
+                base = {QTABLE: TABLE, QCOLUMN: COLUMN}.get(sym, sym)
+                q = '"' if sym[0] == '"' else ""
+                if partial and q:
+                    continue
+                if base not in names_of:
+                    names_of[base] = self.class_names(base, state)
+                for name, pn in names_of[base]:
+                    if not partial or name.startswith(low):
+                        out.append((ps * pn, sym, q + self.schema.spelling[name] + q))
+            elif sym in UNRENDERABLE or sym == BOS:
+                if not partial:
+                    out.append((ps, sym, ""))
+            else:
+                surface = self.spelling.get(sym, sym)
+                if not partial or sym.startswith(low):
+                    out.append((ps, sym, surface))
+        out.sort(key=lambda x: -x[0])
+        return out
+
+    # -------------------------------------------------------- completion
+
+    def _whitespace(self, prev: str, sym: str) -> str:
+        return self.ws_pair.get(f"{prev} {sym}", self.ws_next.get(sym, " "))
+
+    def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
+        """Up to n distinct suggestions, best first, each the exact text to insert at the cursor."""
+        if prefix.count("'") % 2:
+            return []  # inside a string literal: nothing to predict
+        toks = tokenize(prefix)
+        partial = ""
+        if toks and re.search(r"[A-Za-z0-9_]$", prefix) and not toks[-1][1][0] in "'\"":
+            partial = toks.pop()[1]
+        state, prev = State(), BOS
+        for _, word in toks:
+            norm = self.schema.normalize(word, prev)
+            state.push(word, norm, self.schema)
+            prev = norm
+        lower = self._lowercase_style(toks)
+        typed_space = prefix[len(prefix.rstrip()):] if prefix.strip() else prefix
+        ctx = [BOS] * (self.order - 1) + state.norms
+        out, seen = [], set()
+        for p, sym, surface in self.ranked(state, ctx, partial):
+            if sym in UNRENDERABLE or sym == BOS:
+                continue
+            surface = self._style(sym, surface, lower)
+            if partial:
+                text = surface[len(partial):]
+            else:
+                space = "" if typed_space or not toks else self._whitespace(prev, sym)
+                text = space + surface
+            key = text.lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            if not suffix.strip():
+                text += self._extend(state, ctx, sym, surface, lower)
+            out.append(text)
+            if len(out) == n:
+                break
+        return [t for t in out if t.strip()]
+
+    def _extend(self, state: State, ctx: list[str], sym: str, surface: str, lower: bool) -> str:
+        """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement."""
+        if sym == ";":
+            return ""
+        state = _copy_state(state)
+        state.push(surface, sym, self.schema)
+        ctx = ctx + [sym]
+        text, prev = "", sym
+        for _ in range(self.max_tokens - 1):
+            p = self.prob(ctx, self.candidates(ctx))
+            nsym = max(p, key=p.get)
+            if nsym in UNRENDERABLE or nsym == BOS:
+                break
+            if nsym in (TABLE, COLUMN, QTABLE, QCOLUMN):
+                names = self.class_names({QTABLE: TABLE, QCOLUMN: COLUMN}.get(nsym, nsym), state)
+                if not names:
+                    break
+                q = '"' if nsym[0] == '"' else ""
+                nsurface = q + self.schema.spelling[names[0][0]] + q
+            else:
+                nsurface = self._style(nsym, self.spelling.get(nsym, nsym), lower)
+            text += self._whitespace(prev, nsym) + nsurface
+            if nsym == ";":
+                break
+            state.push(nsurface, nsym, self.schema)
+            ctx.append(nsym)
+            prev = nsym
+        return text
+
+    def _lowercase_style(self, toks) -> bool:
+        """Whether the user types keywords in lower case (the last keyword typed decides)."""
+        for _, word in reversed(toks):
+            low = word.lower()
+            if low in self.spelling and self.spelling[low].isupper() and low not in self.schema.spelling:
+                return word.islower()
+        return False
+
+    def _style(self, sym: str, surface: str, lower: bool) -> str:
+        return surface.lower() if lower and sym not in (TABLE, COLUMN, QTABLE, QCOLUMN) else surface
+
+
+def _copy_state(s: State) -> State:
+    c = State()
+    c.norms, c.words, c.tables = list(s.norms), list(s.words), list(s.tables)
+    c.used, c.aliases, c.last_col, c._alias_for = set(s.used), dict(s.aliases), s.last_col, s._alias_for
+    return c
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Schema-aware 4-gram SQL completer (a baseline).")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="count n-grams over prepare.py sources")
+    t.add_argument("sources", nargs="+", help="JSONL(.gz) group files or directories; PATH*N repeats one N times")
+    t.add_argument("-o", "--out", default=DEFAULT_MODEL)
+    t.add_argument("--order", type=int, default=4)
+    t.add_argument("--top", type=int, default=12, help="continuations kept per context")
+    t.add_argument("--min-count", type=int, default=2, help="drop contexts and continuations seen fewer times")
+    t.add_argument("--rank-every", type=int, default=3, help="class-ranking statistics from every k-th group (speed)")
+    t.add_argument("--holdout", default=None, help="JSONL rows whose topics are left out (e.g. evalsets/hard_cases.jsonl)")
+    c = sub.add_parser("complete", help="print suggestions for one prefix")
+    c.add_argument("--model", default=DEFAULT_MODEL)
+    c.add_argument("--schema", default=None, help="file with CREATE TABLE statements")
+    c.add_argument("--prefix", required=True)
+    c.add_argument("--num", type=int, default=5)
+    args = ap.parse_args(argv)
+    if args.cmd == "train":
+        holdout = set()
+        if args.holdout:
+            with open(args.holdout, encoding="utf-8") as f:
+                holdout = {json.loads(l).get("topic") for l in f if l.strip()} - {None}
+        t0 = time.time()
+        model = train(args.sources, args.order, args.top, args.min_count, args.rank_every, holdout)
+        save(model, args.out)
+        print(f"{args.out}: {model['statements']} statements from {model['groups']} groups "
+              f"({len(holdout)} topics held out), {sum(len(g) for g in model['ngrams'])} contexts, "
+              f"{os.path.getsize(args.out) / 1e6:.1f} MB, {time.time() - t0:.0f}s")
+        return
+    completer = NgramCompleter(args.model)
+    if args.schema:
+        with open(args.schema, encoding="utf-8", errors="replace") as f:
+            completer.set_schema(f.read())
+    t0 = time.perf_counter()
+    suggestions = completer.complete(args.prefix, n=args.num)
+    ms = 1000 * (time.perf_counter() - t0)
+    for i, s in enumerate(suggestions, 1):
+        print(f"{i}\t{json.dumps(s)}")
+    print(f"({ms:.1f} ms)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
