@@ -286,6 +286,7 @@ def plot(report: dict, path: str):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     sets = list(report["datasets"].items())
     fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
     names = sorted({c for _, ds in sets for c in ds["completers"]})
@@ -299,6 +300,10 @@ def plot(report: dict, path: str):
                        label=f"{cname}: saved")
             ax.annotate(cname, (x, r["overall"]["next@1"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
         ax.set_xscale("log")
+        xs = [max(r["latency_ms"]["p50"], 1e-3) for r in ds["completers"].values()] or [1.0]
+        ax.set_xlim(min(xs) / 3, max(xs) * 6)  # room for the labels
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_ylim(0, 1)
         ax.set_xlabel("median latency per request (ms, log scale)")
         ax.set_ylabel("next@1 (filled) / saved (hollow)")
