@@ -268,7 +268,7 @@ def save(model: dict, path: str):
 class NgramCompleter:
     """Same interface as sample.Completer: set_schema(schema), complete(prefix, suffix, n)."""
 
-    def __init__(self, path: str | None = None, max_tokens: int = 8):
+    def __init__(self, path: str | None = None, max_tokens: int = 8, min_prob: float = 0.2):
         path = path or DEFAULT_MODEL
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
@@ -278,6 +278,7 @@ class NgramCompleter:
         self.ngrams = m["ngrams"]
         self.ws_next, self.ws_pair, self.spelling, self.rank = m["ws_next"], m["ws_pair"], m["spelling"], m["rank"]
         self.max_tokens = max_tokens
+        self.min_prob = min_prob  # a continuation stops before a token less likely than this
         total, _, uni = self.ngrams[0][""]
         self.unigram = {w: c / total for w, c in uni}
         self.floor = 0.5 / total
@@ -425,11 +426,11 @@ class NgramCompleter:
         for _ in range(self.max_tokens - 1):
             p = self.prob(ctx, self.candidates(ctx))
             nsym = max(p, key=p.get)
-            if nsym in UNRENDERABLE or nsym == BOS:
+            if nsym in UNRENDERABLE or nsym == BOS or p[nsym] < self.min_prob:
                 break
             if nsym in (TABLE, COLUMN, QTABLE, QCOLUMN):
                 names = self.class_names({QTABLE: TABLE, QCOLUMN: COLUMN}.get(nsym, nsym), state)
-                if not names:
+                if not names or p[nsym] * names[0][1] < self.min_prob:
                     break
                 q = '"' if nsym[0] == '"' else ""
                 nsurface = q + self.schema.spelling[names[0][0]] + q
