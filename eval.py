@@ -273,7 +273,8 @@ def markdown(report: dict) -> str:
                   "|---|---|---|---|---|---|---|---|"]
         for cname, r in ds["completers"].items():
             for kind, m in r["by_kind"].items():
-                lines.append(f"| {cname} | {kind} | {m['n_statements']} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " |")
+                values = " | ".join(f"{m[k]:.3f}" for k in METRICS)
+                lines.append(f"| {cname} | {kind} | {m['n_statements']} | {values} |")
         lines += ["", "</details>", ""]
     if report["notes"]:
         lines += [f"- {note}" for note in report["notes"]] + [""]

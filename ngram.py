@@ -205,7 +205,9 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
                 norms = []
                 for space, word in tokenize(stmt):
                     norm = schema.normalize(word, prev)
-                    ws[f"{prev} {norm}"][space if len(space) <= 4 and "\n" not in space else ("\n" if "\n" in space else " ")] += repeat
+                    if len(space) > 4 or "\n" in space:  # long runs of whitespace: a newline or a space
+                        space = "\n" if "\n" in space else " "
+                    ws[f"{prev} {norm}"][space] += repeat
                     if norm[0] not in "<\"" and (word[0].isalpha() or word[0] == "_"):
                         spelling[norm][word] += repeat
                     cls = {QTABLE: TABLE, QCOLUMN: COLUMN}.get(norm, norm)
@@ -473,7 +475,8 @@ def main(argv=None):
     t.add_argument("--top", type=int, default=12, help="continuations kept per context")
     t.add_argument("--min-count", type=int, default=2, help="drop contexts and continuations seen fewer times")
     t.add_argument("--rank-every", type=int, default=3, help="class-ranking statistics from every k-th group (speed)")
-    t.add_argument("--holdout", default=None, help="JSONL rows whose topics are left out (e.g. evalsets/hard_cases.jsonl)")
+    t.add_argument("--holdout", default=None,
+                   help="JSONL rows whose topics are left out (e.g. evalsets/hard_cases.jsonl)")
     c = sub.add_parser("complete", help="print suggestions for one prefix")
     c.add_argument("--model", default=DEFAULT_MODEL)
     c.add_argument("--schema", default=None, help="file with CREATE TABLE statements")

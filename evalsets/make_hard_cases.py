@@ -95,7 +95,8 @@ def hardness(stmt: str) -> int:
 
 def spider_rows(groups: list[dict], rng: random.Random) -> list[dict]:
     rows = []
-    big = [g for g in groups if (len(parse_schema(g["schema"])) >= 8 or len(g["schema"]) >= 2500) and len(g["schema"]) <= 4000]
+    big = [g for g in groups
+           if (len(parse_schema(g["schema"])) >= 8 or len(g["schema"]) >= 2500) and len(g["schema"]) <= 4000]
     mid = [g for g in groups if g not in big and 4 <= len(parse_schema(g["schema"])) and len(g["schema"]) < 2500]
     pool = sorted({c for g in groups for cols in parse_schema(g["schema"]).values() for c in cols if c.isidentifier()})
     for g in rng.sample(big, min(10, len(big))):
@@ -117,7 +118,8 @@ def llm_long_rows(dev: list[dict], rng: random.Random) -> list[dict]:
     want = {"select": 6, "insert": 4, "update": 3, "delete": 2, "truncate": 1}
     picked = []
     for row in rng.sample(pool, len(pool)):
-        if want.get(row["kind"], 0) > 0 and re.match(r"\s*(select|insert|update|delete|truncate|with)\b", row["statement"], re.I):
+        sql = re.match(r"\s*(select|insert|update|delete|truncate|with)\b", row["statement"], re.I)
+        if sql and want.get(row["kind"], 0) > 0:
             want[row["kind"]] -= 1
             picked.append(row)
     words = sorted({c for r in pool for cols in parse_schema(r["schema"]).values() for c in cols if c.isidentifier()})
@@ -140,7 +142,8 @@ def llm_long_rows(dev: list[dict], rng: random.Random) -> list[dict]:
         if k % 2:
             mapping = restyle(parse_schema(row["schema"]), rng, words)
             schema, stmt = rename_identifiers(schema, mapping), rename_identifiers(stmt, mapping)
-        rows.append({"set": "llm-long", "topic": row["topic"], "kind": row["kind"], "schema": schema, "statement": stmt})
+        rows.append({"set": "llm-long", "topic": row["topic"], "kind": row["kind"], "schema": schema,
+                     "statement": stmt})
     return rows
 
 
