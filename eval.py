@@ -58,7 +58,8 @@ def build_requests(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     for r, row in enumerate(rows):
         text = row["statement"]
         spans = [m.span() for m in TOKEN.finditer(text)]
-        statements.append({"id": row.get("id", str(r)), "kind": statement_kind(row), "text": text, "spans": spans,
+        statements.append({"id": row.get("id", str(r)), "kind": statement_kind(row), "set": row.get("set"),
+                           "text": text, "spans": spans,
                            "names": {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", row["schema"])}})
         for i, (s, e) in enumerate(spans[1:], 1):
             requests.append({"key": (r, "s", i), "schema": row["schema"], "prefix": text[:s]})
@@ -142,12 +143,15 @@ def metrics(counts: list[dict]) -> dict:
 
 
 def score(statements: list[dict], results: dict) -> dict:
-    """Overall and per-kind metrics."""
+    """Overall metrics, per statement kind, and per subset where rows carry a `set` field."""
     counts = [count_hits(st, r, results) for r, st in enumerate(statements)]
-    by_kind = defaultdict(list)
+    by_kind, by_set = defaultdict(list), defaultdict(list)
     for st, c in zip(statements, counts):
         by_kind[st["kind"]].append(c)
-    return {"overall": metrics(counts), "by_kind": {k: metrics(v) for k, v in sorted(by_kind.items())}}
+        if st["set"]:
+            by_set[st["set"]].append(c)
+    return {"overall": metrics(counts), "by_kind": {k: metrics(v) for k, v in sorted(by_kind.items())},
+            "by_set": {k: metrics(v) for k, v in sorted(by_set.items())}}
 
 
 # ---------------------------------------------------------------- completers
@@ -268,11 +272,11 @@ def markdown(report: dict) -> str:
             m, lat = r["overall"], r["latency_ms"]
             lines.append(f"| {cname} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) +
                          f" | {lat['p50']:.2f} | {lat['p95']:.2f} | {r['schema_ms']['mean']:.1f} |")
-        lines += ["", "<details><summary>per statement kind</summary>", "",
-                  "| completer | kind | statements | next@1 | next@5 | ident@1 | mid@1 | saved |",
+        lines += ["", "<details><summary>per statement kind (and subset)</summary>", "",
+                  "| completer | kind / *subset* | statements | next@1 | next@5 | ident@1 | mid@1 | saved |",
                   "|---|---|---|---|---|---|---|---|"]
         for cname, r in ds["completers"].items():
-            for kind, m in r["by_kind"].items():
+            for kind, m in list(r["by_kind"].items()) + [(f"*{s}*", m) for s, m in r.get("by_set", {}).items()]:
                 values = " | ".join(f"{m[k]:.3f}" for k in METRICS)
                 lines.append(f"| {cname} | {kind} | {m['n_statements']} | {values} |")
         lines += ["", "</details>", ""]

@@ -118,7 +118,8 @@ def test_ngram_completes_from_the_schema(ngram_model):
 
 def test_eval_end_to_end(tmp_path, tiny_ckpt, ngram_model):
     data = tmp_path / "dev.jsonl"
-    data.write_text("".join(json.dumps({**r, "kind": r["statement"].split()[0].lower()}) + "\n" for r in rows_for_tests()[:4]))
+    rows = [{**r, "kind": r["statement"].split()[0].lower(), "set": "ab"[i % 2]} for i, r in enumerate(rows_for_tests()[:4])]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nafter\n")
     out = tmp_path / "results"
@@ -136,6 +137,7 @@ def test_eval_end_to_end(tmp_path, tiny_ckpt, ngram_model):
         assert r["latency_ms"]["p50"] > 0 and r["schema_ms"]["schemas"] == 1
         assert set(r["by_kind"]) == {"select", "insert"}
         assert sum(m["n_statements"] for m in r["by_kind"].values()) == 3
+        assert {s: m["n_statements"] for s, m in r["by_set"].items()} == {"a": 2, "b": 1}
     md = (out / "results.md").read_text()
     assert "| 4-gram (schema-aware) |" in md
     assert (out / "accuracy_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
