@@ -26,6 +26,7 @@ import time
 import torch
 
 from model import KVCache, from_pretrained
+from datagen.sqlcheck import parse_schema
 from prepare import STATEMENT_HEADER, fit_schema, marker_piece, names_in, prompt_text
 
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
@@ -33,6 +34,88 @@ _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
 MAX_HEAL_TOKENS = 16  # how far token healing may back off
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+SQL_WORDS = set("""
+select from where and or not null is in as on join left right inner outer full cross natural using group by order
+having limit offset insert into values update set delete truncate table upsert returning distinct case when then
+else end like ilike between exists union all intersect except asc desc nulls first last with recursive conflict do
+nothing cascade restrict default primary key foreign references unique check constraint index create drop alter
+add column count sum avg min max coalesce nullif cast extract lower upper length trim substring concat round floor
+ceil abs now current_date current_timestamp current_time date_trunc interval true false excluded over partition
+row_number rank dense_rank lag lead filter any some array_agg string_agg json_agg jsonb_build_object to_char
+date_part age year month day hour minute second epoch int integer bigint smallint decimal numeric float real
+double precision text varchar char string bool boolean timestamp timestamptz uuid jsonb json bytes serial only
+gen_random_uuid unique_rowid if replace position strftime julianday ifnull instr
+""".split())
+_IDENT_TAIL = re.compile(r"[A-Za-z0-9_$]*$")
+
+
+class SchemaLexicon:
+    """Soft constraint that keeps generated identifiers on the schema (a copy bias).
+
+    Tiny models misspell names they should copy. While an identifier is being generated
+    (outside string literals), a token that extends it towards a schema table or column gets
+    +bonus, and one that makes it, or ends it as, a word of 3+ characters found nowhere (schema,
+    SQL words, words already typed) gets -penalty. The bias per partial word is cached.
+    """
+
+    def __init__(self, piece_bytes: list[bytes | None], bonus: float, penalty: float):
+        self.bonus, self.penalty = bonus, penalty
+        self.shapes = []  # per token: (starts with space, leading ident chars, ends the word inside, starts with a non-ident char)
+        for b in piece_bytes:
+            text = b.decode("utf-8", errors="replace") if b else ""
+            space = text.startswith(" ")
+            body = text[1:] if space else text
+            ident = re.match(r"[A-Za-z0-9_$]*", body).group(0).lower()
+            self.shapes.append((space, ident, len(body) > len(ident), bool(text) and not ident))
+        self.schema_prefixes: set[str] = set()
+        self.words: set[str] = set()
+        self.prefixes: set[str] = set()
+        self.cache: dict[str, torch.Tensor] = {}
+
+    def set_schema(self, schema: str):
+        names = set()
+        for table, cols in parse_schema(schema).items():
+            names |= {n.lower() for n in [table, *cols]}
+        self.schema_prefixes = {n[:i] for n in names for i in range(1, len(n) + 1)}
+        self.words = set()
+        # every word of the schema text (types, constraint names) is a real word too
+        self.add_words(names | SQL_WORDS | set(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", schema)))
+
+    def add_words(self, words):
+        new = {w.lower() for w in words} - self.words
+        if new:
+            self.words |= new
+            self.prefixes |= {w[:i] for w in new for i in range(1, len(w) + 1)}
+            self.cache.clear()
+
+    def bias(self, word: str) -> torch.Tensor:
+        """Additive logits for the next token given the partial identifier before the cursor."""
+        if word not in self.cache:
+            out = torch.zeros(len(self.shapes))
+            for t, (space, ident, ends, breaks) in enumerate(self.shapes):
+                if word and (space or breaks):  # the token ends the current word first
+                    if len(word) >= 3 and word not in self.words:
+                        out[t] -= self.penalty
+                        continue
+                if not ident or ident[0].isdigit() and not (word and not space):
+                    continue
+                cand = word + ident if word and not space else ident
+                if cand[0].isdigit():
+                    continue
+                if cand in self.schema_prefixes and (not ends or cand in self.words):
+                    out[t] += self.bonus
+                elif len(cand) >= 3 and (cand not in self.prefixes or ends and cand not in self.words):
+                    out[t] -= self.penalty
+            self.cache[word] = out
+        return self.cache[word]
+
+
+def text_state(text: str) -> tuple[str, bool]:
+    """(partial identifier at the end of `text`, lowercased; whether the end is inside a string literal)."""
+    in_string = text.count("'") % 2 == 1
+    return ("" if in_string else _IDENT_TAIL.search(text).group(0).lower()), in_string
 
 
 def resolve_ckpt(path: str | None) -> str:
@@ -48,7 +131,8 @@ class Completer:
     """Load a checkpoint and tokenizer once; set a schema; complete prefixes."""
 
     def __init__(self, ckpt: str | None = None, device: str = "cpu", threads: int | None = None,
-                 max_tokens: int = 16, stop: str = "statement"):
+                 max_tokens: int = 16, stop: str = "statement", schema_bonus: float = 2.0,
+                 schema_penalty: float = 4.0):
         import sentencepiece as spm
         if threads:
             torch.set_num_threads(threads)
@@ -71,6 +155,8 @@ class Completer:
             else:
                 self.piece_bytes.append(piece.replace("\u2581", " ").encode())
         self.piece_lower = [b.lower() if b is not None else None for b in self.piece_bytes]
+        self.lexicon = SchemaLexicon(self.piece_bytes, schema_bonus, schema_penalty) \
+            if schema_bonus or schema_penalty else None
         self.schema = None
         self._schema_tokens = 0
         self._fitted = None  # the schema text actually in the cache
@@ -87,6 +173,8 @@ class Completer:
         if schema != self.schema:
             self.schema = schema
             self._schema_tokens = len(self.sp.encode(prompt_text(schema)))
+            if self.lexicon:
+                self.lexicon.set_schema(schema)
 
     def _ensure_prompt(self, statement: str):
         """Prefill the schema prompt once; a schema too long for the context keeps the tables
@@ -180,6 +268,12 @@ class Completer:
         # spelling wins for names; only the missing part is returned either way
         ignore_case = True
         logits = self.last_logits.clone()
+        kept_text = prefix.encode()[:len(prefix.encode()) - len(heal)].decode("utf-8", errors="ignore")
+        if self.lexicon:
+            self.lexicon.add_words(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", kept_text))
+            word, in_string = text_state(kept_text[-64:])
+            if not in_string:
+                logits += self.lexicon.bias(word)
         if heal:
             logits[~self._allowed(heal, ignore_case)] = float("-inf")
         else:
@@ -188,7 +282,7 @@ class Completer:
         if n_branch == 0:
             return []
         first = torch.topk(logits, n_branch).indices
-        texts = self._extend(first, heal, ignore_case, suffix)
+        texts = self._extend(first, heal, ignore_case, suffix, kept_text[-64:])
         out, seen = [], set()
         for t in texts:
             key = t.rstrip()
@@ -200,7 +294,7 @@ class Completer:
                 break
         return out
 
-    def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str) -> list[str]:
+    def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str, context: str) -> list[str]:
         """Extend each first token greedily (rows batched, sharing the cached prefix)."""
         B = len(first)
         # re-typing the healed text does not count against max_tokens
@@ -216,6 +310,13 @@ class Completer:
                 if all(done):
                     break
                 logits = self.model(tokens, cache=rows)[:, -1]
+                if self.lexicon:
+                    for b in range(B):
+                        if not done[b]:
+                            text = context + b"".join(self.piece_bytes[t] or b"" for t in out[b]).decode("utf-8", "ignore")
+                            word, in_string = text_state(text[-64:])
+                            if not in_string:
+                                logits[b] += self.lexicon.bias(word)
                 nxt = logits.argmax(-1).tolist()
                 for b in range(B):
                     if remaining[b]:
@@ -329,6 +430,8 @@ def main(argv=None):
     ap.add_argument("--max-tokens", type=int, default=16, help="longest suggestion in tokens")
     ap.add_argument("--stop", choices=("statement", "line", "word"), default="statement")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for one request)")
+    ap.add_argument("--schema-bonus", type=float, default=2.0, help="logit bonus for tokens spelling a schema name")
+    ap.add_argument("--schema-penalty", type=float, default=4.0, help="logit penalty for identifiers found nowhere")
     args = ap.parse_args(argv)
     schema = ""
     if args.schema:
@@ -345,7 +448,8 @@ def main(argv=None):
     if not args.batch and args.prefix is None:
         sys.exit("give --prefix, --batch IN --out OUT, or --interactive")
     try:
-        completer = Completer(args.ckpt, threads=args.threads, max_tokens=args.max_tokens, stop=args.stop)
+        completer = Completer(args.ckpt, threads=args.threads, max_tokens=args.max_tokens, stop=args.stop,
+                              schema_bonus=args.schema_bonus, schema_penalty=args.schema_penalty)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
     if args.batch:
