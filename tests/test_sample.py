@@ -125,3 +125,21 @@ def test_shipped_model_knows_the_schema(shipped_ckpt):
     assert best.startswith("il")  # only the missing part of `email`
     assert "customer_id" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5)) or \
         "total" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5))
+
+
+def test_schema_lexicon_bias():
+    from sample import SchemaLexicon, text_state
+    pieces = [b" cust", b"omers", b"omerz", b" FROM", b",", b"'x", b" zzzq", b"ers"]
+    lex = SchemaLexicon(pieces, bonus=2.0, penalty=4.0)
+    lex.set_schema(SCHEMA)
+    start = lex.bias("")
+    assert start[0] == 2.0  # towards `customers`
+    assert start[3] == 0.0  # a keyword: neither pushed nor pulled
+    assert start[6] == -4.0  # a word found nowhere
+    mid = lex.bias("cust")
+    assert mid[1] == 2.0 and mid[2] == -4.0  # `customers` yes, `customerz` no
+    assert lex.bias("custo")[4] == -4.0  # ending the word at `custo` is penalized
+    assert text_state("SELECT na") == ("na", False)
+    assert text_state("WHERE x = 'ab") == ("", True)
+    lex.add_words(["custodian"])
+    assert lex.bias("custo")[4] == -4.0 and "custodian" in lex.words
