@@ -10,6 +10,7 @@ LLM_URL ?=
 SYNTH_GROUPS ?= 4000
 DATA_DIR ?= data/sql
 CKPT ?=
+EVAL_DATA ?= $(wildcard ../shared/seed_corpus/dev_seed.jsonl) evalsets/hard_cases.jsonl
 
 .PHONY: setup data train sample test bench eval web lsp clean
 
@@ -49,6 +50,11 @@ test: setup
 bench: setup
 	$(PY) bench/train_speed.py
 	$(PY) bench/latency.py
+
+# the README's results section: the shipped model against the n-gram and DuckDB baselines
+eval: setup
+	.venv/bin/pip install -q --disable-pip-version-check -e '.[eval]' 2>&1 | { grep -v "is ignored" || true; }
+	$(PY) eval.py $(EVAL_DATA) --ckpt models/default --baseline ngram --baseline duckdb --out-dir results --readme README.md
 
 clean:
 	rm -rf out data/synth data/sql
