@@ -1,0 +1,818 @@
+"""Editor integration: a language server (LSP over stdio) serving SQL completions.
+
+    python lsp.py [--ckpt PATH] [--schema FILE ...] [--db sqlite:///path.db]
+                  [--fim-url URL --fim-model NAME [--fim-tokenizer tokenizer.json]]
+
+- textDocument/completion: up to 5 suggestions, best first, each a textEdit that replaces
+  the partly typed word; textDocument/inlineCompletion (LSP 3.18): the best one as ghost text.
+- Schema, in this order (a table named twice keeps its first definition): --schema files and
+  the initialization options `schema` (text) and `schemaFiles`; the CREATE TABLE statements
+  of the buffer; those of the workspace's files matching `schemaGlob` (default **/*.sql;
+  watched through the editor when it can, else polled); the tables of --db (read-only).
+- Only the statement under the cursor (sqlscan.py) goes to the model, so a long file costs
+  what a short one does. Requests wait `debounceMs`, a newer request for the same document
+  supersedes a waiting one, $/cancelRequest is honoured, and a result computed for a
+  document that has changed since is dropped (an empty, incomplete list: ask again).
+- With --fim-url the suggestion comes from the fine-tuned Qwen3 served by vLLM
+  (/v1/completions), its prompt built by fim/prompt.py exactly as fim/csv_to_fim.py builds
+  training prompts; on a timeout or an error the local model answers, and the editor's log
+  says so once per outage.
+- workspace/executeCommand `sqlcomplete.schema` [uri]: the tables the server sees for a document.
+
+Setup for Neovim, Helix and VS Code: docs/editors.md.
+"""
+import argparse
+import asyncio
+import fnmatch
+import functools
+import os
+import re
+import sqlite3
+import sys
+import threading
+import time
+import urllib.parse
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from cattrs import transform_error
+from cattrs.errors import ClassValidationError
+from lsprotocol import types
+from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from datagen.sqlcheck import parse_schema, split_tables
+from fim.prompt import normalize_newlines
+from sqlscan import Buffer
+
+VERSION = "0.1.0"
+REQUEST_FAILED = -32803  # LSP's RequestFailed: the request was well-formed but cannot be served
+_WORD = re.compile(r"[A-Za-z0-9_$]*$")  # the completer's word characters: what a textEdit replaces
+SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "dist", "build"}
+MAX_WORKSPACE_FILES = 1000
+MAX_FILE_BYTES = 1 << 20
+FILE_LINES_BEFORE, FILE_LINES_AFTER, FILE_CHARS = 40, 10, 6000  # file_content window for the FIM prompt
+# Qwen's control tokens: a FIM completion ends at any of them
+FIM_STOP = ["<|im_end|>", "<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|fim_prefix|>", "<|fim_suffix|>",
+            "<|fim_middle|>", "<|im_start|>"]
+_KEYWORDS = {"select", "from", "where", "join", "on", "group", "order", "by", "having", "limit", "insert", "into",
+             "values", "update", "set", "delete", "and", "or", "not", "as", "left", "right", "inner", "outer",
+             "distinct", "count", "sum", "avg", "min", "max", "in", "is", "null", "like", "between", "truncate",
+             "upsert", "returning", "asc", "desc", "union", "with", "case", "when", "then", "else", "end"}
+
+
+@dataclass
+class Options:
+    """Server settings: command-line flags, some overridable by initializationOptions."""
+    ckpt: str | None = None
+    schema_files: list[str] = field(default_factory=list)
+    schema_text: str = ""  # initializationOptions.schema
+    schema_glob: str = "**/*.sql"
+    db: str | None = None
+    fim_url: str | None = None
+    fim_model: str | None = None
+    fim_tokenizer: str | None = None
+    fim_max_prompt_tokens: int = 4096
+    fim_max_tokens: int = 64
+    fim_timeout: float = 2.0
+    fim_retry_s: float = 30.0  # after a FIM failure, the local model answers alone this long
+    debounce_ms: float = 0.0
+    max_items: int = 5
+    poll_s: float = 2.0  # how often schema files and the database are checked for changes; 0: never
+    threads: int = 1
+    max_tokens: int = 16
+    stop: str = "statement"
+
+
+# ---------------------------------------------------------------- positions
+
+def _units(ch: str, encoding: str) -> int:
+    if encoding == "utf-16":
+        return 2 if ord(ch) > 0xFFFF else 1
+    if encoding == "utf-8":
+        return len(ch.encode("utf-8", "surrogatepass"))
+    return 1
+
+
+def to_index(line: str, character: int, encoding: str) -> int:
+    """Code point index in `line` of an LSP character offset; past the end means the end (as LSP says)."""
+    if encoding == "utf-32" or line.isascii():
+        return min(character, len(line))
+    units = 0
+    for i, ch in enumerate(line):
+        if units >= character:
+            return i
+        units += _units(ch, encoding)
+    return len(line)
+
+
+def to_character(line: str, index: int, encoding: str) -> int:
+    """LSP character offset of code point `index` in `line`."""
+    if encoding == "utf-32" or line.isascii():
+        return index
+    return sum(_units(ch, encoding) for ch in line[:index])
+
+
+# ---------------------------------------------------------------- schema sources
+
+def read_ddl(path: str, strict: bool = True) -> list[str]:
+    """CREATE TABLE statements of a file; strict: a file that is not UTF-8 raises UnicodeDecodeError."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MB")
+    return split_tables(data.decode("utf-8", "strict" if strict else "replace"))
+
+
+def db_path(url: str) -> str:
+    """The file of sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's spelling) or a plain path."""
+    if url.startswith("sqlite://"):
+        return urllib.parse.unquote(url[len("sqlite://"):])[1:] or ":memory:"
+    if "://" in url:
+        raise ValueError(f"--db {url}: only sqlite:///path.db databases are supported")
+    return url
+
+
+def sqlite_schema(path: str) -> list[str]:
+    """CREATE TABLE statements from sqlite_master, the database opened read-only."""
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    con = sqlite3.connect(uri, uri=True, timeout=1.0)
+    try:
+        rows = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL "
+                           "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
+    finally:
+        con.close()
+    return [sql + ";" for (sql,) in rows]
+
+
+def merge_schema(parts: list[str]) -> str:
+    """CREATE TABLE texts joined as the training data joins them; a table named twice keeps the first."""
+    seen, out = set(), []
+    for part in parts:
+        names = {n.lower() for n in parse_schema(part)}
+        if names and names <= seen:
+            continue
+        seen |= names
+        out.append(part.strip().encode("utf-8", "replace").decode("utf-8"))  # no lone surrogates for the model
+    return "\n\n".join(out)
+
+
+def glob_match(rel: str, pattern: str) -> bool:
+    """fnmatch on a /-separated relative path, where a leading **/ also matches no folder."""
+    return fnmatch.fnmatchcase(rel, pattern) or (pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:]))
+
+
+def workspace_files(roots: list[str], pattern: str) -> list[str]:
+    """Files under the roots matching the glob (hidden and vendored folders skipped), sorted, at most 1000."""
+    out = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                if glob_match(os.path.relpath(path, root).replace(os.sep, "/"), pattern):
+                    out.append(path)
+                    if len(out) >= MAX_WORKSPACE_FILES:
+                        return out
+    return out
+
+
+def _stamp(path: str) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+# ---------------------------------------------------------------- FIM backend
+
+def fim_context(schema: str, buf: Buffer, line: int, start: tuple[int, int]) -> dict:
+    """The context fields of a FIM prompt: the schema, earlier statements, the file around the cursor."""
+    history = [s for s in buf.history(start) if not re.match(r"create\s+table\b", s, re.I)]
+    lines = buf.lines[max(0, line - FILE_LINES_BEFORE):line + FILE_LINES_AFTER + 1]
+    while len(lines) > 1 and sum(map(len, lines)) > FILE_CHARS:
+        lines = lines[1:]  # fim/prompt.py's policy for a string field: whole lines from the top
+    return {"ddl_context": schema, "sql_history": history, "file_content": "".join(lines)[-FILE_CHARS:]}
+
+
+class FimBackend:
+    """The fine-tuned Qwen3 FIM model behind vLLM's OpenAI-compatible /v1/completions."""
+
+    def __init__(self, opts: Options):
+        from openai import AsyncOpenAI
+
+        from fim.bpe import BPETokenizer
+        from fim.prompt import load_template
+        self.url, self.model = opts.fim_url, opts.fim_model
+        self.client = AsyncOpenAI(base_url=opts.fim_url, api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY",
+                                  timeout=opts.fim_timeout, max_retries=0)
+        self.template = load_template()
+        self.tokenizer = BPETokenizer.from_file(opts.fim_tokenizer) if opts.fim_tokenizer else None
+        self.max_prompt_tokens = opts.fim_max_prompt_tokens if self.tokenizer else None
+        self.max_tokens, self.timeout, self.retry_s = opts.fim_max_tokens, opts.fim_timeout, opts.fim_retry_s
+        extra = {}
+        if self.tokenizer is not None:  # vLLM: stop on the control tokens' ids too (stop strings see decoded text)
+            extra["stop_token_ids"] = [i for i in map(self.tokenizer.token_to_id, FIM_STOP) if i is not None]
+        self.extra_body = extra or None
+        self.down_until = 0.0  # while down, the local model answers without trying
+        self.failing = False
+
+    def prompt(self, context: dict, prefix: str, suffix: str) -> str:
+        """fim/prompt.py's prompt, as fim/csv_to_fim.py writes it for this context, prefix and suffix."""
+        from fim.prompt import build_prompt
+        return build_prompt(context, prefix, suffix, self.template, self.tokenizer, self.max_prompt_tokens)
+
+    async def complete(self, prompt: str) -> list[str]:
+        r = await asyncio.wait_for(self.client.completions.create(
+            model=self.model, prompt=prompt, max_tokens=self.max_tokens, temperature=0.0, n=1, stop=FIM_STOP,
+            extra_body=self.extra_body), self.timeout + 0.5)
+        return [c.text for c in r.choices if c.text and c.text.strip()]
+
+
+# ---------------------------------------------------------------- the server
+
+@dataclass
+class Doc:
+    uri: str
+    buffer: Buffer
+    version: int | None
+    path: str | None
+    schema_key: tuple = ()
+    schema: str = ""
+
+
+@dataclass
+class Job:
+    """One model run, shared by the requests for the same document version and position."""
+    key: tuple
+    prefix: str
+    suffix: str
+    schema: str
+    fim_prompt: str | None
+    crlf: bool  # the line ends in CRLF: suggestions get CRLF line breaks back
+    waiters: int = 0
+    task: asyncio.Future | None = None
+
+
+@dataclass
+class Result:
+    doc: Doc
+    texts: list[str]
+    backend: str  # "local" or "fim"
+    word_start: int  # code point column where the replaced word begins
+    col: int
+
+
+class RequestFailed(JsonRpcException):
+    CODE = REQUEST_FAILED
+
+
+_ANSWERED = object()  # a request already answered with an error while being read
+_POSITION_REQUESTS = (types.TEXT_DOCUMENT_COMPLETION, types.TEXT_DOCUMENT_INLINE_COMPLETION)
+
+
+def _plain(method):
+    """A function calling a bound method: pygls sets attributes on handlers, which methods refuse."""
+    if asyncio.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def handler(*args):
+            return await method(*args)
+    else:
+        @functools.wraps(method)
+        def handler(*args):
+            return method(*args)
+    return handler
+
+
+class SqlProtocol(LanguageServerProtocol):
+    """pygls' protocol with the server's own documents (sqlscan.Buffer, O(edit) updates) and with
+    requests whose parameters do not parse answered by an error rather than dropped."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as e:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise
+            cause = e.__cause__
+            detail = "; ".join(transform_error(cause)) if isinstance(cause, ClassValidationError) else str(cause or e)
+            self._send_response(data["id"], error=JsonRpcInvalidParams(f"{data['method']}: {detail}")
+                                .to_response_error())
+            return _ANSWERED
+
+    def handle_message(self, message):
+        if message is _ANSWERED:
+            return
+        if getattr(message, "method", None) in _POSITION_REQUESTS and hasattr(message, "id"):
+            # the version the request was asked for: later messages may be read before its handler starts
+            doc = self._server.docs.get(message.params.text_document.uri)
+            self._server.asked_at[message.id] = doc.version if doc else None
+        super().handle_message(message)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        d = params.text_document
+        self._server.open_doc(d.uri, d.text, d.version)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._server.change_doc(params.text_document.uri, params.text_document.version, params.content_changes)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self._server.docs.pop(params.text_document.uri, None)
+
+
+class SqlServer(LanguageServer):
+    """Documents, schema sources, the local completer (one model thread) and the FIM backend."""
+
+    def __init__(self, opts: Options):
+        super().__init__("sqlcomplete", VERSION, protocol_cls=SqlProtocol)
+        self.opts = opts
+        self.docs: dict[str, Doc] = {}
+        self.completer = None
+        self.model_error: str | None = None
+        self.model_future = None
+        self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")  # the completer is not thread-safe
+        self.fim = FimBackend(opts) if opts.fim_url else None
+        self.jobs: OrderedDict[tuple, Job] = OrderedDict()  # recent jobs by (uri, version, line, col, epoch)
+        self.latest: dict[str, tuple] = {}  # uri -> key of the newest job: older waiting jobs are skipped
+        self.asked_at: dict = {}  # request id -> document version when the request arrived
+        self.roots: list[str] = []
+        self.ws_paths: list[str] = []
+        self.file_ddl: dict[str, tuple] = {}  # path -> (stamp, CREATE TABLE texts)
+        self.bad_files: dict[str, tuple] = {}  # path -> stamp of a file reported unreadable
+        self.db_ddl: list[str] = []
+        self.db_stamp: tuple | None = None
+        self.sources_lock = threading.Lock()
+        self.epoch = 0  # grows when a schema source other than an open buffer changes
+        self.watched = False  # the editor reports workspace file changes
+        self.first_scan: asyncio.Future | None = None
+        self.poll_task = None
+        self.shut_down = False
+        self._tables_cache: tuple[str, dict] = ("", {})
+        self.feature(types.INITIALIZE)(_plain(self.on_initialize))
+        self.feature(types.INITIALIZED)(_plain(self.on_initialized))
+        self.feature(types.SHUTDOWN)(_plain(self.on_shutdown))
+        self.feature(types.EXIT)(_plain(self.on_exit))
+        self.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(_plain(self.on_watched_files))
+        self.feature(types.TEXT_DOCUMENT_COMPLETION,
+                     types.CompletionOptions(trigger_characters=[".", " ", "(", ","]))(_plain(self.on_completion))
+        self.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(_plain(self.on_inline))
+        self.command("sqlcomplete.schema")(_plain(self.cmd_schema))
+
+    # ------------------------------------------------------------ lifecycle
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """A line in the editor's LSP log."""
+        self.window_log_message(types.LogMessageParams(type=kind, message=f"sqlcomplete: {message}"))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        if source == FeatureRequestError:
+            return  # the request's error response says it
+        if isinstance(error, UnicodeDecodeError):  # the editor sent bytes that are not UTF-8: that message is lost
+            self.log(f"dropped a message that is not UTF-8 ({error})", types.MessageType.Error)
+            return
+        self.log(f"error: {error}", types.MessageType.Error)
+
+    def load_model(self) -> None:
+        """Load the local completer in the model thread (the first completion waits for it)."""
+        def load():
+            from sample import Completer
+            try:
+                self.completer = Completer(self.opts.ckpt, threads=self.opts.threads,
+                                           max_tokens=self.opts.max_tokens, stop=self.opts.stop)
+            except Exception as e:  # noqa: BLE001 - reported with each request that needs it
+                self.model_error = f"{type(e).__name__}: {e}"
+        self.model_future = self.model_pool.submit(load)
+
+    def on_initialize(self, params: types.InitializeParams) -> None:
+        o = params.initialization_options
+        if isinstance(o, dict):
+            self.opts.schema_text = str(o.get("schema") or "")
+            self.opts.schema_files += [str(p) for p in o.get("schemaFiles") or []]
+            for key, name, kind in (("schemaGlob", "schema_glob", str), ("debounceMs", "debounce_ms", float),
+                                    ("maxItems", "max_items", int), ("pollSeconds", "poll_s", float)):
+                if o.get(key) is not None:
+                    setattr(self.opts, name, kind(o[key]))
+            self.opts.max_items = max(1, min(self.opts.max_items, 20))
+        folders = [to_fs_path(f.uri) for f in params.workspace_folders or []]
+        root = params.root_uri and to_fs_path(params.root_uri) or params.root_path
+        self.roots = [p for p in dict.fromkeys(folders or [root]) if p and os.path.isdir(p)]
+        base = self.roots[0] if self.roots else os.getcwd()
+        self.opts.schema_files = [os.path.join(base, os.path.expanduser(p)) for p in self.opts.schema_files]
+
+    async def on_initialized(self, params: types.InitializedParams) -> None:
+        self.first_scan = asyncio.ensure_future(self.refresh_sources(walk=True))
+        caps = self.client_capabilities.workspace
+        watch = caps and caps.did_change_watched_files
+        if self.roots and self.opts.schema_glob and watch and watch.dynamic_registration:
+            try:
+                await asyncio.wait_for(self.client_register_capability_async(types.RegistrationParams(registrations=[
+                    types.Registration(id="sqlcomplete-schema-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                       register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                           watchers=[types.FileSystemWatcher(glob_pattern=self.opts.schema_glob)]))])),
+                    5.0)
+                self.watched = True
+            except Exception as e:  # noqa: BLE001 - polling still covers it
+                self.log(f"could not register file watchers ({e}); polling every {self.opts.poll_s} s")
+        await self.first_scan
+        if self.opts.poll_s > 0:
+            self.poll_task = asyncio.ensure_future(self.poll())
+
+    def on_shutdown(self, params) -> None:
+        self.shut_down = True
+        if self.poll_task is not None:
+            self.poll_task.cancel()
+
+    def on_exit(self, params) -> None:
+        """Leave now: pygls would wait for its stdin reader thread, blocked until the editor closes the pipe."""
+        sys.stdout.flush()
+        os._exit(0 if self.shut_down else 1)
+
+    async def poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.opts.poll_s)
+            await self.refresh_sources(walk=not self.watched)
+
+    # ------------------------------------------------------------ schema
+
+    def _read_sources(self, walk: bool, only: list[str] | None) -> tuple[bool, list[str]]:
+        """Re-read the schema files and the database that changed (a worker thread, one at a time)."""
+        with self.sources_lock:
+            return self._read_sources_locked(walk, only)
+
+    def _read_sources_locked(self, walk: bool, only: list[str] | None) -> tuple[bool, list[str]]:
+        changed, notes = False, []
+        if walk:
+            paths = workspace_files(self.roots, self.opts.schema_glob) if self.opts.schema_glob else []
+            changed |= paths != self.ws_paths
+            self.ws_paths = paths
+        for path in only if only is not None else self.opts.schema_files + self.ws_paths:
+            stamp = _stamp(path)
+            old = self.file_ddl.get(path)
+            if old is not None and old[0] == stamp:
+                continue
+            fixed = path in self.opts.schema_files
+            try:
+                ddl = read_ddl(path, strict=not fixed) if stamp else []
+                self.bad_files.pop(path, None)
+            except (OSError, UnicodeDecodeError, ValueError) as e:
+                ddl = []
+                if self.bad_files.get(path) != stamp:  # say it once per version of the file
+                    self.bad_files[path] = stamp
+                    why = f"not UTF-8 ({e.reason} at byte {e.start})" if isinstance(e, UnicodeDecodeError) else e
+                    notes.append(f"schema file {path} skipped: {why}")
+            if fixed and stamp is None and old is None:
+                notes.append(f"schema file {path} not found")
+            self.file_ddl[path] = (stamp, ddl)
+            changed |= old is None or old[1] != ddl
+        if self.opts.db:
+            path = db_path(self.opts.db)
+            stamp = (_stamp(path), _stamp(path + "-wal"))
+            if stamp != self.db_stamp:
+                self.db_stamp = stamp
+                try:
+                    ddl = sqlite_schema(path)
+                except sqlite3.Error as e:
+                    ddl = self.db_ddl
+                    notes.append(f"database {path}: {e}")
+                changed |= ddl != self.db_ddl
+                self.db_ddl = ddl
+        return changed, notes
+
+    async def refresh_sources(self, walk: bool = False, only: list[str] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        changed, notes = await loop.run_in_executor(None, self._read_sources, walk, only)
+        for note in notes:
+            self.log(note, types.MessageType.Warning)
+        if changed:
+            self.epoch += 1
+
+    async def on_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
+        paths = [p for p in (to_fs_path(c.uri) for c in params.changes) if p]
+        created = any(c.type != types.FileChangeType.Changed for c in params.changes)
+        await self.refresh_sources(walk=created, only=None if created else paths)
+
+    def schema_for(self, doc: Doc) -> str:
+        """The merged schema for a document, rebuilt only when a source changed."""
+        key = (self.epoch, doc.buffer.ddl_version, tuple(d.buffer.ddl_version for d in self.docs.values()))
+        if doc.schema_key != key:
+            open_paths = {d.path: d for d in self.docs.values() if d.path}
+            parts = []
+            for path in self.opts.schema_files:
+                parts += self.file_ddl.get(path, (None, []))[1]
+            parts += split_tables(self.opts.schema_text)
+            parts += doc.buffer.ddl()
+            for path in self.ws_paths:
+                if path == doc.path or path in self.opts.schema_files:
+                    continue
+                other = open_paths.get(path)  # an open file: its buffer, not the disk
+                parts += other.buffer.ddl() if other else self.file_ddl.get(path, (None, []))[1]
+            parts += self.db_ddl
+            doc.schema, doc.schema_key = merge_schema(parts), key
+        return doc.schema
+
+    def tables(self, schema: str) -> dict[str, list[str]]:
+        if self._tables_cache[0] != schema:
+            self._tables_cache = (schema, parse_schema(schema))
+        return self._tables_cache[1]
+
+    def cmd_schema(self, uri: str) -> dict:
+        """sqlcomplete.schema: the tables (with columns) the server sees for a document."""
+        doc = self.document(uri)
+        return {"tables": self.tables(self.schema_for(doc)), "epoch": self.epoch}
+
+    # ------------------------------------------------------------ documents
+
+    def open_doc(self, uri: str, text: str, version: int | None) -> None:
+        self.docs[uri] = Doc(uri, Buffer(text), version, to_fs_path(uri))
+        asyncio.ensure_future(self._warm_soon(uri))
+
+    async def _sources_ready(self) -> None:
+        """Wait (a little) for the first workspace scan, so the first completion sees its tables."""
+        if self.first_scan is not None and not self.first_scan.done():
+            await asyncio.wait({self.first_scan}, timeout=5.0)
+
+    async def _warm_soon(self, uri: str) -> None:
+        await self._sources_ready()
+        doc = self.docs.get(uri)
+        if doc is not None:
+            self.model_pool.submit(self._warm, self.schema_for(doc))
+
+    def change_doc(self, uri: str, version: int | None, changes: list) -> None:
+        doc = self.docs.get(uri)
+        if doc is None:
+            self.log(f"change to {uri}, which is not open: ignored", types.MessageType.Warning)
+            return
+        for ch in changes:
+            if isinstance(ch, types.TextDocumentContentChangePartial):
+                b, r = doc.buffer, ch.range
+                rows = len(b.lines)
+                if r.start.line >= rows:  # an edit past the end appends
+                    l0 = rows - 1
+                    c0 = len(b.line_text(l0))
+                    b.edit(l0, c0, l0, c0, ch.text)
+                    continue
+                enc = self.encoding
+                l0, l1 = r.start.line, min(r.end.line, rows - 1)
+                c0 = to_index(b.line_text(l0), r.start.character, enc)
+                c1 = to_index(b.line_text(l1), r.end.character if r.end.line < rows else 1 << 30, enc)
+                b.edit(l0, c0, l1, c1, ch.text)
+            else:
+                doc.buffer.set_text(ch.text)
+        doc.version = version
+
+    def _warm(self, schema: str) -> None:
+        """Prefill the schema prompt while the user is still reading (model thread)."""
+        if self.completer is not None:
+            self.completer.set_schema(schema)
+            self.completer.complete("", "", 1)
+
+    def document(self, uri: str) -> Doc:
+        """An open document, or a file the editor has not opened read from disk."""
+        doc = self.docs.get(uri)
+        if doc is not None:
+            return doc
+        path = to_fs_path(uri)
+        if not path or not os.path.isfile(path):
+            raise RequestFailed(f"{uri} is not open (a document whose text was not UTF-8 is not opened)")
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RequestFailed(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+        except OSError as e:
+            raise RequestFailed(f"cannot read {path}: {e.strerror}") from None
+        return Doc(uri, Buffer(text), None, path)
+
+    @property
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or "utf-16")
+
+    # ------------------------------------------------------------ completion
+
+    async def suggest(self, uri: str, pos: types.Position) -> Result | None:
+        """Suggestions at a position, or None when dropped (superseded, or the document changed)."""
+        asked_at = self.asked_at.pop(self.protocol.msg_id, None)
+        doc = self.document(uri)
+        if asked_at is not None and asked_at != doc.version:
+            return None  # changed before this request's turn: its position may point into text that is gone
+        if pos.line >= len(doc.buffer.lines):
+            raise JsonRpcInvalidParams(f"line {pos.line} is past the end of {uri} ({len(doc.buffer.lines)} lines)")
+        line_text = doc.buffer.line_text(pos.line)
+        line, col = pos.line, to_index(line_text, pos.character, self.encoding)
+        version = doc.version
+        word_start = col - len(_WORD.search(line_text[:col]).group(0))
+        key = (uri, version, line, col, self.epoch)
+        self.latest[uri] = key
+        if self.opts.debounce_ms > 0:
+            await asyncio.sleep(self.opts.debounce_ms / 1000)
+        await self._sources_ready()
+        if self._stale(doc, version) or self.latest.get(uri) != key:
+            return None
+        job = self.jobs.get(key)
+        if job is None:
+            cur = doc.buffer.cursor(line, col)
+            if cur.mode in ("--", "/*"):
+                return Result(doc, [], "local", word_start, col)  # no SQL to complete inside a comment
+            crlf = doc.buffer.lines[line].endswith("\r\n")
+            prefix, suffix = normalize_newlines(cur.prefix), normalize_newlines(cur.suffix)
+            try:
+                (prefix + suffix).encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise RequestFailed(f"the statement at line {line + 1} is not valid Unicode ({e.reason})") from None
+            schema = self.schema_for(doc)
+            fim_prompt = None
+            if self.fim is not None and time.monotonic() >= self.fim.down_until:
+                fim_prompt = await self._fim_prompt(schema, doc.buffer, line, cur, prefix, suffix)
+            job = Job(key, prefix, suffix, schema, fim_prompt, crlf)
+            job.task = asyncio.ensure_future(self._run(job))
+            self.jobs[key] = job
+            while len(self.jobs) > 32:
+                self.jobs.popitem(last=False)
+        job.waiters += 1
+        try:
+            texts, backend = await asyncio.shield(job.task)
+        finally:
+            job.waiters -= 1
+            if job.waiters == 0 and not job.task.done():  # every request for it was cancelled
+                job.task.cancel()
+                self._forget(job)
+        if texts is None or self._stale(doc, version):
+            return None
+        return Result(doc, texts, backend, word_start, col)
+
+    def _forget(self, job: Job) -> None:
+        if self.jobs.get(job.key) is job:
+            del self.jobs[job.key]
+
+    def _stale(self, doc: Doc, version: int | None) -> bool:
+        return self.docs.get(doc.uri, doc) is not doc or doc.version != version
+
+    async def _fim_prompt(self, schema, buf, line, cur, prefix, suffix) -> str | None:
+        from fim.prompt import PromptTooLong, has_control_token
+        if has_control_token(prefix + suffix):
+            return None  # the text would read as Qwen's control tokens
+        context = fim_context(schema, buf, line, cur.start)
+        try:  # tokenizing a long prompt takes a while: not on the event loop
+            return await asyncio.get_running_loop().run_in_executor(None, self.fim.prompt, context, prefix, suffix)
+        except PromptTooLong:
+            return None
+
+    async def _run(self, job: Job) -> tuple[list[str] | None, str]:
+        """The FIM model's suggestion when it answers, else the local model's; None when skipped."""
+        try:
+            texts, backend = await self._run_backends(job)
+        except BaseException:
+            self._forget(job)  # a later request for the same place tries again
+            raise
+        if texts is None:
+            self._forget(job)
+        return texts, backend
+
+    async def _run_backends(self, job: Job) -> tuple[list[str] | None, str]:
+        texts, backend = None, "local"
+        if job.fim_prompt is not None:
+            try:
+                texts, backend = await self.fim.complete(job.fim_prompt), "fim"
+                if self.fim.failing:
+                    self.fim.failing = False
+                    self.log(f"FIM backend {self.fim.url} answers again")
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - any failure: the local model answers
+                self.fim.down_until = time.monotonic() + self.fim.retry_s
+                if not self.fim.failing:
+                    self.fim.failing = True
+                    why = f"no answer in {self.fim.timeout:g} s" if isinstance(e, asyncio.TimeoutError) or \
+                        type(e).__name__ == "APITimeoutError" else f"{type(e).__name__}: {str(e)[:200]}"
+                    self.log(f"FIM backend {self.fim.url} failed ({why}): falling back to the local model",
+                             types.MessageType.Warning)
+        if texts is None:
+            texts = await asyncio.get_running_loop().run_in_executor(self.model_pool, self._local, job)
+        if texts is not None and job.crlf:
+            texts = [t.replace("\r\n", "\n").replace("\n", "\r\n") for t in texts]
+        return texts, backend
+
+    def _local(self, job: Job) -> list[str] | None:
+        """The local completer (model thread); a job superseded or abandoned while it waited is skipped."""
+        if self.completer is None:
+            if self.model_future is not None:
+                self.model_future.result()
+            if self.completer is None:
+                raise RequestFailed(f"no local model: {self.model_error or 'not loaded'}")
+        if job.waiters == 0 or self.latest.get(job.key[0]) != job.key:
+            return None
+        self.completer.set_schema(job.schema)
+        return self.completer.complete(job.prefix, job.suffix, self.opts.max_items)
+
+    def _word_range(self, doc: Doc, line: int, r: Result) -> types.Range:
+        text = doc.buffer.line_text(line)
+        enc = self.encoding
+        return types.Range(start=types.Position(line=line, character=to_character(text, r.word_start, enc)),
+                           end=types.Position(line=line, character=to_character(text, r.col, enc)))
+
+    def _kind(self, text: str, tables: dict[str, list[str]]) -> types.CompletionItemKind:
+        word = re.match(r"[\s(,]*([A-Za-z0-9_$]+)", text)
+        w = word.group(1).lower() if word else ""
+        if any(w == t.lower() for t in tables):
+            return types.CompletionItemKind.Class
+        if any(w == c.lower() for cols in tables.values() for c in cols):
+            return types.CompletionItemKind.Field
+        return types.CompletionItemKind.Keyword if w in _KEYWORDS else types.CompletionItemKind.Text
+
+    async def on_completion(self, params: types.CompletionParams) -> types.CompletionList:
+        uri, pos = params.text_document.uri, params.position
+        r = await self.suggest(uri, pos)
+        if r is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        doc = r.doc
+        rng = self._word_range(doc, pos.line, r)
+        word = doc.buffer.line_text(pos.line)[r.word_start:r.col]
+        tables = self.tables(doc.schema)
+        items = []
+        for i, text in enumerate(r.texts[:self.opts.max_items]):
+            new = word + text
+            items.append(types.CompletionItem(
+                label=" ".join(new.split()) or new, kind=self._kind(new, tables), sort_text=f"{i:04d}",
+                filter_text=new, preselect=i == 0, detail="Qwen3 FIM" if r.backend == "fim" else "local model",
+                text_edit=types.TextEdit(range=rng, new_text=new),
+                insert_text_format=types.InsertTextFormat.PlainText))
+        # the model's suggestions depend on the whole prefix: ask again as the user types
+        return types.CompletionList(is_incomplete=True, items=items)
+
+    async def on_inline(self, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        uri, pos = params.text_document.uri, params.position
+        r = await self.suggest(uri, pos)
+        if r is None or not r.texts:
+            return types.InlineCompletionList(items=[])
+        doc = r.doc
+        word = doc.buffer.line_text(pos.line)[r.word_start:r.col]
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(
+            insert_text=word + r.texts[0], range=self._word_range(doc, pos.line, r))])
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    ap = argparse.ArgumentParser(description="SQL completion language server (LSP over stdio).")
+    ap.add_argument("--ckpt", default=None, help="local model checkpoint (default: the shipped models/default)")
+    ap.add_argument("--schema", action="append", default=[], metavar="FILE", help="file with CREATE TABLE statements")
+    ap.add_argument("--schema-glob", default="**/*.sql", help="workspace files read for CREATE TABLE ('' for none)")
+    ap.add_argument("--db", default=None, help="a SQLite database whose tables are the schema (sqlite:///path.db)")
+    ap.add_argument("--fim-url", default=None, help="vLLM OpenAI-compatible base URL, e.g. http://host:8000/v1")
+    ap.add_argument("--fim-model", default=None, help="model name served at --fim-url")
+    ap.add_argument("--fim-tokenizer", default=None,
+                    help="the FIM model's tokenizer.json, to trim prompts to --fim-max-prompt-tokens")
+    ap.add_argument("--fim-max-prompt-tokens", type=int, default=4096)
+    ap.add_argument("--fim-max-tokens", type=int, default=64, help="longest FIM suggestion in tokens")
+    ap.add_argument("--fim-timeout", type=float, default=2.0, help="seconds before the local model answers instead")
+    ap.add_argument("--fim-retry-s", type=float, default=30.0, help="after a FIM failure, local-only this long")
+    ap.add_argument("--debounce-ms", type=float, default=0.0, help="wait this long before running the model")
+    ap.add_argument("--poll-s", type=float, default=2.0, help="check schema files and --db this often (0: never)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--max-tokens", type=int, default=16, help="longest local suggestion in tokens")
+    ap.add_argument("--stop", choices=("statement", "line", "word"), default="statement")
+    a = ap.parse_args(argv)
+    if a.fim_url and not a.fim_model:
+        ap.error("--fim-url needs --fim-model")
+    return Options(ckpt=a.ckpt, schema_files=[os.path.abspath(p) for p in a.schema], schema_glob=a.schema_glob,
+                   db=a.db, fim_url=a.fim_url, fim_model=a.fim_model, fim_tokenizer=a.fim_tokenizer,
+                   fim_max_prompt_tokens=a.fim_max_prompt_tokens, fim_max_tokens=a.fim_max_tokens,
+                   fim_timeout=a.fim_timeout, fim_retry_s=a.fim_retry_s, debounce_ms=a.debounce_ms, poll_s=a.poll_s,
+                   threads=a.threads, max_tokens=a.max_tokens, stop=a.stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the settings, start loading the model, serve LSP on stdin/stdout."""
+    opts = parse_args(argv)
+    try:
+        from sample import resolve_ckpt
+        try:
+            resolve_ckpt(opts.ckpt)
+        except FileNotFoundError:
+            if not opts.fim_url:
+                raise
+            print("lsp.py: no local model: the FIM backend answers alone, with no fallback", file=sys.stderr)
+        if opts.db:
+            db_path(opts.db)
+        for path in opts.schema_files:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"--schema {path}: no such file")
+        server = SqlServer(opts)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"lsp.py: {e}", file=sys.stderr)
+        return 2
+    server.load_model()
+    server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""lsp.py over stdio with a pygls client: completion shape, schema sources, cancellation, bad input,
+and the FIM path against a small OpenAI-compatible server (prompt byte-identical to fim/csv_to_fim.py's)."""
+import asyncio
+import concurrent.futures
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
+
+from fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN
+from sqlscan import Buffer, scan, split_statements
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = """CREATE TABLE customers (
+    customer_id UUID PRIMARY KEY,
+    name STRING NOT NULL,
+    email STRING
+);
+
+CREATE TABLE orders (
+    order_id INT8 PRIMARY KEY,
+    customer_id UUID REFERENCES customers (customer_id),
+    total DECIMAL(10,2)
+);"""
+
+
+# ---------------------------------------------------------------- the statement scanner
+
+def test_scanner_respects_strings_names_comments():
+    text = ("CREATE TABLE a (id INT, 'x;y' TEXT);\n-- c;omment\nSELECT 'a;''b', \"q;\", `r;` FROM a; /* ; */ "
+            "SELECT $t$;$t$ FROM\n  a WHERE x = 1;\n\nSELECT 1\n\nSELECT 2\nFROM t;")
+    assert split_statements(text) == [
+        "CREATE TABLE a (id INT, 'x;y' TEXT);", "SELECT 'a;''b', \"q;\", `r;` FROM a;",
+        "SELECT $t$;$t$ FROM\n  a WHERE x = 1;", "SELECT 1", "SELECT 2\nFROM t;"]
+    assert scan("SELECT 'it''s")[0].mode == "'"
+    assert scan("SELECT a$b$ FROM t;")[1] == [19]  # a$b$ is a name, not a dollar quote
+    b = Buffer(text)
+    cur = b.cursor(3, 5)
+    assert (cur.prefix, cur.suffix) == ("SELECT $t$;$t$ FROM\n  a W", "HERE x = 1;")
+    assert b.history(cur.start) == ["CREATE TABLE a (id INT, 'x;y' TEXT);", "SELECT 'a;''b', \"q;\", `r;` FROM a;"]
+    assert b.cursor(1, 5).mode == "--"
+    assert b.cursor(8, 3).prefix == "SELECT 2\nFRO"
+
+
+def test_buffer_edits_match_full_text():
+    b = Buffer("SELECT 1;\r\nSELECT a\r\nFROM t;\n")
+    b.edit(1, 8, 1, 8, ", b")
+    b.edit(0, 0, 0, 6, "select")
+    b.edit(2, 4, 3, 0, "")  # join the last line with the empty one after it
+    assert b.text() == "select 1;\r\nSELECT a, b\r\nFROM"
+    b.edit(2, 4, 2, 4, " t;\nSELECT * FROM ")
+    assert b.lines == ["select 1;\r\n", "SELECT a, b\r\n", "FROM t;\n", "SELECT * FROM "]
+    assert b.cursor(3, 14).prefix == "SELECT * FROM "
+
+
+def test_ddl_is_reread_only_after_edits_near_it():
+    b = Buffer(SCHEMA + "\n\n" + "SELECT 1;\n" * 50)
+    assert len(b.ddl()) == 2
+    v = b.ddl_version
+    b.edit(40, 0, 40, 0, "SELECT 2;\n")  # far from the CREATE TABLEs: kept
+    assert b.ddl_version == v and b._ddl is not None
+    b.edit(7, 0, 7, 0, "    zip STRING,\n")  # inside one: re-read
+    assert b.ddl_version > v and "zip STRING" in b.ddl()[1]
+    b.edit(60, 0, 60, 0, "create table t (x int);\n")
+    assert len(b.ddl()) == 3
+
+
+def test_long_file_costs_its_statement_not_its_length():
+    b = Buffer("SELECT name, email FROM customers WHERE name LIKE 'A;%';\n" * 50_000 + "SELECT * FROM ")
+    b.cursor(50_000, 14)  # the first call scans the file once
+    t0 = time.process_time()  # CPU time: a busy machine does not make it fail
+    for i in range(20):
+        b.edit(50_000, 14 + i, 50_000, 14 + i, "c")
+        cur = b.cursor(50_000, 15 + i)
+    per_key = (time.process_time() - t0) / 20
+    assert cur.prefix == "SELECT * FROM " + "c" * 20 and cur.start == (49_999, 56)
+    assert per_key < 0.005, per_key
+
+
+# ---------------------------------------------------------------- a client session
+
+class Session:
+    """`python lsp.py ARGS` driven by a pygls client on an event loop in a background thread."""
+
+    def __init__(self, args: list[str], root: Path, init: dict | None = None):
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.client = LanguageClient("test", "1")
+        self.logs: list[str] = []
+        self.client.feature(T.WINDOW_LOG_MESSAGE)(lambda p: self.logs.append(p.message))
+        self.client.feature(T.WINDOW_SHOW_MESSAGE)(lambda p: self.logs.append(p.message))
+        self.versions: dict[str, int] = {}
+        self.run(self.client.start_io(sys.executable, str(ROOT / "lsp.py"), *args, cwd=str(ROOT)))
+        utf16 = [T.PositionEncodingKind.Utf16]
+        caps = T.ClientCapabilities(general=T.GeneralClientCapabilities(position_encodings=utf16))
+        self.run(self.client.initialize_async(T.InitializeParams(
+            capabilities=caps, root_uri=from_fs_path(str(root)), initialization_options=init or {})), 60)
+        self.call(self.client.initialized, T.InitializedParams())
+
+    def run(self, coro, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn, *args):
+        async def go():
+            return fn(*args)
+        return self.run(go())
+
+    def open(self, path: Path, text: str) -> str:
+        uri = from_fs_path(str(path))
+        self.versions[uri] = 1
+        self.call(self.client.text_document_did_open, T.DidOpenTextDocumentParams(
+            T.TextDocumentItem(uri=uri, language_id="sql", version=1, text=text)))
+        return uri
+
+    def change(self, uri: str, l0: int, c0: int, l1: int, c1: int, text: str) -> None:
+        self.versions[uri] += 1
+        self.call(self.client.text_document_did_change, T.DidChangeTextDocumentParams(
+            T.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+            [T.TextDocumentContentChangePartial(range=T.Range(T.Position(l0, c0), T.Position(l1, c1)), text=text)]))
+
+    def complete(self, uri: str, line: int, character: int, timeout: float = 30) -> T.CompletionList:
+        return self.run(self.client.text_document_completion_async(T.CompletionParams(
+            T.TextDocumentIdentifier(uri=uri), T.Position(line, character))), timeout)
+
+    def request(self, method: str, params, msg_id=None):
+        async def go():
+            return await self.client.protocol.send_request_async(method, params, msg_id=msg_id)
+        return self.run(go())
+
+    def raw_request(self, method: str, params: dict):
+        """A request as raw JSON, for parameters lsprotocol's types refuse to build."""
+        async def go():
+            proto = self.client.protocol
+            fut = proto._request_futures["raw"] = concurrent.futures.Future()
+            body = json.dumps({"jsonrpc": "2.0", "id": "raw", "method": method, "params": params}).encode()
+            proto.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            return await asyncio.wrap_future(fut)
+        return self.run(go())
+
+    def command(self, name: str, *args):
+        return self.run(self.client.workspace_execute_command_async(T.ExecuteCommandParams(command=name,
+                                                                                          arguments=list(args))))
+
+    def wait_for(self, cond, timeout: float = 10.0):
+        end = time.monotonic() + timeout
+        while not cond():
+            assert time.monotonic() < end, "timed out"
+            time.sleep(0.05)
+
+    def close(self):
+        async def stop():
+            await self.client.shutdown_async(None)
+            self.client.exit(None)
+            await asyncio.wait_for(self.client.stop(), 10)
+        try:
+            self.run(stop(), 20)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def edits(result: T.CompletionList) -> list[tuple]:
+    return [((i.text_edit.range.start.line, i.text_edit.range.start.character),
+             (i.text_edit.range.end.line, i.text_edit.range.end.character), i.text_edit.new_text) for i in result.items]
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ws")
+    (root / "schema.sql").write_text(SCHEMA)
+    (root / "latin1.sql").write_bytes("CREATE TABLE caf\xe9 (id INT);".encode("latin-1"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def session(tiny_ckpt, ws):
+    db = ws / "live.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE products (product_id INTEGER PRIMARY KEY, title TEXT)")
+    con.commit()
+    con.close()
+    s = Session(["--ckpt", tiny_ckpt, "--db", f"sqlite:///{db}", "--poll-s", "0.2"], ws,
+                {"debounceMs": 250, "schema": "CREATE TABLE notes (note_id INT, body TEXT);"})
+    yield s
+    s.close()
+
+
+# ---------------------------------------------------------------- completion shape
+
+def test_completion_inside_a_word(session, ws):
+    uri = session.open(ws / "a.sql", "SELECT na FROM customers;")
+    r = session.complete(uri, 0, 9)
+    assert r.items and len(r.items) <= 5
+    assert [i.sort_text for i in r.items] == sorted(i.sort_text for i in r.items)
+    for (start, end, new), item in zip(edits(r), r.items):
+        assert (start, end) == ((0, 7), (0, 9))  # the partly typed word, not the whole line
+        assert new.startswith("na") and item.filter_text == new and item.detail == "local model"
+    inline = session.request(T.TEXT_DOCUMENT_INLINE_COMPLETION, T.InlineCompletionParams(
+        context=T.InlineCompletionContext(trigger_kind=T.InlineCompletionTriggerKind.Automatic),
+        text_document=T.TextDocumentIdentifier(uri=uri), position=T.Position(0, 9)))
+    assert len(inline.items) == 1 and inline.items[0].insert_text == r.items[0].text_edit.new_text
+    assert inline.items[0].range.start.character == 7
+
+
+def test_completion_after_from_and_qualified_column(session, ws):
+    text = "SELECT * FROM \n\nSELECT c. FROM customers AS c;\n\nSELECT c.na FROM customers AS c;"
+    uri = session.open(ws / "b.sql", text)
+    for line, col, start in ((0, 14, 14), (2, 9, 9), (4, 11, 9)):
+        r = session.complete(uri, line, col)
+        assert r.items
+        for s, e, _ in edits(r):
+            assert s == (line, start) and e == (line, col)  # after 'c.' nothing is replaced; in 'c.na' only 'na'
+
+
+def test_second_statement_and_utf16_columns(session, ws):
+    text = "SELECT 'h\u00e9\U0001F600' AS x FROM customers;\nSELECT '\U0001F600', na"
+    uri = session.open(ws / "c.sql", text)
+    r = session.complete(uri, 1, 15)  # UTF-16 columns: the emoji counts 2
+    assert r.items and {(s, e) for s, e, _ in edits(r)} == {((1, 13), (1, 15))}
+
+
+def test_schema_sources_and_changes(session, ws):
+    uri = session.open(ws / "d.sql", "SELECT * FROM ")
+    tables = lambda: set(session.command("sqlcomplete.schema", uri)["tables"])  # noqa: E731
+    session.wait_for(lambda: {"customers", "orders", "products", "notes"} <= tables())
+    assert not any(t.startswith("caf") for t in tables())  # the Latin-1 file is skipped, and said so
+    assert any("latin1.sql" in m and "not UTF-8" in m for m in session.logs)
+    session.change(uri, 0, 0, 0, 0, "CREATE TABLE zebras (zebra_id INT, stripes INT);\n")
+    assert "zebras" in tables()
+    assert session.complete(uri, 1, 14).items
+    (ws / "more.sql").write_text("CREATE TABLE lions (lion_id INT);")
+    session.wait_for(lambda: "lions" in tables())
+    con = sqlite3.connect(ws / "live.db")
+    con.execute("CREATE TABLE tigers (tiger_id INTEGER)")
+    con.commit()
+    con.close()
+    session.wait_for(lambda: "tigers" in tables())
+    session.change(uri, 0, 0, 1, 0, "")  # the buffer's table is gone again
+    assert "zebras" not in tables()
+    assert session.complete(uri, 0, 14).items
+
+
+# ---------------------------------------------------------------- cancellation, stale results, bad input
+
+def test_cancel_and_stale_results(session, ws):
+    uri = session.open(ws / "e.sql", "SELECT * FROM ")
+    params = T.CompletionParams(T.TextDocumentIdentifier(uri=uri), T.Position(0, 14))
+
+    async def cancelled():
+        fut = session.client.protocol.send_request_async(T.TEXT_DOCUMENT_COMPLETION, params, msg_id="c1")
+        session.client.cancel_request(T.CancelParams(id="c1"))
+        return await fut
+    with pytest.raises(JsonRpcException) as e:
+        session.run(cancelled())
+    assert e.value.code == -32800  # RequestCancelled
+
+    async def changed_meanwhile():
+        fut = session.client.protocol.send_request_async(T.TEXT_DOCUMENT_COMPLETION, params)
+        session.versions[uri] += 1
+        session.client.text_document_did_change(T.DidChangeTextDocumentParams(
+            T.VersionedTextDocumentIdentifier(uri=uri, version=session.versions[uri]),
+            [T.TextDocumentContentChangePartial(range=T.Range(T.Position(0, 14), T.Position(0, 14)), text="c")]))
+        return await fut
+    stale = session.run(changed_meanwhile())
+    assert stale.is_incomplete and not stale.items  # computed for text that is gone: dropped
+    assert session.complete(uri, 0, 15).items
+
+
+def test_bad_positions_are_errors(session, ws):
+    uri = session.open(ws / "f.sql", "SELECT * FROM ")
+    with pytest.raises(JsonRpcException) as e:
+        session.complete(uri, 5, 0)
+    assert e.value.code == -32602 and "past the end" in e.value.message
+    with pytest.raises(JsonRpcException) as e:
+        session.raw_request(T.TEXT_DOCUMENT_COMPLETION, {"textDocument": {"uri": uri},
+                                                         "position": {"line": -1, "character": 0}})
+    assert e.value.code == -32602 and "position" in e.value.message
+    r = session.complete(uri, 0, 999)  # past the line's end means its end (LSP)
+    assert {(s, e) for s, e, _ in edits(r)} <= {((0, 14), (0, 14))}
+    with pytest.raises(JsonRpcException) as e:
+        session.complete("file:///nowhere/missing.sql", 0, 0)
+    assert e.value.code == -32803
+
+
+def test_non_utf8_documents_are_errors(session, ws):
+    path = ws / "bytes.sql"
+    path.write_bytes(b"SELECT * FROM caf\xe9 WHERE ")
+    uri = from_fs_path(str(path))
+    body = b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": "' + \
+        uri.encode() + b'", "languageId": "sql", "version": 1, "text": "SELECT * FROM caf\xe9 WHERE "}}}'
+
+    async def send_raw():
+        session.client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    session.run(send_raw())
+    with pytest.raises(JsonRpcException) as e:
+        session.complete(uri, 0, 22)
+    assert e.value.code == -32803 and "not UTF-8" in e.value.message
+    assert any("dropped a message that is not UTF-8" in m for m in session.logs)
+    lone = session.open(ws / "g.sql", "SELECT '\ud800' FROM ")
+    with pytest.raises(JsonRpcException) as e:
+        session.complete(lone, 0, 16)
+    assert e.value.code == -32803
+    assert session.complete(session.open(ws / "h.sql", "SELECT "), 0, 7).items  # still serving
+
+
+# ---------------------------------------------------------------- the FIM backend
+
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"]
+
+
+def byte_tokenizer(path: Path) -> Path:
+    """A Qwen-shaped tokenizer.json with one token per byte: prompt lengths are easy to steer."""
+    vocab = {c: i for i, c in enumerate(BYTE_TO_CHAR.values())}
+    added = [{"id": 256 + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for i, s in enumerate(SPECIALS)]
+    spec = {"version": "1.0", "added_tokens": added, "normalizer": None, "post_processor": None,
+            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN}, "behavior": "Isolated", "invert": False},
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]},
+            "decoder": {"type": "ByteLevel"},
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "vocab": vocab, "merges": []}}
+    path.write_text(json.dumps(spec))
+    return path
+
+
+class FakeVLLM:
+    """/v1/completions on 127.0.0.1: records prompts; mode "ok", "slow" (past the client's timeout) or "error"."""
+
+    def __init__(self, answer: str, lifetime: float = 180):
+        self.answer, self.mode, self.delay, self.requests = answer, "ok", 0.0, []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(body)
+                time.sleep(4.0 if fake.mode == "slow" else fake.delay)
+                if fake.mode == "error":
+                    out, code = {"error": {"message": "boom", "type": "server_error"}}, 500
+                else:
+                    out, code = {"id": "c", "object": "text_completion", "created": 0, "model": body["model"],
+                                 "choices": [{"index": 0, "text": fake.answer, "finish_reason": "stop",
+                                              "logprobs": None}]}, 200
+                data = json.dumps(out).encode()
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up waiting
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.timer = threading.Timer(lifetime, self.httpd.shutdown)  # stops by itself
+        self.timer.daemon = True
+        self.timer.start()
+
+    def close(self):
+        self.timer.cancel()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+FIM_BUFFER = ("-- report queries\nSELECT name FROM customers;\n"
+              "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a', 2.5);\n\n"
+              "SELECT o.total, c.na FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;\n")
+
+
+def csv_to_fim_prompt(tmp: Path, context: dict, prefix: str, suffix: str, tok: Path, max_length: int) -> str:
+    row = {"INPUT": json.dumps([{"type": "text", "text": json.dumps(context)},
+                                {"type": "text", "text": prefix + "<fillMe>" + suffix}]), "OUTPUT": ""}
+    (tmp / "rows.jsonl").write_text(json.dumps(row) + "\n")
+    subprocess.run([sys.executable, str(ROOT / "fim" / "csv_to_fim.py"), str(tmp / "rows.jsonl"), "-o",
+                    str(tmp / "out.jsonl"), "--tokenizer", str(tok), "--format", "jsonl", "--max-length",
+                    str(max_length), "--no-progress"], check=True, capture_output=True, cwd=ROOT)
+    return json.loads((tmp / "out.jsonl").read_text())["prompt"]
+
+
+def test_fim_prompt_identical_to_csv_to_fim_and_fallback(tiny_ckpt, tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    tok = byte_tokenizer(tmp_path / "tokenizer.json")
+    context = {"ddl_context": SCHEMA, "sql_history": [
+        "SELECT name FROM customers;", "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a', 2.5);"],
+        "file_content": FIM_BUFFER}
+    prefix, suffix = "SELECT o.total, c.na", " FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;"
+    from fim.prompt import build_prompt
+    full = len(build_prompt(context, prefix, suffix).encode())
+    max_len = full - 200  # past the budget: the history and file are trimmed by fim/prompt.py's policy
+    fake = FakeVLLM("me")
+    s = Session(["--ckpt", tiny_ckpt, "--schema", str(tmp_path / "schema.sql"), "--fim-url", fake.url,
+                 "--fim-model", "qwen3-sql-fim", "--fim-tokenizer", str(tok), "--fim-max-prompt-tokens", str(max_len),
+                 "--fim-timeout", "2", "--fim-retry-s", "0", "--poll-s", "0"], ws)
+    try:
+        uri = s.open(ws / "q.sql", FIM_BUFFER)
+
+        def bump():  # a new document version: a new request, not the cached answer
+            s.change(uri, 5, 0, 5, 0, "-")
+        r = s.complete(uri, 4, 20)
+        assert [(i.text_edit.new_text, i.detail) for i in r.items] == [("name", "Qwen3 FIM")]
+        sent = fake.requests[-1]
+        expected = csv_to_fim_prompt(tmp_path, context, prefix, suffix, tok, max_len)
+        assert sent["prompt"].encode() == expected.encode()
+        assert full > len(sent["prompt"].encode()) and sent["prompt"].endswith(prefix + "<|fim_suffix|>" + suffix
+                                                                               + "<|fim_middle|>")
+        assert sent["model"] == "qwen3-sql-fim" and "<|im_end|>" in sent["stop"] and sent["max_tokens"] == 64
+
+        fake.delay = 0.6  # the answer comes after the document changed: dropped
+        async def changed_meanwhile():
+            fut = asyncio.ensure_future(s.client.text_document_completion_async(T.CompletionParams(
+                T.TextDocumentIdentifier(uri=uri), T.Position(4, 20))))
+            while len(fake.requests) == n:  # the FIM server has the request: now the document changes
+                await asyncio.sleep(0.01)
+            s.versions[uri] += 1
+            s.client.text_document_did_change(T.DidChangeTextDocumentParams(
+                T.VersionedTextDocumentIdentifier(uri=uri, version=s.versions[uri]),
+                [T.TextDocumentContentChangePartial(range=T.Range(T.Position(5, 0), T.Position(5, 0)), text="-")]))
+            return await fut
+        bump()
+        n = len(fake.requests)
+        stale = s.run(changed_meanwhile())
+        assert len(fake.requests) == n + 1 and not stale.items and stale.is_incomplete
+        fake.delay = 0.0
+
+        for mode in ("slow", "error"):
+            fake.mode = mode
+            for _ in range(2):
+                bump()
+                r = s.complete(uri, 4, 20)
+                assert r.items and {i.detail for i in r.items} == {"local model"}
+            assert sum("falling back" in m for m in s.logs) == 1, s.logs  # once per outage
+            fake.mode = "ok"
+            bump()
+            assert [i.detail for i in s.complete(uri, 4, 20).items] == ["Qwen3 FIM"]
+            assert any("answers again" in m for m in s.logs)
+            s.logs.clear()
+    finally:
+        s.close()
+        fake.close()
