@@ -212,7 +212,10 @@ def test_tui_in_tmux(tmux):
     while tmux.info("#{pane_dead}") != "1":
         assert time.time() < deadline, "the UI did not exit on Ctrl-C:\n" + "\n".join(tmux.screen())
         time.sleep(0.05)
-    assert tmux.info("#{pane_dead_status}") == "0"
+    status_deadline = time.time() + 5  # tmux may set the exit status a moment after pane_dead
+    while tmux.info("#{pane_dead_status}") == "" and not tmux.info("#{pane_dead_signal}") and time.time() < status_deadline:
+        time.sleep(0.05)
+    assert tmux.info("#{pane_dead_status}") == "0", "signal " + tmux.info("#{pane_dead_signal}")
     screen = "\n".join(tmux.screen(history=True))  # the printed SQL may have scrolled up
     assert "Traceback" not in screen and "suggestions" not in screen  # the editor's screen is gone
     printed = screen.split("Pane is dead")[0].strip()
