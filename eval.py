@@ -212,7 +212,8 @@ class DuckDBRunner:
         from datagen.sqlcheck import parse_schema
         if self.con is not None:
             self.con.close()
-        self.con = self.duckdb.connect(config={"allow_unsigned_extensions": "true"})
+        # one thread, as the models get: a request is tiny, and waking worker threads costs more
+        self.con = self.duckdb.connect(config={"allow_unsigned_extensions": "true", "threads": 1})
         self.con.execute(f"LOAD '{self.ext}'")
         for table, cols in parse_schema(schema).items():
             try:
