@@ -12,7 +12,7 @@ DATA_DIR ?= data/sql
 CKPT ?=
 EVAL_DATA ?= $(wildcard ../shared/seed_corpus/dev_seed.jsonl) evalsets/hard_cases.jsonl
 
-.PHONY: setup data train sample test bench eval web lsp clean
+.PHONY: setup data train sample test bench eval ngram web lsp clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,21 @@ bench: setup
 eval: setup
 	.venv/bin/pip install -q --disable-pip-version-check -e '.[eval]' 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) eval.py $(EVAL_DATA) --ckpt models/default --baseline ngram --baseline duckdb --out-dir results --readme README.md
+
+# the schema-aware 4-gram baseline (models/ngram.json.gz), Spider databases of the hard cases held out
+ngram: setup
+	$(PY) ngram.py train ../shared/seed_corpus/train.jsonl.gz '../shared/spider/train.jsonl.gz*10' \
+		-o models/ngram.json.gz --holdout evalsets/hard_cases.jsonl
+
+# export the shipped model to ONNX and serve the in-browser demo on http://127.0.0.1:8000/
+web: setup
+	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	$(PY) web/export.py --ckpt models/default --out web/model --int8
+	$(PY) web/serve.py --port 8000
+
+# the language server over stdio (editors start it themselves; see docs/editors.md)
+lsp: setup
+	$(PY) lsp.py --schema examples/schema.sql
 
 clean:
 	rm -rf out data/synth data/sql
