@@ -1,0 +1,488 @@
+"""Supervised fine-tuning of a Hugging Face Qwen3 (or Llama) checkpoint, on prompt/response or chat data.
+
+    python fim/sft.py configs/fim_qwen3_4b.py [--key=value ...] [--data.max_length=8192 ...]
+    torchrun --standalone --nproc_per_node=8 fim/sft.py configs/fim_qwen3_4b.py        # FSDP2
+
+Reads top to bottom: config, data (fim/data.py), model and optimizer (FSDP2 under torchrun), the loss
+of a packed batch, checkpoints, the loop. No transformers: the model is model.py's Transformer loaded
+from safetensors (fim/checkpoint.py), the tokenizer fim/bpe.py reading the model's tokenizer.json.
+
+- A step is batch_size rows x gradient_accumulation_steps x data-parallel ranks. Its loss is the mean
+  over all its trained tokens (every micro-batch and rank together), so packing, accumulation and
+  the number of GPUs do not change what is optimised.
+- Non-finite guard: a step whose loss or gradient norm is NaN/Inf is skipped (gradients dropped,
+  the optimizer not stepped, so its state is untouched), logged and counted; after
+  nonfinite_patience such steps in a row the run stops with an error.
+- Precision: the master weights and the optimizer state are fp32. Compute is bf16 on GPUs: autocast
+  on one GPU, FSDP2's MixedPrecisionPolicy (bf16 parameters, fp32 gradient reduction) under torchrun.
+- Checkpoints: OUTPUT_DIR/last (the one before it in OUTPUT_DIR/prev), written to a temporary
+  directory and renamed: the fp32 model in Hugging Face layout with its tokenizer files,
+  optim.safetensors and state.json. init_from="resume" (or "auto") continues exactly where it
+  stopped: same data order, same optimizer state, same schedule.
+- At the end, OUTPUT_DIR/final holds the model in bf16 in the original's sharded layout, with its
+  config, tokenizer and generation files: `vllm serve OUTPUT_DIR/final`.
+- Long sequences: tiled_loss, tiled_mlp, attention="flex", offload_activations and
+  sequence_parallel hand the loss of a batch to fim/longseq.py (batch_loss below).
+"""
+import json
+import math
+import os
+import runpy
+import shutil
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+if __package__ in (None, ""):  # run as `python fim/sft.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fim.bpe import BPETokenizer  # noqa: E402
+from fim.checkpoint import load_pretrained, save_pretrained_sharded  # noqa: E402
+from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoch_rows, load_source,  # noqa: E402
+                      packed_attention_mask, row_tokens)
+from model import write_json_atomic  # noqa: E402
+from train import gpu_peak_flops, pick_device  # noqa: E402
+
+
+# ---------------------------------------------------------------- config
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = ""  # a local directory: config.json, safetensors (sharded or not), tokenizer.json
+
+
+@dataclass
+class DataConfig:
+    sources: list = field(default_factory=list)  # paths, or {"path": ...}; each one's kind comes from its columns
+    max_length: int = 4096  # tokens per row; a longer sample is dropped or truncated (too_long)
+    pack_samples: bool = True  # whole samples packed into rows, each attending only to itself
+    too_long: str = "drop"  # "drop" or "truncate" (keeps the first max_length tokens)
+    end_token: str = "<|im_end|>"  # trained after each response; closes Qwen's assistant turn
+    pad_to_multiple_of: int = 1  # row length rounding (e.g. 128 for flex attention blocks)
+    num_proc: int = 1  # tokenizer processes
+    cache_dir: str = ""  # tokenized sources; "" means OUTPUT_DIR/tokens
+
+
+@dataclass
+class OptimizerConfig:
+    type: str = "adamw"  # "adamw", or "adafactor" (factored second moments: ~no state; lr is relative)
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    betas: tuple = (0.9, 0.95)
+    eps: float = 1e-8
+    grad_clip: float = 1.0  # max gradient norm; 0: no clipping (the norm is still checked)
+
+
+@dataclass
+class SchedulerConfig:
+    type: str = "cosine"  # linear warmup, then "cosine" decay to min_lr_ratio * lr, or "constant"
+    warmup_ratio: float = 0.03  # of all steps
+    warmup_steps: int = 0  # > 0 overrides warmup_ratio
+    min_lr_ratio: float = 0.1
+
+
+@dataclass
+class SFTConfig:
+    type: str = "sft"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    epochs: int = 1
+    batch_size: int = 1  # rows per micro-batch, per data-parallel rank
+    gradient_accumulation_steps: int = 1
+    output_dir: str = "out/sft"
+    # precision and memory
+    dtype: str = "auto"  # compute dtype: "auto" is bfloat16 on CUDA, float32 elsewhere
+    checkpoint_activations: bool = False  # recompute each block in backward
+    # long sequences: fim/longseq.py
+    attention: str = "sdpa"  # "sdpa" (a block-diagonal mask) or "flex" (document-masked flex attention)
+    tiled_loss: bool = False
+    tiled_mlp: bool = False
+    offload_activations: bool = False
+    sequence_parallel: int = 1  # Ulysses degree: ranks sharing one row
+    # the loop
+    init_from: str = "pretrained"  # "pretrained", "resume" (OUTPUT_DIR/last, else prev) or "auto" (resume if any)
+    max_steps: int = 0  # > 0: stop after this step (the schedule still spans all epochs)
+    save_every: int = 0  # steps between checkpoints; 0: at the end of each epoch
+    log_every: int = 10
+    nonfinite_patience: int = 3  # stop after this many non-finite steps in a row
+    export_dtype: str = "bfloat16"  # OUTPUT_DIR/final
+    seed: int = 1337
+    device: str = "auto"
+    threads: int = 0  # torch CPU threads, 0: torch's default
+
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "optimizer": OptimizerConfig, "scheduler": SchedulerConfig}
+# fields a resumed run may change without changing what it computes
+RESUME_MAY_CHANGE = {"init_from", "max_steps", "save_every", "log_every", "device", "threads", "nonfinite_patience"}
+
+
+def _parse_value(s: str):
+    try:
+        return json.loads(s)
+    except json.JSONDecodeError:
+        return s  # a bare string such as a path
+
+
+def load_config(path: str | None = None, overrides: list[str] | None = None) -> SFTConfig:
+    """A config file sets module-level names (sections as dicts); `--key=value` and `--section.key=value` override."""
+    raw = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")} if path else {}
+    for arg in overrides or []:
+        if not arg.startswith("--") or "=" not in arg:
+            raise SystemExit(f"expected --key=value, got {arg!r}")
+        key, value = arg[2:].split("=", 1)
+        section, _, sub = key.partition(".")
+        if sub:
+            raw[section] = {**raw.get(section, {}), sub: _parse_value(value)}
+        else:
+            raw[key] = _parse_value(value)
+    unknown = set(raw) - {f.name for f in fields(SFTConfig)}
+    if unknown:
+        raise SystemExit(f"{path or 'command line'}: unknown config keys {sorted(unknown)}")
+    for name, cls in SECTIONS.items():
+        if name in raw:
+            given = raw[name] if isinstance(raw[name], dict) else asdict(raw[name])
+            bad = set(given) - {f.name for f in fields(cls)}
+            if bad:
+                raise SystemExit(f"unknown {name} keys {sorted(bad)}")
+            raw[name] = cls(**given)
+    cfg = SFTConfig(**raw)
+    checks = [(cfg.type == "sft", f"type must be 'sft', not {cfg.type!r}"),
+              (cfg.data.too_long in ("drop", "truncate"), "data.too_long must be 'drop' or 'truncate'"),
+              (cfg.attention in ("sdpa", "flex"), "attention must be 'sdpa' or 'flex'"),
+              (cfg.optimizer.type in ("adamw", "adafactor"), "optimizer.type must be 'adamw' or 'adafactor'"),
+              (cfg.scheduler.type in ("cosine", "constant"), "scheduler.type must be 'cosine' or 'constant'"),
+              (cfg.init_from in ("pretrained", "resume", "auto"), "init_from must be pretrained, resume or auto"),
+              (bool(cfg.data.sources), "data.sources is empty"),
+              (bool(cfg.model.name_or_path), "model.name_or_path is not set")]
+    for ok, msg in checks:
+        if not ok:
+            raise SystemExit(msg)
+    return cfg
+
+
+# ---------------------------------------------------------------- data
+
+def load_data(cfg: SFTConfig, tok_path: str, rank: int, barrier) -> tuple[Tokenized, list[tuple[str, DataStats]]]:
+    """All sources tokenized (rank 0 tokenizes and caches, the other ranks then read the cache)."""
+    cache_dir = cfg.data.cache_dir or os.path.join(cfg.output_dir, "tokens")
+    parts, report = [], []
+    for src in cfg.data.sources:
+        path = src["path"] if isinstance(src, dict) else src
+        s = Settings(detect_kind(path), cfg.data.max_length, cfg.data.too_long, cfg.data.end_token)
+        if rank == 0:
+            data, stats = load_source(path, tok_path, s, cache_dir, cfg.data.num_proc)
+        barrier()
+        if rank != 0:
+            data, stats = load_source(path, tok_path, s, cache_dir, build=False)
+        parts.append(data)
+        report.append((f"{path} ({s.kind})", stats))
+    data = Tokenized.concat(parts)
+    if len(data) == 0:
+        raise SystemExit("no usable samples in data.sources")
+    return data, report
+
+
+# ---------------------------------------------------------------- model, optimizer, the loss
+
+def uses_longseq(cfg: SFTConfig) -> bool:
+    return (cfg.tiled_loss or cfg.tiled_mlp or cfg.attention != "sdpa" or cfg.offload_activations
+            or cfg.sequence_parallel > 1)
+
+
+def batch_loss(model, batch: dict[str, torch.Tensor], cfg: SFTConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of the token losses, number of trained tokens) of a packed batch.
+
+    batch (see fim/data.py collate): input_ids, labels (shifted, -100 where untrained),
+    position_ids (restarting per sample) and sample_ids (-1 for padding), all (B, T). Each sample
+    attends only to itself. With a long-sequence option set, fim/longseq.py's batch_loss computes the
+    same two numbers (under sequence parallelism: this rank's share of them).
+    """
+    if uses_longseq(cfg):
+        try:
+            from fim import longseq
+        except ImportError as e:
+            raise SystemExit(f"tiled_loss/tiled_mlp/flex/offload/sequence_parallel need fim/longseq.py ({e})")
+        return longseq.batch_loss(model, batch, cfg)
+    labels = batch["labels"]
+    logits = model(batch["input_ids"], positions=batch["position_ids"],
+                   attn_mask=packed_attention_mask(batch["sample_ids"]))
+    loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
+    return loss, (labels != -100).sum()
+
+
+def shard_model(model, device_type: str, world: int, dtype: torch.dtype):
+    """FSDP2: each block, then the root (embedding, tied head, final norm), sharded over all ranks."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    mesh = init_device_mesh(device_type, (world,))
+    mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)
+    for layer in model.layers:
+        fully_shard(layer, mesh=mesh, mp_policy=mp)
+    fully_shard(model, mesh=mesh, mp_policy=mp)
+
+
+def make_optimizer(model, o: OptimizerConfig, fused: bool) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": o.weight_decay},  # not norms
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    if o.type == "adafactor":
+        return torch.optim.Adafactor(groups, lr=o.lr)
+    return torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), eps=o.eps, fused=fused)
+
+
+def get_lr(step: int, total: int, cfg: SFTConfig) -> float:
+    s, lr = cfg.scheduler, cfg.optimizer.lr
+    warmup = s.warmup_steps or round(s.warmup_ratio * total)
+    if step < warmup:
+        return lr * (step + 1) / (warmup + 1)
+    if s.type == "constant":
+        return lr
+    ratio = min(1.0, (step - warmup) / max(1, total - warmup))
+    min_lr = lr * s.min_lr_ratio
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+
+
+def clip_gradients(model, max_norm: float) -> float:
+    """Total gradient norm before clipping (global under FSDP); clips to max_norm when > 0."""
+    grads = [p for p in model.parameters() if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(grads, max_norm if max_norm > 0 else float("inf"))
+    return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+
+
+class NonFiniteError(RuntimeError):
+    """Too many consecutive steps with a NaN/Inf loss or gradient norm."""
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, barrier, name: str = "last",
+                    dtype: torch.dtype | None = None):
+    """Every rank gathers (FSDP); rank 0 writes OUTPUT_DIR/<name> via a temp dir; the old `last` becomes `prev`."""
+    from safetensors.torch import save_file
+    from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
+                                                         get_optimizer_state_dict)
+    opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    weights = get_model_state_dict(model, options=opts)
+    optim = get_optimizer_state_dict(model, optimizer, options=opts) if optimizer is not None else None
+    if rank == 0:
+        tmp = os.path.join(cfg.output_dir, f".{name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        save_pretrained_sharded(weights, tmp, args=model.args, dtype=dtype, base_dir=cfg.model.name_or_path)
+        if optim is not None:
+            save_file({f"{fqn}.{k}": (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
+                       for fqn, st in optim["state"].items() for k, v in st.items()},
+                      os.path.join(tmp, "optim.safetensors"))
+            write_json_atomic(os.path.join(tmp, "state.json"),
+                              {**state, "config": asdict(cfg), "param_groups": optim["param_groups"]})
+        final = os.path.join(cfg.output_dir, name)
+        if name == "last" and os.path.exists(final):
+            shutil.rmtree(os.path.join(cfg.output_dir, "prev"), ignore_errors=True)
+            os.replace(final, os.path.join(cfg.output_dir, "prev"))
+        else:
+            shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    barrier()
+
+
+def find_checkpoint(cfg: SFTConfig) -> str | None:
+    """OUTPUT_DIR/last, else OUTPUT_DIR/prev, if complete; a partial or corrupt one is reported and skipped."""
+    for name in ("last", "prev"):
+        path = os.path.join(cfg.output_dir, name)
+        try:
+            with open(os.path.join(path, "state.json")) as f:
+                json.load(f)
+            if os.path.isfile(os.path.join(path, "optim.safetensors")):
+                return path
+        except (OSError, json.JSONDecodeError) as e:
+            if os.path.isdir(path):
+                print(f"warning: checkpoint {path} is unreadable ({e}); trying the previous one")
+    if cfg.init_from == "resume":
+        raise SystemExit(f"no checkpoint to resume in {cfg.output_dir}")
+    return None
+
+
+def load_training_state(path: str, model, optimizer, rank: int, distributed: bool) -> dict:
+    """Optimizer state (broadcast from rank 0 under FSDP) and the loop's state from a checkpoint."""
+    from safetensors.torch import load_file
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    with open(os.path.join(path, "state.json")) as f:
+        state = json.load(f)
+    optim = {}
+    if rank == 0 or not distributed:
+        optim = {"state": {}, "param_groups": state["param_groups"]}
+        for key, v in load_file(os.path.join(path, "optim.safetensors")).items():
+            fqn, k = key.rsplit(".", 1)
+            optim["state"].setdefault(fqn, {})[k] = v
+    set_optimizer_state_dict(model, optimizer, optim_state_dict=optim,
+                             options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=distributed))
+    return state
+
+
+# ---------------------------------------------------------------- training
+
+def train(cfg: SFTConfig) -> dict:
+    distributed = int(os.environ.get("RANK", -1)) != -1
+    if distributed:
+        import torch.distributed as dist
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu"
+        if backend == "nccl":
+            torch.cuda.set_device(device)
+        barrier = dist.barrier
+    else:
+        rank, world, device = 0, 1, pick_device(cfg.device)
+        barrier = lambda: None  # noqa: E731
+    master = rank == 0
+    say = print if master else (lambda *a, **k: None)
+    if world % cfg.sequence_parallel:
+        raise SystemExit(f"sequence_parallel {cfg.sequence_parallel} does not divide {world} ranks")
+    dp_rank, dp_world = rank // cfg.sequence_parallel, world // cfg.sequence_parallel
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device_type = "cuda" if str(device).startswith("cuda") else str(device)
+    dtype = getattr(torch, cfg.dtype if cfg.dtype != "auto" else ("bfloat16" if device_type == "cuda" else "float32"))
+    torch.manual_seed(cfg.seed)
+    os.makedirs(cfg.output_dir, exist_ok=True)
+
+    resume = find_checkpoint(cfg) if cfg.init_from in ("resume", "auto") else None
+    model_dir = resume or cfg.model.name_or_path
+    tok_path = os.path.join(model_dir, "tokenizer.json")
+    pad_id = BPETokenizer.from_file(tok_path).token_to_id(cfg.data.end_token)  # any id: padding has no targets
+    if pad_id is None:
+        raise SystemExit(f"data.end_token {cfg.data.end_token!r} is not in {tok_path}")
+    data, report = load_data(cfg, tok_path, rank, barrier)
+    for name, stats in report:
+        say(f"data {name}: {stats.summary()}")
+    plans = [epoch_rows(data, e, cfg.seed, cfg.data.max_length, cfg.data.pack_samples) for e in range(cfg.epochs)]
+    per_step = cfg.batch_size * cfg.gradient_accumulation_steps * dp_world  # rows
+    epoch_steps = [math.ceil(len(rows) / per_step) for rows in plans]
+    total_steps = sum(epoch_steps)
+    fill = data.lengths.sum() / (len(plans[0]) * cfg.data.max_length)
+    say(f"{len(data)} samples -> {len(plans[0])} rows of <= {cfg.data.max_length} tokens per epoch "
+        f"({100 * fill:.1f}% full), {per_step} rows per step, {epoch_steps[0]} steps per epoch, "
+        f"{total_steps} steps in all")
+
+    model = load_pretrained(model_dir, device=device, dtype=torch.float32)
+    if cfg.data.max_length > model.args.max_seq_len:
+        raise SystemExit(f"data.max_length {cfg.data.max_length} exceeds the model's {model.args.max_seq_len}")
+    model.checkpoint_activations = cfg.checkpoint_activations
+    model.train()
+    n_params = model.num_params()
+    flops_per_token = model.flops_per_token(int(data.lengths.mean()))
+    if distributed:
+        shard_model(model, device_type, world, dtype)
+    optimizer = make_optimizer(model, cfg.optimizer, fused=device_type == "cuda" and not distributed)
+    say(f"model: {n_params:,} parameters, {model.args}; {world} rank(s), compute {dtype}")
+    state = {"step": 0, "skipped": 0, "nonfinite_in_a_row": 0, "tokens": 0, "trained_tokens": 0,
+             "data": {name: s.to_dict() for name, s in report}}
+    if resume:
+        state = load_training_state(resume, model, optimizer, rank, distributed)
+        old = state.pop("config")
+        changed = sorted(k for k, v in asdict(cfg).items()
+                         if k not in RESUME_MAY_CHANGE and json.loads(json.dumps(v)) != old.get(k))
+        if changed:
+            say(f"warning: resuming with a different {', '.join(changed)}: the run is no longer exact")
+        state.pop("param_groups")
+        say(f"resumed from {resume} at step {state['step']}")
+    ctx = torch.autocast(device_type, dtype=dtype) if not distributed and dtype != torch.float32 else nullcontext()
+    peak = gpu_peak_flops(device_type)
+    metrics = open(os.path.join(cfg.output_dir, "metrics.jsonl"), "a") if master else None
+
+    def checkpoint(name="last", dtype=None):
+        save_checkpoint(cfg, model, optimizer if name == "last" else None, state, rank, barrier, name, dtype)
+
+    losses = []
+    stop = min(total_steps, cfg.max_steps or total_steps)
+    t0, tokens_since_log = time.time(), 0
+    try:
+        while state["step"] < stop:
+            step = state["step"]
+            epoch = next(e for e in range(cfg.epochs) if step < sum(epoch_steps[:e + 1]))
+            k = step - sum(epoch_steps[:epoch])
+            rows = plans[epoch][k * per_step:(k + 1) * per_step]
+            rows += [[]] * (per_step - len(rows))  # an epoch's last step: empty rows keep the ranks in step
+            n_tokens, n_trained = row_tokens(data, rows)
+            lr = get_lr(step, total_steps, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            total = torch.zeros((), device=device)
+            for micro in range(cfg.gradient_accumulation_steps):
+                start = (micro * dp_world + dp_rank) * cfg.batch_size
+                batch = collate(data, rows[start:start + cfg.batch_size], pad_id, cfg.data.pad_to_multiple_of)
+                batch = {key: v.to(device, non_blocking=True) for key, v in batch.items()}
+                with ctx:
+                    loss_sum, _ = batch_loss(model, batch, cfg)
+                # mean over the step's trained tokens; FSDP averages gradients over ranks, hence * world
+                (loss_sum * (world / max(n_trained, 1))).backward()
+                total += loss_sum.detach().float()
+            if distributed:
+                dist.all_reduce(total)
+            loss = total.item() / max(n_trained, 1)
+            norm = clip_gradients(model, cfg.optimizer.grad_clip)
+            finite = math.isfinite(loss) and math.isfinite(norm)
+            if finite:
+                optimizer.step()
+                state["nonfinite_in_a_row"] = 0
+                losses.append(loss)
+            else:
+                state["skipped"] += 1
+                state["nonfinite_in_a_row"] += 1
+                say(f"step {step + 1}: non-finite loss {loss} or gradient norm {norm}: skipped "
+                    f"({state['nonfinite_in_a_row']} in a row, {state['skipped']} in all)", flush=True)
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            state["tokens"] += n_tokens
+            state["trained_tokens"] += n_trained
+            tokens_since_log += n_tokens
+            if metrics:
+                metrics.write(json.dumps({"step": state["step"], "epoch": epoch, "loss": loss, "grad_norm": norm,
+                                          "lr": lr, "tokens": n_tokens, "trained_tokens": n_trained,
+                                          "skipped": not finite}) + "\n")
+                metrics.flush()
+            if state["nonfinite_in_a_row"] >= cfg.nonfinite_patience:
+                raise NonFiniteError(f"{state['nonfinite_in_a_row']} non-finite steps in a row at step "
+                                     f"{state['step']}; the last checkpoint holds the last good weights")
+            if state["step"] % cfg.log_every == 0 and master:
+                tps = tokens_since_log / (time.time() - t0)
+                t0, tokens_since_log = time.time(), 0
+                mfu = f", mfu {100 * flops_per_token * tps / world / peak:.1f}%" if peak else ""
+                print(f"step {state['step']}/{total_steps} (epoch {epoch + 1}): loss {loss:.4f}, grad norm "
+                      f"{norm:.3f}, lr {lr:.2e}, {tps:,.0f} tok/s{mfu}, {state['skipped']} skipped", flush=True)
+            epoch_end = state["step"] == sum(epoch_steps[:epoch + 1])
+            if (cfg.save_every and state["step"] % cfg.save_every == 0) or (not cfg.save_every and epoch_end):
+                if state["step"] < stop:
+                    checkpoint("last")
+    except KeyboardInterrupt:
+        if distributed:
+            raise  # the other ranks may be anywhere: no collective save
+        print("interrupted: saving a checkpoint before exit")
+        checkpoint("last")
+        raise SystemExit(130)
+    finally:
+        if metrics:
+            metrics.close()
+    checkpoint("last")
+    if state["step"] == total_steps:
+        checkpoint("final", dtype=getattr(torch, cfg.export_dtype))
+        say(f"done: {state['step']} steps, {state['skipped']} skipped; model in {cfg.output_dir}/final")
+    if distributed:
+        dist.destroy_process_group()
+    return {"losses": losses, "state": state, "total_steps": total_steps, "model": model}
+
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    config_path = argv.pop(0) if argv and not argv[0].startswith("--") else None
+    try:
+        train(load_config(config_path, argv))
+    except NonFiniteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,370 @@
+"""fim/sft.py and fim/data.py on CPU: a tiny Qwen3 and a byte-level BPE trained here, no network, no Qwen weights."""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fim import sft
+from fim.bpe import QWEN2_PATTERN, BPETokenizer
+from fim.checkpoint import load_pretrained, save_pretrained_sharded
+from fim.data import Settings, collate, detect_kind, epoch_rows, load_source, packed_attention_mask
+from fim.prompt import build_prompt, parse_template
+from fim.sft import DataConfig, ModelConfig, OptimizerConfig, SchedulerConfig, SFTConfig
+from model import ModelArgs, Transformer
+
+tokenizers = pytest.importorskip("tokenizers")
+ROOT = Path(__file__).resolve().parent.parent
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+            "<|fim_pad|>"]
+TEMPLATE = parse_template("=== system ===\nComplete the SQL.\n=== user ===\n{context}\n"
+                          "=== field ddl_context ===\n{value}\n"
+                          "=== assistant ===\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>")
+SCHEMA = "CREATE TABLE users (id INT, name TEXT, email TEXT);\nCREATE TABLE orders (id INT, user_id INT, total INT);"
+FIM = [  # (prefix, suffix, middle)
+    ("SELECT ", " FROM users;", "name, email"),
+    ("SELECT name FROM ", " WHERE id = 1;", "users"),
+    ("SELECT count(*) FROM orders ", ";", "WHERE total > 10"),
+    ("UPDATE users SET ", " WHERE id = 2;", "email = 'a@b.c'"),
+    ("DELETE FROM orders WHERE ", ";", "user_id = 3"),
+    ("SELECT o.total FROM orders o JOIN users u ON ", ";", "o.user_id = u.id"),
+    ("INSERT INTO users (id, name) VALUES ", ";", "(1, 'ann')"),
+    ("SELECT * FROM users ORDER BY ", " LIMIT 5;", "name"),
+]
+TINY = dict(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=32, hidden_dim=128, max_seq_len=512,
+            norm_eps=1e-6, rope_theta=5e6, qk_norm=True)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny matmuls: one thread is fastest, and spins nothing on a shared machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def fim_rows() -> list[dict]:
+    return [{"prompt": build_prompt({"ddl_context": SCHEMA}, p, s, TEMPLATE), "response": m} for p, s, m in FIM]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A model directory: a random tiny Qwen3, config.json, model.safetensors and a tokenizer.json trained here."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    texts = [r["prompt"] + r["response"] for r in fim_rows()] * 5 + ["system user assistant hello world\n"] * 5
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, show_progress=False,
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
+    path = tmp_path_factory.mktemp("base")
+    tok.save(str(path / "tokenizer.json"))
+    vocab = BPETokenizer.from_file(path).vocab_size
+    torch.manual_seed(0)
+    save_pretrained_sharded(Transformer(ModelArgs(**TINY, vocab_size=vocab)), str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tok(base) -> BPETokenizer:
+    return BPETokenizer.from_file(base)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def config(base: Path, out: Path, source: str, **kw) -> SFTConfig:
+    data = dict(sources=[source], max_length=256, pack_samples=True)
+    data.update(kw.pop("data", {}))
+    opt = dict(lr=3e-3, weight_decay=0.0, grad_clip=1.0)
+    opt.update(kw.pop("optimizer", {}))
+    return SFTConfig(model=ModelConfig(str(base)), data=DataConfig(**data), optimizer=OptimizerConfig(**opt),
+                     scheduler=SchedulerConfig(warmup_steps=2, min_lr_ratio=0.1),
+                     output_dir=str(out), device="cpu", log_every=1000, **kw)
+
+
+def metrics(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+# ---- data: masking, lengths, sources
+
+def test_prompt_response_masking_is_exact(tmp_path, base, tok):
+    rows = fim_rows() + [{"prompt": fim_rows()[0]["prompt"], "response": ""},  # nothing to insert: learn to stop
+                         {"prompt": "x", "response": "SELECT '<|im_end|>'"},  # would encode as the token
+                         {"prompt": "x"}]
+    src = write_jsonl(tmp_path / "fim.jsonl", rows)
+    assert detect_kind(src) == "prompt_response"
+    data, stats = load_source(src, str(base / "tokenizer.json"), Settings("prompt_response", 4096), None)
+    assert (stats.rows, stats.kept, dict(stats.bad)) == (11, 9, {"control_token_in_response": 1,
+                                                                 "missing_or_not_string": 1})
+    im_end, fim_middle = tok.token_to_id("<|im_end|>"), tok.token_to_id("<|fim_middle|>")
+    for i, row in enumerate(rows[:9]):
+        ids, labels = data.sample(i)
+        p, r = tok.encode(row["prompt"]), tok.encode(row["response"]) + [im_end]
+        assert list(ids) == p + r
+        assert list(labels) == [-100] * len(p) + r  # every prompt token masked, response and end token trained
+        assert ids[len(p) - 1] == fim_middle and labels[len(p) - 1] == -100
+        # shifted for training: the token after <|fim_middle|> is the first target, <|im_end|> the last
+        batch = collate(data, [[i]], pad_id=0)
+        targets = batch["labels"][0]
+        trained = targets[targets != -100].tolist()
+        assert trained == r and targets[len(p) - 1] == r[0]
+        assert tok.decode(trained) == row["response"] + "<|im_end|>"
+    assert stats.trained_tokens == sum(len(tok.encode(r["response"])) + 1 for r in rows[:9])
+
+
+def test_sources_jsonl_parquet_disk_agree(tmp_path, base):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    rows = fim_rows() + [{"prompt": "x", "response": "<|im_end|>"}]  # one unusable row, counted in the cache too
+    table = pa.table({"prompt": [r["prompt"] for r in rows], "response": [r["response"] for r in rows]})
+    pq.write_table(table, tmp_path / "fim.parquet")
+    datasets = pytest.importorskip("datasets")
+    datasets.Dataset.from_dict(table.to_pydict()).save_to_disk(str(tmp_path / "fim_disk"))
+    tok_path, s = str(base / "tokenizer.json"), Settings("prompt_response", 4096)
+    ref, _ = load_source(write_jsonl(tmp_path / "fim.jsonl", rows), tok_path, s, None)
+    for src in (tmp_path / "fim.parquet", tmp_path / "fim_disk"):
+        assert detect_kind(src) == "prompt_response"
+        data, stats = load_source(str(src), tok_path, s, str(tmp_path / "cache"), num_proc=2 if src.is_dir() else 1)
+        assert stats.kept == len(rows) - 1 and stats.bad == {"control_token_in_response": 1}
+        assert np.array_equal(data.input_ids, ref.input_ids) and np.array_equal(data.labels, ref.labels)
+    assert len(os.listdir(tmp_path / "cache")) == 2  # cached, and read back from the cache the second time
+    again, cached = load_source(str(tmp_path / "fim_disk"), tok_path, s, str(tmp_path / "cache"), build=False)
+    assert np.array_equal(again.input_ids, ref.input_ids) and cached == stats
+    write_jsonl(tmp_path / "other.jsonl", [{"text": "a"}])
+    with pytest.raises(ValueError, match="cannot tell the dataset type from its columns"):
+        detect_kind(tmp_path / "other.jsonl")
+
+
+def test_messages_masking(tmp_path, base, tok):
+    chat = [{"role": "system", "content": "You complete SQL."},
+            {"role": "user", "content": "users?"},
+            {"role": "assistant", "content": "SELECT * FROM users;"},
+            {"role": "user", "content": "\nand orders"},
+            {"role": "assistant", "content": "\n\nSELECT * FROM orders;"}]
+    rows = [{"messages": chat}, {"messages": chat[:2]}, {"messages": [{"role": "tool", "content": "x"}]},
+            {"messages": "hi"}]
+    src = write_jsonl(tmp_path / "chat.jsonl", rows)
+    assert detect_kind(src) == "messages"
+    data, stats = load_source(src, str(base / "tokenizer.json"), Settings("messages", 4096), None)
+    assert stats.kept == 1 and dict(stats.bad) == {"no_assistant_turn": 1, "unknown_role": 1, "bad_messages": 1}
+    ids, labels = data.sample(0)
+    assert tok.decode(list(ids)) == "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in chat)
+    # the trained runs are exactly the assistant contents, each with its <|im_end|>
+    runs, run = [], []
+    for t, lab in zip(ids, labels):
+        if lab != -100:
+            assert lab == t
+            run.append(int(t))
+        elif run:
+            runs.append(run)
+            run = []
+    assert [tok.decode(r) for r in runs] == ["SELECT * FROM users;<|im_end|>", "\n\nSELECT * FROM orders;<|im_end|>"]
+    # each header is tokenized as at generation time, when the prompt ends with "<|im_start|>assistant\n"
+    header = [tok.token_to_id("<|im_start|>")] + tok.encode("assistant\n")
+    start = len(ids) - len(runs[1]) - 1
+    assert list(ids[start - len(header):start]) == header
+
+
+def test_too_long_is_dropped_or_truncated_and_counted(tmp_path, base, tok):
+    rows = fim_rows()
+    lengths = [len(tok.encode(r["prompt"])) + len(tok.encode(r["response"])) + 1 for r in rows]
+    limit = sorted(lengths)[4]  # about half the samples are longer
+    src = write_jsonl(tmp_path / "fim.jsonl", rows)
+    tok_path = str(base / "tokenizer.json")
+    data, stats = load_source(src, tok_path, Settings("prompt_response", limit, "drop"), None)
+    assert stats.dropped_too_long == sum(n > limit for n in lengths) > 0
+    assert stats.kept == len(data) == sum(n <= limit for n in lengths) and data.lengths.max() <= limit
+    data, stats = load_source(src, tok_path, Settings("prompt_response", limit, "truncate"), None)
+    # a cut sample is kept only while some of its response is left to train on
+    n_prompt = [len(tok.encode(r["prompt"])) for r in rows]
+    expect = sum(n > limit and p < limit for n, p in zip(lengths, n_prompt))
+    assert stats.truncated == expect and stats.kept == sum(n <= limit for n in lengths) + expect
+    assert data.lengths.max() == limit
+
+
+# ---- packing
+
+def test_packed_loss_equals_samples_one_by_one(tmp_path, base, tok):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    data, _ = load_source(src, str(base / "tokenizer.json"), Settings("prompt_response", 256), None)
+    model = load_pretrained(str(base)).eval()
+    for p in model.parameters():  # random weights of a realistic scale, so attention really mixes positions
+        torch.nn.init.normal_(p, std=0.2)
+    rows = epoch_rows(data, 0, 0, 256, pack_samples=True)
+    assert len(rows) < len(data) and max(len(r) for r in rows) > 1
+    cfg = SFTConfig()
+    with torch.no_grad():
+        batch = collate(data, rows, pad_id=0, pad_to_multiple_of=64)
+        assert packed_attention_mask(batch["sample_ids"]) is not None
+        packed_sum, packed_n = sft.batch_loss(model, batch, cfg)
+        sums, ns = [], []
+        for i in range(len(data)):
+            one = collate(data, [[i]], pad_id=0)
+            s, n = sft.batch_loss(model, one, cfg)
+            ids, labels = data.sample(i)  # the same sample through the model's own loss
+            _, mean = model(torch.from_numpy(ids[:-1]).long()[None], torch.from_numpy(labels[1:]).long()[None])
+            torch.testing.assert_close(s / n, mean, atol=1e-5, rtol=0)
+            sums.append(s)
+            ns.append(n)
+    assert int(packed_n) == sum(int(n) for n in ns) == int((data.labels != -100).sum())
+    token_weighted = sum(sums) / sum(ns)
+    torch.testing.assert_close(packed_sum / packed_n, token_weighted, atol=1e-5, rtol=0)
+
+
+# ---- training
+
+def greedy(model, ids: list[int], stop: int, limit: int = 40) -> list[int]:
+    out = []
+    with torch.no_grad():
+        for _ in range(limit):
+            nxt = int(model(torch.tensor([ids + out]))[0, -1].argmax())
+            out.append(nxt)
+            if nxt == stop:
+                break
+    return out
+
+
+def test_training_memorizes_a_tiny_fim_set(tmp_path, base, tok):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    cfg = config(base, tmp_path / "out", src, epochs=50, checkpoint_activations=True)
+    result = sft.train(cfg)
+    losses = result["losses"]
+    last_epoch = sum(losses[-3:]) / 3  # 3 rows, one step each
+    assert len(losses) == result["total_steps"] == 150 and last_epoch < 0.15 < losses[0] / 20
+    model = result["model"].eval()
+    im_end = tok.token_to_id("<|im_end|>")
+    for row in fim_rows():
+        want = tok.encode(row["response"]) + [im_end]
+        assert greedy(model, tok.encode(row["prompt"]), im_end) == want  # the middle, then it stops
+    # the export: bf16 weights of the trained model, config and tokenizer beside them
+    final = tmp_path / "out" / "final"
+    assert json.loads((final / "config.json").read_text())["torch_dtype"] == "bfloat16"
+    assert (final / "tokenizer.json").read_bytes() == (base / "tokenizer.json").read_bytes()
+    exported = load_pretrained(str(final), dtype=torch.bfloat16)
+    for (name, p), q in zip(model.state_dict().items(), exported.state_dict().values()):
+        assert torch.equal(p.to(torch.bfloat16), q), name
+
+
+def test_nonfinite_steps_are_skipped_without_touching_the_optimizer(tmp_path, base, monkeypatch):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    plain = sft.batch_loss
+    calls = []
+
+    def injected(model, batch, cfg):
+        calls.append(1)
+        loss, n = plain(model, batch, cfg)
+        if len(calls) == 3:
+            return loss * float("nan"), n  # a NaN loss
+        if len(calls) == 4:
+            loss.register_hook(lambda g: g * float("inf"))  # a finite loss with an infinite gradient
+        return loss, n
+
+    ref = config(base, tmp_path / "ref", src, epochs=6, max_steps=2)
+    sft.train(ref)
+    monkeypatch.setattr(sft, "batch_loss", injected)
+    cfg = replace(ref, output_dir=str(tmp_path / "nan"), max_steps=4)
+    state = sft.train(cfg)["state"]
+    assert state["skipped"] == 2 and state["step"] == 4 and state["nonfinite_in_a_row"] == 2
+    assert [m["skipped"] for m in metrics(tmp_path / "nan")] == [False, False, True, True]
+    from safetensors.torch import load_file
+    for name in ("model.safetensors", "optim.safetensors"):  # steps 3 and 4 changed nothing
+        a, b = load_file(str(tmp_path / "ref/last" / name)), load_file(str(tmp_path / "nan/last" / name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+
+    def always_nan(model, batch, cfg):
+        loss, n = plain(model, batch, cfg)
+        return loss * float("nan"), n
+
+    monkeypatch.setattr(sft, "batch_loss", always_nan)
+    with pytest.raises(sft.NonFiniteError, match="2 non-finite steps in a row at step 2"):
+        sft.train(replace(ref, output_dir=str(tmp_path / "abort"), nonfinite_patience=2, max_steps=0))
+
+
+def test_resume_is_exact(tmp_path, base):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    full = config(base, tmp_path / "full", src, epochs=3, data=dict(max_length=160))
+    a = sft.train(full)
+    assert a["total_steps"] >= 6
+    first = replace(full, output_dir=str(tmp_path / "cut"), max_steps=a["total_steps"] // 2 + 1)
+    sft.train(first)
+    b = sft.train(replace(first, max_steps=0, init_from="resume"))
+    assert b["state"]["step"] == a["state"]["step"]
+    assert [m["loss"] for m in metrics(tmp_path / "cut")] == [m["loss"] for m in metrics(tmp_path / "full")]
+    for (name, p), q in zip(a["model"].state_dict().items(), b["model"].state_dict().values()):
+        assert torch.equal(p, q), name
+    assert (tmp_path / "cut" / "prev").is_dir()
+
+
+def test_adafactor_bf16_and_unpacked_rows_train(tmp_path, base):
+    """The lighter optimizer state of the 1-GPU memory plan, under bf16 autocast, one sample per row."""
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    cfg = config(base, tmp_path / "out", src, epochs=4, batch_size=2, gradient_accumulation_steps=2, dtype="bfloat16",
+                 optimizer=dict(type="adafactor", lr=0.1), data=dict(pack_samples=False))
+    result = sft.train(cfg)
+    losses = result["losses"]
+    assert len(losses) == 8 and losses[-1] < losses[0] - 1.0
+    assert all(p.dtype == torch.float32 for p in result["model"].parameters())  # fp32 master weights
+
+
+def test_fsdp2_two_processes_match_one(tmp_path, base):
+    """torchrun, 2 processes on gloo, FSDP2 (with activation checkpointing): the same losses as one process."""
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    (tmp_path / "cfg.py").write_text(
+        f"model = dict(name_or_path={str(base)!r})\n"
+        f"data = dict(sources=[{src!r}], max_length=128)\n"
+        "optimizer = dict(lr=3e-3)\nscheduler = dict(warmup_steps=1)\n"
+        "epochs = 4\nmax_steps = 3\ndevice = 'cpu'\nthreads = 1\ncheckpoint_activations = True\n")
+    one = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [f"--output_dir={tmp_path / 'one'}", "--batch_size=2"]))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "fim/sft.py",
+           str(tmp_path / "cfg.py"), f"--output_dir={tmp_path / 'two'}"]
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # resume under FSDP too: the optimizer state goes out from rank 0
+    run = subprocess.run(cmd + ["--max_steps=4", "--init_from=resume"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    single = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [
+        f"--output_dir={tmp_path / 'one'}", "--batch_size=2", "--max_steps=4", "--init_from=resume"]))
+    a, b = metrics(tmp_path / "one"), metrics(tmp_path / "two")
+    assert len(a) == len(b) == 4
+    for x, y in zip(a, b):
+        assert x["tokens"] == y["tokens"] and x["trained_tokens"] == y["trained_tokens"]
+        assert abs(x["loss"] - y["loss"]) < 1e-5 and abs(x["grad_norm"] - y["grad_norm"]) < 1e-4
+    two = load_pretrained(str(tmp_path / "two" / "last"))
+    for (name, p), q in zip(single["model"].state_dict().items(), two.state_dict().values()):
+        torch.testing.assert_close(p, q, atol=1e-5, rtol=0, msg=name)
+    assert one["state"]["step"] == 3
+
+
+# ---- config and entrypoints
+
+def test_config_file_mirrors_the_seed_and_overrides():
+    cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--data.max_length=8192", "--epochs=1"])
+    assert cfg.type == "sft" and cfg.data.pack_samples and cfg.data.end_token == "<|im_end|>"
+    assert cfg.data.max_length == 8192 and cfg.epochs == 1
+    assert sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py")).data.max_length == 262144
+    with pytest.raises(SystemExit, match="unknown config keys"):
+        sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--learning_rate=1"])
+    with pytest.raises(SystemExit, match="unknown optimizer keys"):
+        sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--optimizer.learning_rate=1"])
+
+
+def test_modal_entrypoint_imports():
+    pytest.importorskip("modal")
+    from fim import modal_sft
+    assert modal_sft.app.name == "sqlcomplete-sft"
+    assert callable(modal_sft.sft.remote) and callable(modal_sft.download.remote)
