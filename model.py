@@ -182,21 +182,26 @@ class KVCache:
         """Write k, v (B, n_kv, T, D) at each row's position, attend q (B, H, T, D) causally."""
         B, H, T, D = q.shape
         n_kv = k.shape[1]
+        g = H // n_kv
         self.k[layer][self._rows, :, self._slots] = k.transpose(1, 2)
         self.v[layer][self._rows, :, self._slots] = v.transpose(1, 2)
         L = self._L
         ks, vs = self.k[layer, :, :, :L], self.v[layer, :, :, :L]  # (B, n_kv, L, D)
-        qg = q.view(B, n_kv, H // n_kv, T, D) * (1.0 / math.sqrt(D))  # grouped query heads share their kv head
-        scores = torch.matmul(qg, ks[:, :, None].transpose(-1, -2))  # (B, n_kv, g, T, L)
-        scores = scores.masked_fill(~self._mask, float("-inf"))
-        if self.prefix is not None and self.prefix_len:
-            P = self.prefix_len
-            kp, vp = self.prefix.k[layer, :, :, :P], self.prefix.v[layer, :, :, :P]  # (1, n_kv, P, D)
-            pscores = torch.matmul(qg, kp[:, :, None].transpose(-1, -2))
-            probs = torch.softmax(torch.cat([pscores, scores], dim=-1).float(), dim=-1).type_as(q)
-            y = torch.matmul(probs[..., :P], vp[:, :, None]) + torch.matmul(probs[..., P:], vs[:, :, None])
-        else:
-            y = torch.matmul(torch.softmax(scores.float(), dim=-1).type_as(q), vs[:, :, None])
+        # grouped query heads share their kv head: fold them into the query length (no broadcasting)
+        q4 = q.reshape(B, n_kv, g * T, D) * (1.0 / math.sqrt(D))
+        scores = torch.matmul(q4, ks.transpose(-1, -2))  # (B, n_kv, g*T, L)
+        scores = scores.view(B, n_kv, g, T, L).masked_fill(~self._mask, float("-inf")).view(B, n_kv, g * T, L)
+        if self.prefix is None or not self.prefix_len:
+            y = torch.matmul(torch.softmax(scores.float(), dim=-1).type_as(q), vs)
+            return y.reshape(B, H, T, D)
+        # the shared prefix (batch 1): one bmm per kv head over all rows' queries
+        P = self.prefix_len
+        kp, vp = self.prefix.k[layer, 0, :, :P], self.prefix.v[layer, 0, :, :P]  # (n_kv, P, D)
+        qp = q4.transpose(0, 1).reshape(n_kv, B * g * T, D)
+        pscores = torch.bmm(qp, kp.transpose(1, 2)).view(n_kv, B, g * T, P).transpose(0, 1)
+        probs = torch.softmax(torch.cat([pscores, scores], dim=-1).float(), dim=-1).type_as(q)
+        pp = probs[..., :P].transpose(0, 1).reshape(n_kv, B * g * T, P)
+        y = torch.bmm(pp, vp).view(n_kv, B, g * T, D).transpose(0, 1) + torch.matmul(probs[..., P:], vs)
         return y.reshape(B, H, T, D)
 
     def commit(self):

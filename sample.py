@@ -87,8 +87,11 @@ class SchemaLexicon:
         new = {w.lower() for w in words} - self.words
         if new:
             self.words |= new
-            self.prefixes |= {w[:i] for w in new for i in range(1, len(w) + 1)}
-            self.cache.clear()
+            added = {w[:i] for w in new for i in range(1, len(w) + 1)}
+            self.prefixes |= added
+            # only the biases of partial words that a new word extends can change
+            for key in [k for k in self.cache if k in added or k == ""]:
+                del self.cache[key]
 
     def bias(self, word: str) -> torch.Tensor:
         """Additive logits for the next token given the partial identifier before the cursor."""
