@@ -1,0 +1,324 @@
+// sample.py's Completer on onnxruntime (web or node): the schema prompt is prefilled once and its
+// KV cache kept, statement tokens are re-used up to the longest common token prefix, the tokens of a
+// partly typed word are backed off and re-typed under a case-insensitive constraint (token healing),
+// identifiers are nudged towards the schema's names (SchemaLexicon), and the top first tokens are each
+// extended greedily. Returns only the text missing at the cursor.
+// The ONNX graph's cache inputs are described in web/export.py.
+import { SchemaLexicon, cpLen, fitSchema, identifiers, namesIn, textState } from "./schema.js";
+
+export const SCHEMA_HEADER = "### TABLEDATA";
+export const STATEMENT_HEADER = "### STATEMENT";
+export const promptText = (schema) => `${SCHEMA_HEADER}\n\n${schema}\n\n${STATEMENT_HEADER}\n\n`;
+
+const STATEMENT_RESERVE = 256; // context tokens kept for the statement when a schema must be shortened
+const MAX_HEAL_TOKENS = 16; // how far token healing may back off
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+const WORD_CHAR = /[A-Za-z0-9_$]/;
+// Python's str.isspace() / regex \s, which sample.py's strip() and re use (JS \s differs slightly)
+const SP = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const TRAIL_SPACE = new RegExp(`[${SP}]+$`, "u");
+const LEAD_SPACE = new RegExp(`^[${SP}]+`, "u");
+const FIRST_WORD = new RegExp(`^[${SP}]*(?:[A-Za-z0-9_$.]+|[^${SP}])`, "u");
+const SPACES = new RegExp(`[${SP}]+`, "u");
+const utf8 = new TextEncoder();
+
+const rstrip = (s) => s.replace(TRAIL_SPACE, "");
+const lastChars = (s, n) => [...s].slice(-n).join(""); // Python's s[-n:] (code points)
+const strip = (s) => rstrip(s).replace(LEAD_SPACE, "");
+const isSpace = (ch) => ch !== "" && strip(ch) === "";
+const decodeIgnore = (bytes) => new TextDecoder().decode(bytes).replaceAll("\ufffd", ""); // errors="ignore"
+const startsWith = (a, b) => b.length <= a.length && b.every((x, i) => a[i] === x); // bytes
+const lowerAscii = (b) => b.map((x) => (x >= 65 && x <= 90 ? x + 32 : x));
+
+/** The decoder graph on an onnxruntime InferenceSession, with flat KV caches (arrays of tensors). */
+export class Decoder {
+  constructor(ort, session, config) {
+    Object.assign(this, { ort, session, config });
+    const n = config.n_layers;
+    const kv = (kind) => Array.from({ length: 2 * n }, (_, j) => `${kind}.${j >> 1}.${j & 1 ? "value" : "key"}`);
+    this.prefixNames = kv("prefix");
+    this.pastNames = kv("past");
+    this.presentNames = kv("present");
+  }
+
+  static async create(ort, model, config) {
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: ["wasm"], graphOptimizationLevel: "all", logSeverityLevel: 3,
+    });
+    return new Decoder(ort, session, config);
+  }
+
+  empty(batch) {
+    const { n_kv_heads: h, head_dim: d } = this.config;
+    return this.prefixNames.map(() => new this.ort.Tensor("float32", new Float32Array(0), [batch, h, 0, d]));
+  }
+
+  length(kv) {
+    return kv[0].dims[2];
+  }
+
+  /** Logits (B, T, V) and present KV for rows of equal length `ids`, after a shared `prefix` and per-row `past`. */
+  async run(ids, prefix, past) {
+    const B = ids.length, T = ids[0].length;
+    const feeds = { input_ids: new this.ort.Tensor("int64", BigInt64Array.from(ids.flat(), BigInt), [B, T]) };
+    this.prefixNames.forEach((name, j) => (feeds[name] = (prefix || this.empty(1))[j]));
+    this.pastNames.forEach((name, j) => (feeds[name] = (past || this.empty(B))[j]));
+    const out = await this.session.run(feeds);
+    return { logits: out.logits.data, V: out.logits.dims[2], T, present: this.presentNames.map((n) => out[n]) };
+  }
+
+  /** The first `length` positions of a batch-1 cache (KVCache.truncate). */
+  truncate(kv, length) {
+    if (this.length(kv) <= length) return kv;
+    return kv.map((t) => {
+      const [, H, L, D] = t.dims;
+      const data = new Float32Array(H * length * D);
+      for (let h = 0; h < H; h++) data.set(t.data.subarray(h * L * D, (h * L + length) * D), h * length * D);
+      return new this.ort.Tensor("float32", data, [1, H, length, D]);
+    });
+  }
+
+  /** Keep the given rows of a batched cache. */
+  rows(kv, index) {
+    return kv.map((t) => {
+      const [, H, L, D] = t.dims;
+      const size = H * L * D;
+      const data = new Float32Array(index.length * size);
+      index.forEach((b, i) => data.set(t.data.subarray(b * size, (b + 1) * size), i * size));
+      return new this.ort.Tensor("float32", data, [index.length, H, L, D]);
+    });
+  }
+}
+
+/** Set a schema, complete prefixes (the worker and web/batch.mjs build it from web/export.py's files). */
+export class Completer {
+  constructor(decoder, tokenizer, { maxTokens = 16, stop = "statement" } = {}) {
+    this.decoder = decoder;
+    this.tok = tokenizer;
+    this.config = decoder.config;
+    this.maxTokens = maxTokens;
+    this.stop = stop; // "statement" (EOS or ';'), "line" (also newline) or "word" (first word only)
+    this.stopIds = new Set([this.config.eos_id, this.config.statement_header_id, this.config.bos_id]);
+    // each token's text as bytes; null for control, unknown and stop tokens (sample.py's piece_bytes)
+    this.pieceBytes = tokenizer.pieces.map((_, i) =>
+      tokenizer.isControl(i) || tokenizer.isUnknown(i) || this.stopIds.has(i) ? null : [...tokenizer.bytes[i]]);
+    this.pieceLower = this.pieceBytes.map((b) => (b ? lowerAscii(b) : null));
+    const lex = this.config.lexicon; // sample.py's schema copy bias, its settings from export.py
+    this.lexicon = lex && (lex.bonus || lex.penalty) ? new SchemaLexicon(this.pieceBytes, lex) : null;
+    this.schema = null;
+    this.schemaTokens = 0;
+    this.fitted = null; // the schema text actually in the cache
+    this.cache = null; // batch-1 KV of prompt + cached statement tokens
+    this.promptIds = [];
+    this.cached = [];
+    this.lastLogits = null;
+  }
+
+  // ---------------------------------------------------------- schema
+
+  setSchema(schema) {
+    schema = strip((schema || "").replace(CONTROL, " "));
+    if (schema !== this.schema) {
+      this.schema = schema;
+      this.schemaTokens = this.tok.encode(promptText(schema)).length;
+      if (this.lexicon) this.lexicon.setSchema(schema);
+    }
+  }
+
+  /** Prefill the schema prompt once; a schema too long for the context keeps the tables the
+   * statement names and drops others, last first (prepare.fit_schema). */
+  async ensurePrompt(statement) {
+    const budget = this.config.max_seq_len - this.maxTokens - STATEMENT_RESERVE;
+    let fitted = this.schema;
+    if (this.schemaTokens > budget) {
+      const keep = namesIn(statement);
+      let chars = Math.floor(cpLen(this.schema) * budget / this.schemaTokens);
+      for (;;) {
+        fitted = fitSchema(this.schema, keep, chars);
+        if (this.tok.encode(promptText(fitted)).length <= budget || chars < 64) break;
+        chars = Math.floor(chars * 0.9);
+      }
+      if (this.tok.encode(promptText(fitted)).length > budget) { // one huge table: keep the end of its text
+        fitted = this.tok.decode(this.tok.encode(fitted).slice(-(budget - 16)));
+      }
+    }
+    if (fitted === this.fitted && this.cache) return false;
+    const ids = this.tok.encode(promptText(fitted));
+    const { logits, V, T, present } = await this.decoder.run([ids], null, null);
+    this.lastLogits = logits.slice((T - 1) * V, T * V);
+    Object.assign(this, { cache: present, fitted, promptIds: ids, cached: [] });
+    return true;
+  }
+
+  // ---------------------------------------------------------- completion
+
+  /** Statement tokens to feed, and the trailing bytes to re-type under constraint (sample.py's _heal). */
+  heal(prefix) {
+    const ids = this.tok.encode(prefix);
+    if (!ids.length) return { ids: [], heal: [] };
+    const last = [...prefix].at(-1);
+    let tail;
+    if (isSpace(last)) tail = prefix.slice(rstrip(prefix).length);
+    else if (WORD_CHAR.test(last)) tail = prefix.match(/[A-Za-z0-9_$]*$/)[0];
+    else tail = last;
+    const need = utf8.encode(tail).length;
+    const limit = Math.min(ids.length, MAX_HEAL_TOKENS);
+    let removed = 0, k = 0;
+    while (k < limit && (removed < need || k === 0)) {
+      k++;
+      removed += (this.pieceBytes[ids[ids.length - k]] || []).length;
+    }
+    const bytesIsSpace = (b) => b.length > 0 && b.every((x) => x === 32 || (x >= 9 && x <= 13));
+    while (k < limit && bytesIsSpace(this.pieceBytes[ids[ids.length - k - 1]] || [120])) k++;
+    const keep = ids.slice(0, ids.length - k);
+    const kept = utf8.encode(this.tok.decode(keep)).length;
+    return { ids: keep, heal: [...utf8.encode(prefix).subarray(kept)] };
+  }
+
+  /** Make the cache hold prompt + ids, re-using the longest common prefix. */
+  async feed(ids) {
+    let common = 0;
+    while (common < ids.length && common < this.cached.length && ids[common] === this.cached[common]) common++;
+    if (common === ids.length && common === this.cached.length && this.lastLogits) return;
+    common = ids.length ? Math.min(common, ids.length - 1) : 0;
+    let fresh;
+    if (!ids.length) { // nothing typed: logits at the end of the prompt
+      this.cache = this.decoder.truncate(this.cache, this.promptIds.length - 1);
+      fresh = this.promptIds.slice(-1);
+    } else {
+      this.cache = this.decoder.truncate(this.cache, this.promptIds.length + common);
+      fresh = ids.slice(common);
+    }
+    const { logits, V, T, present } = await this.decoder.run([fresh], null, this.cache);
+    this.lastLogits = logits.slice((T - 1) * V, T * V);
+    this.cache = present;
+    this.cached = [...ids];
+  }
+
+  /** Mask of tokens consistent with still having to type `heal` (case-insensitive). */
+  allowed(heal) {
+    const h = lowerAscii(heal);
+    return this.pieceLower.map((p) => p !== null && p.length > 0 && (startsWith(h, p) || startsWith(p, h)));
+  }
+
+  /** Up to n distinct suggestions, best first, each the exact text to insert at the cursor.
+   * With `onBest`, the best first token is extended alone first and reported as soon as it is
+   * known (the page shows it as ghost text while the other rows run); the result is the same. */
+  async complete(prefix, suffix = "", n = 5, onBest = null) {
+    if (this.schema === null) this.setSchema("");
+    prefix = prefix.replace(CONTROL, " ");
+    await this.ensurePrompt(prefix);
+    const room = this.config.max_seq_len - this.promptIds.length - this.maxTokens - 1;
+    let { ids, heal } = this.heal(prefix);
+    if (ids.length > room) ids = ids.slice(ids.length - room); // very long statement: keep its tail
+    await this.feed(ids);
+    // case-insensitive: `sel` may continue as the model spells it (SELECT); only the missing part is returned
+    const logits = Float32Array.from(this.lastLogits);
+    const all = utf8.encode(prefix);
+    const keptText = decodeIgnore(all.subarray(0, all.length - heal.length));
+    const context = lastChars(keptText, 64);
+    if (this.lexicon) {
+      this.lexicon.addWords(identifiers(keptText));
+      const [word, inString] = textState(context);
+      if (!inString) this.lexicon.bias(word).forEach((b, i) => (logits[i] += b));
+    }
+    if (heal.length) {
+      this.allowed(heal).forEach((ok, i) => { if (!ok) logits[i] = -Infinity; });
+    } else {
+      for (const i of this.stopIds) if (i >= 0) logits[i] = -Infinity; // an empty suggestion helps no one
+    }
+    const finite = [...logits.keys()].filter((i) => Number.isFinite(logits[i]));
+    const nBranch = Math.min(n + 1, finite.length); // one spare for a duplicate
+    if (!nBranch) return [];
+    const first = finite.sort((a, b) => logits[b] - logits[a] || a - b).slice(0, nBranch);
+    let texts;
+    if (onBest) {
+      texts = await this.extend(first.slice(0, 1), heal, suffix, context);
+      if (strip(rstrip(texts[0]))) onBest(texts[0]);
+      texts = texts.concat(await this.extend(first.slice(1), heal, suffix, context));
+    } else {
+      texts = await this.extend(first, heal, suffix, context);
+    }
+    const out = [], seen = new Set();
+    for (const t of texts) {
+      const key = rstrip(t);
+      if (!strip(key) || seen.has(key)) continue;
+      seen.add(key);
+      out.push(t);
+      if (out.length === n) break;
+    }
+    return out;
+  }
+
+  /** Extend each first token greedily; rows that finish leave the batch (they share the cached prefix). */
+  async extend(first, heal, suffix, context) {
+    const out = first.map((t) => [t]);
+    const remaining = first.map((t) => this.consume(heal, t));
+    const done = out.map((o, b) => this.finished(o, remaining[b]));
+    const generated = remaining.map((r) => (r.length ? 0 : 1)); // tokens past the healed text
+    const steps = this.maxTokens + heal.length; // re-typing the healed text does not count against maxTokens
+    let active = out.map((_, b) => b).filter((b) => !done[b]);
+    let past = null;
+    for (let step = 0; step < steps - 1 && active.length; step++) {
+      const { logits, V, present } = await this.decoder.run(active.map((b) => [out[b].at(-1)]), this.cache, past);
+      active.forEach((b, i) => {
+        const row = logits.subarray(i * V, (i + 1) * V);
+        if (this.lexicon) {
+          const text = context + decodeIgnore(Uint8Array.from(out[b].flatMap((t) => this.pieceBytes[t] || [])));
+          const [word, inString] = textState(lastChars(text, 64));
+          if (!inString) this.lexicon.bias(word).forEach((x, t) => (row[t] += x)); // float32, as torch adds
+        }
+        const mask = remaining[b].length ? this.allowed(remaining[b]) : null;
+        let best = 0, bestValue = -Infinity;
+        for (let t = 0; t < V; t++) {
+          const v = mask && !mask[t] ? -Infinity : row[t];
+          if (v > bestValue) [best, bestValue] = [t, v];
+        }
+        out[b].push(best);
+        generated[b] += remaining[b].length ? 0 : 1;
+        remaining[b] = this.consume(remaining[b], best);
+        done[b] = this.finished(out[b], remaining[b]) || generated[b] >= this.maxTokens;
+      });
+      const still = active.map((b, i) => [b, i]).filter(([b]) => !done[b]);
+      past = still.length === active.length ? present : this.decoder.rows(present, still.map(([, i]) => i));
+      active = still.map(([b]) => b);
+    }
+    return out.map((o) => {
+      const bytes = o.filter((t) => !this.stopIds.has(t)).flatMap((t) => this.pieceBytes[t] || []);
+      return this.trim(decodeIgnore(Uint8Array.from(bytes.slice(heal.length))), suffix);
+    });
+  }
+
+  consume(heal, token) {
+    const p = this.pieceBytes[token] || [];
+    return p.length < heal.length ? heal.slice(p.length) : [];
+  }
+
+  finished(out, remaining) {
+    if (remaining.length) return false;
+    const last = out.at(-1);
+    if (this.stopIds.has(last)) return true;
+    const text = this.pieceBytes[last] || [];
+    return text.includes(59) || (this.stop === "line" && text.includes(10)); // ';' or '\n'
+  }
+
+  /** Cut a suggestion at its stop rule and before text the suffix already holds. */
+  trim(text, suffix) {
+    if (text.includes(";")) text = text.slice(0, text.indexOf(";") + 1);
+    const body = text.replace(/^\n+/, "");
+    if ((this.stop === "line" || this.stop === "word") && body.includes("\n")) {
+      const lead = text.length - body.length;
+      text = text.slice(0, lead + body.indexOf("\n"));
+    }
+    if (this.stop === "word" || strip(suffix)) {
+      const m = text.match(FIRST_WORD); // mid-line insertions: the first word only
+      if (m) text = m[0];
+    }
+    if (strip(suffix)) {
+      const head = [...strip(suffix).split(SPACES)[0]].slice(0, 20).join("");
+      const at = text.indexOf(head);
+      if (at > 0) text = text.slice(0, at);
+    }
+    return strip(text) ? text.replace(/\n+$/, "") : "";
+  }
+}

@@ -1,0 +1,161 @@
+// Schema helpers of the completer, as in Python: parse_schema (datagen/sqlcheck.py), fit_schema and
+// names_in (prepare.py), and sample.py's SchemaLexicon, the copy bias that keeps generated
+// identifiers on the schema's names.
+
+const W = "[\\p{L}\\p{N}_]"; // Python's \w
+const NAME = `(?:[\`"]|${W})+|"[^"]+"`;
+const CREATE = new RegExp(`create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?((?:${NAME})(?:\\.(?:${NAME}))*)\\s*\\(`, "giu");
+const SQL_UNITS = /'(?:[^']|'')*'?|"[^"]*"?|`[^`]*`?|--[^\n]*|\/\*.*?(?:\*\/|$)|[A-Za-z_][A-Za-z0-9_$]*/gs;
+const NOT_COLUMNS = new Set(["primary", "foreign", "constraint", "unique", "index", "key", "check", "family", "inverted", "exclude"]);
+const IDENT = /[A-Za-z_][A-Za-z0-9_$]*/g;
+export const cpLen = (s) => [...s].length;
+export const identifiers = (text) => text.match(IDENT) || [];
+
+function bodyEnd(text, start) {
+  let depth = 1, quote = "", i = start;
+  for (; i < text.length && depth; i++) {
+    const ch = text[i];
+    if (quote) { if (ch === quote) quote = ""; }
+    else if ("'\"`".includes(ch)) quote = ch;
+    else if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+  }
+  return i;
+}
+
+function splitTopLevel(body) {
+  const items = [];
+  let depth = 0, start = 0, quote = "";
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (quote) { if (ch === quote) quote = ""; }
+    else if ("'\"`".includes(ch)) quote = ch;
+    else if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    else if (ch === "," && depth === 0) { items.push(body.slice(start, i)); start = i + 1; }
+  }
+  items.push(body.slice(start));
+  return items;
+}
+
+const unquote = (name) => name.trim().replace(/^[`"[\]]+|[`"[\]]+$/g, "");
+
+/** Tables of a schema as a Map table -> [columns] in schema order. */
+export function parseSchema(schema) {
+  const tables = new Map();
+  for (const m of schema.matchAll(CREATE)) {
+    const start = m.index + m[0].length;
+    const columns = [];
+    for (const item of splitTopLevel(schema.slice(start, bodyEnd(schema, start) - 1))) {
+      const w = item.match(/^\s*("[^"]+"|`[^`]+`|\[[^\]]+\]|[\p{L}\p{N}_]+)/u);
+      if (!w) continue;
+      const name = unquote(w[1]);
+      if (!"\"`[".includes(w[1][0]) && NOT_COLUMNS.has(name.toLowerCase())) continue;
+      if (!columns.includes(name)) columns.push(name);
+    }
+    const table = unquote(m[1].split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/).at(-1));
+    if (columns.length) tables.set(table, columns);
+  }
+  return tables;
+}
+
+function splitTables(schema) {
+  return [...schema.matchAll(CREATE)].map((m) => {
+    let end = bodyEnd(schema, m.index + m[0].length);
+    if (schema[end] === ";") end++;
+    return schema.slice(m.index, end);
+  });
+}
+
+export function namesIn(sql) {
+  const names = new Set();
+  for (const [u] of sql.matchAll(SQL_UNITS)) if (!"'\"`-/".includes(u[0])) names.add(u.toLowerCase());
+  for (const [q] of sql.matchAll(/"[^"]+"/g)) names.add(q.slice(1, -1).toLowerCase());
+  return names;
+}
+
+/** Drop whole tables, those not named in `keepNames` first (last first), until the schema fits. */
+export function fitSchema(schema, keepNames, budgetChars) {
+  if (cpLen(schema) <= budgetChars) return schema;
+  const parts = splitTables(schema);
+  if (!parts.length) return schema;
+  const keep = new Set([...keepNames].map((n) => n.toLowerCase()));
+  const names = parts.map((p) => ([...parseSchema(p).keys()][0] || "").toLowerCase());
+  const order = parts.map((_, i) => i).sort((a, b) => (keep.has(names[a]) - keep.has(names[b])) || b - a);
+  const kept = new Set(parts.keys());
+  let total = parts.reduce((n, p) => n + cpLen(p) + 2, 0);
+  for (const i of order) {
+    if (total <= budgetChars || kept.size === 1) break;
+    kept.delete(i);
+    total -= cpLen(parts[i]) + 2;
+  }
+  return [...kept].sort((a, b) => a - b).map((i) => parts[i]).join("\n\n");
+}
+
+/** (partial identifier at the end of `text`, lowercased; whether the end is inside a string literal). */
+export function textState(text) {
+  const inString = (text.match(/'/g) || []).length % 2 === 1;
+  return [inString ? "" : text.match(/[A-Za-z0-9_$]*$/)[0].toLowerCase(), inString];
+}
+
+const prefixesOf = (w) => Array.from({ length: w.length }, (_, i) => w.slice(0, i + 1));
+
+/** sample.py's SchemaLexicon: while an identifier is generated, a token that extends it towards a
+ * schema name gets +bonus; one that makes it (or ends it as) a 3+ character word found nowhere
+ * (schema, SQL words, words already typed) gets -penalty. */
+export class SchemaLexicon {
+  constructor(pieceBytes, { bonus, penalty, sql_words: sqlWords }) {
+    Object.assign(this, { bonus, penalty, sqlWords });
+    const dec = new TextDecoder(); // errors="replace", as sample.py decodes pieces here
+    this.shapes = pieceBytes.map((b) => {
+      const text = b ? dec.decode(Uint8Array.from(b)) : "";
+      const space = text.startsWith(" ");
+      const body = space ? text.slice(1) : text;
+      const ident = body.match(/^[A-Za-z0-9_$]*/)[0].toLowerCase();
+      return { space, ident, ends: body.length > ident.length, breaks: text !== "" && !ident };
+    });
+    this.schemaPrefixes = new Set();
+    this.words = new Set();
+    this.prefixes = new Set(); // like sample.py, kept across schemas
+    this.cache = new Map();
+  }
+
+  setSchema(schema) {
+    const names = new Set();
+    for (const [table, cols] of parseSchema(schema)) for (const n of [table, ...cols]) names.add(n.toLowerCase());
+    this.schemaPrefixes = new Set([...names].flatMap(prefixesOf));
+    this.words = new Set();
+    this.addWords([...names, ...this.sqlWords, ...identifiers(schema)]);
+  }
+
+  addWords(words) {
+    let added = false;
+    for (const w of words.map((x) => x.toLowerCase())) {
+      if (this.words.has(w)) continue;
+      this.words.add(w);
+      for (const p of prefixesOf(w)) this.prefixes.add(p);
+      added = true;
+    }
+    if (added) this.cache.clear();
+  }
+
+  /** Additive logits (Float32Array) for the next token after the partial identifier `word`. */
+  bias(word) {
+    let out = this.cache.get(word);
+    if (out) return out;
+    out = new Float32Array(this.shapes.length);
+    this.shapes.forEach(({ space, ident, ends, breaks }, t) => {
+      if (word && (space || breaks) && word.length >= 3 && !this.words.has(word)) { // ends an unknown word
+        out[t] -= this.penalty;
+        return;
+      }
+      if (!ident || (/[0-9]/.test(ident[0]) && !(word && !space))) return;
+      const cand = word && !space ? word + ident : ident;
+      if (/[0-9]/.test(cand[0])) return;
+      if (this.schemaPrefixes.has(cand) && (!ends || this.words.has(cand))) out[t] += this.bonus;
+      else if (cand.length >= 3 && (!this.prefixes.has(cand) || (ends && !this.words.has(cand)))) out[t] -= this.penalty;
+    });
+    this.cache.set(word, out);
+    return out;
+  }
+}
