@@ -79,7 +79,7 @@ class SchemaLexicon:
         for table, cols in parse_schema(schema).items():
             names |= {n.lower() for n in [table, *cols]}
         self.schema_prefixes = {n[:i] for n in names for i in range(1, len(n) + 1)}
-        self.words = set()
+        self.words, self.prefixes, self.cache = set(), set(), {}
         # every word of the schema text (types, constraint names) is a real word too
         self.add_words(names | SQL_WORDS | set(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", schema)))
 

@@ -116,7 +116,7 @@ export class SchemaLexicon {
     });
     this.schemaPrefixes = new Set();
     this.words = new Set();
-    this.prefixes = new Set(); // like sample.py, kept across schemas
+    this.prefixes = new Set();
     this.cache = new Map();
   }
 
@@ -125,6 +125,8 @@ export class SchemaLexicon {
     for (const [table, cols] of parseSchema(schema)) for (const n of [table, ...cols]) names.add(n.toLowerCase());
     this.schemaPrefixes = new Set([...names].flatMap(prefixesOf));
     this.words = new Set();
+    this.prefixes = new Set();
+    this.cache = new Map();
     this.addWords([...names, ...this.sqlWords, ...identifiers(schema)]);
   }
 
