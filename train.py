@@ -204,6 +204,19 @@ def pick_device(name: str) -> str:
     return "cpu"
 
 
+def init_distributed(device_name: str) -> tuple[bool, int, int, str]:
+    """(distributed, rank, world size, device): a process group under torchrun (NCCL on GPUs, gloo on CPU)."""
+    if int(os.environ.get("RANK", -1)) == -1:
+        return False, 0, 1, pick_device(device_name)
+    import torch.distributed as dist
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend)
+    device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu"
+    if backend == "nccl":
+        torch.cuda.set_device(device)
+    return True, dist.get_rank(), dist.get_world_size(), device
+
+
 def gpu_peak_flops(device: str) -> float:
     if device != "cuda":
         return 0.0
@@ -238,18 +251,10 @@ def estimate_loss(model, loaders: dict, iters: int, ctx) -> dict:
 
 
 def train(cfg: TrainConfig) -> dict:
-    ddp = int(os.environ.get("RANK", -1)) != -1
+    ddp, rank, world, device = init_distributed(cfg.device)
     if ddp:
         import torch.distributed as dist
         from torch.nn.parallel import DistributedDataParallel as DDP
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        rank, world = dist.get_rank(), dist.get_world_size()
-        device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu"
-        if backend == "nccl":
-            torch.cuda.set_device(device)
-    else:
-        rank, world, device = 0, 1, pick_device(cfg.device)
     master = rank == 0
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

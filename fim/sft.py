@@ -45,7 +45,7 @@ from fim.checkpoint import load_pretrained, save_pretrained_sharded  # noqa: E40
 from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoch_rows, load_source,  # noqa: E402
                       packed_attention_mask, row_tokens)
 from model import write_json_atomic  # noqa: E402
-from train import gpu_peak_flops, pick_device  # noqa: E402
+from train import gpu_peak_flops, init_distributed  # noqa: E402
 
 
 # ---------------------------------------------------------------- config
@@ -327,18 +327,11 @@ def load_training_state(path: str, model, optimizer, rank: int, distributed: boo
 # ---------------------------------------------------------------- training
 
 def train(cfg: SFTConfig) -> dict:
-    distributed = int(os.environ.get("RANK", -1)) != -1
+    distributed, rank, world, device = init_distributed(cfg.device)
     if distributed:
         import torch.distributed as dist
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        rank, world = dist.get_rank(), dist.get_world_size()
-        device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu"
-        if backend == "nccl":
-            torch.cuda.set_device(device)
         barrier = dist.barrier
     else:
-        rank, world, device = 0, 1, pick_device(cfg.device)
         barrier = lambda: None  # noqa: E731
     master = rank == 0
     say = print if master else (lambda *a, **k: None)
