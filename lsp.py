@@ -86,6 +86,7 @@ class Options:
     threads: int = 1
     max_tokens: int = 16
     stop: str = "statement"
+    ngram: str = "default"  # n-gram proposals the model reranks; "none": the model alone
 
 
 # ---------------------------------------------------------------- positions
@@ -386,7 +387,8 @@ class SqlServer(LanguageServer):
             from sample import Completer
             try:
                 self.completer = Completer(self.opts.ckpt, threads=self.opts.threads,
-                                           max_tokens=self.opts.max_tokens, stop=self.opts.stop)
+                                           max_tokens=self.opts.max_tokens, stop=self.opts.stop,
+                                           ngram=None if self.opts.ngram == "none" else self.opts.ngram)
             except Exception as e:  # noqa: BLE001 - reported with each request that needs it
                 self.model_error = f"{type(e).__name__}: {e}"
         self.model_future = self.model_pool.submit(load)
@@ -779,6 +781,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--max-tokens", type=int, default=16, help="longest local suggestion in tokens")
     ap.add_argument("--stop", choices=("statement", "line", "word"), default="statement")
+    ap.add_argument("--ngram", default="default", help="n-gram proposals the model reranks ('none': the model alone)")
     a = ap.parse_args(argv)
     if a.fim_url and not a.fim_model:
         ap.error("--fim-url needs --fim-model")
@@ -786,7 +789,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
                    db=a.db, fim_url=a.fim_url, fim_model=a.fim_model, fim_tokenizer=a.fim_tokenizer,
                    fim_max_prompt_tokens=a.fim_max_prompt_tokens, fim_max_tokens=a.fim_max_tokens,
                    fim_timeout=a.fim_timeout, fim_retry_s=a.fim_retry_s, debounce_ms=a.debounce_ms, poll_s=a.poll_s,
-                   threads=a.threads, max_tokens=a.max_tokens, stop=a.stop)
+                   threads=a.threads, max_tokens=a.max_tokens, stop=a.stop, ngram=a.ngram)
 
 
 def main(argv: list[str] | None = None) -> int:

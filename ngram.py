@@ -382,6 +382,13 @@ class NgramCompleter:
 
     def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
         """Up to n distinct suggestions, best first, each the exact text to insert at the cursor."""
+        out = [first + rest for _, first, rest in self.proposals(prefix, suffix, n) if first is not None]
+        return [t for t in out if t.strip()]
+
+    def proposals(self, prefix: str, suffix: str = "", n: int = 5) -> list[tuple[float, str | None, str]]:
+        """Up to n distinct (probability, first word's text to insert, continuation) for the next
+        word, best first (n spelled ones, and the unspellable ones ranked among them). A literal (string, number) or the end of the statement is the most
+        useful thing to know and the one thing the n-gram cannot spell: its text is None."""
         if prefix.count("'") % 2:
             return []  # inside a string literal: nothing to predict
         toks = tokenize(prefix)
@@ -398,7 +405,12 @@ class NgramCompleter:
         ctx = [BOS] * (self.order - 1) + state.norms
         out, seen = [], set()
         for p, sym, surface in self.ranked(state, ctx, partial):
-            if sym in UNRENDERABLE or sym == BOS:
+            if sym == BOS:
+                continue
+            if sym in UNRENDERABLE:
+                if sym not in seen:
+                    seen.add(sym)
+                    out.append((p, None, ""))
                 continue
             surface = self._style(sym, surface, lower)
             if partial:
@@ -410,12 +422,11 @@ class NgramCompleter:
             if key in seen:
                 continue
             seen.add(key)
-            if not suffix.strip():
-                text += self._extend(state, ctx, sym, surface, lower)
-            out.append(text)
-            if len(out) == n:
+            rest = "" if suffix.strip() else self._extend(state, ctx, sym, surface, lower)
+            out.append((p, text, rest))
+            if sum(t is not None for _, t, _ in out) == n:
                 break
-        return [t for t in out if t.strip()]
+        return out
 
     def _extend(self, state: State, ctx: list[str], sym: str, surface: str, lower: bool) -> str:
         """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement."""

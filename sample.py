@@ -18,6 +18,7 @@ constrained to re-type them (token healing), so a suggestion is only the missing
 """
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -32,6 +33,7 @@ from prepare import STATEMENT_HEADER, fit_schema, marker_piece, names_in, prompt
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
 MAX_HEAL_TOKENS = 16  # how far token healing may back off
+RERANK_PROPOSALS = 8  # n-gram proposals the model weighs
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -135,7 +137,8 @@ class Completer:
 
     def __init__(self, ckpt: str | None = None, device: str = "cpu", threads: int | None = None,
                  max_tokens: int = 16, stop: str = "statement", schema_bonus: float = 2.0,
-                 schema_penalty: float = 4.0):
+                 schema_penalty: float = 4.0, ngram: str | None = "default", ngram_weight: float = 4.0,
+                 ngram_weight_mid: float = 16.0):
         import sentencepiece as spm
         if threads:
             torch.set_num_threads(threads)
@@ -160,6 +163,17 @@ class Completer:
         self.piece_lower = [b.lower() if b is not None else None for b in self.piece_bytes]
         self.lexicon = SchemaLexicon(self.piece_bytes, schema_bonus, schema_penalty) \
             if schema_bonus or schema_penalty else None
+        # tokens that would go on spelling an identifier: the model's P(the word ends here)
+        self.continues_word = torch.tensor([b is not None and bool(b) and bool(_WORD_CHAR.match(chr(b[0])))
+                                            for b in self.piece_bytes])
+        # the reranker's score: model log-prob + weight * n-gram log-prob. Inside a word the choice
+        # is among schema names, where the n-gram's ranker is the stronger one (measured on dev_seed)
+        self.ngram, self.ngram_weight, self.ngram_weight_mid = None, ngram_weight, ngram_weight_mid
+        if ngram:
+            from ngram import DEFAULT_MODEL, NgramCompleter
+            path = DEFAULT_MODEL if ngram == "default" else ngram
+            if ngram != "default" or os.path.isfile(path):
+                self.ngram = NgramCompleter(path)
         self.schema = None
         self._schema_tokens = 0
         self._fitted = None  # the schema text actually in the cache
@@ -178,6 +192,8 @@ class Completer:
             self._schema_tokens = len(self.sp.encode(prompt_text(schema)))
             if self.lexicon:
                 self.lexicon.set_schema(schema)
+            if self.ngram:
+                self.ngram.set_schema(schema)
 
     def _ensure_prompt(self, statement: str):
         """Prefill the schema prompt once; a schema too long for the context keeps the tables
@@ -277,6 +293,10 @@ class Completer:
             word, in_string = text_state(kept_text[-64:])
             if not in_string:
                 logits += self.lexicon.bias(word)
+        if self.ngram is not None:
+            ranked = self._rerank(prefix, suffix, heal.decode("utf-8", errors="ignore"), n)
+            if ranked is not None:
+                return ranked
         if heal:
             logits[~self._allowed(heal, ignore_case)] = float("-inf")
         else:
@@ -295,6 +315,46 @@ class Completer:
             out.append(t)
             if len(out) == n:
                 break
+        return out
+
+    def _rerank(self, prefix: str, suffix: str, heal: str, n: int) -> list[str] | None:
+        """The n-gram proposes next words (it knows the schema's names and SQL's habits), the
+        model weighs them by the whole statement so far; None leaves the turn to the model's own
+        decoding (no proposal, or the n-gram expects a literal it cannot spell)."""
+        proposals = self.ngram.proposals(prefix, suffix, max(n, RERANK_PROPOSALS))
+        if not proposals or proposals[0][1] is None:
+            return None
+        spelled = [(p, first, rest) for p, first, rest in proposals if first is not None]
+        model_lp = self._log_probs([heal + first for _, first, _ in spelled])
+        weight = self.ngram_weight_mid if prefix and _WORD_CHAR.match(prefix[-1]) else self.ngram_weight
+        scored = sorted(zip(spelled, model_lp), key=lambda x: -(x[1] + weight * math.log(x[0][0])))
+        out, seen = [], set()
+        for (_, first, rest), _ in scored:
+            text = first + rest
+            if text.strip() and text.rstrip() not in seen:
+                seen.add(text.rstrip())
+                out.append(text)
+        return out[:n]
+
+    def _log_probs(self, texts: list[str]) -> list[float]:
+        """The model's log P(text, then a word boundary) after the cached statement, for each text
+        (one batched pass that shares the cached prefix)."""
+        first = torch.log_softmax(self.last_logits.float(), -1)
+        seqs = [self.sp.encode(t) for t in texts]
+        out = [0.0] * len(seqs)
+        longest = max(map(len, seqs))
+        if longest:
+            rows = KVCache(self.model.args, len(seqs), longest, prefix=self.cache, device=self.device)
+            tokens = torch.tensor([x + [0] * (longest - len(x)) for x in seqs], device=self.device)
+            with torch.inference_mode():
+                logp = torch.log_softmax(self.model(tokens, cache=rows).float(), -1)
+        for b, x in enumerate(seqs):
+            if not x:
+                out[b] = float(torch.log1p(-first.exp()[self.continues_word].sum().clamp(max=1 - 1e-6)))
+                continue
+            lp = first[x[0]] + sum(logp[b, j - 1, x[j]] for j in range(1, len(x)))
+            p_end = 1 - logp[b, len(x) - 1].exp()[self.continues_word].sum()
+            out[b] = float(lp + torch.log(p_end.clamp(min=1e-6)))
         return out
 
     def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str, context: str) -> list[str]:
@@ -420,6 +480,13 @@ def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> di
     return stats
 
 
+def completer_options(args: argparse.Namespace) -> dict:
+    """Completer keyword arguments from this CLI's flags (shared with tui.py)."""
+    return dict(threads=args.threads, max_tokens=args.max_tokens, stop=args.stop, schema_bonus=args.schema_bonus,
+                schema_penalty=args.schema_penalty, ngram=None if args.ngram == "none" else args.ngram,
+                ngram_weight=args.ngram_weight, ngram_weight_mid=args.ngram_weight_mid)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Schema-aware SQL autocompletion with a tiny LLaMA.")
     ap.add_argument("--ckpt", default=None, help="checkpoint directory (default: the shipped models/default)")
@@ -435,6 +502,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for one request)")
     ap.add_argument("--schema-bonus", type=float, default=2.0, help="logit bonus for tokens spelling a schema name")
     ap.add_argument("--schema-penalty", type=float, default=4.0, help="logit penalty for identifiers found nowhere")
+    ap.add_argument("--ngram", default="default",
+                    help="n-gram model that proposes next words for the model to rerank ('none': the model alone)")
+    ap.add_argument("--ngram-weight", type=float, default=4.0, help="n-gram log-prob weight at a word start")
+    ap.add_argument("--ngram-weight-mid", type=float, default=16.0, help="n-gram log-prob weight inside a word")
     args = ap.parse_args(argv)
     schema = ""
     if args.schema:
@@ -451,8 +522,7 @@ def main(argv=None):
     if not args.batch and args.prefix is None:
         sys.exit("give --prefix, --batch IN --out OUT, or --interactive")
     try:
-        completer = Completer(args.ckpt, threads=args.threads, max_tokens=args.max_tokens, stop=args.stop,
-                              schema_bonus=args.schema_bonus, schema_penalty=args.schema_penalty)
+        completer = Completer(args.ckpt, **completer_options(args))
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
     if args.batch:

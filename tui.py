@@ -455,14 +455,14 @@ def _interrupt(signum, frame):
 
 def main(args, schema: str) -> int:
     """`sample.py --interactive`: args has ckpt, num, max_tokens, stop, threads; schema is the --schema text."""
-    from sample import Completer, resolve_ckpt
+    from sample import Completer, completer_options, resolve_ckpt
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.exit("--interactive needs a terminal")
     try:
         ckpt = resolve_ckpt(args.ckpt)
     except FileNotFoundError as e:
         sys.exit(str(e))
-    worker = Worker(lambda: Completer(ckpt, threads=args.threads, max_tokens=args.max_tokens, stop=args.stop),
+    worker = Worker(lambda: Completer(ckpt, **completer_options(args)),
                     schema, args.num)
     worker.start()  # the model loads while the screen comes up
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

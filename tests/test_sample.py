@@ -11,7 +11,7 @@ from sample import Completer, run_batch
 
 @pytest.fixture(scope="module")
 def completer(tiny_ckpt):
-    c = Completer(tiny_ckpt, max_tokens=8)
+    c = Completer(tiny_ckpt, max_tokens=8, ngram=None)  # the model's own decoding
     c.set_schema(SCHEMA)
     return c
 
@@ -75,6 +75,56 @@ def test_bad_inputs_do_not_crash(completer):
     assert isinstance(c.complete("SELECT " + "x, " * 33000), list)  # a 100,000-character prefix
     assert time.time() - t < 30
     c.set_schema(SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def hybrid(tiny_ckpt):
+    c = Completer(tiny_ckpt, max_tokens=8)  # the default: n-gram proposals, model reranking
+    if c.ngram is None:
+        pytest.skip("no shipped n-gram in models/ngram.json.gz")
+    c.set_schema(SCHEMA)
+    return c
+
+
+def test_log_probs_match_a_full_forward(hybrid):
+    import torch
+    prefix = "SELECT name FROM cu"
+    ids, heal = hybrid._heal(prefix)
+    hybrid._ensure_prompt(prefix)
+    hybrid._feed(ids)
+    texts = [heal.decode() + t for t in ("stomers", "stomers WHERE", "")]
+    got = hybrid._log_probs(texts)
+    prompt = hybrid.sp.encode(__import__("prepare").prompt_text(hybrid._fitted))
+    for text, lp in zip(texts, got):
+        seq = prompt + ids + hybrid.sp.encode(text)
+        with torch.inference_mode():
+            logp = torch.log_softmax(hybrid.model(torch.tensor([seq]))[0].float(), -1)
+        start = len(prompt) + len(ids)
+        want = sum(float(logp[j - 1, seq[j]]) for j in range(start, len(seq)))
+        want += float(torch.log1p(-logp[len(seq) - 1].exp()[hybrid.continues_word].sum()))
+        assert abs(lp - want) < 1e-3, (text, lp, want)
+
+
+def test_rerank_orders_ngram_proposals_by_both_models(hybrid, monkeypatch):
+    prefix = "SELECT name, email FROM "
+    proposals = [(p, first) for p, first, _ in hybrid.ngram.proposals(prefix, "", 8) if first is not None]
+    assert len(proposals) >= 2
+    out = hybrid.complete(prefix, n=5)
+    assert out and all(any(s.startswith(first) for _, first in proposals) for s in out)
+    # a model that strongly prefers the n-gram's last proposal moves it to the top...
+    last = proposals[-1][1]
+    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(last) else 0.0 for t in texts])
+    assert hybrid.complete(prefix, n=5)[0].startswith(last)
+    # ...unless the n-gram's weight says otherwise
+    monkeypatch.setattr(hybrid, "ngram_weight", 1e6)
+    assert hybrid.complete(prefix, n=5)[0].startswith(proposals[0][1])
+
+
+def test_rerank_leaves_literals_to_the_model(hybrid, monkeypatch):
+    prefix = "SELECT * FROM customers WHERE name = "  # a string comes next: the n-gram cannot spell it
+    assert hybrid.ngram.proposals(prefix, "", 5)[0][1] is None
+    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: pytest.fail("the model decodes here, no reranking"))
+    assert isinstance(hybrid.complete(prefix, n=3), list)
 
 
 def test_batch_contract(tiny_ckpt, tmp_path):
