@@ -106,18 +106,26 @@ def test_log_probs_match_a_full_forward(hybrid):
 
 
 def test_rerank_orders_ngram_proposals_by_both_models(hybrid, monkeypatch):
-    prefix = "SELECT name, email FROM "
-    proposals = [(p, first) for p, first, _ in hybrid.ngram.proposals(prefix, "", 8) if first is not None]
+    prefix = "SELECT name, email FROM customers "  # keywords come next
+    proposals = [first for _, first, _ in hybrid.ngram.proposals(prefix, "", 8) if first is not None]
     assert len(proposals) >= 2
     out = hybrid.complete(prefix, n=5)
-    assert out and all(any(s.startswith(first) for _, first in proposals) for s in out)
+    assert out and all(any(s.startswith(first) for first in proposals) for s in out)
     # a model that strongly prefers the n-gram's last proposal moves it to the top...
-    last = proposals[-1][1]
+    last = proposals[-1]
     monkeypatch.setattr(hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(last) else 0.0 for t in texts])
     assert hybrid.complete(prefix, n=5)[0].startswith(last)
     # ...unless the n-gram's weight says otherwise
     monkeypatch.setattr(hybrid, "ngram_weight", 1e6)
-    assert hybrid.complete(prefix, n=5)[0].startswith(proposals[0][1])
+    assert hybrid.complete(prefix, n=5)[0].startswith(proposals[0])
+
+
+def test_rerank_leaves_the_choice_among_names_to_the_ngram(hybrid, monkeypatch):
+    prefix = "SELECT * FROM "  # table names come next
+    names = [first for _, first, _ in hybrid.ngram.proposals(prefix, "", 8) if first in ("customers", "orders")]
+    assert len(names) == 2
+    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(names[-1]) else 0.0 for t in texts])
+    assert [s.split()[0] for s in hybrid.complete(prefix, n=5) if s.split()[0] in names] == names
 
 
 def test_rerank_leaves_literals_to_the_model(hybrid, monkeypatch):
