@@ -159,12 +159,13 @@ def score(statements: list[dict], results: dict) -> dict:
 class ModelRunner:
     """A checkpoint through sample.Completer (one CPU thread, as served)."""
 
-    def __init__(self, ckpt: str, threads: int = 1):
+    def __init__(self, ckpt: str, threads: int = 1, ngram: str | None = "default"):
         from sample import Completer
-        self.c = Completer(ckpt, threads=threads)
+        self.c = Completer(ckpt, threads=threads, ngram=ngram)
         params = sum(p.numel() for p in self.c.model.parameters())
         parts = os.path.normpath(self.c.ckpt).split(os.sep)
-        self.name = f"model {'/'.join(parts[-2:])} ({params / 1e6:.1f}M)"
+        how = f"reranking {self.c.ngram.order}-gram proposals" if self.c.ngram else "alone"
+        self.name = f"model {'/'.join(parts[-2:])} ({params / 1e6:.1f}M), {how}"
 
     def set_schema(self, schema: str):
         self.c.set_schema(schema)
@@ -179,7 +180,7 @@ class NgramRunner:
     def __init__(self, path: str | None = None):
         from ngram import NgramCompleter
         self.c = NgramCompleter(path)
-        self.name = "4-gram (schema-aware)"
+        self.name = f"{self.c.order}-gram (schema-aware)"
 
     def set_schema(self, schema: str):
         self.c.set_schema(schema)
@@ -366,6 +367,8 @@ def main(argv=None):
     ap.add_argument("--ckpt", action="append", default=[], help="a model checkpoint (repeatable: one row each)")
     ap.add_argument("--baseline", action="append", default=[], choices=("ngram", "duckdb"), help="repeatable")
     ap.add_argument("--ngram", default=None, help="n-gram model file (default models/ngram.json.gz)")
+    ap.add_argument("--model-alone", action="store_true",
+                    help="also evaluate each --ckpt without the n-gram's proposals (its own decoding only)")
     ap.add_argument("--rows", type=int, default=200, help="statements per data file")
     ap.add_argument("--num", type=int, default=5, help="completions per request")
     ap.add_argument("--out-dir", default="results")
@@ -382,7 +385,9 @@ def main(argv=None):
         print(f"{path}: {len(rows)} statements, {len(datasets[name][0])} requests", file=sys.stderr)
 
     notes = []
-    makers = [(lambda ckpt=ckpt: ModelRunner(ckpt), False) for ckpt in args.ckpt]
+    makers = [(lambda ckpt=ckpt: ModelRunner(ckpt, ngram=args.ngram or "default"), False) for ckpt in args.ckpt]
+    if args.model_alone:
+        makers += [(lambda ckpt=ckpt: ModelRunner(ckpt, ngram=None), False) for ckpt in args.ckpt]
     for b in args.baseline:  # a baseline that cannot run is skipped with a note; a model cannot be
         makers.append((lambda: NgramRunner(args.ngram), True) if b == "ngram" else (DuckDBRunner, True))
     report = {"datasets": {name: {"rows": len(st), "requests": len(rq), "completers": {}}

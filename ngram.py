@@ -1,4 +1,5 @@
-"""A schema-aware 4-gram SQL completer: the baseline a neural model must clearly beat.
+"""A schema-aware n-gram SQL completer (6-gram as shipped): the baseline a neural model must clearly
+beat, and the proposer of next words that the shipped model reranks (sample.py).
 
     python ngram.py train SOURCE [SOURCE ...] -o models/ngram.json.gz [--holdout evalsets/hard_cases.jsonl]
     python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
@@ -316,14 +317,16 @@ class NgramCompleter:
                 p[w] = (c.get(w, 0) + distinct * p[w]) / (total + distinct)
         return p
 
-    def candidates(self, ctx: list[str]) -> set[str]:
-        out = set()
+    def candidates(self, ctx: list[str]) -> dict[str, None]:
+        """Symbols seen after the context's last 1, 2, ... symbols. An ordered set (a dict), so that
+        probability ties rank the same in every process and in web/ngram.js."""
+        out = {}
         for n in range(1, self.order):
             entry = self.ngrams[n].get(" ".join(ctx[-n:])) if len(ctx) >= n else None
             if entry is None:
                 break
-            out.update(w for w, _ in entry[2])
-        return out or set(self.frequent)
+            out.update(dict.fromkeys(w for w, _ in entry[2]))
+        return out or dict.fromkeys(self.frequent)
 
     def class_names(self, cls: str, state: State) -> list[tuple[str, float]]:
         """Schema names for a class, with P(name | class) from the feature hit rates."""
@@ -350,8 +353,8 @@ class NgramCompleter:
         syms = self.candidates(ctx)
         low = partial.lower()
         if partial:
-            syms |= {w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low)}
-            syms |= {TABLE, COLUMN}
+            syms |= dict.fromkeys(w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low))
+            syms |= dict.fromkeys((TABLE, COLUMN))
         p = self.prob(ctx, syms)
         out, names_of = [], {}
         for sym, ps in p.items():

@@ -3,7 +3,8 @@
     python bench/latency.py [--ckpt models/default] [--configs 260K 15M 42M] [--statements 5]
 
 Types dev-set statements one character at a time against a schema of about 400 tokens that is
-already cached, timing `Completer.complete(prefix, n=5)` per keystroke. Named configs are
+already cached, timing `Completer.complete(prefix, n=5)` per keystroke, as shipped (the model reranking the
+n-gram's proposals) and the model alone. Named configs are
 timed with random weights of their shape (speed depends on the shape, not the weights);
 --ckpt times a trained model. Reference (the seed's recipe, Hugging Face generate with
 20-beam search, 12 new tokens, 200-token prompt, 1 thread): 15M 1,464 ms, 260K 237 ms.
@@ -90,11 +91,12 @@ def main():
     if os.path.exists(tok):
         runs += [(f"{name} (random weights)", random_ckpt(name, tok, tmp)) for name in args.configs]
     print(f"{len(rows)} statements, {sum(len(r['statement']) for r in rows)} keystrokes, n={args.num}, 1 thread\n")
-    print("| model | params | schema prefill ms | keystroke p50 ms | p95 ms | batch requests/s | seed recipe ms |")
-    print("|---|---|---|---|---|---|---|")
-    for label, path in runs:
+    print("| model | decoding | params | schema prefill ms | keystroke p50 ms | p95 ms | batch requests/s | seed recipe ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (label, path), ngram in ((run, ngram) for run in runs for ngram in ("default", None)):
         kw = {"max_tokens": args.max_tokens} if args.max_tokens else {}
-        c = Completer(path, threads=1, **kw)
+        c = Completer(path, threads=1, ngram=ngram, **kw)
+        decoding = "reranks n-gram proposals" if c.ngram else "alone"
         per_key, prefill = time_typing(c, rows, args.num)
         reqs = os.path.join(tmp, "req.jsonl")
         with open(reqs, "w") as f:
@@ -103,7 +105,7 @@ def main():
                     f.write(json.dumps({"id": f"{k}-{i}", "schema": r["schema"], "prefix": r["statement"][:i]}) + "\n")
         stats = run_batch(c, reqs, os.path.join(tmp, "out.jsonl"), args.num)
         ref = next((f"{v:,}" for k, v in REFERENCE_MS.items() if label.startswith(k)), "")
-        print(f"| {label} | {c.model.num_params() / 1e6:.2f}M | {prefill:.0f} | {pct(per_key, 0.5):.1f} | "
+        print(f"| {label} | {decoding} | {c.model.num_params() / 1e6:.2f}M | {prefill:.0f} | {pct(per_key, 0.5):.1f} | "
               f"{pct(per_key, 0.95):.1f} | {stats['requests_per_s']:.0f} | {ref} |", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
