@@ -9,7 +9,7 @@ import re
 import sqlglot
 from sqlglot import exp
 
-_CREATE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?((?:[`\"\w]+|\"[^\"]+\")(?:\.(?:[`\"\w]+|\"[^\"]+\"))*)\s*\(", re.I)
+_CREATE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?((?:[`\"\w]+|\"[^\"]+\")(?:\.(?:[`\"\w]+|\"[^\"]+\"))*)\s*[({]", re.I)
 _TRUNCATE = re.compile(r"truncate\s+(?:table\s+)?(?:only\s+)?((?:[\w.]+|\"[^\"]+\")(?:\s*,\s*(?:[\w.]+|\"[^\"]+\"))*)"
                        r"(?:\s+(?:cascade|restrict))?\s*;?", re.I)
 _NOT_COLUMNS = {"primary", "foreign", "constraint", "unique", "index", "key", "check", "family", "inverted", "exclude"}
@@ -49,9 +49,9 @@ def _body_end(text: str, start: int) -> int:
                 quote = ""
         elif ch in "'\"`":
             quote = ch
-        elif ch == "(":
+        elif ch in "({":  # some LLM-written schemas wrap the columns in braces
             depth += 1
-        elif ch == ")":
+        elif ch in ")}":
             depth -= 1
         i += 1
     return i

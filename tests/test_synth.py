@@ -143,6 +143,13 @@ def test_schemas_parse_into_tables_with_columns():
         assert feature in text, feature
 
 
+def test_parse_schema_takes_odd_llm_layouts():
+    # braces instead of parentheses and blank lines between columns (seen in the LLM-written corpus)
+    schema = "CREATE TABLE stock {\n\nid INT PRIMARY KEY,\n\nprice DECIMAL(10,2),\n\nsold DATE\n\n}\n\n" \
+             "CREATE TABLE report (report_id INT, `Name` TEXT, CONSTRAINT pk PRIMARY KEY (report_id));"
+    assert parse_schema(schema) == {"stock": ["id", "price", "sold"], "report": ["report_id", "Name"]}
+
+
 def test_long_schemas():
     groups = list(synth.generate_groups(20, seed=5, long_rate=1.0, statements_per_group=4))
     for g in groups:
