@@ -1,4 +1,4 @@
-"""web/: the ONNX export against PyTorch, the JS tokenizer and completer against Python, the page in Chromium.
+"""web/: the ONNX export against PyTorch, the JS tokenizer, n-gram and completer against Python, the page in Chromium.
 
 The node and browser tests skip with a reason when node, web/node_modules (`cd web && npm ci`)
 or /usr/bin/chromium are missing; `.ci/run` installs all three.
@@ -62,10 +62,24 @@ def node(*args, timeout=120) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def tiny_web(tiny_ckpt, tmp_path_factory) -> str:
-    """The tiny checkpoint exported (fp32 + int8), with the parity check of web/export.py."""
+def tiny_ngram(tmp_path_factory) -> str:
+    """An n-gram trained on a small generated corpus (datagen.synth) and conftest's statements."""
+    import ngram
+    from datagen import synth
+    d = tmp_path_factory.mktemp("tiny_ngram")
+    groups = list(synth.generate_groups(80, seed=3))
+    groups.append({"topic": "conftest", "schema": SCHEMA, "statements": {"all": STATEMENTS * 3}})
+    synth.write_groups(str(d / "groups.jsonl.gz"), iter(groups))
+    path = str(d / "ngram.json.gz")
+    ngram.save(ngram.train([str(d / "groups.jsonl.gz")], rank_every=1), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_web(tiny_ckpt, tiny_ngram, tmp_path_factory) -> str:
+    """The tiny checkpoint exported (fp32 + int8, and the tiny n-gram), with the parity check of web/export.py."""
     out = str(tmp_path_factory.mktemp("tiny_web"))
-    load("export").write_model_dir(tiny_ckpt, out, int8=True, check=True)
+    load("export").write_model_dir(tiny_ckpt, out, int8=True, check=True, ngram=tiny_ngram)
     return out
 
 
@@ -118,8 +132,54 @@ def test_js_tokenizer_matches_sentencepiece(which, request, tmp_path):
     assert summary["cases"] == n and summary["failures"] == 0
 
 
-def test_js_completer_matches_sample_py(tiny_ckpt, tiny_web, tmp_path):
-    """web/completer.js (what the page runs) gives sample.py's suggestions: cache reuse, token healing, trimming."""
+def ngram_cases(n_groups: int = 24) -> list[dict]:
+    """Prefixes cut anywhere from generated statements (schemas the tiny n-gram has not seen), some in
+    lower case or with a suffix, and a few odd ones: inside a string, after a newline, Unicode, aliases."""
+    from datagen import synth
+    rng = random.Random(2)
+    cases = []
+    for g in synth.generate_groups(n_groups, seed=11):
+        for stmts in g["statements"].values():
+            for s in stmts:
+                cut = rng.randint(0, len(s))
+                prefix = s[:cut].lower() if rng.random() < 0.2 else s[:cut]
+                suffix = s[cut:] if rng.random() < 0.15 else ""
+                cases.append({"schema": g["schema"], "prefix": prefix, "suffix": suffix, "n": rng.choice([5, 8])})
+    odd = ["", " ", "SELECT na\n", "SELECT * FROM customers\n", "select * from ", "SELECT 'it''s", 'SELECT "na',
+           "SELECT é", "SELECT ² ١٢٣٤ 𝟏𝟐𝟑𝟒 ", "SELECT c.", "SELECT o.order_id FROM orders o JOIN customers c ON c.",
+           "SELECT constructor, __proto__ ", "SELECT x\u3000", "SELECT x\x1c", "INSERT INTO orders (",
+           "UPDATE customers SET ", "select name from customers where name = 'a' and "]
+    for prefix in odd:
+        for schema in ("", SCHEMA, SCHEMA.replace("orders", "Customers") + "\nCREATE TABLE t (constructor INT);",
+                       "CREATE TABLE orders {\n  id INT,\n  customer_id INT,\n  total DECIMAL(10,2)\n}"):
+            cases.append({"schema": schema, "prefix": prefix, "suffix": "", "n": 5})
+    return cases
+
+
+def test_js_ngram_matches_ngram_py(tiny_ngram, tmp_path):
+    """web/ngram.js gives ngram.py's proposals and completions exactly: probabilities, texts, tie order."""
+    need_node()
+    import ngram
+    cases = ngram_cases()
+    c = ngram.NgramCompleter(tiny_ngram)
+    want = []
+    for case in cases:
+        c.set_schema(case["schema"])
+        args = case["prefix"], case["suffix"], case["n"]
+        want.append({"proposals": [list(p) for p in c.proposals(*args)], "complete": c.complete(*args)})
+    assert len(cases) >= 300 and sum(bool(w["complete"]) for w in want) >= 0.5 * len(cases)
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(x) + "\n" for x in cases))
+    r = node("web/test/ngram_parity.mjs", tiny_ngram, str(tmp_path / "cases.jsonl"), str(tmp_path / "out.jsonl"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    bad = [(case, w, g) for case, w, g in zip(cases, want, got) if w != g]
+    assert len(got) == len(cases) and not bad, (len(bad), bad[:2])
+
+
+@pytest.mark.parametrize("which", ["hybrid", "model alone"])
+def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, tmp_path):
+    """web/completer.js (what the page runs) gives sample.py's suggestions: cache reuse, token healing,
+    trimming, and the n-gram's proposals reranked by the model (or the model alone)."""
     need_node("onnxruntime-web")
     from sample import Completer
     rng = random.Random(1)
@@ -128,42 +188,53 @@ def test_js_completer_matches_sample_py(tiny_ckpt, tiny_web, tmp_path):
         for j in range(3):
             requests.append({"id": f"{i}.{j}", "schema": SCHEMA, "prefix": s[:rng.randint(1, len(s) - 1)]})
     requests.append({"id": "suffix", "schema": SCHEMA, "prefix": "SELECT na", "suffix": " FROM customers;"})
+    requests.append({"id": "newline", "schema": SCHEMA, "prefix": "SELECT *\nFROM customers\n"})
     requests.append({"id": "other-schema", "schema": "CREATE TABLE t (a INT);", "prefix": "SELECT a FR"})
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
     r = node("web/batch.mjs", "--batch", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
-             "--model", tiny_web, "--variant", "fp32")
+             "--model", tiny_web, "--variant", "fp32", *(["--ngram", "none"] if which == "model alone" else []))
     assert r.returncode == 0, r.stderr[-3000:]
     got = {o["id"]: o for o in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())}
     assert got["bad"]["completions"] == [] and "error" in got["bad"]
-    c = Completer(tiny_ckpt, threads=1, ngram=None)  # the page runs the model alone
-    same = 0
+    c = Completer(tiny_ckpt, threads=1, ngram=tiny_ngram if which == "hybrid" else None)
+    same = reranked = 0
     for req in requests[:1] + requests[2:]:
         c.set_schema(req["schema"])
         want = c.complete(req["prefix"], req.get("suffix", ""), 5)
         assert got[req["id"]]["completions"][:1] == want[:1], req
         same += got[req["id"]]["completions"] == want
+        if c.ngram:
+            proposals = c.ngram.proposals(req["prefix"], req.get("suffix", ""), 8)
+            reranked += bool(proposals) and proposals[0][1] is not None
     assert same >= 0.9 * (len(requests) - 1)  # lower ranks may differ on a float near-tie
+    if which == "hybrid":
+        assert reranked >= 0.5 * (len(requests) - 1)  # most requests went through the reranking
 
 
 def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
-    """The shipped model for the page when there is one (web/model/ when it is current), else the tiny one."""
+    """The shipped model and n-gram for the page when there is one (web/model/ when it is current), else
+    the tiny ones."""
     shipped = os.path.join(ROOT, "models", "default")
     if not os.path.isfile(os.path.join(shipped, "model.safetensors")):
         return tiny_web, False
     export = load("export")
+    ngram = export.DEFAULT_NGRAM if os.path.isfile(export.DEFAULT_NGRAM) else None
     try:
         with open(os.path.join(WEB, "model", "config.json")) as f:
-            if json.load(f).get("source_sha256") == export.source_hash(shipped):
-                return os.path.join(WEB, "model"), True
+            cfg = json.load(f)
+        if cfg.get("source_sha256") == export.source_hash(shipped) and \
+                (cfg.get("ngram") or {}).get("sha256") == (export.file_hash(ngram) if ngram else None):
+            return os.path.join(WEB, "model"), True
     except (OSError, ValueError):
         pass
     out = str(tmp_path_factory.mktemp("shipped_web"))
-    export.write_model_dir(shipped, out, int8=True, check=False)  # parity is checked on the tiny model
+    export.write_model_dir(shipped, out, int8=True, check=False, ngram=ngram)  # parity is checked on the tiny model
     return out, True
 
 
 def test_page_in_headless_chromium(tiny_web, tmp_path_factory, tmp_path):
-    """Type a schema and `SELECT * FROM `; a suggestion within 2 s; Tab inserts it; 50 keystrokes' latency."""
+    """Type a schema and `SELECT * FROM `; a suggestion within 2 s; Tab inserts it; 50 keystrokes' latency;
+    the page reranks the n-gram's proposals when the export has one."""
     need_node("onnxruntime-web", "playwright-core")
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` (.ci/run does) to run the browser test")
@@ -186,6 +257,9 @@ def test_page_in_headless_chromium(tiny_web, tmp_path_factory, tmp_path):
     assert report.get("ok"), report
     assert report["first_suggestion_ms"] <= 2000
     assert report["tab_inserted"]
+    with open(os.path.join(model_dir, "config.json")) as f:
+        has_ngram = bool((json.load(f).get("ngram") or {}).get("file"))
+    assert bool(report["model"].get("ngram")) == has_ngram, report["model"]
     if shipped:
         assert report["names_table"], report["shown"]
     assert os.path.isfile(shot)

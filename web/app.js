@@ -91,7 +91,8 @@ worker.onerror = (e) => {
   statusLine.classList.add("error");
   statusLine.textContent = `The model worker failed: ${e.message || "see the console"}`;
 };
-worker.postMessage({ type: "load", variant: new URLSearchParams(location.search).get("model") || "" });
+const params = new URLSearchParams(location.search); // ?model=int8, ?ngram=none (the model alone)
+worker.postMessage({ type: "load", variant: params.get("model") || "", ngram: params.get("ngram") || "" });
 
 // ------------------------------------------------------------ drawing
 
@@ -149,7 +150,8 @@ function renderStatus() {
   statusLine.classList.remove("error");
   const m = state.model, s = state.schemaInfo, last = state.last;
   if (!m) return;
-  const parts = [`${m.variant} model (${(m.bytes / 1e6).toFixed(1)} MB) loaded in ${Math.round(m.ms)} ms`];
+  const ngram = m.ngram ? ` + n-gram${m.ngram > 1 ? ` (${(m.ngram / 1e6).toFixed(1)} MB)` : ""}` : "";
+  const parts = [`${m.variant} model (${(m.bytes / 1e6).toFixed(1)} MB)${ngram} loaded in ${Math.round(m.ms)} ms`];
   if (s) parts.push(`schema: ${s.tokens} tokens cached${s.prefilled ? ` (prefill ${Math.round(s.ms)} ms)` : ""}`);
   if (last) {
     const recent = latencies.filter((l) => !l.stale).slice(-50).map((l) => l.send_to_best_ms).sort((a, b) => a - b);

@@ -1,20 +1,28 @@
 // The batch contract of sample.py (EVAL.md) on the page's completer, under node:
 //   node web/batch.mjs --batch IN.jsonl --out OUT.jsonl [--model web/model] [--variant fp32|int8] [--num 5]
-// so that ../shared/eval/score.py can score exactly what the browser suggests.
+//                      [--ngram none|PATH]
+// so that ../shared/eval/score.py can score exactly what the browser suggests. The n-gram whose
+// proposals the model reranks is the export's (config.json), as on the page; `--ngram none` runs the
+// model alone, `--ngram PATH` another ngram.py model.
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-web";
 import { Completer, Decoder } from "./completer.js";
+import { NgramCompleter, readModel } from "./ngram.js";
 import { Tokenizer } from "./tokenizer.js";
 
-/** A Completer from a directory written by web/export.py. */
-export async function loadCompleter(dir, variant = "fp32", options = {}) {
+/** A Completer from a directory written by web/export.py; ngram: "default" (the export's), "none" or a path. */
+export async function loadCompleter(dir, variant = "fp32", { ngram = "default", ...options } = {}) {
   ort.env.wasm.numThreads = 1; // one core per request is fastest for these sizes (and fair to the page)
   const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   if (!config.files[variant]) throw new Error(`${dir} has no ${variant} model (export with --int8?)`);
   const tok = new Tokenizer(JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")));
   const decoder = await Decoder.create(ort, readFileSync(join(dir, config.files[variant])), config);
+  const file = ngram === "none" ? null : ngram === "default" ? config.ngram?.file && join(dir, config.ngram.file) : ngram;
+  const settings = config.ngram || {};
+  options.ngram = file ? new NgramCompleter(await readModel(readFileSync(file)),
+    { maxTokens: settings.max_tokens, minProb: settings.min_prob }) : null;
   return new Completer(decoder, tok, options);
 }
 
@@ -22,10 +30,10 @@ async function main(argv) {
   const arg = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
   const here = dirname(fileURLToPath(import.meta.url));
   const [inPath, outPath] = [arg("--batch"), arg("--out")];
-  if (!inPath || !outPath) throw new Error("usage: node web/batch.mjs --batch IN.jsonl --out OUT.jsonl [--model DIR] [--variant fp32|int8] [--num 5]");
+  if (!inPath || !outPath) throw new Error("usage: node web/batch.mjs --batch IN.jsonl --out OUT.jsonl [--model DIR] [--variant fp32|int8] [--num 5] [--ngram none|PATH]");
   const num = Number(arg("--num", 5));
   const completer = await loadCompleter(arg("--model", join(here, "model")), arg("--variant", "fp32"),
-    { maxTokens: Number(arg("--max-tokens", 16)) });
+    { maxTokens: Number(arg("--max-tokens", 16)), ngram: arg("--ngram", "default") });
   const requests = readFileSync(inPath, "utf8").split("\n").filter((l) => l.trim()).map((line, i) => {
     try {
       return JSON.parse(line);

@@ -2,9 +2,10 @@
 // KV cache kept, statement tokens are re-used up to the longest common token prefix, the tokens of a
 // partly typed word are backed off and re-typed under a case-insensitive constraint (token healing),
 // identifiers are nudged towards the schema's names (SchemaLexicon), and the top first tokens are each
-// extended greedily. Returns only the text missing at the cursor.
-// The ONNX graph's cache inputs are described in web/export.py.
-import { SchemaLexicon, cpLen, fitSchema, identifiers, namesIn, textState } from "./schema.js";
+// extended greedily. With an n-gram (web/ngram.js) it is sample.py's hybrid: the n-gram proposes next
+// words and the model reranks them, its own decoding left for literals. Returns only the text missing
+// at the cursor. The ONNX graph's cache inputs are described in web/export.py.
+import { IDENT_TAIL, PY_SPACE, SchemaLexicon, cpLen, fitSchema, identifiers, namesIn, textState } from "./schema.js";
 
 export const SCHEMA_HEADER = "### TABLEDATA";
 export const STATEMENT_HEADER = "### STATEMENT";
@@ -14,8 +15,7 @@ const STATEMENT_RESERVE = 256; // context tokens kept for the statement when a s
 const MAX_HEAL_TOKENS = 16; // how far token healing may back off
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 const WORD_CHAR = /[A-Za-z0-9_$]/;
-// Python's str.isspace() / regex \s, which sample.py's strip() and re use (JS \s differs slightly)
-const SP = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const SP = PY_SPACE; // what sample.py's strip() and \s mean
 const TRAIL_SPACE = new RegExp(`[${SP}]+$`, "u");
 const LEAD_SPACE = new RegExp(`^[${SP}]+`, "u");
 const FIRST_WORD = new RegExp(`^[${SP}]*(?:[A-Za-z0-9_$.]+|[^${SP}])`, "u");
@@ -29,6 +29,15 @@ const isSpace = (ch) => ch !== "" && strip(ch) === "";
 const decodeIgnore = (bytes) => new TextDecoder().decode(bytes).replaceAll("\ufffd", ""); // errors="ignore"
 const startsWith = (a, b) => b.length <= a.length && b.every((x, i) => a[i] === x); // bytes
 const lowerAscii = (b) => b.map((x) => (x >= 65 && x <= 90 ? x + 32 : x));
+
+/** log_softmax of one row of logits, in float64. */
+function logSoftmax(row) {
+  let max = -Infinity, sum = 0;
+  for (const v of row) max = Math.max(max, v);
+  for (const v of row) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  return Float64Array.from(row, (v) => v - lse);
+}
 
 /** The decoder graph on an onnxruntime InferenceSession, with flat KV caches (arrays of tensors). */
 export class Decoder {
@@ -92,7 +101,7 @@ export class Decoder {
 
 /** Set a schema, complete prefixes (the worker and web/batch.mjs build it from web/export.py's files). */
 export class Completer {
-  constructor(decoder, tokenizer, { maxTokens = 16, stop = "statement" } = {}) {
+  constructor(decoder, tokenizer, { maxTokens = 16, stop = "statement", ngram = null } = {}) {
     this.decoder = decoder;
     this.tok = tokenizer;
     this.config = decoder.config;
@@ -105,6 +114,13 @@ export class Completer {
     this.pieceLower = this.pieceBytes.map((b) => (b ? lowerAscii(b) : null));
     const lex = this.config.lexicon; // sample.py's schema copy bias, its settings from export.py
     this.lexicon = lex && (lex.bonus || lex.penalty) ? new SchemaLexicon(this.pieceBytes, lex) : null;
+    // the reranker (sample.py's _rerank): an NgramCompleter proposes, weights from export.py's config
+    this.ngram = ngram;
+    this.rerankConfig = this.config.ngram;
+    if (ngram && !this.rerankConfig) throw new Error("config.json has no rerank settings: export again with web/export.py");
+    // tokens that would go on spelling an identifier: the model's P(the word ends here)
+    this.continuesWord = [];
+    this.pieceBytes.forEach((b, i) => b && b.length && WORD_CHAR.test(String.fromCharCode(b[0])) && this.continuesWord.push(i));
     this.schema = null;
     this.schemaTokens = 0;
     this.fitted = null; // the schema text actually in the cache
@@ -122,6 +138,7 @@ export class Completer {
       this.schema = schema;
       this.schemaTokens = this.tok.encode(promptText(schema)).length;
       if (this.lexicon) this.lexicon.setSchema(schema);
+      if (this.ngram) this.ngram.setSchema(schema);
     }
   }
 
@@ -222,6 +239,10 @@ export class Completer {
       const [word, inString] = textState(context);
       if (!inString) this.lexicon.bias(word).forEach((b, i) => (logits[i] += b));
     }
+    if (this.ngram) {
+      const ranked = await this.rerank(prefix, suffix, decodeIgnore(Uint8Array.from(heal)), n);
+      if (ranked) return ranked;
+    }
     if (heal.length) {
       this.allowed(heal).forEach((ok, i) => { if (!ok) logits[i] = -Infinity; });
     } else {
@@ -248,6 +269,65 @@ export class Completer {
       if (out.length === n) break;
     }
     return out;
+  }
+
+  /** The n-gram proposes next words (it knows the schema's names and SQL's habits), the model weighs
+   * them by the whole statement so far; null leaves the turn to the model's own decoding (no proposal,
+   * or a literal the n-gram cannot spell comes next). sample.py's _rerank. */
+  async rerank(prefix, suffix, heal, n) {
+    const { weight, weight_mid: weightMid, proposals: count } = this.rerankConfig;
+    const proposals = this.ngram.proposals(prefix, suffix, Math.max(n, count));
+    if (!proposals.length || proposals[0][1] === null) return null;
+    const spelled = proposals.filter(([, first]) => first !== null);
+    const modelLp = await this.logProbs(spelled.map(([, first]) => heal + first));
+    const w = prefix && WORD_CHAR.test(prefix.at(-1)) ? weightMid : weight;
+    const score = spelled.map(([p], i) => modelLp[i] + w * Math.log(p));
+    // the model decides whether a schema name comes next, the n-gram which one
+    const typed = prefix.match(IDENT_TAIL)[0].toLowerCase();
+    const isName = ([, first]) => this.ngram.schema.spelling.has(strip(typed + first).replace(/^"+|"+$/g, "").toLowerCase());
+    const names = [...spelled.keys()].filter((i) => isName(spelled[i]));
+    if (names.length) { // the names' share as one class, split among them by the n-gram
+      let pNames = 0;
+      for (const i of names) pNames += spelled[i][0];
+      const top = Math.max(...names.map((i) => modelLp[i]));
+      let sum = 0;
+      for (const i of names) sum += Math.exp(modelLp[i] - top);
+      // logsumexp in float64 (sample.py's torch one is float32: below the ONNX-vs-PyTorch difference)
+      const classScore = top + Math.log(sum) + w * Math.log(pNames);
+      for (const i of names) score[i] = classScore + Math.log(spelled[i][0] / pNames);
+    }
+    const order = [...spelled.keys()].sort((a, b) => (score[a] > score[b] ? -1 : score[a] < score[b] ? 1 : 0));
+    const out = [], seen = new Set();
+    for (const i of order) {
+      const text = spelled[i][1] + spelled[i][2];
+      if (strip(text) && !seen.has(rstrip(text))) {
+        seen.add(rstrip(text));
+        out.push(text);
+      }
+    }
+    return out.slice(0, n);
+  }
+
+  /** The model's log P(text, then a word boundary) after the cached statement, for each text: one
+   * batched pass over the shared prefix cache (sample.py's _log_probs). */
+  async logProbs(texts) {
+    const seqs = texts.map((t) => this.tok.encode(t));
+    const longest = Math.max(...seqs.map((x) => x.length));
+    let logits = null, V = this.lastLogits.length;
+    if (longest) {
+      const rows = seqs.map((x) => x.concat(new Array(longest - x.length).fill(0)));
+      ({ logits, V } = await this.decoder.run(rows, this.cache, null));
+    }
+    const at = (b, j) => logits.subarray((b * longest + j) * V, (b * longest + j + 1) * V);
+    const first = logSoftmax(this.lastLogits);
+    const wordMass = (lp) => this.continuesWord.reduce((s, t) => s + Math.exp(lp[t]), 0);
+    return seqs.map((x, b) => {
+      if (!x.length) return Math.log1p(-Math.min(wordMass(first), 1 - 1e-6));
+      let rest = 0;
+      for (let j = 1; j < x.length; j++) rest += logSoftmax(at(b, j - 1))[x[j]];
+      const pEnd = 1 - wordMass(logSoftmax(at(b, x.length - 1)));
+      return first[x[0]] + rest + Math.log(Math.max(pEnd, 1e-6));
+    });
   }
 
   /** Extend each first token greedily; rows that finish leave the batch (they share the cached prefix). */

@@ -1,10 +1,11 @@
 """Decoder to ONNX for the browser, with a KV cache; checked against PyTorch with onnxruntime.
 
-    python web/export.py --ckpt models/default --out web/model [--int8]
+    python web/export.py --ckpt models/default --out web/model [--int8] [--ngram models/ngram.json.gz | none]
 
 Writes OUT/model.onnx (fp32; with --int8 also model.int8.onnx), OUT/tokenizer.json (the
-SentencePiece pieces that web/tokenizer.js encodes with) and OUT/config.json (shapes,
-special ids, tensor names).
+SentencePiece pieces that web/tokenizer.js encodes with), OUT/ngram.json.gz (the n-gram whose
+proposals the model reranks, as sample.py does; ngram.py's file as is, 0.8 MB, which
+web/ngram.js reads) and OUT/config.json (shapes, special ids, the lexicon and rerank settings).
 
 The graph takes input_ids (B, T) int64 and, per layer i,
   prefix.i.key / prefix.i.value  (1, n_kv, P, D): the schema + statement cache every row
@@ -21,6 +22,7 @@ import hashlib
 import logging
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -34,6 +36,7 @@ from model import from_pretrained, write_json_atomic  # noqa: E402
 from prepare import STATEMENT_HEADER, marker_piece, prompt_text  # noqa: E402
 
 OPSET = 18
+DEFAULT_NGRAM = os.path.join(ROOT, "models", "ngram.json.gz")
 
 
 class ExportCache:
@@ -210,6 +213,24 @@ def lexicon_config() -> dict | None:
             "sql_words": sorted(sample.SQL_WORDS)}
 
 
+def rerank_config(ngram_file: str | None) -> dict:
+    """sample.py's reranking settings (its defaults) and the n-gram's, so that the page reranks the same
+    way; `file` is None when the page runs the model alone."""
+    import inspect
+    import ngram
+    import sample
+    params = inspect.signature(sample.Completer.__init__).parameters
+    ngram_params = inspect.signature(ngram.NgramCompleter.__init__).parameters
+    return {"file": ngram_file, "weight": params["ngram_weight"].default,
+            "weight_mid": params["ngram_weight_mid"].default, "proposals": sample.RERANK_PROPOSALS,
+            "max_tokens": ngram_params["max_tokens"].default, "min_prob": ngram_params["min_prob"].default}
+
+
+def file_hash(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def source_hash(ckpt: str) -> str:
     """Hash of the checkpoint's weights and tokenizer: tells whether an export is current."""
     h = hashlib.sha256()
@@ -219,8 +240,24 @@ def source_hash(ckpt: str) -> str:
     return h.hexdigest()
 
 
-def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True) -> dict:
-    """Export, check and write everything the page loads; returns config.json's content."""
+def write_ngram(path: str | None, out: str) -> dict:
+    """Copy the n-gram into OUT (gzipped JSON, as ngram.py saves it); None removes a stale one."""
+    dst = os.path.join(out, "ngram.json.gz")
+    if path is None:
+        if os.path.exists(dst):
+            os.remove(dst)
+        return rerank_config(None)
+    import ngram
+    ngram.NgramCompleter(path)  # refuse a file that ngram.py cannot read
+    shutil.copyfile(path, dst + ".tmp")
+    os.replace(dst + ".tmp", dst)
+    print(f"n-gram: {dst} ({os.path.getsize(dst) / 1e6:.2f} MB)")
+    return {**rerank_config("ngram.json.gz"), "bytes": os.path.getsize(dst), "sha256": file_hash(dst)}
+
+
+def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True, ngram: str | None = None) -> dict:
+    """Export, check and write everything the page loads; returns config.json's content. With `ngram`
+    (an ngram.py model file), the page reranks the n-gram's proposals as sample.py does."""
     import sentencepiece as spm
     from sample import resolve_ckpt
     ckpt = resolve_ckpt(ckpt)
@@ -252,6 +289,7 @@ def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True)
             parity["int8"] = check_parity(q_path, model, prompt)
             print(f"int8 vs fp32 PyTorch: max |logits diff| = {parity['int8']:.2e} (quantization error, not checked)")
     write_json_atomic(os.path.join(out, "tokenizer.json"), tokenizer_json(tok))
+    rerank = write_ngram(ngram, out)
     cfg = {
         "n_layers": args.n_layers, "n_kv_heads": args.n_kv_heads, "head_dim": args.head_dim,
         "vocab_size": args.vocab_size, "max_seq_len": args.max_seq_len,
@@ -262,6 +300,7 @@ def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True)
         # and fp32 gives sample.py's suggestions (int8 scored a point lower on the dev set)
         "page_default": "fp32",
         "lexicon": lexicon_config(),
+        "ngram": rerank,
         "source_sha256": source_hash(ckpt),
         "parity_max_abs": parity, "ckpt": os.path.relpath(ckpt, ROOT) if ckpt.startswith(ROOT) else ckpt,
     }
@@ -275,10 +314,16 @@ def main(argv=None):
     ap.add_argument("--out", default=os.path.join(ROOT, "web", "model"))
     ap.add_argument("--int8", action="store_true", help="also write a dynamically quantized int8 model")
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
+    ap.add_argument("--ngram", default=DEFAULT_NGRAM,
+                    help="n-gram whose proposals the model reranks, as in sample.py ('none': the model alone)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
+    ngram = None if a.ngram == "none" else a.ngram
+    if ngram == DEFAULT_NGRAM and not os.path.isfile(ngram):
+        print(f"no n-gram at {ngram}: the page will run the model alone")
+        ngram = None
     try:
-        write_model_dir(a.ckpt, a.out, int8=a.int8, check=not a.no_check)
+        write_model_dir(a.ckpt, a.out, int8=a.int8, check=not a.no_check, ngram=ngram)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
 

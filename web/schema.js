@@ -3,8 +3,10 @@
 // identifiers on the schema's names.
 
 const W = "[\\p{L}\\p{N}_]"; // Python's \w
+// Python's str.isspace() characters (its re's \s, used by strip()); JS \s differs slightly
+export const PY_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const NAME = `(?:[\`"]|${W})+|"[^"]+"`;
-const CREATE = new RegExp(`create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?((?:${NAME})(?:\\.(?:${NAME}))*)\\s*\\(`, "giu");
+const CREATE = new RegExp(`create\\s+table\\s+(?:if\\s+not\\s+exists\\s+)?((?:${NAME})(?:\\.(?:${NAME}))*)\\s*[({]`, "giu");
 const SQL_UNITS = /'(?:[^']|'')*'?|"[^"]*"?|`[^`]*`?|--[^\n]*|\/\*.*?(?:\*\/|$)|[A-Za-z_][A-Za-z0-9_$]*/gs;
 const NOT_COLUMNS = new Set(["primary", "foreign", "constraint", "unique", "index", "key", "check", "family", "inverted", "exclude"]);
 const IDENT = /[A-Za-z_][A-Za-z0-9_$]*/g;
@@ -17,8 +19,8 @@ function bodyEnd(text, start) {
     const ch = text[i];
     if (quote) { if (ch === quote) quote = ""; }
     else if ("'\"`".includes(ch)) quote = ch;
-    else if (ch === "(") depth++;
-    else if (ch === ")") depth--;
+    else if (ch === "(" || ch === "{") depth++; // some LLM-written schemas wrap the columns in braces
+    else if (ch === ")" || ch === "}") depth--;
   }
   return i;
 }
@@ -92,10 +94,13 @@ export function fitSchema(schema, keepNames, budgetChars) {
   return [...kept].sort((a, b) => a - b).map((i) => parts[i]).join("\n\n");
 }
 
+// sample.py's _IDENT_TAIL: Python's `$` also matches before a final newline, so "FROM t\n" ends in "t"
+export const IDENT_TAIL = /[A-Za-z0-9_$]*(?=\n?$)/;
+
 /** (partial identifier at the end of `text`, lowercased; whether the end is inside a string literal). */
 export function textState(text) {
   const inString = (text.match(/'/g) || []).length % 2 === 1;
-  return [inString ? "" : text.match(/[A-Za-z0-9_$]*$/)[0].toLowerCase(), inString];
+  return [inString ? "" : text.match(IDENT_TAIL)[0].toLowerCase(), inString];
 }
 
 const prefixesOf = (w) => Array.from({ length: w.length }, (_, i) => w.slice(0, i + 1));

@@ -1,9 +1,11 @@
-// The model runs here, off the page's main thread, so typing never waits for it.
-// Messages in:  {type: "load", variant} | {type: "schema", schema} | {type: "complete", id, schema, prefix, suffix, n}
+// The model (and the n-gram whose proposals it reranks) runs here, off the page's main thread, so
+// typing never waits for it.
+// Messages in:  {type: "load", variant, ngram: "none" for the model alone} | {type: "schema", schema} | {type: "complete", id, schema, prefix, suffix, n}
 // Messages out: {type: "ready", ...} | {type: "schema", ...} | {type: "best", id, text, ms} | {type: "result", id, suggestions, ms}
 //               | {type: "error", id, message}
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
 import { Completer, Decoder } from "./completer.js";
+import { NgramCompleter, readModel } from "./ngram.js";
 import { Tokenizer } from "./tokenizer.js";
 
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
@@ -19,15 +21,30 @@ const getJSON = async (url) => {
   return r.json();
 };
 
-async function load({ variant }) {
+/** The n-gram of config.json (gzipped JSON; DecompressionStream unpacks it), or null. */
+async function loadNgram(base, config) {
+  const settings = config.ngram;
+  if (!settings || !settings.file) return null;
+  const url = new URL(settings.file, base);
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} (run web/export.py first)`);
+  const model = await readModel(await r.arrayBuffer());
+  return new NgramCompleter(model, { maxTokens: settings.max_tokens, minProb: settings.min_prob });
+}
+
+async function load({ variant, ngram: useNgram }) {
   const base = new URL("./model/", import.meta.url);
   const config = await getJSON(new URL("config.json", base));
   variant = config.files[variant] ? variant : config.page_default || "fp32";
   const tok = new Tokenizer(await getJSON(new URL("tokenizer.json", base)));
   const t0 = performance.now();
-  const decoder = await Decoder.create(ort, new URL(config.files[variant], base).href, config);
-  completer = new Completer(decoder, tok, { maxTokens: config.page_max_tokens || 16 });
-  return { type: "ready", variant, bytes: config.sizes[variant], ms: performance.now() - t0, ckpt: config.ckpt };
+  const [decoder, ngram] = await Promise.all([
+    Decoder.create(ort, new URL(config.files[variant], base).href, config),
+    useNgram === "none" ? null : loadNgram(base, config),
+  ]);
+  completer = new Completer(decoder, tok, { maxTokens: config.page_max_tokens || 16, ngram });
+  return { type: "ready", variant, bytes: config.sizes[variant], ms: performance.now() - t0, ckpt: config.ckpt,
+           ngram: ngram ? config.ngram.bytes || true : null };
 }
 
 async function schema(msg) {

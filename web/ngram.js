@@ -1,0 +1,419 @@
+// ngram.py's completion side: the schema-aware 4-gram that proposes the next words which the
+// completer's model reranks (web/completer.js). It reads the model that ngram.py saves (web/export.py
+// copies it to model/ngram.json.gz) and gives ngram.py's results exactly, ties included: Python's
+// dicts and ordered sets iterate in insertion order, as Maps and Sets do here, and both sorts are stable.
+import { PY_SPACE, parseSchema } from "./schema.js";
+
+// the scorer's tokens; Python's \d is any Unicode digit and its \S any character but str.isspace()'s
+const TOKEN = new RegExp(`[A-Za-z_][A-Za-z0-9_]*|\\p{Nd}+(?:\\.\\p{Nd}+)?|'(?:[^']|'')*'|"[^"]*"|[^${PY_SPACE}]`, "gu");
+export const BOS = "<s>", EOS = "</s>";
+export const TABLE = "<T>", COLUMN = "<C>", QTABLE = '"<T>"', QCOLUMN = '"<C>"';
+const STRING = "<S>", NUMBER = "<N>", QUOTED = "<Q>";
+const UNRENDERABLE = new Set([STRING, NUMBER, QUOTED, EOS]);
+const CLASSES = new Set([TABLE, COLUMN, QTABLE, QCOLUMN]);
+const BASE = { [QTABLE]: TABLE, [QCOLUMN]: COLUMN };
+const baseClass = (sym) => BASE[sym] || sym;
+const TABLE_CONTEXT = new Set(["from", "join", "into", "update", "table", "truncate", "only"]);
+const NOT_ALIAS = new Set(`select from where and or not null is in as on join left right inner outer full cross natural group
+by order having limit offset insert into values update set delete truncate table upsert returning distinct case when
+then else end like ilike between exists union intersect except all asc desc with using cascade`.split(/\s+/));
+
+// Python's str methods where JS differs: code points, not UTF-16 units; its whitespace; its case tests
+const cps = (s) => [...s];
+const cpSlice = (s, a, b) => cps(s).slice(a, b).join("");
+const rstrip = (s) => s.replace(new RegExp(`[${PY_SPACE}]+$`, "u"), "");
+const strip = (s) => rstrip(s).replace(new RegExp(`^[${PY_SPACE}]+`, "u"), "");
+const isAlpha = (ch) => /^\p{L}$/u.test(ch);
+const isAlnum = (ch) => /^[\p{L}\p{N}]$/u.test(ch);
+const isUpper = (s) => s !== s.toLowerCase() && s === s.toUpperCase();
+const isLower = (s) => s !== s.toUpperCase() && s === s.toLowerCase();
+const lower = (s) => s.toLowerCase();
+const count = (s, ch) => s.split(ch).length - 1;
+const setDefault = (map, key, value) => map.has(key) || map.set(key, value);
+const greater = (a, b) => { // Python's tuple a > b, for tuples of numbers and booleans
+  for (let i = 0; i < a.length; i++) if (Number(a[i]) !== Number(b[i])) return Number(a[i]) > Number(b[i]);
+  return false;
+};
+
+/** [whitespace before, token] pairs. */
+export function tokenize(text) {
+  const out = [];
+  let pos = 0;
+  for (const m of text.matchAll(TOKEN)) {
+    out.push([text.slice(pos, m.index), m[0]]);
+    pos = m.index + m[0].length;
+  }
+  return out;
+}
+
+/** Tables and columns of one schema, looked up case-insensitively. */
+export class Schema {
+  constructor(text) {
+    const tables = parseSchema(text || "");
+    this.tables = [...tables.keys()].map(lower);
+    this.spelling = new Map(); // lowercase name -> schema spelling
+    this.columns = new Map(); // table -> [columns], lowercase
+    this.columnSet = new Set();
+    for (const [t, cols] of tables) {
+      setDefault(this.spelling, lower(t), t);
+      this.columns.set(lower(t), cols.map(lower));
+      for (const c of cols) {
+        setDefault(this.spelling, lower(c), c);
+        this.columnSet.add(lower(c));
+      }
+    }
+    this.tableSet = new Set(this.tables);
+  }
+
+  /** A token's n-gram symbol: a class for schema names, the lowercase word otherwise. */
+  normalize(word, prev) {
+    const ch = cps(word)[0];
+    if (isAlpha(ch) || ch === "_") {
+      const low = lower(word);
+      if (this.tableSet.has(low) && (!this.columnSet.has(low) || TABLE_CONTEXT.has(prev))) return TABLE;
+      return this.columnSet.has(low) ? COLUMN : low;
+    }
+    // other digits (isdigit but not \d) only come as one-character tokens, which fall through to `word`
+    if (/^\p{Nd}$/u.test(ch)) return cps(word).length <= 3 ? word : NUMBER;
+    if (ch === "'") return STRING;
+    if (ch === '"') {
+      const low = lower(word.slice(1, -1));
+      if (this.tableSet.has(low) && (!this.columnSet.has(low) || TABLE_CONTEXT.has(prev))) return QTABLE;
+      return this.columnSet.has(low) ? QCOLUMN : QUOTED;
+    }
+    return word;
+  }
+}
+
+/** What the statement typed so far says about the schema: tables named, columns used, aliases. */
+export class State {
+  constructor() {
+    this.norms = [];
+    this.words = []; // lowercase surface, quotes stripped
+    this.tables = [];
+    this.used = new Set();
+    this.aliases = new Map();
+    this.lastCol = null; // [table, column index]
+    this.aliasFor = null;
+  }
+
+  get kind() {
+    return this.norms.length ? this.norms[0] : BOS;
+  }
+
+  resolve(name, schema) {
+    return this.aliases.get(name) || (schema.tableSet.has(name) ? name : null);
+  }
+
+  /** The table of `x.` when the statement ends with an alias or table name and a dot. */
+  dotTable(schema) {
+    if (this.norms.length >= 2 && this.norms.at(-1) === ".") return this.resolve(this.words.at(-2), schema);
+    return null;
+  }
+
+  push(surface, norm, schema) {
+    const low = lower(surface).replace(/^"+|"+$/g, "");
+    const dot = this.dotTable(schema);
+    if (norm === TABLE || norm === QTABLE) {
+      if (!this.tables.includes(low)) this.tables.push(low);
+      this.aliasFor = low;
+    } else if (this.aliasFor && norm === "as") {
+      // the alias comes next
+    } else if (this.aliasFor && /^[a-z_][a-z0-9_]*$/.test(norm) && !NOT_ALIAS.has(norm)) {
+      this.aliases.set(norm, this.aliasFor);
+      this.aliasFor = null;
+    } else {
+      this.aliasFor = null;
+    }
+    if (norm === COLUMN || norm === QCOLUMN) {
+      this.used.add(low);
+      const has = (t) => (schema.columns.get(t) || []).includes(low);
+      let owners = dot && has(dot) ? [dot] : this.tables.filter(has);
+      if (!owners.length) owners = schema.tables.filter((t) => schema.columns.get(t).includes(low));
+      this.lastCol = owners.length ? [owners[0], schema.columns.get(owners[0]).indexOf(low)] : null;
+    }
+    this.norms.push(norm);
+    this.words.push(low);
+  }
+
+  copy() {
+    const c = new State();
+    Object.assign(c, { norms: [...this.norms], words: [...this.words], tables: [...this.tables],
+      used: new Set(this.used), aliases: new Map(this.aliases), lastCol: this.lastCol, aliasFor: this.aliasFor });
+    return c;
+  }
+}
+
+/** Candidate column -> [relation to the statement's tables, used, next in schema order, first column, looks like a key]. */
+export function columnFeatures(state, schema) {
+  const dot = state.dotTable(schema);
+  const out = new Map();
+  for (const t of schema.tables) {
+    if (dot && t !== dot) continue;
+    const rel = t === dot ? 2 : state.tables.includes(t) ? 1 : 0;
+    schema.columns.get(t).forEach((c, j) => {
+      const next = state.lastCol !== null && state.lastCol[0] === t && state.lastCol[1] === j - 1;
+      const f = [rel, state.used.has(c), next, j === 0, c.endsWith("id")];
+      if (!out.has(c) || greater(f, out.get(c))) out.set(c, f);
+    });
+  }
+  return out;
+}
+
+/** Candidate table -> [used, holds the columns typed outside named tables, first table, shares a
+ * column name other than id with a named table]. */
+export function tableFeatures(state, schema) {
+  const inNamed = (c) => state.tables.some((t) => (schema.columns.get(t) || []).includes(c));
+  const pending = [...state.used].filter((c) => !inNamed(c));
+  const named = new Set(state.tables.flatMap((t) => schema.columns.get(t) || []));
+  named.delete("id");
+  const out = new Map();
+  schema.tables.forEach((t, i) => {
+    const cols = schema.columns.get(t);
+    const has = pending.filter((c) => cols.includes(c)).length;
+    const cover = !pending.length ? 3 : has === pending.length ? 2 : has ? 1 : 0;
+    const used = state.tables.includes(t);
+    out.set(t, [used, cover, i === 0, !used && cols.some((c) => named.has(c))]);
+  });
+  return out;
+}
+
+/** Context keys for the class ranker, most specific first. */
+export function rankBuckets(state) {
+  const prev = state.norms.length ? state.norms.at(-1) : BOS;
+  return [`${state.kind} ${prev}`, prev, ""];
+}
+
+export const fkey = (f) => f.map((x) => String(Number(x))).join("");
+
+/** A model file's bytes (gzipped or plain JSON) to the object ngram.py saved. */
+export async function readModel(bytes) {
+  bytes = new Uint8Array(bytes);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) { // a server that sent Content-Encoding has unpacked it already
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+// the model's objects as parsed (converting 100,000s of contexts to Maps would double the load time);
+// own keys only, so that words such as "constructor" are not found on Object.prototype
+const get = (obj, key) => (obj && Object.hasOwn(obj, key) ? obj[key] : undefined);
+
+/** ngram.py's NgramCompleter: setSchema(schema), proposals(prefix, suffix, n), complete(prefix, suffix, n). */
+export class NgramCompleter {
+  constructor(model, { maxTokens = 8, minProb = 0.2 } = {}) {
+    this.order = model.order;
+    this.ngrams = model.ngrams;
+    this.wsNext = model.ws_next;
+    this.wsPair = model.ws_pair;
+    this.spelling = model.spelling;
+    this.rank = model.rank;
+    this.maxTokens = maxTokens;
+    this.minProb = minProb; // a continuation stops before a token less likely than this
+    const [total, , uni] = this.ngrams[0][""];
+    this.unigram = new Map(uni.map(([w, c]) => [w, c / total]));
+    this.floor = 0.5 / total;
+    this.frequent = uni.slice(0, 50).map(([w]) => w);
+    this.byStart = new Map(); // first 1 and 2 characters -> words, most frequent first
+    const add = (key, w) => (this.byStart.get(key) || this.byStart.set(key, []).get(key)).push(w);
+    for (const [w] of uni) {
+      const chars = cps(w);
+      if (isAlnum(chars[0]) || chars[0] === "_") {
+        add(chars[0], w);
+        if (chars.length > 1) add(chars[0] + chars[1], w);
+      }
+    }
+    this.schemaText = null;
+    this.setSchema("");
+  }
+
+  /** Use this schema (CREATE TABLE statements; may be empty) for the following completions. */
+  setSchema(schema) {
+    if (this.schemaText !== schema) {
+      this.schemaText = schema;
+      this.schema = new Schema(schema);
+    }
+  }
+
+  // -------------------------------------------------------- probabilities
+
+  /** Interpolated (Witten-Bell) P(word | the last order-1 symbols of ctx), as a Map in the order of `words`. */
+  prob(ctx, words) {
+    const p = new Map();
+    for (const w of words) p.set(w, this.unigram.has(w) ? this.unigram.get(w) : this.floor);
+    for (let n = 1; n < this.order; n++) {
+      if (ctx.length < n) break;
+      const entry = get(this.ngrams[n], ctx.slice(-n).join(" "));
+      if (entry === undefined) break; // a longer context is unseen too
+      const [total, distinct, best] = entry;
+      const c = new Map(best);
+      for (const [w, pw] of p) p.set(w, ((c.get(w) || 0) + distinct * pw) / (total + distinct));
+    }
+    return p;
+  }
+
+  /** Symbols seen after the context's last 1, 2, ... symbols (an ordered Set). */
+  candidates(ctx) {
+    const out = new Set();
+    for (let n = 1; n < this.order; n++) {
+      const entry = ctx.length >= n ? get(this.ngrams[n], ctx.slice(-n).join(" ")) : undefined;
+      if (entry === undefined) break;
+      for (const [w] of entry[2]) out.add(w);
+    }
+    return out.size ? out : new Set(this.frequent);
+  }
+
+  /** Schema names for a class, with P(name | class) from the feature hit rates: [[name, p], ...] best first. */
+  classNames(cls, state) {
+    const feats = (cls === TABLE ? tableFeatures : columnFeatures)(state, this.schema);
+    if (!feats.size) return [];
+    const table = get(this.rank, cls);
+    let rates;
+    for (const b of rankBuckets(state)) {
+      rates = get(table, b);
+      if (rates && Object.values(rates).reduce((n, hc) => n + hc[1], 0) >= 50) break;
+    }
+    // no bucket with 50 candidates: the last one's, as in ngram.py
+    const scores = new Map();
+    for (const [name, f] of feats) {
+      const [hits, cands] = get(rates, fkey(f)) || [0, 0];
+      scores.set(name, (hits + 0.01) / (cands + 1));
+    }
+    let z = 0;
+    for (const s of scores.values()) z += s;
+    const order = new Map([...feats.keys()].map((name, i) => [name, i]));
+    return [...scores].map(([name, s]) => [name, s / z])
+      .sort((a, b) => (a[1] > b[1] ? -1 : a[1] < b[1] ? 1 : order.get(a[0]) - order.get(b[0])));
+  }
+
+  /** [probability, symbol, surface] of the next token, best first; with `partial`, only those that continue it. */
+  ranked(state, ctx, partial = "") {
+    const syms = this.candidates(ctx);
+    const low = lower(partial);
+    if (partial) {
+      for (const w of (this.byStart.get(cpSlice(low, 0, 2)) || []).slice(0, 300)) if (w.startsWith(low)) syms.add(w);
+      syms.add(TABLE);
+      syms.add(COLUMN);
+    }
+    const out = [], namesOf = new Map();
+    for (const [sym, ps] of this.prob(ctx, syms)) {
+      if (CLASSES.has(sym)) {
+        const base = baseClass(sym);
+        const q = sym[0] === '"' ? '"' : "";
+        if (partial && q) continue;
+        if (!namesOf.has(base)) namesOf.set(base, this.classNames(base, state));
+        for (const [name, pn] of namesOf.get(base)) {
+          if (!partial || name.startsWith(low)) out.push([ps * pn, sym, q + this.schema.spelling.get(name) + q]);
+        }
+      } else if (UNRENDERABLE.has(sym) || sym === BOS) {
+        if (!partial) out.push([ps, sym, ""]);
+      } else {
+        const surface = get(this.spelling, sym) ?? sym;
+        if (!partial || sym.startsWith(low)) out.push([ps, sym, surface]);
+      }
+    }
+    return out.sort((a, b) => (a[0] > b[0] ? -1 : a[0] < b[0] ? 1 : 0)); // stable, as Python's sort
+  }
+
+  // -------------------------------------------------------- completion
+
+  whitespace(prev, sym) {
+    const pair = get(this.wsPair, `${prev} ${sym}`);
+    const next = get(this.wsNext, sym);
+    return pair !== undefined ? pair : next !== undefined ? next : " ";
+  }
+
+  /** Up to n distinct suggestions, best first, each the exact text to insert at the cursor. */
+  complete(prefix, suffix = "", n = 5) {
+    return this.proposals(prefix, suffix, n).filter(([, first]) => first !== null)
+      .map(([, first, rest]) => first + rest).filter((t) => strip(t));
+  }
+
+  /** Up to n distinct [probability, first word's text to insert, continuation] for the next word, best
+   * first; a literal or the end of the statement (which the n-gram cannot spell) has text null. */
+  proposals(prefix, suffix = "", n = 5) {
+    if (count(prefix, "'") % 2) return []; // inside a string literal: nothing to predict
+    const toks = tokenize(prefix);
+    let partial = "";
+    // Python's `$` also matches before a final newline: ngram.py's [A-Za-z0-9_]$
+    if (toks.length && /[A-Za-z0-9_]\n?$/.test(prefix) && !"'\"".includes(toks.at(-1)[1][0])) partial = toks.pop()[1];
+    const state = new State();
+    let prev = BOS;
+    for (const [, word] of toks) {
+      const norm = this.schema.normalize(word, prev);
+      state.push(word, norm, this.schema);
+      prev = norm;
+    }
+    const lowerStyle = this.lowercaseStyle(toks);
+    const typedSpace = strip(prefix) ? prefix.slice(rstrip(prefix).length) : prefix;
+    const ctx = [...new Array(this.order - 1).fill(BOS), ...state.norms];
+    const out = [], seen = new Set();
+    let spelled = 0;
+    for (const [p, sym, rawSurface] of this.ranked(state, ctx, partial)) {
+      if (sym === BOS) continue;
+      if (UNRENDERABLE.has(sym)) {
+        if (!seen.has(sym)) {
+          seen.add(sym);
+          out.push([p, null, ""]);
+        }
+        continue;
+      }
+      const surface = this.style(sym, rawSurface, lowerStyle);
+      let text;
+      if (partial) text = cpSlice(surface, cps(partial).length);
+      else text = (typedSpace || !toks.length ? "" : this.whitespace(prev, sym)) + surface;
+      const key = lower(text);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const rest = strip(suffix) ? "" : this.extend(state, ctx, sym, surface, lowerStyle);
+      out.push([p, text, rest]);
+      if (++spelled === n) break;
+    }
+    return out;
+  }
+
+  /** Greedy continuation after a chosen first token, up to maxTokens, to the end of the statement. */
+  extend(state, ctx, sym, surface, lowerStyle) {
+    if (sym === ";") return "";
+    state = state.copy();
+    state.push(surface, sym, this.schema);
+    ctx = [...ctx, sym];
+    let text = "", prev = sym;
+    for (let step = 0; step < this.maxTokens - 1; step++) {
+      const p = this.prob(ctx, this.candidates(ctx));
+      let nsym = null;
+      for (const [w, pw] of p) if (nsym === null || pw > p.get(nsym)) nsym = w; // the first of equals, as max()
+      if (UNRENDERABLE.has(nsym) || nsym === BOS || p.get(nsym) < this.minProb) break;
+      let nsurface;
+      if (CLASSES.has(nsym)) {
+        const names = this.classNames(baseClass(nsym), state);
+        if (!names.length || p.get(nsym) * names[0][1] < this.minProb) break;
+        const q = nsym[0] === '"' ? '"' : "";
+        nsurface = q + this.schema.spelling.get(names[0][0]) + q;
+      } else {
+        nsurface = this.style(nsym, get(this.spelling, nsym) ?? nsym, lowerStyle);
+      }
+      text += this.whitespace(prev, nsym) + nsurface;
+      if (nsym === ";") break;
+      state.push(nsurface, nsym, this.schema);
+      ctx.push(nsym);
+      prev = nsym;
+    }
+    return text;
+  }
+
+  /** Whether the user types keywords in lower case (the last keyword typed decides). */
+  lowercaseStyle(toks) {
+    for (let i = toks.length - 1; i >= 0; i--) {
+      const word = toks[i][1], low = lower(word);
+      const spelled = get(this.spelling, low);
+      if (spelled !== undefined && isUpper(spelled) && !this.schema.spelling.has(low)) return isLower(word);
+    }
+    return false;
+  }
+
+  style(sym, surface, lowerStyle) {
+    return lowerStyle && !CLASSES.has(sym) ? lower(surface) : surface;
+  }
+}
