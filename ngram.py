@@ -396,7 +396,7 @@ class NgramCompleter:
             return []  # inside a string literal: nothing to predict
         toks = tokenize(prefix)
         partial = ""
-        if toks and re.search(r"[A-Za-z0-9_]$", prefix) and not toks[-1][1][0] in "'\"":
+        if toks and re.search(r"[A-Za-z0-9_]\Z", prefix) and not toks[-1][1][0] in "'\"":
             partial = toks.pop()[1]
         state, prev = State(), BOS
         for _, word in toks:

@@ -34,6 +34,7 @@ DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
 MAX_HEAL_TOKENS = 16  # how far token healing may back off
 RERANK_PROPOSALS = 8  # n-gram proposals the model weighs
+NGRAM_SURE = 0.95  # an n-gram proposal at least this likely is taken as is, without the model
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -50,7 +51,7 @@ date_part age year month day hour minute second epoch int integer bigint smallin
 double precision text varchar char string bool boolean timestamp timestamptz uuid jsonb json bytes serial only
 gen_random_uuid unique_rowid if replace position strftime julianday ifnull instr
 """.split())
-_IDENT_TAIL = re.compile(r"[A-Za-z0-9_$]*$")
+_IDENT_TAIL = re.compile(r"[A-Za-z0-9_$]*\Z")  # \Z: `$` would also match before a final newline
 
 
 class SchemaLexicon:
@@ -117,6 +118,16 @@ class SchemaLexicon:
         return self.cache[word]
 
 
+def _distinct(texts: list[str], n: int) -> list[str]:
+    """The first n texts that are neither blank nor a repeat (trailing whitespace ignored)."""
+    out, seen = [], set()
+    for text in texts:
+        if text.strip() and text.rstrip() not in seen:
+            seen.add(text.rstrip())
+            out.append(text)
+    return out[:n]
+
+
 def text_state(text: str) -> tuple[str, bool]:
     """(partial identifier at the end of `text`, lowercased; whether the end is inside a string literal)."""
     in_string = text.count("'") % 2 == 1
@@ -169,6 +180,7 @@ class Completer:
         # the reranker's score: model log-prob + weight * n-gram log-prob; inside a word the n-gram
         # counts more (weights chosen on dev_seed rows 200-259 and evalsets/hard_cases.jsonl)
         self.ngram, self.ngram_weight, self.ngram_weight_mid = None, ngram_weight, ngram_weight_mid
+        self.ngram_sure = NGRAM_SURE
         if ngram:
             from ngram import DEFAULT_MODEL, NgramCompleter
             path = DEFAULT_MODEL if ngram == "default" else ngram
@@ -278,6 +290,10 @@ class Completer:
             self.set_schema("")
         prefix = _CONTROL.sub(" ", prefix)
         self._ensure_prompt(prefix)
+        proposals = self.ngram.proposals(prefix, suffix, max(n, RERANK_PROPOSALS)) if self.ngram else []
+        if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
+            # the model could not overturn it: skip the model (its cache catches up on the next call)
+            return _distinct([first + rest for _, first, rest in proposals if first is not None], n)
         room = self.model.args.max_seq_len - self.prompt_len - self.max_tokens - 1
         ids, heal = self._heal(prefix)
         if len(ids) > room:  # very long statement: keep its tail (the schema stays)
@@ -293,10 +309,8 @@ class Completer:
             word, in_string = text_state(kept_text[-64:])
             if not in_string:
                 logits += self.lexicon.bias(word)
-        if self.ngram is not None:
-            ranked = self._rerank(prefix, suffix, heal.decode("utf-8", errors="ignore"), n)
-            if ranked is not None:
-                return ranked
+        if proposals and proposals[0][1] is not None:
+            return self._rerank(proposals, prefix, heal.decode("utf-8", errors="ignore"), n)
         if heal:
             logits[~self._allowed(heal, ignore_case)] = float("-inf")
         else:
@@ -317,13 +331,10 @@ class Completer:
                 break
         return out
 
-    def _rerank(self, prefix: str, suffix: str, heal: str, n: int) -> list[str] | None:
+    def _rerank(self, proposals: list[tuple[float, str | None, str]], prefix: str, heal: str, n: int) -> list[str]:
         """The n-gram proposes next words (it knows the schema's names and SQL's habits), the
-        model weighs them by the whole statement so far; None leaves the turn to the model's own
-        decoding (no proposal, or the n-gram expects a literal it cannot spell)."""
-        proposals = self.ngram.proposals(prefix, suffix, max(n, RERANK_PROPOSALS))
-        if not proposals or proposals[0][1] is None:
-            return None
+        model weighs them by the whole statement so far. (Where the n-gram expects a literal it
+        cannot spell, or has no proposal, the model decodes on its own instead.)"""
         spelled = [(p, first, rest) for p, first, rest in proposals if first is not None]
         model_lp = self._log_probs([heal + first for _, first, _ in spelled])
         weight = self.ngram_weight_mid if prefix and _WORD_CHAR.match(prefix[-1]) else self.ngram_weight
@@ -340,13 +351,7 @@ class Completer:
             for i in names:
                 score[i] = class_score + math.log(spelled[i][0] / p_names)
         scored = sorted(zip(spelled, score), key=lambda x: -x[1])
-        out, seen = [], set()
-        for (_, first, rest), _ in scored:
-            text = first + rest
-            if text.strip() and text.rstrip() not in seen:
-                seen.add(text.rstrip())
-                out.append(text)
-        return out[:n]
+        return _distinct([first + rest for (_, first, rest), _ in scored], n)
 
     def _log_probs(self, texts: list[str]) -> list[float]:
         """The model's log P(text, then a word boundary) after the cached statement, for each text

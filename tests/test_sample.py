@@ -135,6 +135,22 @@ def test_rerank_leaves_literals_to_the_model(hybrid, monkeypatch):
     assert isinstance(hybrid.complete(prefix, n=3), list)
 
 
+def test_a_sure_ngram_proposal_skips_the_model(hybrid, monkeypatch):
+    prefix = "SELECT name, email FROM customers "
+    monkeypatch.setattr(hybrid, "ngram_sure", 0.0)  # every spelled top proposal counts as sure
+    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: pytest.fail("the model was asked"))
+    assert hybrid.complete(prefix, n=5) == hybrid.ngram.complete(prefix, "", 5)
+
+
+def test_a_word_before_a_final_newline_is_whole(hybrid):
+    # `$` in a Python regex also matches before a final newline: "customers\n" is not a partial word
+    for text in ("SELECT * FROM customers\n", "SELECT * FROM customers\n  "):
+        firsts = [first for _, first, _ in hybrid.ngram.proposals(text, "", 8) if first]
+        assert "WHERE" in firsts and not any(f.startswith("_") for f in firsts)
+    from sample import text_state
+    assert text_state("SELECT * FROM customers\n") == ("", False)
+
+
 def test_batch_contract(tiny_ckpt, tmp_path):
     c = Completer(tiny_ckpt, max_tokens=4)
     reqs = [

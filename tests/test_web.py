@@ -222,8 +222,10 @@ def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
     try:
         with open(os.path.join(WEB, "model", "config.json")) as f:
             cfg = json.load(f)
+        settings = export.rerank_config("ngram.json.gz") if ngram else {}
         if cfg.get("source_sha256") == export.source_hash(shipped) and \
-                (cfg.get("ngram") or {}).get("sha256") == (export.file_hash(ngram) if ngram else None):
+                (cfg.get("ngram") or {}).get("sha256") == (export.file_hash(ngram) if ngram else None) and \
+                all((cfg.get("ngram") or {}).get(k) == v for k, v in settings.items()):
             return os.path.join(WEB, "model"), True
     except (OSError, ValueError):
         pass

@@ -99,6 +99,18 @@ export class Decoder {
   }
 }
 
+/** The first n texts that are neither blank nor a repeat (trailing whitespace ignored): sample.py's _distinct. */
+function distinct(texts, n) {
+  const out = [], seen = new Set();
+  for (const text of texts) {
+    if (strip(text) && !seen.has(rstrip(text))) {
+      seen.add(rstrip(text));
+      out.push(text);
+    }
+  }
+  return out.slice(0, n);
+}
+
 /** Set a schema, complete prefixes (the worker and web/batch.mjs build it from web/export.py's files). */
 export class Completer {
   constructor(decoder, tokenizer, { maxTokens = 16, stop = "statement", ngram = null } = {}) {
@@ -117,7 +129,9 @@ export class Completer {
     // the reranker (sample.py's _rerank): an NgramCompleter proposes, weights from export.py's config
     this.ngram = ngram;
     this.rerankConfig = this.config.ngram;
-    if (ngram && !this.rerankConfig) throw new Error("config.json has no rerank settings: export again with web/export.py");
+    if (ngram && this.rerankConfig?.sure === undefined) {
+      throw new Error("config.json has no (or old) rerank settings: export again with web/export.py");
+    }
     // tokens that would go on spelling an identifier: the model's P(the word ends here)
     this.continuesWord = [];
     this.pieceBytes.forEach((b, i) => b && b.length && WORD_CHAR.test(String.fromCharCode(b[0])) && this.continuesWord.push(i));
@@ -225,6 +239,11 @@ export class Completer {
     if (this.schema === null) this.setSchema("");
     prefix = prefix.replace(CONTROL, " ");
     await this.ensurePrompt(prefix);
+    const proposals = this.ngram ? this.ngram.proposals(prefix, suffix, Math.max(n, this.rerankConfig.proposals)) : [];
+    if (proposals.length && proposals[0][1] !== null && proposals[0][0] >= this.rerankConfig.sure) {
+      // the model could not overturn it: skip the model (its cache catches up on the next call)
+      return distinct(proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest), n);
+    }
     const room = this.config.max_seq_len - this.promptIds.length - this.maxTokens - 1;
     let { ids, heal } = this.heal(prefix);
     if (ids.length > room) ids = ids.slice(ids.length - room); // very long statement: keep its tail
@@ -239,9 +258,8 @@ export class Completer {
       const [word, inString] = textState(context);
       if (!inString) this.lexicon.bias(word).forEach((b, i) => (logits[i] += b));
     }
-    if (this.ngram) {
-      const ranked = await this.rerank(prefix, suffix, decodeIgnore(Uint8Array.from(heal)), n);
-      if (ranked) return ranked;
+    if (proposals.length && proposals[0][1] !== null) {
+      return this.rerank(proposals, prefix, decodeIgnore(Uint8Array.from(heal)), n);
     }
     if (heal.length) {
       this.allowed(heal).forEach((ok, i) => { if (!ok) logits[i] = -Infinity; });
@@ -272,12 +290,10 @@ export class Completer {
   }
 
   /** The n-gram proposes next words (it knows the schema's names and SQL's habits), the model weighs
-   * them by the whole statement so far; null leaves the turn to the model's own decoding (no proposal,
-   * or a literal the n-gram cannot spell comes next). sample.py's _rerank. */
-  async rerank(prefix, suffix, heal, n) {
-    const { weight, weight_mid: weightMid, proposals: count } = this.rerankConfig;
-    const proposals = this.ngram.proposals(prefix, suffix, Math.max(n, count));
-    if (!proposals.length || proposals[0][1] === null) return null;
+   * them by the whole statement so far (where a literal the n-gram cannot spell comes next, or it has
+   * no proposal, the model decodes on its own instead). sample.py's _rerank. */
+  async rerank(proposals, prefix, heal, n) {
+    const { weight, weight_mid: weightMid } = this.rerankConfig;
     const spelled = proposals.filter(([, first]) => first !== null);
     const modelLp = await this.logProbs(spelled.map(([, first]) => heal + first));
     const w = prefix && WORD_CHAR.test(prefix.at(-1)) ? weightMid : weight;
@@ -297,15 +313,7 @@ export class Completer {
       for (const i of names) score[i] = classScore + Math.log(spelled[i][0] / pNames);
     }
     const order = [...spelled.keys()].sort((a, b) => (score[a] > score[b] ? -1 : score[a] < score[b] ? 1 : 0));
-    const out = [], seen = new Set();
-    for (const i of order) {
-      const text = spelled[i][1] + spelled[i][2];
-      if (strip(text) && !seen.has(rstrip(text))) {
-        seen.add(rstrip(text));
-        out.push(text);
-      }
-    }
-    return out.slice(0, n);
+    return distinct(order.map((i) => spelled[i][1] + spelled[i][2]), n);
   }
 
   /** The model's log P(text, then a word boundary) after the cached statement, for each text: one

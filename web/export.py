@@ -223,6 +223,7 @@ def rerank_config(ngram_file: str | None) -> dict:
     ngram_params = inspect.signature(ngram.NgramCompleter.__init__).parameters
     return {"file": ngram_file, "weight": params["ngram_weight"].default,
             "weight_mid": params["ngram_weight_mid"].default, "proposals": sample.RERANK_PROPOSALS,
+            "sure": sample.NGRAM_SURE,
             "max_tokens": ngram_params["max_tokens"].default, "min_prob": ngram_params["min_prob"].default}
 
 

@@ -336,8 +336,7 @@ export class NgramCompleter {
     if (count(prefix, "'") % 2) return []; // inside a string literal: nothing to predict
     const toks = tokenize(prefix);
     let partial = "";
-    // Python's `$` also matches before a final newline: ngram.py's [A-Za-z0-9_]$
-    if (toks.length && /[A-Za-z0-9_]\n?$/.test(prefix) && !"'\"".includes(toks.at(-1)[1][0])) partial = toks.pop()[1];
+    if (toks.length && /[A-Za-z0-9_]$/.test(prefix) && !"'\"".includes(toks.at(-1)[1][0])) partial = toks.pop()[1];
     const state = new State();
     let prev = BOS;
     for (const [, word] of toks) {

@@ -94,8 +94,8 @@ export function fitSchema(schema, keepNames, budgetChars) {
   return [...kept].sort((a, b) => a - b).map((i) => parts[i]).join("\n\n");
 }
 
-// sample.py's _IDENT_TAIL: Python's `$` also matches before a final newline, so "FROM t\n" ends in "t"
-export const IDENT_TAIL = /[A-Za-z0-9_$]*(?=\n?$)/;
+// sample.py's _IDENT_TAIL
+export const IDENT_TAIL = /[A-Za-z0-9_$]*$/;
 
 /** (partial identifier at the end of `text`, lowercased; whether the end is inside a string literal). */
 export function textState(text) {
