@@ -12,9 +12,11 @@ As a library:
     c.complete("SELECT product_na")      # ['me FROM products', 'me, price FROM products', ...]
 
 The schema's prompt goes through the model once and its KV cache is kept; each call
-re-uses the cached statement tokens up to the longest common token prefix. When the
-cursor is inside a word, the trailing tokens are backed off and generation is
-constrained to re-type them (token healing), so a suggestion is only the missing text.
+re-uses the cached statement tokens up to the longest common token prefix. The schema-aware
+n-gram (ngram.py) proposes next words and the model reranks them; where the n-gram expects a
+literal it cannot spell, the model decodes on its own. When the cursor is inside a word, the
+trailing tokens are backed off and generation is constrained to re-type them (token
+healing), so a suggestion is only the missing text.
 """
 import argparse
 import json
@@ -319,17 +321,7 @@ class Completer:
         if n_branch == 0:
             return []
         first = torch.topk(logits, n_branch).indices
-        texts = self._extend(first, heal, ignore_case, suffix, kept_text[-64:])
-        out, seen = [], set()
-        for t in texts:
-            key = t.rstrip()
-            if not key.strip() or key in seen:
-                continue
-            seen.add(key)
-            out.append(t)
-            if len(out) == n:
-                break
-        return out
+        return _distinct(self._extend(first, heal, ignore_case, suffix, kept_text[-64:]), n)
 
     def _rerank(self, proposals: list[tuple[float, str | None, str]], prefix: str, heal: str, n: int) -> list[str]:
         """The n-gram proposes next words (it knows the schema's names and SQL's habits), the

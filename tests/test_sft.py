@@ -1,6 +1,7 @@
 """fim/sft.py and fim/data.py on CPU: a tiny Qwen3 and a byte-level BPE trained here, no network, no Qwen weights."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -319,6 +320,19 @@ def test_adafactor_bf16_and_unpacked_rows_train(tmp_path, base):
     assert all(p.dtype == torch.float32 for p in result["model"].parameters())  # fp32 master weights
 
 
+def torchrun(cmd: list[str], env: dict, fresh=None, attempts: int = 3) -> subprocess.CompletedProcess:
+    """Run a torchrun command; gloo on a busy CPU sometimes aborts a process (SIGABRT, "terminate called
+    without an active exception") while connecting or tearing down: try again, from scratch when `fresh`
+    names the output directory of a run that is not a resume. A wrong result fails either way."""
+    for attempt in range(attempts):
+        run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        if run.returncode == 0 or "exitcode: -6" not in run.stderr or attempt == attempts - 1:
+            return run
+        if fresh is not None:
+            shutil.rmtree(fresh, ignore_errors=True)
+    return run
+
+
 def test_fsdp2_two_processes_match_one(tmp_path, base):
     """torchrun, 2 processes on gloo, FSDP2 (with activation checkpointing): the same losses as one process."""
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
@@ -331,11 +345,10 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "fim/sft.py",
            str(tmp_path / "cfg.py"), f"--output_dir={tmp_path / 'two'}"]
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    run = torchrun(cmd, env, fresh=tmp_path / "two")
     assert run.returncode == 0, run.stderr[-3000:]
     # resume under FSDP too: the optimizer state goes out from rank 0
-    run = subprocess.run(cmd + ["--max_steps=4", "--init_from=resume"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    run = torchrun(cmd + ["--max_steps=4", "--init_from=resume"], env)
     assert run.returncode == 0, run.stderr[-3000:]
     single = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [
         f"--output_dir={tmp_path / 'one'}", "--batch_size=2", "--max_steps=4", "--init_from=resume"]))
