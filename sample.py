@@ -294,13 +294,15 @@ class Completer:
         self._ensure_prompt(prefix)
         proposals = self.ngram.proposals(prefix, suffix, max(n, RERANK_PROPOSALS)) if self.ngram else []
         if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
-            # the model could not overturn it: skip the model (its cache catches up on the next call)
+            # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
             return _distinct([first + rest for _, first, rest in proposals if first is not None], n)
         room = self.model.args.max_seq_len - self.prompt_len - self.max_tokens - 1
         ids, heal = self._heal(prefix)
         if len(ids) > room:  # very long statement: keep its tail (the schema stays)
             ids = ids[len(ids) - room:]
         self._feed(ids)
+        if proposals and proposals[0][1] is not None:
+            return self._rerank(proposals, prefix, heal.decode("utf-8", errors="ignore"), n)
         # case-insensitive: `sel` may continue as the model spells it (SELECT), the schema's
         # spelling wins for names; only the missing part is returned either way
         ignore_case = True
@@ -311,8 +313,6 @@ class Completer:
             word, in_string = text_state(kept_text[-64:])
             if not in_string:
                 logits += self.lexicon.bias(word)
-        if proposals and proposals[0][1] is not None:
-            return self._rerank(proposals, prefix, heal.decode("utf-8", errors="ignore"), n)
         if heal:
             logits[~self._allowed(heal, ignore_case)] = float("-inf")
         else:
