@@ -164,9 +164,13 @@ class KVCache:
         self.max_len, self.batch = max_len, batch
         self._n_new = None  # set by begin(): tokens written per row in the current forward
 
-    def begin(self, T: int, n_valid: torch.Tensor | None = None) -> torch.Tensor:
+    def begin(self, T: int, n_valid: torch.Tensor | None = None, tree: list[int] | None = None) -> torch.Tensor:
         """Positions (B, T) of the T incoming tokens; `n_valid` (B,) marks right padding.
-        Also prepares the write slots and causal mask that every layer's `attend` shares."""
+        Also prepares the write slots and causal mask that every layer's `attend` shares.
+
+        `tree` (batch 1): the T tokens are a token tree, tree[i] the index of token i's parent among
+        them (-1: it follows the cached tokens). Each token sees its ancestors only, at its depth's
+        position: many continuations scored in one row, their shared beginnings computed once."""
         if int(self.lengths.max()) + T > self.max_len:
             raise ValueError(f"KV cache full: {int(self.lengths.max())} + {T} > {self.max_len}")
         self._n_new = torch.full_like(self.lengths, T) if n_valid is None else n_valid.to(self.lengths)
@@ -175,8 +179,22 @@ class KVCache:
         self._rows = torch.arange(self.batch, device=dev)[:, None].expand(self.batch, T)
         self._slots = slots
         self._L = int(self.lengths.max()) + T
-        self._mask = (torch.arange(self._L, device=dev)[None, None, :] <= slots[:, :, None])[:, None, None]  # (B,1,1,T,L)
-        return self.prefix_len + slots
+        if tree is None:
+            self._mask = (torch.arange(self._L, device=dev)[None, None, :] <= slots[:, :, None])[:, None, None]  # (B,1,1,T,L)
+            return self.prefix_len + slots
+        if self.batch != 1 or len(tree) != T or any(not -1 <= p < i for i, p in enumerate(tree)):
+            raise ValueError("a token tree needs batch 1 and each parent before its child")
+        n = int(self.lengths[0])
+        sees = torch.zeros(T, self._L, dtype=torch.bool)
+        sees[:, :n] = True
+        depth = [0] * T
+        for i, p in enumerate(tree):
+            sees[i, n + i] = True
+            if p >= 0:
+                sees[i] |= sees[p]
+                depth[i] = depth[p] + 1
+        self._mask = sees.to(dev)[None, None, None]
+        return self.prefix_len + n + torch.tensor([depth], device=dev)
 
     def attend(self, layer: int, q, k, v):
         """Write k, v (B, n_kv, T, D) at each row's position, attend q (B, H, T, D) causally."""
@@ -250,15 +268,16 @@ class Transformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None,
                 positions: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
-                n_valid: torch.Tensor | None = None, last_only: bool = False):
+                n_valid: torch.Tensor | None = None, last_only: bool = False, tree: list[int] | None = None):
         """Logits (B, T, V), or (logits, mean loss over targets != -100) when targets are given.
 
-        With `cache`, tokens continue each row of the cache (right padding marked by `n_valid`).
+        With `cache`, tokens continue each row of the cache (right padding marked by `n_valid`, a
+        token tree by `tree`: see KVCache.begin).
         `positions` (B, T) and `attn_mask` serve packed rows (positions restarting per sample).
         """
         B, T = tokens.shape
         if cache is not None:
-            positions = cache.begin(T, n_valid)
+            positions = cache.begin(T, n_valid, tree)
         elif positions is None:
             if T > self.args.max_seq_len:
                 raise ValueError(f"sequence of {T} tokens is longer than max_seq_len {self.args.max_seq_len}")

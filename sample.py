@@ -346,24 +346,36 @@ class Completer:
         return _distinct([first + rest for (_, first, rest), _ in scored], n)
 
     def _log_probs(self, texts: list[str]) -> list[float]:
-        """The model's log P(text, then a word boundary) after the cached statement, for each text
-        (one batched pass that shares the cached prefix)."""
+        """The model's log P(text, then a word boundary) after the cached statement, for each text:
+        one pass over a token tree of the texts, so shared beginnings are computed once."""
         first = torch.log_softmax(self.last_logits.float(), -1)
+        p_end_first = 1 - first.exp()[self.continues_word].sum()
         seqs = [self.sp.encode(t) for t in texts]
-        out = [0.0] * len(seqs)
-        longest = max(map(len, seqs))
-        if longest:
-            rows = KVCache(self.model.args, len(seqs), longest, prefix=self.cache, device=self.device)
-            tokens = torch.tensor([x + [0] * (longest - len(x)) for x in seqs], device=self.device)
+        node_of, tokens, parents, paths = {}, [], [], []
+        for x in seqs:  # node i: a text's token at some depth; its logits predict what follows it
+            path, parent = [], -1
+            for t in x:
+                key = (parent, t)
+                if key not in node_of:
+                    node_of[key] = len(tokens)
+                    tokens.append(t)
+                    parents.append(parent)
+                parent = node_of[key]
+                path.append(parent)
+            paths.append(path)
+        if tokens:
+            rows = KVCache(self.model.args, 1, len(tokens), prefix=self.cache, device=self.device)
             with torch.inference_mode():
-                logp = torch.log_softmax(self.model(tokens, cache=rows).float(), -1)
-        for b, x in enumerate(seqs):
+                logits = self.model(torch.tensor([tokens], device=self.device), cache=rows, tree=parents)[0]
+            logp = torch.log_softmax(logits.float(), -1)
+            p_end = 1 - logp.exp()[:, self.continues_word].sum(-1)
+        out = []
+        for x, path in zip(seqs, paths):
             if not x:
-                out[b] = float(torch.log1p(-first.exp()[self.continues_word].sum().clamp(max=1 - 1e-6)))
+                out.append(float(torch.log(p_end_first.clamp(min=1e-6))))
                 continue
-            lp = first[x[0]] + sum(logp[b, j - 1, x[j]] for j in range(1, len(x)))
-            p_end = 1 - logp[b, len(x) - 1].exp()[self.continues_word].sum()
-            out[b] = float(lp + torch.log(p_end.clamp(min=1e-6)))
+            lp = first[x[0]] + sum(logp[path[j - 1], x[j]] for j in range(1, len(x)))
+            out.append(float(lp + torch.log(p_end[path[-1]].clamp(min=1e-6))))
         return out
 
     def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str, context: str) -> list[str]:

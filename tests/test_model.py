@@ -71,6 +71,25 @@ def test_shared_prefix_fork_and_reorder():
         torch.testing.assert_close(out[:1], m(seq)[:, -1:], atol=1e-5, rtol=0)
 
 
+def test_token_tree_equals_one_row_per_branch():
+    m = tiny()
+    schema, typed = torch.randint(0, 97, (1, 30)), torch.randint(0, 97, (1, 3))
+    # branches a-b, a-c-d and e: a is shared
+    tokens, parents = [11, 12, 13, 14, 15], [-1, 0, 0, 2, -1]
+    branches = [[0, 1], [0, 2, 3], [4]]  # node indices, root first
+    with torch.no_grad():
+        prefix = KVCache(m.args, 1, 64)
+        m(schema, cache=prefix)
+        rows = KVCache(m.args, 1, 8, prefix=prefix)
+        m(typed, cache=rows)  # tokens already in the row come before the tree
+        out = m(torch.tensor([tokens]), cache=rows, tree=parents)[0]
+        for nodes in branches:
+            seq = torch.cat([schema[0], typed[0], torch.tensor([tokens[i] for i in nodes])])[None]
+            torch.testing.assert_close(out[nodes], m(seq)[0, 33:], atol=1e-5, rtol=0)
+        with pytest.raises(ValueError, match="parent"):
+            m(torch.tensor([[1, 2]]), cache=KVCache(m.args, 1, 8, prefix=prefix), tree=[1, -1])
+
+
 def test_truncate_reuses_common_prefix():
     m = tiny()
     x = torch.randint(0, 97, (1, 20))
