@@ -35,7 +35,7 @@ from prepare import STATEMENT_HEADER, fit_schema, marker_piece, names_in, prompt
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
 MAX_HEAL_TOKENS = 16  # how far token healing may back off
-RERANK_PROPOSALS = 8  # n-gram proposals the model weighs
+RERANK_PROPOSALS = 5  # n-gram proposals the model weighs (8: +0.003 next@1 on dev_seed, 260K p50 3.3 -> 2.6 ms)
 NGRAM_SURE = 0.95  # an n-gram proposal at least this likely is taken as is, without the model
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -107,7 +107,8 @@ def test_log_probs_match_a_full_forward(hybrid):
 
 def test_rerank_orders_ngram_proposals_by_both_models(hybrid, monkeypatch):
     prefix = "SELECT name, email FROM customers "  # keywords come next
-    proposals = [first for _, first, _ in hybrid.ngram.proposals(prefix, "", 8) if first is not None]
+    from sample import RERANK_PROPOSALS
+    proposals = [first for _, first, _ in hybrid.ngram.proposals(prefix, "", RERANK_PROPOSALS) if first is not None]
     assert len(proposals) >= 2
     out = hybrid.complete(prefix, n=5)
     assert out and all(any(s.startswith(first) for first in proposals) for s in out)
