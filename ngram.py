@@ -390,8 +390,9 @@ class NgramCompleter:
 
     def proposals(self, prefix: str, suffix: str = "", n: int = 5) -> list[tuple[float, str | None, str]]:
         """Up to n distinct (probability, first word's text to insert, continuation) for the next
-        word, best first (n spelled ones, and the unspellable ones ranked among them). A literal (string, number) or the end of the statement is the most
-        useful thing to know and the one thing the n-gram cannot spell: its text is None."""
+        word, best first (n spelled ones, and the unspellable ones ranked among them). A literal
+        (string, number) or the end of the statement can be the likeliest next thing, and the n-gram
+        cannot spell it: its text is None (sample.py then lets the model decode)."""
         if prefix.count("'") % 2:
             return []  # inside a string literal: nothing to predict
         toks = tokenize(prefix)
