@@ -94,15 +94,20 @@ class Attention(nn.Module):
         self.qk_norm = args.qk_norm
         self.dropout = args.dropout
 
-    def forward(self, x, cos, sin, cache=None, attn_mask=None):
+    def project(self, x, cos, sin):
+        """q, k, v as (B, heads, T, head_dim): projections, q/k norm (Qwen3), RoPE on q and k."""
         B, T, _ = x.shape
         q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim)
         k = self.k_proj(x).view(B, T, self.n_kv_heads, self.head_dim)
         v = self.v_proj(x).view(B, T, self.n_kv_heads, self.head_dim)
         if self.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, H, T, D)
-        q, k = apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        return apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin), v
+
+    def forward(self, x, cos, sin, cache=None, attn_mask=None):
+        B, T, _ = x.shape
+        q, k, v = self.project(x, cos, sin)
         if cache is not None:
             y = cache.attend(self.layer_id, q, k, v)
         else:

@@ -33,7 +33,7 @@ from torch.distributed.nn.functional import all_to_all_single
 from torch.nn.attention.flex_attention import BlockMask, flex_attention
 from torch.utils.checkpoint import checkpoint
 
-from model import ModelArgs, apply_rotary_emb
+from model import ModelArgs
 
 
 @dataclass
@@ -335,13 +335,7 @@ def _gather_row(t, group):
 def attention_forward(attn, x, cos, sin, mask: DocMask):
     """The model's Attention (projections, q/k norm, RoPE) with document-masked, optionally Ulysses, attention."""
     B, T, _ = x.shape
-    q = attn.q_proj(x).view(B, T, attn.n_heads, attn.head_dim)
-    k = attn.k_proj(x).view(B, T, attn.n_kv_heads, attn.head_dim)
-    v = attn.v_proj(x).view(B, T, attn.n_kv_heads, attn.head_dim)
-    if attn.qk_norm:
-        q, k = attn.q_norm(q), attn.k_norm(k)
-    q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, H, T, D)
-    q, k = apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin)
+    q, k, v = attn.project(x, cos, sin)  # (B, H, T, D)
     if mask.sp_group is not None:
         rep = kv_repeats(attn.n_heads, attn.n_kv_heads, mask.sp_group.size())
         if rep > 1:  # (B, KV, T, D) -> (B, KV * rep, T, D), kv head i becoming heads i*rep .. i*rep+rep-1

@@ -18,21 +18,12 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
 
+from conftest import SCHEMA
 from fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN
 from sqlscan import Buffer, scan, split_statements
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = """CREATE TABLE customers (
-    customer_id UUID PRIMARY KEY,
-    name STRING NOT NULL,
-    email STRING
-);
 
-CREATE TABLE orders (
-    order_id INT8 PRIMARY KEY,
-    customer_id UUID REFERENCES customers (customer_id),
-    total DECIMAL(10,2)
-);"""
 
 
 # ---------------------------------------------------------------- the statement scanner
