@@ -5,7 +5,7 @@
 
 INPUT column: a JSON list of {"type": "text", "text": ...} parts. The part whose text is
 a JSON object (starts with "{" and parses) is the context: sql_history, ddl_context,
-recent_queries, file_content, any subset, other keys kept in their order. The other part
+last_few_executed, recent_queries, file_content, any subset, other keys kept in their order. The other part
 is the SQL, holding exactly one <fillMe>. OUTPUT column: the text to insert at <fillMe>.
 Output rows: prompt (up to and including <|fim_middle|>, built by fim/prompt.py from
 the template, as the editor server builds it) and response (OUTPUT only).

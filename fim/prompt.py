@@ -6,7 +6,11 @@ build_prompt(context, prefix, suffix) returns exactly
     <|im_start|>assistant\\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>
 
 (one line, split here for reading) with the sections of fim/fim_prompt.tmpl, so that a
-prompt built at serving time is byte-identical to the training prompts.
+prompt built at serving time is byte-identical to the training prompts. The wrapping is what
+the original pipeline (ArcticTraining's csv_to_hf_fim.py) gets from Qwen3's chat template with
+add_generation_prompt: no line break before <|im_end|> (its README draws one; its code, through
+apply_chat_template, writes none), then the assistant section. The default template orders the
+context as the original does: sql_history, ddl_context, last_few_executed, file_content.
 
 Text rules, the same for every caller:
 - CRLF and lone CR become LF everywhere (the model is trained on LF only; a
@@ -18,7 +22,7 @@ Text rules, the same for every caller:
 
 Truncation (max_length, in tokens of the prompt alone): nothing is cut while the
 prompt fits. Otherwise whole units are dropped, in this order, until it fits:
-1. context fields, oldest first: sql_history, recent_queries, the fields this
+1. context fields, oldest first: sql_history, last_few_executed, recent_queries, the fields this
    template does not name, file_content, ddl_context. List items are units,
    taken as oldest first. A string is cut into units at statement ends (a line
    ending in ";"), blank lines or every 16 lines, dropped from the top;
@@ -42,7 +46,7 @@ CONTROL_TOKENS = ("<|endoftext|>", IM_START, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM
                   "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
                   "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
 DEFAULT_TEMPLATE = Path(__file__).with_name("fim_prompt.tmpl")
-TRIM_ORDER = ("sql_history", "recent_queries", "*", "file_content", "ddl_context")
+TRIM_ORDER = ("sql_history", "last_few_executed", "recent_queries", "*", "file_content", "ddl_context")
 CHUNK = 256  # longest prefix/suffix unit when truncating, in characters
 UNIT_LINES = 16  # longest unit of a string context value when truncating, in lines
 PREFIX_SHARE = 0.75  # of the prefix+suffix text kept when truncating

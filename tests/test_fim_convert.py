@@ -82,13 +82,45 @@ def test_golden_prompt():
     expected = (
         "<|im_start|>system\n" + SYSTEM + "<|im_end|>\n"
         "<|im_start|>user\n"
-        "Database schema:\nCREATE TABLE users (id INT, email TEXT);\n\n"
         "Query history, oldest first:\nSELECT 1;\nSELECT count(*) FROM users;\n\n"
+        "Database schema:\nCREATE TABLE users (id INT, email TEXT);\n\n"
         "editor:\nvscode\n\n"
         "Current file:\n-- users report<|im_end|>\n"
         "<|im_start|>assistant\n"
         "<|fim_prefix|>SELECT email FROM users WHERE <|fim_suffix|>;<|fim_middle|>")
     assert got == expected
+
+
+# The original pipeline's documented example row (ArcticTraining projects/sql_auto_complete/README.md)
+ORIGINAL_INPUT = ('[{"type": "text", "text": "{\\"sql_history\\": \\"SELECT * FROM users;\\", '
+                  '\\"ddl_context\\": \\"CREATE TABLE orders...\\"}"}, '
+                  '{"type": "text", "text": "SELECT * FROM <fillMe> WHERE id = 1"}]')
+ORIGINAL_PROMPT = (
+    "<|im_start|>system\n" + SYSTEM + "<|im_end|>\n"
+    "<|im_start|>user\n"
+    "Query history, oldest first:\nSELECT * FROM users;\n\n"
+    "Database schema:\nCREATE TABLE orders...<|im_end|>\n"
+    "<|im_start|>assistant\n"
+    "<|fim_prefix|>SELECT * FROM <|fim_suffix|> WHERE id = 1<|fim_middle|>")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv"])
+def test_golden_original_example_row(tmp_path, tok_path, fmt):
+    # SQL history before the DDL, the original's order. No line break before <|im_end|>: the original builds
+    # apply_chat_template([system, user], add_generation_prompt=True) + the assistant section, and Qwen3's
+    # template writes '<|im_start|>' + role + '\\n' + content + '<|im_end|>\\n' (its README's drawing has one)
+    src = tmp_path / f"rows.{fmt}"
+    table = pa.table({"TYPE": ["fillMe_general_identifier"], "INPUT": [ORIGINAL_INPUT], "OUTPUT": ["orders"]})
+    if fmt == "jsonl":
+        src.write_text(json.dumps(table.to_pylist()[0]) + "\n", encoding="utf-8")
+    elif fmt == "parquet":
+        pq.write_table(table, src)
+    else:
+        pacsv.write_csv(table, src)
+    out = tmp_path / "out.jsonl"
+    assert main([str(src), "-o", str(out), "--tokenizer", str(tok_path), "--format", "jsonl", "--no-progress"]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == [{"prompt": ORIGINAL_PROMPT, "response": "orders"}]
 
 
 def test_prompt_shape_and_empty_context():
