@@ -46,14 +46,15 @@ def run_stage(stage: str, shard: str, options: dict) -> dict:
 
 
 @app.function(image=image, volumes={ROOT: volume}, timeout=30 * MINUTES)
-def sweep() -> int:
-    """Remove temp files of killed containers; only between stages, when nothing writes."""
-    from datagen import store
+def sweep() -> list[str]:
+    """Repair what killed containers left (temp files, reports still "running", corrupt units set
+    aside to be regenerated); only between stages, when nothing writes."""
+    from datagen import llm
 
     volume.reload()
-    n = store.sweep_tmp(OUT)
+    lines = llm.recover(OUT)
     volume.commit()
-    return n
+    return lines
 
 
 @app.function(image=image, volumes={ROOT: volume}, timeout=30 * MINUTES)
@@ -81,7 +82,7 @@ def _run(stage: str, llm_url: str, shards: int, flags: str) -> None:
     from datagen import llm
 
     options = _options(llm_url, flags)
-    print(f"removed {sweep.remote()} partial files")
+    print("\n".join(sweep.remote()))
     if stage in ("topics", "groups"):  # one unit, or a local rebuild: no fan-out
         results = [run_stage.remote(stage, "0/1", options)]
     else:

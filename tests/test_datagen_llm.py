@@ -6,6 +6,7 @@ import importlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,8 +156,13 @@ def test_kill_then_rerun_gives_the_uninterrupted_output(reference, tmp_path):
         assert _kill_at_random_point(fake.url, out, rng) == -signal.SIGKILL  # killed mid-run, not finished
         finished = {stage: len(list((out / folder).rglob("*.json"))) if (out / folder).exists() else 0
                     for stage, folder in (("schemas", store.TABLES), ("statements", store.STATEMENTS))}
-        # rerun against a server still failing some requests every time: those units fail, the rest finish
-        assert run_cli(fake.url, out) == 1
+        killed = [json.loads(p.read_text()) for p in (out / "reports").glob("*.json")]
+        assert [r["status"] for r in killed] == ["running"]  # it never got to say otherwise
+        # rerun against a server still failing some requests every time: those units fail, the rest
+        # finish, and the exit code says to rerun (not 1, the code of any crash)
+        assert run_cli(fake.url, out) == llm.EXIT_RERUN
+        assert sorted(json.loads(p.read_text())["status"] for p in (out / "reports").glob("*.json")) == [
+            "failed units", "interrupted"]
         broken = latest_report(out)["stages"]
     # no finished unit was redone
     assert {stage: broken[stage]["skipped"] for stage in finished} == finished
@@ -182,9 +188,34 @@ def test_kill_then_rerun_gives_the_uninterrupted_output(reference, tmp_path):
         assert snapshot(out) == snapshot(ref_out)
 
 
+def test_corrupt_units_are_set_aside_and_regenerated(reference, tmp_path, capsys):
+    _, ref_out, _, _ = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref_out, out)
+    schema = store.schema_path(out, "0_e-commerce", 1)
+    schema.write_bytes(schema.read_bytes()[:40])  # cut short: not JSON
+    statements = store.statements_path(out, "1_healthcare", 2, "select")
+    statements.write_text('{"statements": 3}')  # JSON, wrong shape
+    details = store.details_path(out, "1_healthcare")
+    details.write_bytes(b"\xff\xfe garbage")  # not UTF-8; topic_detail.json still holds it
+    with FakeLLM(faults(timeouts=False)) as fake:
+        assert run_cli(fake.url, out) == 0
+    err = capsys.readouterr().err
+    for path in (schema, statements, details):
+        assert f"{path}: " in err and path.with_name(path.name + ".corrupt").exists()
+    stale = sorted(p.name for p in (schema.parent.parent.parent / store.STATEMENTS).rglob("*.stale"))
+    assert stale == sorted(f"{kind}.json.stale" for kind in KINDS)  # the old schema's statements
+    report = latest_report(out)
+    assert len(report["recovered"]) == 3 and report["stages"]["schemas"]["attempted"] == 1
+    assert report["stages"]["statements"]["attempted"] == len(KINDS) + 1
+    regenerated = {k: v for k, v in snapshot(out).items() if not k.endswith((".corrupt", ".stale"))}
+    assert regenerated == snapshot(ref_out)
+
+
 def test_wrong_model_or_missing_input_stops_with_an_error(tmp_path, capsys):
     with FakeLLM() as fake:
-        assert llm.main(["--llm-url", fake.url, "--out", str(tmp_path), "--model", "nope", "--topics", "3"]) == 2
+        wrong_model = ["--llm-url", fake.url, "--out", str(tmp_path), "--model", "nope", "--topics", "3"]
+        assert llm.main(wrong_model) == llm.EXIT_FATAL
         assert "HTTP 404" in capsys.readouterr().err
         assert llm.main(["--llm-url", fake.url, "--out", str(tmp_path), "--stage", "details"]) == 2
         assert fake.requests == 1
