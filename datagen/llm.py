@@ -11,6 +11,12 @@ complete, so a rerun skips finished units and redoes only the rest. Requests are
 invalid answers. A unit whose requests kept failing to reach the server is not written (the next
 run redoes it); an answer that stayed invalid is dropped and counted, as are statements that do
 not validate. Counts per stage go to <out>/reports/<time>-<pid>.json and are printed at the end.
+
+On start a run repairs what an earlier one left: temp files of a killed run are removed, its
+report still saying "running" is marked "interrupted", and a unit file that does not read (which
+a rerun alone could never fix) is moved aside as <name>.corrupt, with the units made from it as
+<name>.stale, and regenerated. Exit codes: 0 done, 75 some units failed (rerun to finish),
+2 cannot continue (bad flags, the server refuses, another run holds the output), 130 interrupted.
 """
 import argparse
 import asyncio
@@ -384,16 +390,37 @@ def stage_groups(run: Run) -> None:
 # driver
 
 
-def write_report(cfg: Config, stats: dict[str, Stats], path: Path, started: float, status: str) -> None:
+def write_report(cfg: Config, stats: dict[str, Stats], path: Path, started: float, status: str,
+                 recovered: list[str] | None = None) -> None:
     config = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "api_key"}
     store.write_json(path, {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1), "status": status, "config": config,
-        "stages": {name: s.as_dict() for name, s in stats.items()}})
+        "recovered": recovered or [], "stages": {name: s.as_dict() for name, s in stats.items()}})
 
 
-async def generate(cfg: Config) -> tuple[dict[str, Stats], Path]:
-    """Run cfg.stage (or all stages) and return the counts per stage and the report's path."""
+def recover(out: Path) -> list[str]:
+    """Repair what earlier runs left in `out`, while no run writes there; returns a line per repair.
+    Temp files of a killed run are removed, its report is marked "interrupted" (it stopped without
+    saying so), and corrupt unit files are set aside to be regenerated (store.set_aside_corrupt)."""
+    out = Path(out)
+    lines = []
+    if swept := store.sweep_tmp(out):
+        lines.append(f"removed {swept} partial files left by an interrupted run")
+    for path in sorted((out / "reports").glob("*.json")):
+        try:
+            report = store.read_json(path)
+        except ValueError:  # not ours to judge: reports are only ever written whole
+            continue
+        if isinstance(report, dict) and report.get("status") == "running":
+            store.write_json(path, {**report, "status": "interrupted"})
+            lines.append(f"{path}: that run was killed; marked interrupted")
+    return lines + store.set_aside_corrupt(out)
+
+
+async def generate(cfg: Config, recovered: list[str] | None = None) -> tuple[dict[str, Stats], Path]:
+    """Run cfg.stage (or all stages) and return the counts per stage and the report's path;
+    `recovered` (what `recover` did before) goes into the report."""
     stages = STAGES if cfg.stage == "all" else (cfg.stage,)
     if set(stages) - {"groups"} and not cfg.llm_url:
         raise Fatal("--llm-url (or $LLM_URL) is required for the LLM stages")
@@ -405,6 +432,7 @@ async def generate(cfg: Config) -> tuple[dict[str, Stats], Path]:
              "statements": stage_statements}
     stats: dict[str, Stats] = {}
     status = "interrupted"
+    write_report(cfg, stats, report, started, "running", recovered)  # a killed run leaves this behind
     try:
         async with openai.AsyncOpenAI(base_url=cfg.llm_url or None, api_key=cfg.api_key, timeout=cfg.timeout,
                                       max_retries=0) as client:  # retries are ours: counted, with backoff
@@ -416,13 +444,13 @@ async def generate(cfg: Config) -> tuple[dict[str, Stats], Path]:
                     stage_groups(run)
                 else:
                     await steps[stage](run)
-                write_report(cfg, stats, report, started, "running")
+                write_report(cfg, stats, report, started, "running", recovered)
         status = "failed units" if any(s.failed for s in stats.values()) else "ok"
     except Fatal as e:
         status = f"fatal: {e}"
         raise
     finally:
-        write_report(cfg, stats, report, started, status)
+        write_report(cfg, stats, report, started, status, recovered)
     return stats, report
 
 
@@ -462,7 +490,8 @@ def quiet_logs() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: run the pipeline; exit 0 when every unit is done, 1 when some failed (rerun to finish), 2 on errors."""
+    """CLI: run the pipeline; exit 0 when every unit is done, EXIT_RERUN when some failed (rerun to
+    finish), EXIT_FATAL when it cannot continue."""
     cfg = parse_args(argv)
     quiet_logs()
     out = Path(cfg.out)
@@ -472,21 +501,21 @@ def main(argv: list[str] | None = None) -> int:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             print(f"error: another run is writing to {out}", file=sys.stderr)
-            return 2
-        swept = store.sweep_tmp(out)  # what a killed run was writing
-        if swept:
-            print(f"removed {swept} partial files left by an interrupted run", file=sys.stderr)
+            return EXIT_FATAL
+        recovered = recover(out)
+        for line in recovered:
+            print(line, file=sys.stderr)
         try:
-            stats, report = asyncio.run(generate(cfg))
+            stats, report = asyncio.run(generate(cfg, recovered))
         except Fatal as e:
             print(f"error: {e}", file=sys.stderr)
-            return 2
+            return EXIT_FATAL
         except KeyboardInterrupt:
             print("interrupted; finished units are kept, rerun to go on", file=sys.stderr)
             return 130
     print(format_summary(stats))
     print(f"report: {report}")
-    return 1 if any(s.failed for s in stats.values()) else 0
+    return EXIT_RERUN if any(s.failed for s in stats.values()) else 0
 
 
 if __name__ == "__main__":

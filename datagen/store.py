@@ -125,6 +125,99 @@ def schema_text(variant: dict) -> str:
 
 
 # -----------------------------------------------------------------------------
+# corrupt units: a rerun cannot fix a unit that exists but does not read, so it is set aside
+
+
+def _list_of(x: Any, ok) -> bool:
+    return isinstance(x, list) and all(ok(i) for i in x)
+
+
+def _strings(x: Any) -> bool:
+    return _list_of(x, lambda i: isinstance(i, str))
+
+
+def _statements_entry(x: Any) -> bool:
+    return isinstance(x, dict) and _strings(x.get("statements"))
+
+
+def _schema_variant(x: Any) -> bool:
+    return isinstance(x, dict) and _list_of(x.get("tables"), lambda t: isinstance(t, dict)
+                                            and isinstance(t.get("table_schema"), str))
+
+
+# the shape of each kind of unit file; statements also in the seed's flat Modal variant
+SHAPES = {
+    TOPICS: lambda x: isinstance(x, dict) and _strings(x.get("topics")),
+    TOPIC_DETAIL: lambda x: isinstance(x, dict) and all(_strings(v) for v in x.values()),
+    DETAILS: _strings,
+    TABLES: lambda x: _list_of(x, _schema_variant),
+    STATEMENTS: lambda x: _list_of(x, _statements_entry) or _statements_entry(x),
+}
+
+
+def unit_problem(path: Path, kind: str) -> str | None:
+    """Why the unit file at `path` (one of SHAPES) cannot be used, or None if it reads."""
+    try:
+        obj = read_json(path)
+    except ValueError as e:  # JSON or UTF-8
+        return str(e).removeprefix(f"{path}: ")
+    return None if SHAPES[kind](obj) else f"valid JSON but not a {kind} unit"
+
+
+def _set_aside(path: Path, suffix: str) -> bool:
+    with contextlib.suppress(FileNotFoundError):  # another shard got there first
+        os.replace(path, path.with_name(path.name + suffix))
+        return True
+    return False
+
+
+def set_aside_corrupt(root: Path) -> list[str]:
+    """Rename every unit file that does not read to <name>.corrupt, and the units generated from it
+    (which would no longer match what is regenerated) to <name>.stale, so the next stage run makes
+    them again. Returns one line per corrupt unit, saying so."""
+    root = Path(root)
+    lines: list[str] = []
+
+    def aside(path: Path, problem: str, made_from: list[Path], restore: Any = None) -> None:
+        stale = sum(_set_aside(p, ".stale") for p in made_from)
+        if _set_aside(path, ".corrupt"):
+            also = f" and {stale} units made from it to *.stale" if stale else ""
+            then = "restored from topic_detail.json" if restore is not None else "to be regenerated"
+            lines.append(f"{path}: {problem}; moved to {path.name}.corrupt{also}, {then}")
+            if restore is not None:
+                write_json(path, restore)
+
+    def made_from_topic(topic: str) -> list[Path]:
+        return sorted((root / TABLES / topic).glob("*.json")) + sorted((root / STATEMENTS / topic).glob("*/*.json"))
+
+    def all_units() -> list[Path]:
+        return sorted((root / DETAILS).glob("*.json")) + [p for p in [root / TOPIC_DETAIL] if p.exists()] + \
+            sorted((root / TABLES).glob("*/*.json")) + sorted((root / STATEMENTS).glob("*/*/*.json"))
+
+    if (root / TOPICS).exists() and (problem := unit_problem(root / TOPICS, TOPICS)):
+        aside(root / TOPICS, problem, all_units())  # new topics: everything below them is new
+    merged_problem = unit_problem(root / TOPIC_DETAIL, TOPIC_DETAIL) if (root / TOPIC_DETAIL).exists() else None
+    merged = read_json(root / TOPIC_DETAIL) if (root / TOPIC_DETAIL).exists() and not merged_problem else {}
+    for unit in sorted((root / DETAILS).glob("*.json")):
+        if problem := unit_problem(unit, DETAILS):
+            # topic_detail.json may still hold this topic's details: then nothing below is stale
+            aside(unit, problem, [] if unit.stem in merged else made_from_topic(unit.stem), merged.get(unit.stem))
+    if merged_problem:
+        # rebuilt from the details units; a topic only it held gets new details, so new schemas
+        held = {p.stem for p in (root / DETAILS).glob("*.json")}
+        topics = sorted({p.name for p in (root / TABLES).glob("*")} - held)
+        aside(root / TOPIC_DETAIL, merged_problem, [p for t in topics for p in made_from_topic(t)])
+        merge_details(root)
+    for unit in sorted((root / TABLES).glob("*/*.json")):
+        if problem := unit_problem(unit, TABLES):  # its statements belong to the old variants
+            aside(unit, problem, sorted((root / STATEMENTS / unit.parent.name / unit.stem).glob("*.json")))
+    for unit in sorted((root / STATEMENTS).glob("*/*/*.json")):
+        if problem := unit_problem(unit, STATEMENTS):
+            aside(unit, problem, [])
+    return lines
+
+
+# -----------------------------------------------------------------------------
 # readers
 
 
@@ -151,7 +244,7 @@ def merge_details(root: Path) -> int:
     return len(details)
 
 
-def _assign_flat(statements: list[str], variants: list[dict]) -> list[list[str]]:
+def assign_flat(statements: list[str], variants: list[dict]) -> list[list[str]]:
     """The seed's Modal variant stored one flat {"statements": [...]} per kind, losing which schema
     variant each came from; give each statement to the first variant it is valid against."""
     tables = [parse_schema(schema_text(v)) for v in variants]
@@ -179,7 +272,7 @@ def read_seed_layout(root: Path) -> Iterator[dict]:
             for kind_file in sorted((root / STATEMENTS / topic_dir.name / str(detail)).glob("*.json")):
                 entries = read_json(kind_file)
                 if isinstance(entries, dict):
-                    by_kind[kind_file.stem] = _assign_flat(entries.get("statements", []), variants)
+                    by_kind[kind_file.stem] = assign_flat(entries.get("statements", []), variants)
                 else:
                     by_kind[kind_file.stem] = [e.get("statements", []) for e in entries]
             for k, variant in enumerate(variants):
