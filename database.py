@@ -31,6 +31,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 TEXT_TYPE = re.compile(r"char|text|string|clob|enum|citext|\bname\b|uuid|json", re.I)  # values shown in quotes
 _NOT_TEXT = re.compile(r"json|uuid|\[\]", re.I)  # quoted, but no common values worth offering
@@ -629,43 +630,55 @@ def _insert_column(before: str) -> tuple[str, str] | None:
     return m.group(1), cols[index]
 
 
-def value_target(prefix: str) -> tuple[str | None, str, list[str], str] | None:
-    """Where the cursor is in a string compared with (or inserted into) a column:
-    (qualifier or table, column, tables the statement names, text typed inside the quotes), else None."""
+class ValueTarget(NamedTuple):
+    table: str | None  # the column's qualifier (an alias resolved) or the INSERT's table
+    column: str
+    tables: list[str]  # the tables the statement names
+    typed: str  # the value's text typed so far, inside the quotes
+    quoted: bool  # the cursor is inside the quotes (else a value may start here)
+
+
+def value_target(prefix: str) -> ValueTarget | None:
+    """The column whose value the cursor is at: inside (or where one may start) a string compared with
+    a column (`= '`, `IN ('`, `LIKE '`, `SET c = '`) or inserted into one (`VALUES (..., '`); else None."""
     start = open_string(prefix)
-    if start is None:
+    if start is not None:
+        typed, before = prefix[start + 1:].replace("''", "'"), prefix[:start]
+    elif re.search(r"(?:[=(,]|\blike|\s)\s*\Z", prefix, re.I) and open_string(prefix + "'") is not None:
+        typed, before = "", prefix  # a value may start here (not inside a comment or a name)
+    else:
         return None
-    typed, before = prefix[start + 1:].replace("''", "'"), prefix[:start]
     refs = _TABLE_REF.findall(before)
     tables = [t for t, _ in refs]
     aliases = {a.lower(): t for t, a in refs if a and a.lower() not in _NOT_ALIAS}
     ins = _insert_column(before)
-    if ins is not None:
-        return ins[0], ins[1], tables, typed
+    if ins is not None and re.search(r"[(,]\s*\Z", before):
+        return ValueTarget(ins[0], ins[1], tables, typed, start is not None)
     m = _COMPARED.search(before) or _IN_LIST.search(before)
     if m is None:
         return None
     qual, _, col = m.group(1).rpartition(".")
     if qual:
         qual = aliases.get(_unquote(qual).lower(), qual)
-    return qual or None, col, tables, typed
+    return ValueTarget(qual or None, col, tables, typed, start is not None)
 
 
 def value_completions(db: Database, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
-    """Common values of the column the cursor's string literal is compared with, as text to insert
-    (the rest of the value and its closing quote); [] elsewhere."""
+    """A text column's common values where the cursor is at its value, as text to insert: the rest of
+    the value and the closing quote inside a string, the whole quoted value before one; [] elsewhere."""
     target = value_target(prefix)
     if target is None:
         return []
-    qual, column, tables, typed = target
-    found = db.find_column(column, [qual] if qual else tables)
+    found = db.find_column(target.column, [target.table] if target.table else target.tables)
     if found is None:
         return []
-    close = "" if suffix.startswith("'") else "'"
+    typed = target.typed
+    opening = "" if target.quoted else "'"
+    closing = "" if target.quoted and suffix.startswith("'") else "'"
     out = []
     for v in db.values(*found):
-        if v.startswith(typed) and v != typed or (not typed and v):
-            out.append(v[len(typed):].replace("'", "''") + close)
+        if v.startswith(typed) and v != typed:
+            out.append(opening + v[len(typed):].replace("'", "''") + closing)
         if len(out) >= n:
             break
     return out

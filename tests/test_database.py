@@ -29,17 +29,22 @@ def fill(execute) -> None:
 # ---------------------------------------------------------------- pure functions
 
 def test_value_target_finds_the_column_of_the_open_string():
-    assert value_target("SELECT * FROM customers WHERE status = '") == (None, "status", ["customers"], "")
+    assert value_target("SELECT * FROM customers WHERE status = '") == (None, "status", ["customers"], "", True)
     assert value_target("SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status IN ('a', 'sh") \
-        == ("orders", "status", ["customers", "orders"], "sh")
-    assert value_target("UPDATE orders SET status = 'it''s") == (None, "status", ["orders"], "it's")
+        == ("orders", "status", ["customers", "orders"], "sh", True)
+    assert value_target("UPDATE orders SET status = 'it''s") == (None, "status", ["orders"], "it's", True)
     assert value_target("INSERT INTO orders (id, customer_id, status) VALUES (1, 2, 'pa")[:2] == ("orders", "status")
     assert value_target("INSERT INTO orders (id, status) VALUES (1, 'x'), (2, '")[:2] == ("orders", "status")
-    assert value_target("SELECT * FROM t WHERE name LIKE 'Jo")[1:] == ("name", ["t"], "Jo")
+    assert value_target("SELECT * FROM t WHERE name LIKE 'Jo")[1:4] == ("name", ["t"], "Jo")
     assert value_target("SELECT * FROM t WHERE status = 'done' AND x = 1") is None  # the string is closed
     assert value_target("SELECT 'abc") is None  # no column to compare with
     assert value_target("SELECT * FROM t WHERE a = 1 -- it's") is None  # a comment, not a string
     assert open_string("SELECT 'a''") == 7 and open_string("SELECT 'a'") is None
+    # where a value may start: the whole quoted value is offered
+    assert value_target("SELECT * FROM t WHERE status = ") == (None, "status", ["t"], "", False)
+    assert value_target("INSERT INTO t (a, b) VALUES (1, ")[:2] == ("t", "b")
+    assert value_target("SELECT * FROM t WHERE status = 1") is None
+    assert value_target("SELECT * FROM t -- status = ") is None
 
 
 def test_pgpass_rules(tmp_path):
@@ -90,6 +95,7 @@ def test_sqlite_schema_values_and_refresh(tmp_path):
     assert value_completions(db, "SELECT * FROM customers WHERE status = '") == ["active'", "inactive'", "banned'"]
     assert value_completions(db, "SELECT * FROM customers WHERE status = 'in", suffix="'") == ["active"]
     assert value_completions(db, "SELECT * FROM customers WHERE id = '") == []  # not a text column
+    assert value_completions(db, "SELECT * FROM customers WHERE status = ", n=2) == ["'active'", "'inactive'"]
     assert db.refresh() is False
     con.execute("CREATE TABLE refunds (id INTEGER PRIMARY KEY, reason TEXT)")
     con.commit()
