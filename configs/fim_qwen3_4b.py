@@ -1,9 +1,9 @@
 # Fill-in-the-middle SQL completion: SFT of Qwen3-4B-Instruct-2507 (python fim/sft.py configs/fim_qwen3_4b.py).
 # Sections mirror the seed's YAML; docs/sft.md has the memory plan for 1 and 8 H100s.
 type = "sft"
-model = dict(name_or_path="models/Qwen3-4B-Instruct-2507")  # a local directory (config, safetensors, tokenizer.json)
+model = dict(name_or_path="models/Qwen3-4B-Instruct-2507")  # a local directory, or the hub id Qwen/Qwen3-4B-Instruct-2507
 data = dict(
-    sources=[dict(path="data/fim/train_hf_fim_dataset")],  # fim/csv_to_fim.py output; jsonl/parquet work too
+    sources=[dict(name_or_path="data/fim/train_hf_fim_dataset")],  # fim/csv_to_fim.py output; jsonl/parquet work too
     max_length=262144,  # tokens per packed row, the model's context; trainable with the long-sequence options
     pack_samples=True,
     too_long="drop",  # a sample over max_length would lose its <|im_end|> if cut

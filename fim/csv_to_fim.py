@@ -2,6 +2,11 @@
 
     python fim/csv_to_fim.py INPUT [-o OUT] --tokenizer TOK [--template T] [--format disk|parquet|jsonl]
         [--skip-empty-output] [--skip-empty-prefix] [--max-length N] [--limit N] [--rejects FILE]
+    python fim/csv_to_fim.py data.parquet -o fim_dataset --tokenizer Qwen/Qwen3-4B-Instruct-2507   # the original's
+
+TOK is a tokenizer.json, a directory holding one, or a hub model id resolved through the
+Hugging Face cache (fim/hub.py: downloaded where the network allows, the cache alone under
+HF_HUB_OFFLINE=1).
 
 INPUT column: a JSON list of {"type": "text", "text": ...} parts. The part whose text is
 a JSON object (starts with "{" and parses) is the context: sql_history, ddl_context,
@@ -69,6 +74,7 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as `python fim/csv_to_fim.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fim.bpe import BPETokenizer  # noqa: E402
+from fim.hub import tokenizer_file  # noqa: E402
 from fim.prompt import (PromptTooLong, Template, check_tokenizer, fit_prompt, has_control_token,  # noqa: E402
                         load_template, normalize_newlines)
 
@@ -594,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Convert INPUT/OUTPUT rows into a FIM prompt/response dataset.")
     ap.add_argument("input", help=".csv, .parquet or .jsonl file with INPUT and OUTPUT columns")
     ap.add_argument("-o", "--output", help="output path (default: <input>_hf_fim_dataset[.parquet|.jsonl])")
-    ap.add_argument("--tokenizer", required=True, help="a local tokenizer.json or a directory holding one")
+    ap.add_argument("--tokenizer", required=True,
+                    help="a tokenizer.json, a directory holding one, or a hub model id (Hugging Face cache)")
     ap.add_argument("--template", default=None, help="prompt template (default: fim/fim_prompt.tmpl)")
     ap.add_argument("--format", default="disk", choices=["disk", "parquet", "jsonl"])
     ap.add_argument("--skip-empty-output", action="store_true", help="drop rows whose OUTPUT is empty")
@@ -605,10 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
-        tok_path = Path(args.tokenizer)
-        if not (tok_path / "tokenizer.json" if tok_path.is_dir() else tok_path).is_file():
-            raise ValueError(f"--tokenizer {tok_path}: no tokenizer.json there (local files only, no hub access)")
-        tokenizer = BPETokenizer.from_file(tok_path)
+        tokenizer = BPETokenizer.from_file(tokenizer_file(args.tokenizer))
         check_tokenizer(tokenizer)
         if args.max_length is not None and args.max_length <= 0:
             raise ValueError("--max-length must be positive")

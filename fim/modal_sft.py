@@ -24,7 +24,7 @@ HOURS = 60 * 60  # seconds
 image = (
     modal.Image.debian_slim(python_version="3.11")
     .uv_pip_install("torch==2.13.0", "numpy>=1.26", "safetensors>=0.4", "pyarrow>=15", "regex>=2023.0",
-                    "tqdm>=4.66", "huggingface_hub>=0.34")
+                    "tqdm>=4.66", "huggingface_hub>=0.34", "pyyaml>=6")
     .add_local_python_source("fim", "model", "train")
     .add_local_dir("configs", "/root/configs")
 )

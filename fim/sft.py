@@ -1,6 +1,7 @@
 """Supervised fine-tuning of a Hugging Face Qwen3 (or Llama) checkpoint, on prompt/response or chat data.
 
     python fim/sft.py configs/fim_qwen3_4b.py [--key=value ...] [--data.max_length=8192 ...]
+    python fim/sft.py config.yml [--key=value ...]     # an arctic_training YAML config (fim/arctic_yaml.py)
     torchrun --standalone --nproc_per_node=8 fim/sft.py configs/fim_qwen3_4b.py        # FSDP2
 
 Reads top to bottom: config, data (fim/data.py), model and optimizer (FSDP2 under torchrun), the loss
@@ -44,6 +45,7 @@ from fim.bpe import BPETokenizer  # noqa: E402
 from fim.checkpoint import load_pretrained, save_pretrained_sharded  # noqa: E402
 from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoch_rows, load_source,  # noqa: E402
                       packed_attention_mask, row_tokens)
+from fim.hub import dataset_files, model_dir, tokenizer_file  # noqa: E402
 from model import write_json_atomic  # noqa: E402
 from train import gpu_peak_flops, init_distributed  # noqa: E402
 
@@ -52,12 +54,13 @@ from train import gpu_peak_flops, init_distributed  # noqa: E402
 
 @dataclass
 class ModelConfig:
-    name_or_path: str = ""  # a local directory: config.json, safetensors (sharded or not), tokenizer.json
+    name_or_path: str = ""  # a directory (config.json, safetensors, tokenizer.json) or a hub id (fim/hub.py)
 
 
 @dataclass
 class DataConfig:
-    sources: list = field(default_factory=list)  # paths, or {"path": ...}; each one's kind comes from its columns
+    # paths or hub dataset ids, or {"name_or_path": ..., "split": "train", "kind": ...}; kind comes from the columns
+    sources: list = field(default_factory=list)
     max_length: int = 4096  # tokens per row; a longer sample is dropped or truncated (too_long)
     pack_samples: bool = True  # whole samples packed into rows, each attending only to itself
     too_long: str = "drop"  # "drop" or "truncate" (keeps the first max_length tokens)
@@ -79,7 +82,7 @@ class OptimizerConfig:
 
 @dataclass
 class SchedulerConfig:
-    type: str = "cosine"  # linear warmup, then "cosine" decay to min_lr_ratio * lr, or "constant"
+    type: str = "cosine"  # linear warmup, then "cosine" or "linear" decay to min_lr_ratio * lr, or "constant"
     warmup_ratio: float = 0.03  # of all steps
     warmup_steps: int = 0  # > 0 overrides warmup_ratio
     min_lr_ratio: float = 0.1
@@ -89,6 +92,7 @@ class SchedulerConfig:
 class SFTConfig:
     type: str = "sft"
     model: ModelConfig = field(default_factory=ModelConfig)
+    tokenizer: str = ""  # a tokenizer.json, a directory or a hub id; "": the model's own
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
@@ -130,8 +134,14 @@ def _parse_value(s: str):
 
 
 def load_config(path: str | None = None, overrides: list[str] | None = None) -> SFTConfig:
-    """A config file sets module-level names (sections as dicts); `--key=value` and `--section.key=value` override."""
-    raw = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")} if path else {}
+    """A config file sets module-level names (sections as dicts); `--key=value` and `--section.key=value` override.
+
+    A .yml/.yaml file is an arctic_training config, read under its own key names (fim/arctic_yaml.py)."""
+    if path and path.endswith((".yml", ".yaml")):
+        from fim.arctic_yaml import read_arctic_yaml
+        raw = read_arctic_yaml(path)
+    else:
+        raw = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")} if path else {}
     for arg in overrides or []:
         if not arg.startswith("--") or "=" not in arg:
             raise SystemExit(f"expected --key=value, got {arg!r}")
@@ -156,7 +166,8 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
               (cfg.data.too_long in ("drop", "truncate"), "data.too_long must be 'drop' or 'truncate'"),
               (cfg.attention in ("sdpa", "flex"), "attention must be 'sdpa' or 'flex'"),
               (cfg.optimizer.type in ("adamw", "adafactor"), "optimizer.type must be 'adamw' or 'adafactor'"),
-              (cfg.scheduler.type in ("cosine", "constant"), "scheduler.type must be 'cosine' or 'constant'"),
+              (cfg.scheduler.type in ("cosine", "linear", "constant"),
+               "scheduler.type must be 'cosine', 'linear' or 'constant'"),
               (cfg.init_from in ("pretrained", "resume", "auto"), "init_from must be pretrained, resume or auto"),
               (bool(cfg.data.sources), "data.sources is empty"),
               (bool(cfg.model.name_or_path), "model.name_or_path is not set")]
@@ -168,13 +179,35 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
 
 # ---------------------------------------------------------------- data
 
+def source_paths(sources: list) -> list[tuple[str, str]]:
+    """(local path, kind) of each data file of data.sources: paths, hub dataset ids, DatasetDict splits."""
+    out = []
+    for i, src in enumerate(sources):
+        src = {"name_or_path": src} if isinstance(src, str) else dict(src)
+        name, split, kind = src.pop("name_or_path", None), src.pop("split", "train"), src.pop("kind", None)
+        if not isinstance(name, str) or src:
+            raise SystemExit(f"data.sources[{i}]: expected a path or {{name_or_path, split, kind}}, got "
+                             f"{sources[i]!r}")
+        try:
+            paths = dataset_files(name, split, what=f"data.sources[{i}]")
+        except ValueError as e:
+            raise SystemExit(str(e)) from None
+        for path in paths:
+            if os.path.isfile(os.path.join(path, "dataset_dict.json")):  # a DatasetDict's save_to_disk
+                path = os.path.join(path, split)
+            found = detect_kind(path)
+            if kind and kind != found:
+                raise SystemExit(f"data.sources[{i}]: {path} has {found} columns, not {kind}")
+            out.append((path, found))
+    return out
+
+
 def load_data(cfg: SFTConfig, tok_path: str, rank: int, barrier) -> tuple[Tokenized, list[tuple[str, DataStats]]]:
     """All sources tokenized (rank 0 tokenizes and caches, the other ranks then read the cache)."""
     cache_dir = cfg.data.cache_dir or os.path.join(cfg.output_dir, "tokens")
     parts, report = [], []
-    for src in cfg.data.sources:
-        path = src["path"] if isinstance(src, dict) else src
-        s = Settings(detect_kind(path), cfg.data.max_length, cfg.data.too_long, cfg.data.end_token)
+    for path, kind in source_paths(cfg.data.sources):
+        s = Settings(kind, cfg.data.max_length, cfg.data.too_long, cfg.data.end_token)
         if rank == 0:
             data, stats = load_source(path, tok_path, s, cache_dir, cfg.data.num_proc)
         barrier()
@@ -245,6 +278,8 @@ def get_lr(step: int, total: int, cfg: SFTConfig) -> float:
         return lr
     ratio = min(1.0, (step - warmup) / max(1, total - warmup))
     min_lr = lr * s.min_lr_ratio
+    if s.type == "linear":
+        return min_lr + (1.0 - ratio) * (lr - min_lr)
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
 
 
@@ -262,7 +297,7 @@ class NonFiniteError(RuntimeError):
 # ---------------------------------------------------------------- checkpoints
 
 def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, barrier, name: str = "last",
-                    dtype: torch.dtype | None = None):
+                    dtype: torch.dtype | None = None, base_dir: str | None = None):
     """Every rank gathers (FSDP); rank 0 writes OUTPUT_DIR/<name> via a temp dir; the old `last` becomes `prev`."""
     from safetensors.torch import save_file
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
@@ -273,7 +308,8 @@ def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, ba
     if rank == 0:
         tmp = os.path.join(cfg.output_dir, f".{name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        save_pretrained_sharded(weights, tmp, args=model.args, dtype=dtype, base_dir=cfg.model.name_or_path)
+        save_pretrained_sharded(weights, tmp, args=model.args, dtype=dtype,
+                                base_dir=base_dir or cfg.model.name_or_path)
         if optim is not None:
             save_file({f"{fqn}.{k}": (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
                        for fqn, st in optim["state"].items() for k, v in st.items()},
@@ -346,8 +382,13 @@ def train(cfg: SFTConfig) -> dict:
     os.makedirs(cfg.output_dir, exist_ok=True)
 
     resume = find_checkpoint(cfg) if cfg.init_from in ("resume", "auto") else None
-    model_dir = resume or cfg.model.name_or_path
-    tok_path = os.path.join(model_dir, "tokenizer.json")
+    try:  # hub ids become directories of the Hugging Face cache
+        base_dir = model_dir(cfg.model.name_or_path)
+        tok_path = str(tokenizer_file(cfg.tokenizer, "tokenizer")) if cfg.tokenizer else \
+            os.path.join(resume or base_dir, "tokenizer.json")
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    weights_dir = resume or base_dir
     pad_id = BPETokenizer.from_file(tok_path).token_to_id(cfg.data.end_token)  # any id: padding has no targets
     if pad_id is None:
         raise SystemExit(f"data.end_token {cfg.data.end_token!r} is not in {tok_path}")
@@ -363,7 +404,7 @@ def train(cfg: SFTConfig) -> dict:
         f"({100 * fill:.1f}% full), {per_step} rows per step, {epoch_steps[0]} steps per epoch, "
         f"{total_steps} steps in all")
 
-    model = load_pretrained(model_dir, device=device, dtype=torch.float32)
+    model = load_pretrained(weights_dir, device=device, dtype=torch.float32)
     if cfg.data.max_length > model.args.max_seq_len:
         raise SystemExit(f"data.max_length {cfg.data.max_length} exceeds the model's {model.args.max_seq_len}")
     model.checkpoint_activations = cfg.checkpoint_activations
@@ -390,7 +431,8 @@ def train(cfg: SFTConfig) -> dict:
     metrics = open(os.path.join(cfg.output_dir, "metrics.jsonl"), "a") if master else None
 
     def checkpoint(name="last", dtype=None):
-        save_checkpoint(cfg, model, optimizer if name == "last" else None, state, rank, barrier, name, dtype)
+        save_checkpoint(cfg, model, optimizer if name == "last" else None, state, rank, barrier, name, dtype,
+                        base_dir)
 
     losses = []
     stop = min(total_steps, cfg.max_steps or total_steps)
