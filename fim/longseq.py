@@ -22,6 +22,7 @@ non-decreasing per row (one contiguous run of tokens per sample) with -1 for tra
 `batch_loss(model, batch, cfg)` is fim/sft.py's entry; `packed_loss` the same on tensors.
 """
 import types
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields
 from functools import partial
@@ -234,7 +235,9 @@ def _flex(q, k, v, block_mask):
         if _compiled_flex is None:
             _compiled_flex = torch.compile(flex_attention)  # a second row length recompiles once, for any length
         return _compiled_flex(q, k, v, block_mask=block_mask, enable_gqa=True)
-    return flex_attention(q, k, v, block_mask=block_mask, enable_gqa=True)
+    with warnings.catch_warnings():  # eager on purpose off CUDA (CPU tests): torch's advice to compile is noise here
+        warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
+        return flex_attention(q, k, v, block_mask=block_mask, enable_gqa=True)
 
 
 def doc_attention(q, k, v, mask: DocMask):
