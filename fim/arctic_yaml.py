@@ -4,10 +4,11 @@
 
 Key names, nesting and defaults are arctic_training's (its config classes: TrainerConfig,
 ModelConfig, SFTDataConfig, DataSourceConfig, OptimizerConfig, HFSchedulerConfig,
-CheckpointConfig). A key left out means what it means there, so its defaults are written
-below where they differ from fim/sft.py's (lr 5e-4, weight decay 0.1, betas (0.9, 0.999), a
-linear schedule with 10% warmup, seed 42, max_length 8192, rows padded to 256 tokens,
-activation checkpointing on). Every key is either mapped (MAPPED below) or refused with an
+CheckpointConfig, in snowflakedb/ArcticTraining). A key left out means what it means there
+when it changes what is trained, so those defaults are set below where they differ from
+fim/sft.py's (lr 5e-4, weight decay 0.1, betas (0.9, 0.999), a linear schedule with 10% warmup,
+seed 42, max_length 8192, rows padded to 256 tokens, activation checkpointing on); speed knobs
+(num_proc) and the output directory keep this project's defaults. Every key is either mapped (MAPPED below) or refused with an
 error naming the key and the file (REFUSED): nothing is ignored. A key whose value is what
 this project does anyway (e.g. `data.mask_inputs: true`) is accepted.
 """
@@ -112,6 +113,7 @@ SAME_AS_HERE = {
     "data.fuse_positions_prob": 0.0, "data.repeat_to_pack_max_length": False, "data.ignore_empty_think": False,
     "data.mask_inputs": True, "data.use_data_cache": True, "data.cache_processed_data": True,
     "data.cache_fs_type": "auto", "data.sources[].process": True, "wandb.enable": False,
+    "data.sources[].sample_ratio": None, "data.sources[].sample_count": None, "data.sources[].sample_seed": 42,
 }
 SCHEDULES = {"linear": "linear", "cosine": "cosine", "cosine_with_min_lr": "cosine", "constant": "constant",
              "constant_with_warmup": "constant"}
