@@ -34,7 +34,7 @@ from torch.distributed.nn.functional import all_to_all_single
 from torch.nn.attention.flex_attention import BlockMask, flex_attention
 from torch.utils.checkpoint import checkpoint
 
-from model import ModelArgs
+from model import ModelArgs, Transformer
 
 
 @dataclass
@@ -470,16 +470,13 @@ def shard_model(model, mesh, cpu_offload: bool = False, mp_policy=None, reshard_
 def train_flops(args: ModelArgs, lengths: list[list[int]]) -> float:
     """Model FLOPs of one forward + backward over packed rows (no recomputation counted).
 
-    Model.flops_per_token's count (6 per matmul parameter per token, PaLM's attention term)
-    with the attention term taken per sample: 12 L H D sum(n^2). A row of one sample of length
-    T gives exactly T * Transformer.flops_per_token(T), so long and short rows compare fairly.
+    Transformer.flops_per_token (6 per matmul parameter per token, PaLM's attention term) with
+    the attention term taken per sample: each sample of n tokens costs n * flops_per_token(n),
+    so long and short rows compare fairly. The model is built on the meta device: no memory.
     """
-    a = args
-    n = a.dim * (a.n_heads + 2 * a.n_kv_heads) * a.head_dim + a.n_heads * a.head_dim * a.dim
-    n = a.n_layers * (n + 3 * a.dim * a.hidden_dim + 2 * a.dim + (2 * a.head_dim if a.qk_norm else 0))
-    n += a.dim + a.vocab_size * a.dim  # final norm, LM head (the embedding lookup costs no matmul)
-    tokens = sum(sum(row) for row in lengths)
-    return 6 * n * tokens + 12 * a.n_layers * a.n_heads * a.head_dim * sum(x * x for row in lengths for x in row)
+    with torch.device("meta"):
+        model = Transformer(args)
+    return float(sum(n * model.flops_per_token(n) for row in lengths for n in row))
 
 
 def mfu(args: ModelArgs, lengths: list[list[int]], seconds: float, peak_flops: float) -> float:

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 if __package__ in (None, ""):  # run as `python fim/sft.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from fim import longseq  # noqa: E402
 from fim.bpe import BPETokenizer  # noqa: E402
 from fim.checkpoint import load_pretrained, save_pretrained_sharded  # noqa: E402
 from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoch_rows, load_source,  # noqa: E402
@@ -237,27 +238,12 @@ def batch_loss(model, batch: dict[str, torch.Tensor], cfg: SFTConfig) -> tuple[t
     same two numbers (under sequence parallelism: this rank's share of them).
     """
     if uses_longseq(cfg):
-        try:
-            from fim import longseq
-        except ImportError as e:
-            raise SystemExit(f"tiled_loss/tiled_mlp/flex/offload/sequence_parallel need fim/longseq.py ({e})")
         return longseq.batch_loss(model, batch, cfg)
     labels = batch["labels"]
     logits = model(batch["input_ids"], positions=batch["position_ids"],
                    attn_mask=packed_attention_mask(batch["sample_ids"]))
     loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
     return loss, (labels != -100).sum()
-
-
-def shard_model(model, device_type: str, world: int, dtype: torch.dtype):
-    """FSDP2: each block, then the root (embedding, tied head, final norm), sharded over all ranks."""
-    from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
-    mesh = init_device_mesh(device_type, (world,))
-    mp = MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32)
-    for layer in model.layers:
-        fully_shard(layer, mesh=mesh, mp_policy=mp)
-    fully_shard(model, mesh=mesh, mp_policy=mp)
 
 
 def make_optimizer(model, o: OptimizerConfig, fused: bool) -> torch.optim.Optimizer:
@@ -411,8 +397,11 @@ def train(cfg: SFTConfig) -> dict:
     model.train()
     n_params = model.num_params()
     flops_per_token = model.flops_per_token(int(data.lengths.mean()))
-    if distributed:
-        shard_model(model, device_type, world, dtype)
+    if distributed:  # FSDP2: each block, then the root (embedding, tied head, final norm), over all ranks
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import MixedPrecisionPolicy
+        longseq.shard_model(model, init_device_mesh(device_type, (world,)),
+                            mp_policy=MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32))
     optimizer = make_optimizer(model, cfg.optimizer, fused=device_type == "cuda" and not distributed)
     say(f"model: {n_params:,} parameters, {model.args}; {world} rank(s), compute {dtype}")
     state = {"step": 0, "skipped": 0, "nonfinite_in_a_row": 0, "tokens": 0, "trained_tokens": 0,

@@ -40,7 +40,7 @@ def check_sequence_parallel(rank: int, world: int):
 
 def check_fsdp2(rank: int, world: int):
     from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+    from torch.distributed.fsdp import MixedPrecisionPolicy
     mesh = init_device_mesh("cpu", (1, world), mesh_dim_names=("dp", "sp"))
     sft = SimpleNamespace(sequence_parallel=world, **ALL)
     for how in ("shard_model", "sft.py"):
@@ -50,11 +50,9 @@ def check_fsdp2(rank: int, world: int):
             shard_model(model, mesh)
             loss_sum, count = packed_loss(model, *shard_batch(*batch, mesh["sp"].get_local_rank(), world),
                                           LongSeqConfig(**ALL), sp_group=mesh["sp"].get_group())
-        else:  # fim/sft.py's sharding (each block, then the root, over all ranks) and its batch_loss call
-            mp_policy = MixedPrecisionPolicy(param_dtype=torch.float32, reduce_dtype=torch.float32)
-            for layer in model.layers:
-                fully_shard(layer, mesh=mesh._flatten(), mp_policy=mp_policy)
-            fully_shard(model, mesh=mesh._flatten(), mp_policy=mp_policy)
+        else:  # fim/sft.py's sharding (a 1-D mesh of all ranks, its mixed-precision policy) and batch_loss call
+            shard_model(model, init_device_mesh("cpu", (world,)),
+                        mp_policy=MixedPrecisionPolicy(param_dtype=torch.float32, reduce_dtype=torch.float32))
             keys = ("input_ids", "labels", "position_ids", "sample_ids")
             loss_sum, count = batch_loss(model, dict(zip(keys, batch)), sft)
         total = torch.stack([loss_sum.detach(), count.float()])
