@@ -281,14 +281,16 @@ class Transformer(nn.Module):
         `positions` (B, T) and `attn_mask` serve packed rows (positions restarting per sample).
         """
         B, T = tokens.shape
-        if cache is not None:
-            positions = cache.begin(T, n_valid, tree)
-        elif positions is None:
+        if cache is None and positions is None:
             if T > self.args.max_seq_len:
                 raise ValueError(f"sequence of {T} tokens is longer than max_seq_len {self.args.max_seq_len}")
             positions = torch.arange(T, device=tokens.device)[None].expand(B, T)
-        if int(positions.max()) >= self.args.max_seq_len:
-            raise ValueError(f"position {int(positions.max())} beyond max_seq_len {self.args.max_seq_len}")
+        else:
+            if cache is not None:
+                positions = cache.begin(T, n_valid, tree)
+            # a host sync (and a graph break when compiled): only for positions that come from outside
+            if not torch.compiler.is_compiling() and int(positions.max()) >= self.args.max_seq_len:
+                raise ValueError(f"position {int(positions.max())} beyond max_seq_len {self.args.max_seq_len}")
         cos = self.rope_cos[positions][:, None].to(self.embed_tokens.weight.dtype)  # (B, 1, T, D)
         sin = self.rope_sin[positions][:, None].to(self.embed_tokens.weight.dtype)
         h = self.drop(self.embed_tokens(tokens))
@@ -318,8 +320,9 @@ class Transformer(nn.Module):
         decay = [p for p in params if p.dim() >= 2]
         no_decay = [p for p in params if p.dim() < 2]
         groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        fused = device_type == "cuda"
-        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused)
+        # one fused kernel for all parameters (CUDA and CPU), not a loop of small ops
+        fused = device_type in ("cuda", "cpu")
+        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused, foreach=None if fused else True)
 
     def flops_per_token(self, seq_len: int) -> float:
         """Training FLOPs per token: 6 N for the matmuls plus attention (PaLM appendix B)."""

@@ -48,9 +48,9 @@ class TrainConfig:
     log_interval: int = 10
     init_from: str = "scratch"  # "scratch" or "resume" (from out_dir/last, else out_dir/prev)
     device: str = "auto"  # auto: cuda, then mps, then cpu
-    dtype: str = "auto"  # auto: bfloat16 autocast on cuda, float32 elsewhere
-    compile: bool = False
-    threads: int = 0  # torch CPU threads, 0: torch's default
+    dtype: str = "auto"  # auto: bfloat16 autocast on CUDA and on CPUs with native bf16 (AMX, AVX512-BF16), else float32
+    compile: bool | None = None  # None: compile where it pays for itself (see resolve_compile)
+    threads: int = 0  # torch CPU threads, 0: one per core
     seed: int = 1337
     peak_flops: float = 0.0  # for MFU; 0: guess from the GPU name, none on CPU
     wandb_project: str = "sqlcomplete"
@@ -194,6 +194,58 @@ def get_lr(it: int, cfg: TrainConfig, time_fraction: float = 0.0) -> float:
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.learning_rate - cfg.min_lr)
 
 
+def eta_seconds(it: int, cfg: TrainConfig, elapsed: float, sec_per_iter: float) -> float:
+    """Time left: to the iteration limit at the current pace, or to the wall budget if that comes first."""
+    left = (min(cfg.max_iters, cfg.stop_at or cfg.max_iters) - it) * sec_per_iter
+    return min(left, max(0.0, cfg.max_minutes * 60 - elapsed)) if cfg.max_minutes else left
+
+
+def format_minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """AMX or AVX512-BF16: bf16 matmuls run ~10x faster than fp32 there; elsewhere bf16 is emulated and slower."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: keep fp32
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_dtype(dtype: str, device_type: str) -> str:
+    """The autocast dtype for `dtype=auto`; master weights and checkpoints stay fp32 either way."""
+    if dtype != "auto":
+        return dtype
+    if device_type == "cuda" or (device_type == "cpu" and cpu_has_native_bf16()):
+        return "bfloat16"
+    return "float32"
+
+
+def autocast_context(device_type: str, dtype: str):
+    return nullcontext() if dtype == "float32" else torch.autocast(device_type, dtype=getattr(torch, dtype))
+
+
+# torch.compile costs ~20-60 s on 2 CPU cores and saves 10-30% a step (bench/train_speed.py): worth it past these
+COMPILE_MIN_STEPS, COMPILE_MIN_MINUTES = 200, 5.0
+
+
+def resolve_compile(compile_model: bool | None, device_type: str, planned_steps: int, planned_minutes: float = 0.0) -> bool:
+    """`compile=None`: on CUDA, and on CPU for runs long enough to repay the compile time (a C++ compiler needed)."""
+    if compile_model is not None:
+        return compile_model
+    if device_type == "cuda":
+        return True
+    long_run = planned_minutes >= COMPILE_MIN_MINUTES if planned_minutes else planned_steps >= COMPILE_MIN_STEPS
+    return device_type == "cpu" and long_run and shutil.which("c++") is not None
+
+
+def default_threads() -> int:
+    """One torch thread per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def pick_device(name: str) -> str:
     if name != "auto":
         return name
@@ -256,11 +308,11 @@ def train(cfg: TrainConfig) -> dict:
         import torch.distributed as dist
         from torch.nn.parallel import DistributedDataParallel as DDP
     master = rank == 0
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     device_type = "cuda" if str(device).startswith("cuda") else str(device)
-    dtype = cfg.dtype if cfg.dtype != "auto" else ("bfloat16" if device_type == "cuda" else "float32")
-    ctx = nullcontext() if dtype == "float32" else torch.autocast(device_type, dtype=getattr(torch, dtype))
+    if device_type == "cpu":
+        torch.set_num_threads(cfg.threads or max(1, default_threads() // world))
+    dtype = resolve_dtype(cfg.dtype, device_type)
+    ctx = autocast_context(device_type, dtype)
     torch.manual_seed(cfg.seed + rank)
 
     tok_path = os.path.join(cfg.data_dir, "tok.model")
@@ -289,7 +341,12 @@ def train(cfg: TrainConfig) -> dict:
         print(f"model: {model.num_params():,} parameters ({model.num_params(non_embedding=True):,} non-embedding), "
               f"{model.args}")
     raw_model = model
-    if cfg.compile:
+    planned_steps = min(cfg.max_iters, cfg.stop_at or cfg.max_iters) - state["iter"]
+    compiled = resolve_compile(cfg.compile, device_type, planned_steps, cfg.max_minutes)
+    if master:
+        where = f"cpu, {torch.get_num_threads()} threads" if device_type == "cpu" else str(device)
+        print(f"device {where}, autocast {dtype}, compile {compiled}")
+    if compiled:
         model = torch.compile(model)
     if ddp:
         model = DDP(model, device_ids=[int(os.environ["LOCAL_RANK"])] if device_type == "cuda" else None)
@@ -355,8 +412,11 @@ def train(cfg: TrainConfig) -> dict:
                 dt = time.time() - t0
                 tps = cfg.log_interval * tokens_per_iter / dt
                 mfu = raw_model.estimate_mfu(tps / world, cfg.block_size, peak) if peak else None
+                elapsed = time.time() - t_start
                 print(f"iter {state['iter']}: loss {np.mean(losses[-cfg.log_interval:]):.4f}, lr {lr:.2e}, "
-                      f"{tps:,.0f} tok/s" + (f", mfu {100 * mfu:.1f}%" if mfu is not None else ""), flush=True)
+                      f"{tps:,.0f} tok/s" + (f", mfu {100 * mfu:.1f}%" if mfu is not None else "")
+                      + f", {format_minutes(elapsed)} elapsed, eta {format_minutes(eta_seconds(state['iter'], cfg, elapsed, dt / cfg.log_interval))}",
+                      flush=True)
                 if wandb:
                     wandb.log({"iter": state["iter"], "loss": losses[-1], "lr": lr, "tok_per_s": tps})
                 t0 = time.time()
@@ -371,6 +431,9 @@ def train(cfg: TrainConfig) -> dict:
             state["best_val"] = ev["val/statement"]
             checkpoint("best")
         checkpoint("last")
+        print(f"done in {format_minutes(time.time() - t_start)}: {state['tokens']:,} tokens seen; checkpoints in "
+              f"{cfg.out_dir}/last and {cfg.out_dir}/best (val statement loss {state['best_val']:.4f}); "
+              f"try: python sample.py --ckpt {cfg.out_dir}/best --schema examples/schema.sql --prefix \"SELECT \"")
     if ddp:
         dist.destroy_process_group()
     return {"losses": losses, "state": state}

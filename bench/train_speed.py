@@ -1,10 +1,17 @@
-"""Training throughput on CPU, as a ratio to karpathy/llama2.c's model.py on the same shapes.
+"""Training throughput on CPU: this project's default path against fp32 eager and llama2.c's model.
 
-    python bench/train_speed.py [--threads 2] [--steps 20]
+    python bench/train_speed.py [--configs 260K 15M 42M] [--threads 0] [--steps 6] [--batch 8] [--seq 512]
 
-Batch 16 x 256 tokens, AdamW as in llama2.c, random tokens (the data does not change the
-arithmetic). Reference tokens/s measured on this project's 2-core machine with llama2.c's
-model.py and AdamW: 15M 2,500, 260K 13,700.
+One run prints, per config (the same shapes for every column):
+- tokens/s of llama2.c's model as its train.py runs on a CPU: fp32, eager, plain AdamW
+  (`bench/llama2c_ref.py` re-implements its compute: interleaved-pair RoPE in fp32, RMSNorm
+  in three ops, SDPA attention);
+- tokens/s of this project's model in fp32 eager, and on the default path train.py picks
+  (`dtype=auto`, `compile=auto`, fused AdamW);
+- the default path's achieved GFLOP/s (6 FLOPs per parameter per token plus attention) as
+  a share of the matmul peaks this script measures itself, in fp32 and in bf16.
+Random tokens: the data does not change the arithmetic. Compile time is reported apart.
+Absolute numbers swing with the machine's load; the ratios in one run are what to compare.
 """
 import argparse
 import os
@@ -14,43 +21,103 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.llama2c_ref import Llama2cArgs, Llama2cModel  # noqa: E402
 from model import ModelArgs, Transformer  # noqa: E402
-from train import load_config  # noqa: E402
-
-REFERENCE = {"260K": 13_700, "15M": 2_500}
+from train import autocast_context, default_threads, load_config, resolve_compile, resolve_dtype  # noqa: E402
 
 
-def measure(name: str, steps: int, batch: int, seq: int, compile_model: bool) -> float:
-    cfg = load_config(f"configs/{name}.py")
-    torch.manual_seed(0)
-    model = Transformer(ModelArgs(**{**cfg["model"], "vocab_size": 512, "max_seq_len": seq}))
-    opt = model.configure_optimizers(0.1, 5e-4, (0.9, 0.95), "cpu")
-    step_fn = torch.compile(model) if compile_model else model
-    x = torch.randint(0, 512, (batch, seq))
-    y = torch.randint(0, 512, (batch, seq))
-    for i in range(steps + 3):  # 3 warmup steps
-        if i == 3:
-            t0 = time.perf_counter()
-        _, loss = step_fn(x, y)
+def matmul_peak(dtype: torch.dtype, m: int = 4096, k: int = 288, n: int = 1152, reps: int = 20) -> float:
+    """FLOP/s of one (m, k) @ (k, n) matmul, best of `reps` (15M's MLP shape by default)."""
+    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * m * k * n / best
+
+
+def time_steps(step, steps: int, warmup: int) -> tuple[float, float]:
+    """(seconds per step after warm-up, seconds of the first step: compile time included)."""
+    t0 = time.perf_counter()
+    step()
+    first = time.perf_counter() - t0
+    for _ in range(warmup - 1):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - t0) / steps, first
+
+
+def make_step(model, optimizer, x, y, ctx, forward=None):
+    forward = model if forward is None else forward
+
+    def step():
+        with ctx:
+            out = forward(x, y)
+        loss = out[1] if isinstance(out, tuple) else out
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    return steps * batch * seq / (time.perf_counter() - t0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return step
+
+
+def model_args(name: str, seq: int) -> ModelArgs:
+    return ModelArgs(**{**load_config(f"configs/{name}.py")["model"], "vocab_size": 512, "max_seq_len": seq})
+
+
+def measure_llama2c(args: ModelArgs, x, y, steps: int) -> float:
+    torch.manual_seed(0)
+    ref = Llama2cModel(Llama2cArgs(dim=args.dim, n_layers=args.n_layers, n_heads=args.n_heads,
+                                   n_kv_heads=args.n_kv_heads, hidden_dim=args.hidden_dim,
+                                   vocab_size=args.vocab_size, max_seq_len=args.max_seq_len))
+    opt = ref.configure_optimizers(0.1, 5e-4, (0.9, 0.95))
+    sec, _ = time_steps(make_step(ref, opt, x, y, torch.autocast("cpu", enabled=False)), steps, warmup=2)
+    return x.numel() / sec
+
+
+def measure_ours(args: ModelArgs, x, y, steps: int, dtype: str, compile_model: bool) -> tuple[float, float]:
+    torch.manual_seed(0)
+    model = Transformer(args)
+    opt = model.configure_optimizers(0.1, 5e-4, (0.9, 0.95), "cpu")
+    forward = torch.compile(model) if compile_model else model
+    sec, first = time_steps(make_step(model, opt, x, y, autocast_context("cpu", dtype), forward), steps,
+                            warmup=3 if compile_model else 2)
+    return x.numel() / sec, first
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--compile", action="store_true")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    print(f"| config | params | tokens/s | llama2.c tokens/s | ratio |\n|---|---|---|---|---|")
-    for name in ("260K", "15M"):
-        tps = measure(name, args.steps, 16, 256, args.compile)
-        n = Transformer(ModelArgs(**load_config(f"configs/{name}.py")["model"])).num_params()
-        print(f"| {name} | {n / 1e6:.2f}M | {tps:,.0f} | {REFERENCE[name]:,} | {tps / REFERENCE[name]:.2f}x |", flush=True)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--configs", nargs="+", default=["260K", "15M", "42M"])
+    ap.add_argument("--threads", type=int, default=0, help="0: one per core, as train.py")
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=512)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads or default_threads())
+    dtype = resolve_dtype("auto", "cpu")
+    fp32_peak, bf16_peak = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
+    print(f"{torch.get_num_threads()} threads; matmul 4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, "
+          f"bf16 {bf16_peak / 1e9:,.0f} GFLOP/s; default path: dtype {dtype}", flush=True)
+    print("\n| config | params | llama2.c fp32 tok/s | fp32 eager tok/s | default tok/s | default / llama2.c "
+          "| GFLOP/s | % fp32 peak | % bf16 peak | compile s |\n|---|---|---|---|---|---|---|---|---|---|")
+    for name in a.configs:
+        args = model_args(name, a.seq)
+        x = torch.randint(0, 512, (a.batch, a.seq))
+        y = torch.randint(0, 512, (a.batch, a.seq))
+        compile_model = resolve_compile(None, "cpu", planned_steps=10_000)
+        ref = measure_llama2c(args, x, y, a.steps)
+        eager, _ = measure_ours(args, x, y, a.steps, "float32", False)
+        default, first = measure_ours(args, x, y, a.steps, dtype, compile_model)
+        model = Transformer(args)
+        flops = default * model.flops_per_token(a.seq)
+        print(f"| {name} | {model.num_params():,} | {ref:,.0f} | {eager:,.0f} | {default:,.0f} | {default / ref:.2f}x "
+              f"| {flops / 1e9:,.0f} | {100 * flops / fp32_peak:.0f}% | {100 * flops / bf16_peak:.0f}% "
+              f"| {first:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

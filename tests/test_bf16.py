@@ -1,0 +1,103 @@
+"""Training at the hardware's speed: dtype/compile choices, bf16 autocast on CPU tracking fp32, one graph."""
+import torch
+
+import train
+from model import ModelArgs, Transformer
+
+TINY = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=64)
+
+
+def test_native_bf16_is_read_from_cpu_flags(tmp_path):
+    with_amx = tmp_path / "amx"
+    with_amx.write_text("processor : 0\nflags : fpu sse2 avx2 avx512f amx_bf16 amx_tile\n")
+    with_avx512 = tmp_path / "avx512"
+    with_avx512.write_text("flags : fpu avx512f avx512_bf16\n")
+    without = tmp_path / "none"
+    without.write_text("flags : fpu sse2 avx2 fma\n")
+    assert train.cpu_has_native_bf16(str(with_amx))
+    assert train.cpu_has_native_bf16(str(with_avx512))
+    assert not train.cpu_has_native_bf16(str(without))
+    assert not train.cpu_has_native_bf16(str(tmp_path / "missing"))
+
+
+def test_auto_dtype_is_bf16_only_where_it_is_native(monkeypatch):
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)
+    assert train.resolve_dtype("auto", "cpu") == "bfloat16"
+    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)
+    assert train.resolve_dtype("auto", "cpu") == "float32"
+    assert train.resolve_dtype("auto", "mps") == "float32"
+    assert train.resolve_dtype("auto", "cuda") == "bfloat16"
+    assert train.resolve_dtype("float32", "cuda") == "float32"
+
+
+def test_compile_only_where_it_repays_its_cost(monkeypatch):
+    monkeypatch.setattr(train.shutil, "which", lambda name: "/usr/bin/c++")
+    assert not train.resolve_compile(None, "cpu", planned_steps=20)
+    assert train.resolve_compile(None, "cpu", planned_steps=5000)
+    assert train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=30)
+    assert not train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=2)
+    assert not train.resolve_compile(False, "cuda", planned_steps=5000)
+    assert not train.resolve_compile(None, "mps", planned_steps=5000)
+    monkeypatch.setattr(train.shutil, "which", lambda name: None)  # inductor needs a C++ compiler on CPU
+    assert not train.resolve_compile(None, "cpu", planned_steps=5000)
+
+
+def _train(dtype: str, steps: int = 50) -> tuple[list[float], Transformer]:
+    torch.manual_seed(0)
+    model = Transformer(ModelArgs(**TINY))
+    opt = model.configure_optimizers(0.1, 3e-3, (0.9, 0.95), "cpu")
+    g = torch.Generator().manual_seed(1)
+    # learnable data: each row counts up from a random start, so the loss falls well below log(64)
+    starts = torch.randint(0, 64, (8, 1), generator=g)
+    x = (starts + torch.arange(33)) % 64
+    losses = []
+    for _ in range(steps):
+        with train.autocast_context("cpu", dtype):
+            _, loss = model(x[:, :-1], x[:, 1:])
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    return losses, model
+
+
+def test_bf16_autocast_training_tracks_fp32():
+    fp32, _ = _train("float32")
+    bf16, model = _train("bfloat16")
+    assert fp32[-1] < 0.5 * fp32[0]  # it learned something, so tracking is a real comparison
+    assert abs(bf16[-1] - fp32[-1]) / fp32[-1] < 0.02
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
+
+
+def test_training_forward_compiles_as_one_graph():
+    torch.manual_seed(0)
+    model = Transformer(ModelArgs(**TINY))
+    x = torch.randint(0, 64, (2, 16))
+    want_logits, want_loss = model(x, x)
+    # the eager backend traces with dynamo (fullgraph: any graph break is an error) without compiling C++
+    compiled = torch.compile(model, backend="eager", fullgraph=True)
+    logits, loss = compiled(x, x)
+    torch.testing.assert_close(loss, want_loss)
+    positions = torch.arange(16)[None].expand(2, 16)  # packed rows pass their own positions
+    _, packed_loss = compiled(x, x, positions=positions)
+    torch.testing.assert_close(packed_loss, want_loss)
+
+
+def test_fused_adamw_matches_the_loop_implementation():
+    torch.manual_seed(0)
+    a = Transformer(ModelArgs(**TINY))
+    b = Transformer(ModelArgs(**TINY))
+    b.load_state_dict(a.state_dict())
+    opt_a = a.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
+    assert opt_a.defaults["fused"]
+    opt_b = torch.optim.AdamW([{"params": [p for p in b.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+                               {"params": [p for p in b.parameters() if p.dim() < 2], "weight_decay": 0.0}],
+                              lr=1e-3, betas=(0.9, 0.95), foreach=False)
+    x = torch.randint(0, 64, (2, 16))
+    for model, opt in ((a, opt_a), (b, opt_b)):
+        for _ in range(3):
+            model(x, x)[1].backward()
+            opt.step()
+            opt.zero_grad()
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb, atol=1e-6, rtol=1e-5)
