@@ -46,7 +46,7 @@ class TrainConfig:
     eval_interval: int = 250
     eval_iters: int = 20
     log_interval: int = 10
-    init_from: str = "scratch"  # "scratch" or "resume" (from out_dir/last, else out_dir/prev)
+    init_from: str = "scratch"  # "scratch", "resume" (from out_dir/last, else out_dir/prev), or a checkpoint dir to fine-tune
     device: str = "auto"  # auto: cuda, then mps, then cpu
     dtype: str = "auto"  # auto: bfloat16 autocast on CUDA and on CPUs with native bf16 (AMX, AVX512-BF16), else float32
     compile: bool | None = None  # None: compile where it pays for itself (see resolve_compile)
@@ -185,6 +185,22 @@ def load_checkpoint(out_dir: str, device):
 
 
 # ---------------------------------------------------------------- training
+
+def init_from_checkpoint(path: str, tok_path: str, vocab_size: int) -> Transformer:
+    """Weights of a checkpoint directory (models/default, out/x/best) to fine-tune on data_dir's shards."""
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        raise SystemExit(f"init_from={path}: not 'scratch', 'resume' or a checkpoint directory (config.json)")
+    ckpt_tok = os.path.join(path, "tok.model")
+    if os.path.exists(ckpt_tok) and os.path.exists(tok_path):
+        with open(ckpt_tok, "rb") as a, open(tok_path, "rb") as b:
+            if a.read() != b.read():
+                raise SystemExit(f"init_from={path}: its tok.model differs from {tok_path}; prepare the data with "
+                                 f"--tokenizer {ckpt_tok}")
+    model = from_pretrained(path)
+    if model.args.vocab_size != vocab_size:
+        raise SystemExit(f"init_from={path}: vocab_size {model.args.vocab_size}, the data has {vocab_size}")
+    return model
+
 
 def get_lr(it: int, cfg: TrainConfig, time_fraction: float = 0.0) -> float:
     """Linear warmup, then cosine decay to min_lr at max_iters (or at the end of max_minutes)."""
@@ -328,6 +344,11 @@ def train(cfg: TrainConfig) -> dict:
         for split, rng_state in state.pop("loader_rng").items():
             loaders[split].rng.bit_generator.state = rng_state
         print(f"resumed from {cfg.out_dir} at iter {state['iter']}")
+    elif cfg.init_from != "scratch":  # fine-tune: a checkpoint's weights, a fresh optimizer and schedule
+        model, opt_state = init_from_checkpoint(cfg.init_from, tok_path, meta["vocab_size"]), None
+        if any(getattr(model.args, k, v) != v for k, v in cfg.model.items()):
+            print(f"warning: init_from={cfg.init_from} keeps that checkpoint's shape; ignoring model={cfg.model}")
+        print(f"initialized from {cfg.init_from}")
     else:
         margs = ModelArgs(**{"vocab_size": meta["vocab_size"], "max_seq_len": cfg.block_size, **cfg.model})
         model, opt_state = Transformer(margs), None
