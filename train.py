@@ -6,17 +6,25 @@
 Reads top to bottom: config, data loader, model and optimizer, checkpoints, the loop.
 Checkpoints are directories in Hugging Face layout (config.json + model.safetensors,
 plus tok.model and, for resuming, optim.safetensors + state.json): OUT_DIR/last,
-OUT_DIR/prev (the one before, used if last is unreadable) and OUT_DIR/best.
+OUT_DIR/prev (the one before, used if last is unreadable) and OUT_DIR/best. state.json holds the
+sha256 of each weights file, verified on resume; a last that fails it never becomes prev.
 """
+import ast
+import hashlib
+import inspect
 import json
 import math
 import os
+import re
 import runpy
 import shutil
 import sys
 import time
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+import types
+import typing
+from contextlib import nullcontext, suppress
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,39 +61,158 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads, 0: one per core
     seed: int = 1337
     peak_flops: float = 0.0  # for MFU; 0: guess from the GPU name, none on CPU
+    nonfinite_patience: int = 3  # a step with a NaN/Inf loss or gradient norm is skipped; stop after this many in a row
     wandb_project: str = "sqlcomplete"
 
 
+def parse_value(text: str, hint: Any = Any) -> Any:
+    """A `--key=value` text as a value for a field of type `hint`: a Python literal, as nanoGPT's
+    configurator reads it (False, 1e-3, None, [1, 2], {"dim": 64}; JSON's false/null too), else
+    the text itself (a path); a str field always takes the text as it is."""
+    if hint is str:
+        return text
+    for parse in (ast.literal_eval, json.loads):
+        try:
+            return parse(text)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            pass
+    return text
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _type_name(hint: Any) -> str:
+    if _is_union(hint):
+        return " or ".join(_type_name(h) for h in typing.get_args(hint))
+    return "None" if hint is type(None) else getattr(typing.get_origin(hint) or hint, "__name__", str(hint))
+
+
+def check_value(name: str, value: Any, hint: Any) -> Any:
+    """`value` as a field of type `hint` (an int is a float too, a list a tuple); SystemExit naming `name`
+    otherwise, so a string given for a bool or a number is an error, not a truthy string."""
+    for arm in typing.get_args(hint) if _is_union(hint) else (hint,):
+        base = typing.get_origin(arm) or arm
+        if arm is Any or (base is bool and type(value) is bool) or (arm is type(None) and value is None):
+            return value
+        if base is float and type(value) in (int, float):
+            return float(value)
+        if base in (list, tuple) and isinstance(value, (list, tuple)):
+            return base(value)
+        if base not in (bool, float, type(None)) and isinstance(value, base) and type(value) is not bool:
+            return value
+    raise SystemExit(f"{name}: expected {_type_name(hint)}, got {value!r}")
+
+
+def split_override(arg: str) -> tuple[str, str]:
+    """'--key=value' -> ('key', 'value')."""
+    if not arg.startswith("--") or "=" not in arg:
+        raise SystemExit(f"expected --key=value, got {arg!r} (--help lists the keys)")
+    key, value = arg[2:].split("=", 1)
+    return key, value
+
+
+def _check_model(model: Any, where: str) -> dict:
+    hints = typing.get_type_hints(ModelArgs)
+    model = check_value(where, model, dict)
+    unknown = sorted(set(model) - set(hints))
+    if unknown:
+        raise SystemExit(f"{where}: unknown model keys {unknown}")
+    return {k: check_value(f"{where}.{k}" if where.startswith("--") else f"{where}[{k!r}]", v, hints[k])
+            for k, v in model.items()}
+
+
 def load_config(path: str | None = None, overrides: list[str] | None = None) -> dict:
-    """A config file sets module-level names (plain values); `--key=value` overrides them."""
+    """A config file sets module-level names (plain values); `--key=value` overrides them (Python
+    literals; `--model.dim=256` sets one model field). Every value is checked against its field's type."""
+    hints = typing.get_type_hints(TrainConfig)
     cfg = {}
     if path:
+        if not os.path.isfile(path):
+            raise SystemExit(f"config file not found: {path} (--help lists the keys)")
         cfg = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")}
-        unknown = set(cfg) - {f.name for f in fields(TrainConfig)}
+        unknown = set(cfg) - set(hints)
         if unknown:
             raise SystemExit(f"{path}: unknown config keys {sorted(unknown)}")
+        cfg = {k: _check_model(v, f"{path}: model") if k == "model" else check_value(f"{path}: {k}", v, hints[k])
+               for k, v in cfg.items()}
     for arg in overrides or []:
-        if not arg.startswith("--") or "=" not in arg:
-            raise SystemExit(f"expected --key=value, got {arg!r}")
-        key, value = arg[2:].split("=", 1)
+        key, text = split_override(arg)
         if key.startswith("model."):
-            cfg.setdefault("model", {})
-            cfg["model"] = {**cfg["model"], key[6:]: _parse_value(value)}
-        elif key in {f.name for f in fields(TrainConfig)}:
-            cfg[key] = _parse_value(value)
+            field_type = typing.get_type_hints(ModelArgs).get(key[6:], Any)
+            cfg["model"] = {**cfg.get("model", {}), **_check_model({key[6:]: parse_value(text, field_type)}, "--model")}
+        elif key in hints:
+            value = parse_value(text, hints[key])
+            cfg[key] = _check_model(value, f"--{key}") if key == "model" else check_value(f"--{key}", value, hints[key])
         else:
-            raise SystemExit(f"unknown config key {key!r}")
+            raise SystemExit(f"unknown config key {key!r} (--help lists them)")
     return cfg
 
 
-def _parse_value(s: str):
-    try:
-        return json.loads(s)
-    except json.JSONDecodeError:
-        return s  # a bare string such as a path
+def config_help(cls: type = TrainConfig) -> str:
+    """Every key of `cls` (and of ModelArgs as model.KEY) with its default and its comment in the source."""
+    lines = []
+    for c, prefix in ((cls, ""), (ModelArgs, "model.")):
+        comments = dict(re.findall(r"^\s+(\w+)\s*:[^#\n]*#\s*(.*)$", inspect.getsource(c), re.M))
+        for f in fields(c):
+            if f.name == "model" and c is cls:
+                continue
+            default = f.default_factory() if f.default is MISSING else f.default
+            shown = f"--{prefix}{f.name}={default if isinstance(default, str) else repr(default)}"
+            lines.append(f"  {shown:<34} {comments.get(f.name, '')}".rstrip())
+    return "\n".join(lines)
+
+
+USAGE = """usage: python train.py [CONFIG.py] [--key=value ...]
+
+Trains on the shards prepare.py writes (`make data`). CONFIG.py (configs/*.py) sets any of the keys
+below as plain Python names; --key=value overrides them. Values are Python literals, as in nanoGPT:
+--compile=False, --learning_rate=1e-3, --model.dim=256, --model={"dim": 64, "n_layers": 2}; a value
+of the wrong type is an error naming its key. Keys, with their defaults:
+"""
 
 
 # ---------------------------------------------------------------- data
+
+class DataError(ValueError):
+    """The prepared data is missing or does not match its meta.json: a one-line error, not a traceback."""
+
+
+def read_meta(data_dir: str) -> dict:
+    path = os.path.join(data_dir, "meta.json")
+    if not os.path.isfile(path):
+        raise DataError(f"{path} not found: run `make data` to prepare the data, or pass --data_dir=DIR")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path} is unreadable ({e}): run `make data` again") from None
+
+
+def open_shard(data_dir: str, split: str, meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens memmap, example index) of one split, checked against meta.json before any training:
+    a truncated or swapped shard fails here, not mid-run in get_batch."""
+    bin_path, idx_path = os.path.join(data_dir, f"{split}.bin"), os.path.join(data_dir, f"{split}.idx.npy")
+    for path in (bin_path, idx_path):
+        if not os.path.isfile(path):
+            raise DataError(f"{path} not found: run `make data` again")
+    size = os.path.getsize(bin_path)
+    expected = meta.get(split, {}).get("tokens")
+    if size % 2 or (expected is not None and size != 2 * expected):
+        raise DataError(f"{bin_path}: {size:,} bytes, but meta.json says {expected:,} uint16 tokens "
+                        f"({2 * expected:,} bytes): truncated or from another run; run `make data` again")
+    try:
+        index = np.load(idx_path)
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"{idx_path} is unreadable ({e}): run `make data` again") from None
+    if index.ndim != 2 or index.shape[1] != 3 or len(index) == 0:
+        raise DataError(f"{idx_path}: no examples (shape {index.shape})")
+    if index[-1, 2] != size // 2 or (index[:, 0] > index[:, 1]).any() or (index[:, 1] > index[:, 2]).any():
+        raise DataError(f"{idx_path}: examples end at token {index[-1, 2]:,} but {bin_path} holds {size // 2:,}: "
+                        "run `make data` again")
+    return np.memmap(bin_path, dtype=np.uint16, mode="r"), index
+
 
 class Loader:
     """Random rows from a memmap, each starting at an example and packing whole examples.
@@ -95,12 +222,9 @@ class Loader:
     """
 
     def __init__(self, data_dir: str, split: str, block_size: int, batch_size: int, seed: int, loss_on: str):
-        self.tokens = np.memmap(os.path.join(data_dir, f"{split}.bin"), dtype=np.uint16, mode="r")
-        self.index = np.load(os.path.join(data_dir, f"{split}.idx.npy"))  # [start, statement start, end]
-        if len(self.index) == 0:
-            raise ValueError(f"{data_dir}/{split}: no examples")
-        with open(os.path.join(data_dir, "meta.json")) as f:
-            self.eos = json.load(f)["eos_id"]
+        meta = read_meta(data_dir)
+        self.tokens, self.index = open_shard(data_dir, split, meta)  # index rows: [start, statement start, end]
+        self.eos = meta["eos_id"]
         too_long = int((self.index[:, 2] - self.index[:, 0] > block_size + 1).sum())
         if too_long:
             raise ValueError(f"{data_dir}/{split}: {too_long} examples longer than block_size {block_size}; "
@@ -129,9 +253,53 @@ class Loader:
 
 # ---------------------------------------------------------------- checkpoints
 
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def weight_checksums(ckpt_dir: str) -> dict[str, str]:
+    """sha256 of each weights file (*.safetensors) in a checkpoint directory: safetensors has no
+    checksum of its own, so flipped or overwritten bytes would otherwise load as weights."""
+    return {n: file_sha256(os.path.join(ckpt_dir, n)) for n in sorted(os.listdir(ckpt_dir)) if n.endswith(".safetensors")}
+
+
+def checkpoint_problem(ckpt_dir: str) -> str | None:
+    """Why a checkpoint directory cannot be trusted, or None: its state.json (if any: models/default
+    has none) does not read, a weights file differs from the checksum recorded there, or its
+    weights hold NaN/Inf."""
+    from safetensors.torch import load_file
+    try:
+        recorded = None  # no state.json, or one written before checksums were recorded
+        if os.path.exists(os.path.join(ckpt_dir, "state.json")):
+            with open(os.path.join(ckpt_dir, "state.json")) as f:
+                recorded = json.load(f).get("checksums")
+        actual = weight_checksums(ckpt_dir)
+        if recorded is not None and recorded != actual:
+            bad = sorted(n for n in recorded.keys() | actual.keys() if recorded.get(n) != actual.get(n))
+            return f"checksum mismatch in {', '.join(bad)}"
+        weights = load_file(os.path.join(ckpt_dir, "model.safetensors"))
+    except Exception as e:  # noqa: BLE001 -- anything unreadable: say what
+        return f"{type(e).__name__}: {str(e)[:200]}"
+    bad = [k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    return f"non-finite weights in {', '.join(bad[:3])}" if bad else None
+
+
+def weights_finite(model) -> bool:
+    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
+
+
 def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, name: str = "last"):
-    """Write OUT_DIR/<name> atomically (temp dir + rename); the previous `last` becomes `prev`."""
+    """Write OUT_DIR/<name> atomically (temp dir + rename), with the checksum of each weights file in
+    its state.json. The previous `last` becomes `prev` only if it still verifies (checksums, finite
+    weights), so a bad `last` never pushes out the good `prev`. Non-finite weights are never written."""
     from safetensors.torch import save_file
+    if not weights_finite(model):
+        raise NonFiniteError(f"the weights hold NaN/Inf: {out_dir}/{name} not written; "
+                             f"{out_dir}/last holds the last good weights")
     tmp = os.path.join(out_dir, f".{name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     save_pretrained(model, tmp)
@@ -147,12 +315,17 @@ def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, 
         state = {**state, "param_groups": opt["param_groups"]}
         torch_rng = torch.get_rng_state()
         save_file({"torch_rng": torch_rng}, os.path.join(tmp, "rng.safetensors"))
-    write_json_atomic(os.path.join(tmp, "state.json"), state)
+    write_json_atomic(os.path.join(tmp, "state.json"), {**state, "checksums": weight_checksums(tmp)})
     final = os.path.join(out_dir, name)
     if name == "last" and os.path.exists(final):
-        prev = os.path.join(out_dir, "prev")
-        shutil.rmtree(prev, ignore_errors=True)
-        os.replace(final, prev)
+        problem = checkpoint_problem(final)
+        if problem:
+            print(f"warning: {final} does not verify ({problem}): discarded, {out_dir}/prev kept")
+            shutil.rmtree(final)
+        else:
+            prev = os.path.join(out_dir, "prev")
+            shutil.rmtree(prev, ignore_errors=True)
+            os.replace(final, prev)
     else:
         shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -167,6 +340,9 @@ def load_checkpoint(out_dir: str, device):
         if not os.path.isdir(path):
             continue
         try:
+            problem = checkpoint_problem(path)
+            if problem:
+                raise ValueError(problem)
             model = from_pretrained(path, device="cpu")
             with open(os.path.join(path, "state.json")) as f:
                 state = json.load(f)
@@ -176,6 +352,7 @@ def load_checkpoint(out_dir: str, device):
                 pid, k = key.split(".", 1)
                 opt_state.setdefault(int(pid), {})[k] = v
             state["torch_rng"] = load_file(os.path.join(path, "rng.safetensors"))["torch_rng"]
+            state.pop("checksums", None)
             if name == "prev":
                 print(f"warning: {errors[-1] if errors else 'no last checkpoint'}; resuming from {path}")
             return model, {"state": opt_state, "param_groups": state.pop("param_groups")}, state
@@ -185,6 +362,31 @@ def load_checkpoint(out_dir: str, device):
 
 
 # ---------------------------------------------------------------- training
+
+class NonFiniteError(RuntimeError):
+    """Too many steps in a row with a NaN/Inf loss or gradient norm, or non-finite weights to save."""
+
+
+def skip_nonfinite(state: dict, loss: float, grad_norm: float, step: int, say=print) -> bool:
+    """True if this step's loss or gradient norm is NaN/Inf: the caller must then not step the
+    optimizer (weights and optimizer state stay as they were). Counted in state["skipped"] and
+    state["nonfinite_in_a_row"], and said. Shared by train.py and fim/sft.py."""
+    if math.isfinite(loss) and math.isfinite(grad_norm):
+        state["nonfinite_in_a_row"] = 0
+        return False
+    state["skipped"] = state.get("skipped", 0) + 1
+    state["nonfinite_in_a_row"] = state.get("nonfinite_in_a_row", 0) + 1
+    say(f"step {step}: non-finite loss {loss} or gradient norm {grad_norm}: skipped "
+        f"({state['nonfinite_in_a_row']} in a row, {state['skipped']} in all)", flush=True)
+    return True
+
+
+def stop_if_diverging(state: dict, patience: int, step: int) -> None:
+    """NonFiniteError once `patience` steps in a row were non-finite: the run has diverged."""
+    if state.get("nonfinite_in_a_row", 0) >= patience:
+        raise NonFiniteError(f"{state['nonfinite_in_a_row']} non-finite steps in a row at step {step}; "
+                             "the last checkpoint holds the last good weights")
+
 
 def init_from_checkpoint(path: str, tok_path: str, vocab_size: int) -> Transformer:
     """Weights of a checkpoint directory (models/default, out/x/best) to fine-tune on data_dir's shards."""
@@ -196,6 +398,9 @@ def init_from_checkpoint(path: str, tok_path: str, vocab_size: int) -> Transform
             if a.read() != b.read():
                 raise SystemExit(f"init_from={path}: its tok.model differs from {tok_path}; prepare the data with "
                                  f"--tokenizer {ckpt_tok}")
+    problem = checkpoint_problem(path)
+    if problem:
+        raise SystemExit(f"init_from={path}: {problem}")
     model = from_pretrained(path)
     if model.args.vocab_size != vocab_size:
         raise SystemExit(f"init_from={path}: vocab_size {model.args.vocab_size}, the data has {vocab_size}")
@@ -332,12 +537,11 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed + rank)
 
     tok_path = os.path.join(cfg.data_dir, "tok.model")
-    with open(os.path.join(cfg.data_dir, "meta.json")) as f:
-        meta = json.load(f)
+    meta = read_meta(cfg.data_dir)
     loaders = {s: Loader(cfg.data_dir, s, cfg.block_size, cfg.batch_size, cfg.seed + 1000 * rank + i, cfg.loss_on)
                for i, s in enumerate(("train", "val"))}
 
-    state = {"iter": 0, "best_val": float("inf"), "tokens": 0}
+    state = {"iter": 0, "best_val": float("inf"), "tokens": 0, "skipped": 0, "nonfinite_in_a_row": 0}
     if cfg.init_from == "resume":
         model, opt_state, state = load_checkpoint(cfg.out_dir, device)
         torch.set_rng_state(state.pop("torch_rng"))
@@ -395,9 +599,11 @@ def train(cfg: TrainConfig) -> dict:
     x, y = loaders["train"].get_batch()
     t_start = time.time()
     time_fraction = 0.0
+    it, step_rng = state["iter"], resume_rng
+    say = print if master else (lambda *a, **k: None)
     try:
         while state["iter"] < min(cfg.max_iters, cfg.stop_at or cfg.max_iters) and time_fraction < 1.0:
-            it = state["iter"]
+            it, step_rng = state["iter"], resume_rng  # the loader's state before this step's batches
             if cfg.max_minutes:
                 time_fraction = (time.time() - t_start) / 60 / cfg.max_minutes
             lr = get_lr(it, cfg, time_fraction)
@@ -422,13 +628,16 @@ def train(cfg: TrainConfig) -> dict:
                     resume_rng = loaders["train"].rng.bit_generator.state
                 x, y = loaders["train"].get_batch()  # prefetch the next batch while the GPU works
                 loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
+            # the norm even without clipping: a step with a NaN/Inf loss or gradient is skipped, not applied
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or math.inf)
+            step_loss = loss.item() * cfg.grad_accum
+            if not skip_nonfinite(state, step_loss, float(norm), it + 1, say):
+                optimizer.step()
+                losses.append(step_loss)
             optimizer.zero_grad(set_to_none=True)
             state["iter"] += 1
             state["tokens"] += tokens_per_iter
-            losses.append(loss.item() * cfg.grad_accum)
+            stop_if_diverging(state, cfg.nonfinite_patience, state["iter"])
             if state["iter"] % cfg.log_interval == 0 and master:
                 dt = time.time() - t0
                 tps = cfg.log_interval * tokens_per_iter / dt
@@ -441,10 +650,19 @@ def train(cfg: TrainConfig) -> dict:
                 if wandb:
                     wandb.log({"iter": state["iter"], "loss": losses[-1], "lr": lr, "tok_per_s": tps})
                 t0 = time.time()
-    except KeyboardInterrupt:
-        print("interrupted: saving a checkpoint before exit")
-        checkpoint("last")
-        raise SystemExit(130)
+    except (KeyboardInterrupt, Exception) as e:  # Ctrl-C or any error: save first, so a rerun resumes here
+        if state["iter"] == it:
+            resume_rng = step_rng  # stopped inside a step: resume redraws its batches
+        interrupted = isinstance(e, KeyboardInterrupt)
+        say("interrupted" if interrupted else f"{type(e).__name__} at iter {state['iter']}", end="")
+        say(f": saving {cfg.out_dir}/last before exit", flush=True)
+        try:
+            checkpoint("last")
+        except Exception as save_error:  # noqa: BLE001 -- the first error is the one to raise
+            say(f"could not save a checkpoint: {type(save_error).__name__}: {save_error}")
+        if interrupted:
+            raise SystemExit(130) from None
+        raise
     if master:
         ev = estimate_loss(raw_model, loaders, cfg.eval_iters, ctx)
         print(f"final iter {state['iter']}: " + ", ".join(f"{k} {v:.4f}" for k, v in ev.items()))
@@ -460,7 +678,18 @@ def train(cfg: TrainConfig) -> dict:
     return {"losses": losses, "state": state}
 
 
+def main(argv: list[str]) -> None:
+    """The command line: `python train.py [CONFIG.py] [--key=value ...]`, or --help."""
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE + config_help())
+        return
+    path = argv[0] if argv and not argv[0].startswith("-") else None
+    cfg = TrainConfig(**load_config(path, argv[1:] if path else argv))
+    try:
+        train(cfg)
+    except (DataError, NonFiniteError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    path = args.pop(0) if args and not args[0].startswith("--") else None
-    train(TrainConfig(**load_config(path, args)))
+    main(sys.argv[1:])

@@ -141,3 +141,155 @@ def test_ddp_two_processes_on_cpu(data_dir, tmp_path):
             break
     assert r.returncode == 0, r.stderr[-2000:]
     assert "iter 3:" in r.stdout and (out / "last" / "model.safetensors").exists()
+
+
+# ---- config parsing and the command line (issue 17, items 10 and 11)
+
+def test_values_are_python_literals_checked_against_field_types(tmp_path):
+    c = train.load_config(None, ["--compile=False", "--learning_rate=1e-3", "--max_minutes=5", "--dtype=float32",
+                                 "--out_dir=1e3", "--model.dim=64", "--model.n_kv_heads=None"])
+    assert c["compile"] is False and c["learning_rate"] == 1e-3 and c["max_minutes"] == 5.0
+    assert c["out_dir"] == "1e3" and c["model"] == {"dim": 64, "n_kv_heads": None}  # a str field keeps the text
+    assert train.load_config(None, ["--compile=True"])["compile"] is True
+    assert train.load_config(None, ["--compile=false"])["compile"] is False  # JSON's spelling too
+    assert train.load_config(None, ['--model={"dim": 32, "n_layers": 2}'])["model"] == {"dim": 32, "n_layers": 2}
+    for arg, message in [("--compile=yes", "--compile: expected bool or None, got 'yes'"),
+                         ("--batch_size=1.5", "--batch_size: expected int, got 1.5"),
+                         ("--batch_size=True", "--batch_size: expected int, got True"),
+                         ("--learning_rate=abc", "--learning_rate: expected float, got 'abc'"),
+                         ("--model.dim=wide", "--model.dim: expected int, got 'wide'"),
+                         ("--model.width=3", "unknown model keys \\['width'\\]")]:
+        with pytest.raises(SystemExit, match=message):
+            train.load_config(None, [arg])
+    config = tmp_path / "c.py"
+    config.write_text('compile = "False"\nmodel = dict(dim=64)\n')
+    with pytest.raises(SystemExit, match=f"{config}: compile: expected bool or None, got 'False'"):
+        train.load_config(str(config))
+    config.write_text('model = dict(dim="64")\n')
+    with pytest.raises(SystemExit, match=r"model\['dim'\]: expected int"):
+        train.load_config(str(config))
+    for name in ("15M", "260K", "42M", "cpu", "quick"):  # the shipped configs pass the checks
+        assert train.load_config(f"configs/{name}.py")["model"]
+
+
+def test_help_lists_the_keys_and_no_data_says_make_data(tmp_path, monkeypatch, capsys):
+    for flag in ("--help", "-h"):
+        train.main([flag])
+        out = capsys.readouterr().out
+        assert out.startswith("usage: python train.py")
+        assert "--compile=None" in out and "--batch_size=16" in out and "--data_dir=data/sql" in out
+        assert "--model.dim=288" in out and "--nonfinite_patience=3" in out
+    train.main(["configs/quick.py", "--help"])
+    assert "usage:" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path)  # a fresh clone before `make data`
+    with pytest.raises(SystemExit) as e:
+        train.main([])
+    message = str(e.value.code)
+    assert "\n" not in message and "data/sql/meta.json not found" in message and "make data" in message
+    assert "--data_dir" in message
+    with pytest.raises(SystemExit, match="config file not found: nope.py"):
+        train.main(["nope.py"])
+
+
+# ---- data checks (item 7)
+
+def test_a_truncated_shard_fails_at_start_naming_the_file(data_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    size = (data / "train.bin").stat().st_size
+    with open(data / "train.bin", "r+b") as f:
+        f.truncate(size - 2002)
+    with pytest.raises(train.DataError, match=r"train.bin: .* bytes, but meta.json says"):
+        train.train(cfg(str(data), tmp_path / "out"))
+    assert not (tmp_path / "out").exists()  # nothing ran
+    shutil.copyfile(os.path.join(data_dir, "train.bin"), data / "train.bin")
+    shutil.copyfile(os.path.join(data_dir, "val.idx.npy"), data / "train.idx.npy")  # another split's index
+    with pytest.raises(train.DataError, match="train.idx.npy: examples end at token"):
+        train.train(cfg(str(data), tmp_path / "out"))
+
+
+def test_an_error_in_the_loop_saves_a_checkpoint_that_resumes_exactly(data_dir, tmp_path, monkeypatch, capsys):
+    full = train.train(cfg(data_dir, tmp_path / "a", max_iters=8))["losses"]
+    get_batch, calls = train.Loader.get_batch, []
+
+    def failing(self):
+        calls.append(1)
+        if len(calls) == 6:  # the first draws the first batch; this one is drawn inside step 5
+            raise OSError("disk went away")
+        return get_batch(self)
+
+    monkeypatch.setattr(train.Loader, "get_batch", failing)
+    with pytest.raises(OSError, match="disk went away"):
+        train.train(cfg(data_dir, tmp_path / "b", max_iters=8))
+    assert "OSError at iter 4: saving" in capsys.readouterr().out
+    monkeypatch.setattr(train.Loader, "get_batch", get_batch)
+    assert json.loads((tmp_path / "b" / "last" / "state.json").read_text())["iter"] == 4
+    resumed = train.train(cfg(data_dir, tmp_path / "b", max_iters=8, init_from="resume"))["losses"]
+    np.testing.assert_allclose(resumed, full[4:], atol=1e-6, rtol=0)  # the interrupted step is redone
+
+
+# ---- non-finite steps and checkpoints (item 6)
+
+def _nan_on(monkeypatch, steps: set[int]):
+    """Make the training loss NaN on these (1-based) forward calls in train mode."""
+    from model import Transformer
+    forward, calls = Transformer.forward, []
+
+    def nan_forward(self, *args, **kw):
+        logits, loss = forward(self, *args, **kw)
+        if self.training and loss is not None:
+            calls.append(1)
+            if len(calls) in steps:
+                loss = loss * float("nan")
+        return logits, loss
+
+    monkeypatch.setattr(Transformer, "forward", nan_forward)
+
+
+def test_nonfinite_steps_are_skipped_and_a_diverging_run_stops(data_dir, tmp_path, monkeypatch, capsys):
+    _nan_on(monkeypatch, {3, 4})
+    out = train.train(cfg(data_dir, tmp_path / "a", max_iters=6, nonfinite_patience=3))
+    assert out["state"]["skipped"] == 2 and out["state"]["iter"] == 6 and len(out["losses"]) == 4
+    assert all(np.isfinite(out["losses"]))
+    assert "step 4: non-finite loss nan" in capsys.readouterr().out
+    assert train.checkpoint_problem(str(tmp_path / "a" / "last")) is None
+
+    _nan_on(monkeypatch, set(range(3, 100)))
+    with pytest.raises(train.NonFiniteError, match="3 non-finite steps in a row at step 5"):
+        train.train(cfg(data_dir, tmp_path / "b", max_iters=8, eval_interval=2, nonfinite_patience=3))
+    state = json.loads((tmp_path / "b" / "last" / "state.json").read_text())
+    assert state["iter"] == 5 and state["skipped"] == 3  # saved on the way out, with the last good weights
+    for name in ("last", "prev"):
+        assert train.checkpoint_problem(str(tmp_path / "b" / name)) is None
+
+
+def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir, tmp_path, capsys):
+    from safetensors.torch import load_file, save_file
+    out = tmp_path / "run"
+    train.train(cfg(data_dir, out, max_iters=3, eval_interval=2))  # last at iter 3, prev at iter 2
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert set(state["checksums"]) == {"model.safetensors", "optim.safetensors", "rng.safetensors"}
+    assert set(json.loads((out / "best" / "state.json").read_text())["checksums"]) == {"model.safetensors"}
+    # bytes overwritten inside the tensor data: safetensors still loads it, the checksum does not match
+    weights = out / "last" / "model.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-4000:] = b"\xff" * 4000  # NaNs
+    weights.write_bytes(bytes(raw))
+    assert not torch.isfinite(torch.cat([t.flatten() for t in load_file(weights).values()])).all()
+    assert train.checkpoint_problem(str(out / "last")) == "checksum mismatch in model.safetensors"
+    _, _, resumed = train.load_checkpoint(str(out), "cpu")
+    assert resumed["iter"] == 2 and "checksum mismatch in model.safetensors" in capsys.readouterr().out
+    # resume goes on from prev; its first save discards the bad last instead of rotating it into prev
+    train.train(cfg(data_dir, out, max_iters=5, eval_interval=4, init_from="resume"))
+    log = capsys.readouterr().out
+    assert "resumed from" in log and "does not verify (checksum mismatch in model.safetensors): discarded" in log
+    assert json.loads((out / "prev" / "state.json").read_text())["iter"] == 4
+    assert json.loads((out / "last" / "state.json").read_text())["iter"] == 5
+    assert train.checkpoint_problem(str(out / "prev")) is None and train.checkpoint_problem(str(out / "last")) is None
+    # non-finite weights with matching checksums (written by an older version, say) do not verify either
+    nan = {k: torch.full_like(v, float("nan")) for k, v in load_file(out / "last" / "model.safetensors").items()}
+    save_file(nan, out / "last" / "model.safetensors", metadata={"format": "pt"})
+    state = json.loads((out / "last" / "state.json").read_text())
+    (out / "last" / "state.json").write_text(json.dumps({**state, "checksums": train.weight_checksums(str(out / "last"))}))
+    assert train.checkpoint_problem(str(out / "last")).startswith("non-finite weights")
+    assert train.load_checkpoint(str(out), "cpu")[2]["iter"] == 4
