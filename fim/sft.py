@@ -32,6 +32,7 @@ import runpy
 import shutil
 import sys
 import time
+import typing
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -48,7 +49,8 @@ from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoc
                       packed_attention_mask, row_tokens)
 from fim.hub import dataset_files, model_dir, tokenizer_file  # noqa: E402
 from model import write_json_atomic  # noqa: E402
-from train import gpu_peak_flops, init_distributed  # noqa: E402
+from train import (NonFiniteError, check_value, gpu_peak_flops, init_distributed, parse_value,  # noqa: E402, F401
+                   skip_nonfinite, split_override, stop_if_diverging)
 
 
 # ---------------------------------------------------------------- config
@@ -127,13 +129,6 @@ SECTIONS = {"model": ModelConfig, "data": DataConfig, "optimizer": OptimizerConf
 RESUME_MAY_CHANGE = {"init_from", "max_steps", "save_every", "log_every", "device", "threads", "nonfinite_patience"}
 
 
-def _parse_value(s: str):
-    try:
-        return json.loads(s)
-    except json.JSONDecodeError:
-        return s  # a bare string such as a path
-
-
 def load_config(path: str | None = None, overrides: list[str] | None = None) -> SFTConfig:
     """A config file sets module-level names (sections as dicts); `--key=value` and `--section.key=value` override.
 
@@ -143,15 +138,15 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
         raw = read_arctic_yaml(path)
     else:
         raw = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")} if path else {}
+    hints = typing.get_type_hints(SFTConfig)
     for arg in overrides or []:
-        if not arg.startswith("--") or "=" not in arg:
-            raise SystemExit(f"expected --key=value, got {arg!r}")
-        key, value = arg[2:].split("=", 1)
+        key, value = split_override(arg)  # values parse as in train.py: Python literals, by field type
         section, _, sub = key.partition(".")
         if sub:
-            raw[section] = {**raw.get(section, {}), sub: _parse_value(value)}
+            hint = typing.get_type_hints(SECTIONS[section]).get(sub, typing.Any) if section in SECTIONS else typing.Any
+            raw[section] = {**raw.get(section, {}), sub: parse_value(value, hint)}
         else:
-            raw[key] = _parse_value(value)
+            raw[key] = parse_value(value, hints.get(key, typing.Any))
     unknown = set(raw) - {f.name for f in fields(SFTConfig)}
     if unknown:
         raise SystemExit(f"{path or 'command line'}: unknown config keys {sorted(unknown)}")
@@ -161,8 +156,9 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
             bad = set(given) - {f.name for f in fields(cls)}
             if bad:
                 raise SystemExit(f"unknown {name} keys {sorted(bad)}")
-            raw[name] = cls(**given)
-    cfg = SFTConfig(**raw)
+            section_hints = typing.get_type_hints(cls)
+            raw[name] = cls(**{k: check_value(f"{name}.{k}", v, section_hints[k]) for k, v in given.items()})
+    cfg = SFTConfig(**{k: v if k in SECTIONS else check_value(k, v, hints[k]) for k, v in raw.items()})
     checks = [(cfg.type == "sft", f"type must be 'sft', not {cfg.type!r}"),
               (cfg.data.too_long in ("drop", "truncate"), "data.too_long must be 'drop' or 'truncate'"),
               (cfg.attention in ("sdpa", "flex"), "attention must be 'sdpa' or 'flex'"),
@@ -274,10 +270,6 @@ def clip_gradients(model, max_norm: float) -> float:
     grads = [p for p in model.parameters() if p.grad is not None]
     norm = torch.nn.utils.clip_grad_norm_(grads, max_norm if max_norm > 0 else float("inf"))
     return float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
-
-
-class NonFiniteError(RuntimeError):
-    """Too many consecutive steps with a NaN/Inf loss or gradient norm."""
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -451,16 +443,10 @@ def train(cfg: SFTConfig) -> dict:
                 dist.all_reduce(total)
             loss = total.item() / max(n_trained, 1)
             norm = clip_gradients(model, cfg.optimizer.grad_clip)
-            finite = math.isfinite(loss) and math.isfinite(norm)
+            finite = not skip_nonfinite(state, loss, norm, step + 1, say)
             if finite:
                 optimizer.step()
-                state["nonfinite_in_a_row"] = 0
                 losses.append(loss)
-            else:
-                state["skipped"] += 1
-                state["nonfinite_in_a_row"] += 1
-                say(f"step {step + 1}: non-finite loss {loss} or gradient norm {norm}: skipped "
-                    f"({state['nonfinite_in_a_row']} in a row, {state['skipped']} in all)", flush=True)
             optimizer.zero_grad(set_to_none=True)
             state["step"] += 1
             state["tokens"] += n_tokens
@@ -471,9 +457,7 @@ def train(cfg: SFTConfig) -> dict:
                                           "lr": lr, "tokens": n_tokens, "trained_tokens": n_trained,
                                           "skipped": not finite}) + "\n")
                 metrics.flush()
-            if state["nonfinite_in_a_row"] >= cfg.nonfinite_patience:
-                raise NonFiniteError(f"{state['nonfinite_in_a_row']} non-finite steps in a row at step "
-                                     f"{state['step']}; the last checkpoint holds the last good weights")
+            stop_if_diverging(state, cfg.nonfinite_patience, state["step"])
             if state["step"] % cfg.log_every == 0 and master:
                 tps = tokens_since_log / (time.time() - t0)
                 t0, tokens_since_log = time.time(), 0

@@ -381,3 +381,17 @@ def test_modal_entrypoint_imports():
     from fim import modal_sft
     assert modal_sft.app.name == "sqlcomplete-sft"
     assert callable(modal_sft.sft.remote) and callable(modal_sft.download.remote)
+
+
+def test_config_values_parse_and_check_as_in_train_py():
+    import train
+    assert sft.NonFiniteError is train.NonFiniteError and sft.skip_nonfinite is train.skip_nonfinite  # one guard
+    cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), [
+        "--checkpoint_activations=False", "--optimizer.lr=1e-4", "--optimizer.betas=(0.9, 0.99)", "--epochs=3"])
+    assert cfg.checkpoint_activations is False and cfg.optimizer.lr == 1e-4 and cfg.optimizer.betas == (0.9, 0.99)
+    assert cfg.epochs == 3
+    for arg, message in [("--optimizer.lr=fast", "optimizer.lr: expected float, got 'fast'"),
+                         ("--tiled_loss=no", "tiled_loss: expected bool, got 'no'"),
+                         ("--epochs=2.5", "epochs: expected int, got 2.5")]:
+        with pytest.raises(SystemExit, match=message):
+            sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), [arg])
