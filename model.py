@@ -3,11 +3,13 @@
 One model serves the tiny SQL completers (configs/260K.py, 15M.py, 42M.py) and, with
 `qk_norm=True` and a large `rope_theta`, Qwen3. Module and parameter names follow
 Hugging Face's LlamaForCausalLM / Qwen3ForCausalLM so that `save_pretrained` writes a
-checkpoint transformers, vLLM and llama.cpp's converter can read.
+checkpoint transformers, vLLM and llama.cpp's converter can read (sharded above 5 GB), and
+`from_pretrained` reads theirs, sharded or not.
 """
 import json
 import math
 import os
+import shutil
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -105,10 +107,14 @@ class Attention(nn.Module):
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         return apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin), v
 
-    def forward(self, x, cos, sin, cache=None, attn_mask=None):
+    def forward(self, x, cos, sin, cache=None, attn_mask=None, attend=None):
+        """`attend(q, k, v)` -> (B, H, T, D), if given, replaces the attention itself (k and v keep their n_kv
+        heads): fim/longseq.py's document-masked and sequence-parallel attention over packed rows."""
         B, T, _ = x.shape
         q, k, v = self.project(x, cos, sin)
-        if cache is not None:
+        if attend is not None:
+            y = attend(q, k, v)
+        elif cache is not None:
             y = cache.attend(self.layer_id, q, k, v)
         else:
             n_rep = self.n_heads // self.n_kv_heads
@@ -142,9 +148,11 @@ class Block(nn.Module):
         self.mlp = MLP(args)
         self.drop = nn.Dropout(args.dropout)
 
-    def forward(self, x, cos, sin, cache=None, attn_mask=None):
-        x = x + self.drop(self.self_attn(self.input_layernorm(x), cos, sin, cache, attn_mask))
-        return x + self.drop(self.mlp(self.post_attention_layernorm(x)))
+    def forward(self, x, cos, sin, cache=None, attn_mask=None, attend=None, mlp=None):
+        """`attend`: see Attention.forward; `mlp(mlp_module, x)`, if given, computes the MLP (a tiled one)."""
+        x = x + self.drop(self.self_attn(self.input_layernorm(x), cos, sin, cache, attn_mask, attend))
+        h = self.post_attention_layernorm(x)
+        return x + self.drop(self.mlp(h) if mlp is None else mlp(self.mlp, h))
 
 
 class KVCache:
@@ -334,7 +342,14 @@ class Transformer(nn.Module):
         return self.flops_per_token(seq_len) * tokens_per_sec / peak_flops
 
 
-# ---- Hugging Face layout: config.json + model.safetensors ----
+# ---- Hugging Face layout: config.json + model.safetensors (or shards and their index) ----
+
+INDEX, SINGLE = "model.safetensors.index.json", "model.safetensors"
+MAX_SHARD_BYTES = 5 * 10**9  # transformers' default shard size for hub checkpoints
+# what a serving stack needs besides the weights, copied from the directory a model came from
+SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json",
+              "added_tokens.json", "chat_template.jinja", "generation_config.json")
+
 
 def hf_config(args: ModelArgs, **extra) -> dict:
     qwen = args.qk_norm
@@ -349,6 +364,16 @@ def hf_config(args: ModelArgs, **extra) -> dict:
     }
     cfg.update(extra)
     return cfg
+
+
+def read_hf_config(path: str) -> dict:
+    """The config.json of a model directory."""
+    cfg_path = os.path.join(path, "config.json")
+    try:
+        with open(cfg_path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{cfg_path}: not a readable model config ({e})") from e
 
 
 def args_from_hf_config(cfg: dict) -> ModelArgs:
@@ -368,66 +393,136 @@ def args_from_hf_config(cfg: dict) -> ModelArgs:
     )
 
 
-def hf_state_dict(model: Transformer) -> dict[str, torch.Tensor]:
-    """Our parameters under Hugging Face names (`model.` prefix, no tied lm_head copy)."""
+def hf_names(state_dict: dict[str, torch.Tensor], tie_embeddings: bool) -> dict[str, torch.Tensor]:
+    """Our parameter names to Hugging Face's: a `model.` prefix, no lm_head when it is the tied embedding."""
     out = {}
-    for name, t in model.state_dict().items():
+    for name, t in state_dict.items():
         if name == "lm_head.weight":
-            if not model.args.tie_embeddings:
+            if not tie_embeddings:
                 out[name] = t
-        else:
+        elif not name.startswith(("rope_cos", "rope_sin")):
             out["model." + name] = t
     return out
 
 
-def load_hf_state_dict(model: Transformer, tensors: dict[str, torch.Tensor], strict: bool = True):
-    ours = {}
-    for name, t in tensors.items():
-        if name == "lm_head.weight":
-            if model.args.tie_embeddings:
-                continue  # tied: the embedding is the head
-            ours[name] = t
-        elif name.startswith("model."):
-            ours[name[len("model."):]] = t
-        elif strict:
-            raise KeyError(f"unexpected tensor {name!r}")
-    missing, unexpected = model.load_state_dict(ours, strict=False)
-    missing = [m for m in missing if not (m == "lm_head.weight" and model.args.tie_embeddings)]
-    if strict and (missing or unexpected):
-        raise KeyError(f"checkpoint does not match the model: missing {missing}, unexpected {unexpected}")
-
-
-def save_pretrained(model: Transformer, out_dir: str, dtype: torch.dtype | None = None, extra_config: dict | None = None):
-    """Write config.json + model.safetensors atomically (Hugging Face layout)."""
-    from safetensors.torch import save_file
-    os.makedirs(out_dir, exist_ok=True)
-    tensors = {k: (v.to(dtype) if dtype is not None else v).detach().contiguous().cpu()
-               for k, v in hf_state_dict(model).items()}
-    dt = str(next(iter(tensors.values())).dtype).replace("torch.", "")
-    cfg = hf_config(model.args, torch_dtype=dt, **(extra_config or {}))
-    tmp = os.path.join(out_dir, "model.safetensors.tmp")
-    save_file(tensors, tmp, metadata={"format": "pt"})
-    os.replace(tmp, os.path.join(out_dir, "model.safetensors"))
-    write_json_atomic(os.path.join(out_dir, "config.json"), cfg)
+def weight_files(path: str) -> dict[str, list[str]]:
+    """{safetensors file: tensor names in it} of a model directory, sharded (an index) or not."""
+    from safetensors import safe_open
+    index = os.path.join(path, INDEX)
+    if os.path.isfile(index):
+        with open(index) as f:
+            weight_map = json.load(f)["weight_map"]
+        files: dict[str, list[str]] = {}
+        for name, file in weight_map.items():
+            files.setdefault(file, []).append(name)
+        return files
+    single = os.path.join(path, SINGLE)
+    if os.path.isfile(single):
+        with safe_open(single, framework="pt") as f:
+            return {SINGLE: list(f.keys())}
+    raise ValueError(f"{path}: no {SINGLE} or {INDEX}")
 
 
 def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32) -> Transformer:
-    """Load a directory written by save_pretrained (or a Llama/Qwen3 HF checkpoint with one safetensors file)."""
-    from safetensors.torch import load_file
-    cfg_path = os.path.join(path, "config.json")
-    try:
-        with open(cfg_path) as f:
-            cfg = json.load(f)
-        args = args_from_hf_config(cfg)
-    except (OSError, json.JSONDecodeError, KeyError) as e:
-        raise ValueError(f"{cfg_path}: not a readable model config ({e})") from e
-    model = Transformer(args)
-    try:
-        tensors = load_file(os.path.join(path, "model.safetensors"), device=str(device))
-    except Exception as e:
-        raise ValueError(f"{os.path.join(path, 'model.safetensors')}: cannot read weights ({e})") from e
-    load_hf_state_dict(model, tensors)
-    return model.to(device=device, dtype=dtype).eval()
+    """A Transformer (in eval mode) from a Hugging Face directory (Llama or Qwen3; one safetensors file or shards).
+
+    The model is built on the meta device and each tensor read by name straight onto `device` in
+    `dtype`, so a 4B model is never materialised twice (nor in fp32 on the CPU on its way to a GPU)."""
+    from safetensors import safe_open
+    args = args_from_hf_config(read_hf_config(path))
+    with torch.device("meta"):
+        model = Transformer(args)
+    model.to(dtype=dtype).to_empty(device=device)  # allocates on device
+    if args.tie_embeddings:
+        model.lm_head.weight = model.embed_tokens.weight  # to_empty gave the head its own tensor
+    cos, sin = precompute_rope(args.head_dim, args.max_seq_len, args.rope_theta)  # non-persistent: recompute
+    model.rope_cos, model.rope_sin = cos.to(device), sin.to(device)
+
+    params = dict(model.named_parameters())  # one entry for the tied embedding/head
+    expected = {("model." + n if n != "lm_head.weight" else n) for n in params}
+    files = weight_files(path)
+    found = {n for names in files.values() for n in names}
+    if args.tie_embeddings:
+        found.discard("lm_head.weight")  # some tied checkpoints store the head as well; the embedding is it
+    missing, unexpected = sorted(expected - found), sorted(found - expected)
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not match the config: missing {missing[:8]}, "
+                         f"unexpected {unexpected[:8]}")
+    with torch.no_grad():
+        for file, names in files.items():
+            try:
+                with safe_open(os.path.join(path, file), framework="pt", device=str(device)) as f:
+                    for name in names:
+                        if name not in expected:
+                            continue
+                        t, p = f.get_tensor(name), params[name[len("model."):] if name.startswith("model.") else name]
+                        if t.shape != p.shape:
+                            raise ValueError(f"{path}: {name} has shape {tuple(t.shape)}, the config says "
+                                             f"{tuple(p.shape)}")
+                        p.copy_(t)
+            except (OSError, RuntimeError) as e:  # safetensors raises these on a truncated or corrupt file
+                raise ValueError(f"{os.path.join(path, file)}: cannot read weights ({e})") from e
+    return model.eval()
+
+
+def save_pretrained(model: "Transformer | dict[str, torch.Tensor]", out_dir: str, dtype: torch.dtype | None = None,
+                    extra_config: dict | None = None, max_shard_bytes: int = MAX_SHARD_BYTES,
+                    args: ModelArgs | None = None, base_dir: str | None = None):
+    """Write config.json and the weights in Hugging Face layout, every file atomically.
+
+    One model.safetensors when the weights fit in max_shard_bytes, else model-0000i-of-0000N shards
+    and their index (what transformers writes and vLLM serves); weights of an earlier layout are
+    removed. `model` may be a full state dict under our names, with its `args` (FSDP gathers one).
+    base_dir: the directory the model came from; its config.json fields we do not set (token ids...)
+    are kept and its tokenizer/generation files copied, so the result serves as the original did."""
+    from safetensors.torch import save_file
+    if isinstance(model, Transformer):
+        args, state = model.args, model.state_dict()
+    else:
+        state = model
+    tensors = {k: (v.to(dtype) if dtype is not None else v).detach().contiguous().cpu()
+               for k, v in hf_names(state, args.tie_embeddings).items()}
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for name, t in tensors.items():  # greedy in order, as transformers does
+        nbytes = t.numel() * t.element_size()
+        if shards[-1] and size + nbytes > max_shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][name] = t
+        size += nbytes
+    os.makedirs(out_dir, exist_ok=True)
+    names = [SINGLE] if len(shards) == 1 else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
+                                               for i in range(len(shards))]
+    for name, shard in zip(names, shards):
+        tmp = os.path.join(out_dir, name + ".tmp")
+        save_file(shard, tmp, metadata={"format": "pt"})
+        os.replace(tmp, os.path.join(out_dir, name))
+    if len(shards) > 1:
+        total = sum(t.numel() * t.element_size() for t in tensors.values())
+        write_json_atomic(os.path.join(out_dir, INDEX), {
+            "metadata": {"total_size": total},
+            "weight_map": {k: name for name, shard in zip(names, shards) for k in shard}})
+    for stale in os.listdir(out_dir):  # weights of an earlier layout would confuse a loader
+        if (stale.startswith("model") and stale.endswith(".safetensors") and stale not in names) or (
+                stale == INDEX and len(shards) == 1):
+            os.remove(os.path.join(out_dir, stale))
+    dt = str(next(iter(tensors.values())).dtype).replace("torch.", "")
+    base = read_hf_config(base_dir) if base_dir else {}
+    base.pop("rope_parameters", None)  # hf_config writes rope_theta itself
+    cfg = {**base, **hf_config(args, torch_dtype=dt, dtype=dt, **(extra_config or {}))}
+    write_json_atomic(os.path.join(out_dir, "config.json"), cfg)
+    if base_dir:
+        copy_side_files(base_dir, out_dir)
+
+
+def copy_side_files(src: str, dst: str):
+    """Tokenizer and generation files of a model directory (those present), atomically each."""
+    for name in SIDE_FILES:
+        path = os.path.join(src, name)
+        if os.path.isfile(path) and os.path.abspath(src) != os.path.abspath(dst):
+            shutil.copyfile(path, os.path.join(dst, name + ".tmp"))
+            os.replace(os.path.join(dst, name + ".tmp"), os.path.join(dst, name))
 
 
 def write_json_atomic(path: str, obj):

@@ -335,32 +335,29 @@ def _gather_row(t, group):
 
 # ---- the forward ----
 
-def attention_forward(attn, x, cos, sin, mask: DocMask):
-    """The model's Attention (projections, q/k norm, RoPE) with document-masked, optionally Ulysses, attention."""
-    B, T, _ = x.shape
-    q, k, v = attn.project(x, cos, sin)  # (B, H, T, D)
+def doc_attend(q, k, v, mask: DocMask, n_heads: int, n_kv_heads: int):
+    """Document-masked attention, Ulysses across mask.sp_group if set: model.Attention's `attend`.
+    q (B, H, T, D), k/v (B, KV, T, D), T this rank's slice -> (B, H, T, D)."""
     if mask.sp_group is not None:
-        rep = kv_repeats(attn.n_heads, attn.n_kv_heads, mask.sp_group.size())
+        rep = kv_repeats(n_heads, n_kv_heads, mask.sp_group.size())
         if rep > 1:  # (B, KV, T, D) -> (B, KV * rep, T, D), kv head i becoming heads i*rep .. i*rep+rep-1
             k, v = (t[:, :, None].expand(-1, -1, rep, -1, -1).flatten(1, 2) for t in (k, v))
         q, k, v = (seq_to_heads(t, mask.sp_group) for t in (q, k, v))  # (B, heads/P, T_full, D)
     y = doc_attention(q, k, v, mask)
-    if mask.sp_group is not None:
-        y = heads_to_seq(y, mask.sp_group)
-    return attn.o_proj(y.transpose(1, 2).reshape(B, T, attn.n_heads * attn.head_dim))
+    return heads_to_seq(y, mask.sp_group) if mask.sp_group is not None else y
 
 
-def _block(layer, h, cos, sin, mask: DocMask, cfg: LongSeqConfig):
-    h = h + attention_forward(layer.self_attn, layer.input_layernorm(h), cos, sin, mask)
-    x, mlp = layer.post_attention_layernorm(h), layer.mlp
-    if cfg.tiled_mlp:
-        return h + TiledMLP.apply(x, mlp.gate_proj.weight, mlp.up_proj.weight, mlp.down_proj.weight, cfg.mlp_chunk)
-    return h + mlp(x)
+def tiled_mlp(chunk: int, mlp, x):
+    """model.MLP's SwiGLU over `chunk` tokens at a time (TiledMLP): model.Block's `mlp`."""
+    return TiledMLP.apply(x, mlp.gate_proj.weight, mlp.up_proj.weight, mlp.down_proj.weight, chunk)
 
 
 def block_forward(layer, h, cos, sin, mask: DocMask, cfg: LongSeqConfig):
-    """One decoder layer over a (B, T, dim) slice of packed rows, checkpointed if cfg says so."""
-    fn = partial(_block, layer, cos=cos, sin=sin, mask=mask, cfg=cfg)  # cos/sin by closure: never offloaded
+    """One model.Block over a (B, T, dim) slice of packed rows, with this file's attention and MLP,
+    checkpointed if cfg says so."""
+    attend = partial(doc_attend, mask=mask, n_heads=layer.self_attn.n_heads, n_kv_heads=layer.self_attn.n_kv_heads)
+    mlp = partial(tiled_mlp, cfg.mlp_chunk) if cfg.tiled_mlp else None
+    fn = partial(layer, cos=cos, sin=sin, attend=attend, mlp=mlp)  # cos/sin by closure: never offloaded
     if not cfg.checkpoint_activations:
         return fn(h)
     # checkpoint saves its inputs through the active saved-tensor hooks: save_on_cpu sends h to host memory
@@ -374,9 +371,8 @@ def model_loss(model, input_ids, labels, position_ids, mask: DocMask, cfg: LongS
     cos = model.rope_cos[position_ids][:, None].to(model.embed_tokens.weight.dtype)  # (B, 1, T, D)
     sin = model.rope_sin[position_ids][:, None].to(model.embed_tokens.weight.dtype)
     h = model.embed_tokens(input_ids)
-    for layer in model.layers:
-        fwd = getattr(layer, "longseq_forward", None) or partial(block_forward, layer)  # see register_fsdp_forwards
-        h = fwd(h, cos, sin, mask, cfg)
+    for layer in model.layers:  # a layer's own forward: under FSDP2 its hooks gather its parameters
+        h = block_forward(layer, h, cos, sin, mask, cfg)
     h = model.norm(h)
     if not cfg.tiled_loss:
         logits = model.lm_head(h).float()  # (B, T, V): the memory the tiled path avoids
@@ -440,12 +436,12 @@ def _is_fsdp(module) -> bool:
 
 
 def register_fsdp_forwards(model):
-    """packed_loss runs its own forward over the weights: give the model and each layer a
-    `longseq_forward` method that FSDP2 gathers parameters around (register_fsdp_forward_method)."""
+    """model_loss uses the root's weights (embedding, final norm, head) outside Transformer.forward: give the
+    model a `longseq_forward` method that FSDP2 gathers them around (register_fsdp_forward_method). The
+    layers run their own forward, which FSDP2 hooks already."""
     from torch.distributed.fsdp import register_fsdp_forward_method
-    for module, fn in [*((layer, block_forward) for layer in model.layers), (model, model_loss)]:
-        module.longseq_forward = types.MethodType(fn, module)
-        register_fsdp_forward_method(module, "longseq_forward")
+    model.longseq_forward = types.MethodType(model_loss, model)
+    register_fsdp_forward_method(model, "longseq_forward")
 
 
 def shard_model(model, mesh, cpu_offload: bool = False, mp_policy=None, reshard_after_forward: bool = True):

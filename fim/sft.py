@@ -6,7 +6,7 @@
 
 Reads top to bottom: config, data (fim/data.py), model and optimizer (FSDP2 under torchrun), the loss
 of a packed batch, checkpoints, the loop. No transformers: the model is model.py's Transformer loaded
-from safetensors (fim/checkpoint.py), the tokenizer fim/bpe.py reading the model's tokenizer.json.
+from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py reading the model's tokenizer.json.
 
 - A step is batch_size rows x gradient_accumulation_steps x data-parallel ranks. Its loss is the mean
   over all its trained tokens (every micro-batch and rank together), so packing, accumulation and
@@ -44,11 +44,10 @@ if __package__ in (None, ""):  # run as `python fim/sft.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fim import longseq  # noqa: E402
 from fim.bpe import BPETokenizer  # noqa: E402
-from fim.checkpoint import load_pretrained, save_pretrained_sharded  # noqa: E402
 from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoch_rows, load_source,  # noqa: E402
                       packed_attention_mask, row_tokens)
 from fim.hub import dataset_files, model_dir, tokenizer_file  # noqa: E402
-from model import write_json_atomic  # noqa: E402
+from model import from_pretrained, save_pretrained, write_json_atomic  # noqa: E402
 from train import (NonFiniteError, check_value, gpu_peak_flops, init_distributed, parse_value,  # noqa: E402, F401
                    skip_nonfinite, split_override, stop_if_diverging)
 
@@ -286,8 +285,7 @@ def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, ba
     if rank == 0:
         tmp = os.path.join(cfg.output_dir, f".{name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        save_pretrained_sharded(weights, tmp, args=model.args, dtype=dtype,
-                                base_dir=base_dir or cfg.model.name_or_path)
+        save_pretrained(weights, tmp, dtype=dtype, args=model.args, base_dir=base_dir or cfg.model.name_or_path)
         if optim is not None:
             save_file({f"{fqn}.{k}": (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
                        for fqn, st in optim["state"].items() for k, v in st.items()},
@@ -382,7 +380,7 @@ def train(cfg: SFTConfig) -> dict:
         f"({100 * fill:.1f}% full), {per_step} rows per step, {epoch_steps[0]} steps per epoch, "
         f"{total_steps} steps in all")
 
-    model = load_pretrained(weights_dir, device=device, dtype=torch.float32)
+    model = from_pretrained(weights_dir, device=device, dtype=torch.float32)
     if cfg.data.max_length > model.args.max_seq_len:
         raise SystemExit(f"data.max_length {cfg.data.max_length} exceeds the model's {model.args.max_seq_len}")
     model.checkpoint_activations = cfg.checkpoint_activations

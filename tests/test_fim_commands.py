@@ -15,9 +15,8 @@ import pytest
 import torch
 
 from fim.arctic_yaml import MAPPED, REFUSED, read_arctic_yaml
-from fim.checkpoint import load_pretrained, save_pretrained_sharded
 from fim.sft import load_config
-from model import ModelArgs, Transformer
+from model import ModelArgs, Transformer, from_pretrained, save_pretrained
 from test_fim_convert import ORIGINAL_INPUT, tokenizer_spec
 
 pytest.importorskip("huggingface_hub")
@@ -65,7 +64,7 @@ def hub(tmp_path_factory) -> Path:
     # Qwen3-4B-Instruct-2507's context, so the config's max_length: 262144 fits as written
     args = ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=8, hidden_dim=64, vocab_size=vocab,
                      max_seq_len=262144, norm_eps=1e-6, rope_theta=5e6, qk_norm=True)
-    save_pretrained_sharded(Transformer(args), str(snap))
+    save_pretrained(Transformer(args), str(snap))
     data = hub_repo(cache, "someone/fim-rows", "dataset") / "data"
     data.mkdir()
     pq.write_table(pa.table({"prompt": ["<|fim_prefix|>SELECT <|fim_suffix|> FROM t<|fim_middle|>"] * 3,
@@ -95,7 +94,7 @@ def test_original_commands_and_yaml_run_as_written(tmp_path, hub):
     assert "data fim_dataset (prompt_response): 3 rows: 3 samples" in res.stdout
     assert "done: 1 steps, 0 skipped" in res.stdout
     final = tmp_path / "out" / "sft" / "final"
-    assert load_pretrained(str(final)).args.max_seq_len == 262144
+    assert from_pretrained(str(final)).args.max_seq_len == 262144
     assert (final / "tokenizer.json").read_text() == (next((hub / f"models--{HUB_ID.replace('/', '--')}").rglob(
         "tokenizer.json"))).read_text()
 

@@ -1,12 +1,11 @@
-"""Qwen3 in model.py and sharded Hugging Face checkpoints (fim/checkpoint.py), against transformers."""
+"""Qwen3 in model.py and sharded Hugging Face checkpoints (model.from_pretrained / save_pretrained), against transformers."""
 import json
 import os
 
 import pytest
 import torch
 
-from fim.checkpoint import INDEX, load_pretrained, save_pretrained_sharded
-from model import ModelArgs, Transformer, args_from_hf_config
+from model import INDEX, ModelArgs, Transformer, args_from_hf_config, from_pretrained, save_pretrained
 
 # a tiny Qwen3: head_dim (32) independent of dim / n_heads (16), GQA 4:2, Qwen3's eps and RoPE base
 TINY = dict(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=32, hidden_dim=96, vocab_size=97,
@@ -54,7 +53,7 @@ def test_qwen3_4b_shapes_from_published_config():
 def test_ours_sharded_to_transformers(tmp_path, tie):
     transformers = pytest.importorskip("transformers")
     m = tiny(tie_embeddings=tie)
-    save_pretrained_sharded(m, str(tmp_path), max_shard_bytes=40_000)
+    save_pretrained(m, str(tmp_path), max_shard_bytes=40_000)
     index = json.loads((tmp_path / INDEX).read_text())
     shards = sorted(set(index["weight_map"].values()))
     assert len(shards) > 2 and shards[0] == f"model-00001-of-{len(shards):05d}.safetensors"
@@ -84,13 +83,13 @@ def test_transformers_sharded_to_ours(tmp_path, tie):
             torch.nn.init.normal_(p, std=0.1)
     ref.save_pretrained(str(tmp_path), max_shard_size="40KB")
     assert (tmp_path / INDEX).exists()
-    m = load_pretrained(str(tmp_path)).eval()
+    m = from_pretrained(str(tmp_path)).eval()
     assert m.args.rope_theta == 5e6 and m.args.head_dim == 32 and m.args.tie_embeddings == tie
     x = torch.randint(0, 97, (2, 40))
     with torch.no_grad():
         torch.testing.assert_close(m(x), ref(x).logits, atol=1e-4, rtol=0)
     # and back: our save of what we loaded is what transformers wrote
-    save_pretrained_sharded(m, str(tmp_path / "again"), max_shard_bytes=40_000, base_dir=str(tmp_path))
+    save_pretrained(m, str(tmp_path / "again"), max_shard_bytes=40_000, base_dir=str(tmp_path))
     again = transformers.Qwen3ForCausalLM.from_pretrained(str(tmp_path / "again"), dtype=torch.float32).eval()
     with torch.no_grad():
         torch.testing.assert_close(again(x).logits, ref(x).logits, atol=0, rtol=0)
@@ -98,17 +97,17 @@ def test_transformers_sharded_to_ours(tmp_path, tie):
 
 def test_load_to_dtype_keeps_tie_and_round_trips(tmp_path):
     m = tiny()
-    save_pretrained_sharded(m, str(tmp_path / "a"), max_shard_bytes=30_000)
-    b = load_pretrained(str(tmp_path / "a"), dtype=torch.bfloat16)
+    save_pretrained(m, str(tmp_path / "a"), max_shard_bytes=30_000)
+    b = from_pretrained(str(tmp_path / "a"), dtype=torch.bfloat16)
     assert all(p.dtype == torch.bfloat16 and p.device.type == "cpu" for p in b.parameters())
     assert b.lm_head.weight is b.embed_tokens.weight
     assert b.rope_cos.dtype == torch.float32 and torch.isfinite(b.rope_cos).all()
     for (name, p), q in zip(m.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p.to(torch.bfloat16), q), name
     # fp32 round trip is exact, one file when it fits, stale shards removed
-    save_pretrained_sharded(m, str(tmp_path / "a"))
+    save_pretrained(m, str(tmp_path / "a"))
     assert sorted(os.listdir(tmp_path / "a")) == ["config.json", "model.safetensors"]
-    c = load_pretrained(str(tmp_path / "a"))
+    c = from_pretrained(str(tmp_path / "a"))
     for (name, p), q in zip(m.state_dict().items(), c.state_dict().values()):
         assert torch.equal(p, q), name
 
@@ -116,16 +115,16 @@ def test_load_to_dtype_keeps_tie_and_round_trips(tmp_path):
 def test_mismatched_weights_are_clear_errors(tmp_path):
     from safetensors.torch import load_file, save_file
     m = tiny()
-    save_pretrained_sharded(m, str(tmp_path))
+    save_pretrained(m, str(tmp_path))
     tensors = load_file(str(tmp_path / "model.safetensors"))
     tensors.pop("model.layers.1.self_attn.q_norm.weight")
     tensors["model.extra.weight"] = torch.zeros(2)
     save_file(tensors, str(tmp_path / "model.safetensors"))
     with pytest.raises(ValueError, match=r"missing \['model.layers.1.self_attn.q_norm.weight'\], "
                                          r"unexpected \['model.extra.weight'\]"):
-        load_pretrained(str(tmp_path))
+        from_pretrained(str(tmp_path))
     with pytest.raises(ValueError, match="not a readable model config"):
-        load_pretrained(str(tmp_path / "nowhere"))
+        from_pretrained(str(tmp_path / "nowhere"))
     os.remove(tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match="no model.safetensors or model.safetensors.index.json"):
-        load_pretrained(str(tmp_path))
+        from_pretrained(str(tmp_path))

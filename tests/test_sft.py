@@ -13,11 +13,10 @@ import torch
 
 from fim import sft
 from fim.bpe import QWEN2_PATTERN, BPETokenizer
-from fim.checkpoint import load_pretrained, save_pretrained_sharded
 from fim.data import Settings, collate, detect_kind, epoch_rows, load_source, packed_attention_mask
 from fim.prompt import build_prompt, parse_template
 from fim.sft import DataConfig, ModelConfig, OptimizerConfig, SchedulerConfig, SFTConfig
-from model import ModelArgs, Transformer
+from model import ModelArgs, Transformer, from_pretrained, save_pretrained
 
 tokenizers = pytest.importorskip("tokenizers")
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +70,7 @@ def base(tmp_path_factory) -> Path:
     tok.save(str(path / "tokenizer.json"))
     vocab = BPETokenizer.from_file(path).vocab_size
     torch.manual_seed(0)
-    save_pretrained_sharded(Transformer(ModelArgs(**TINY, vocab_size=vocab)), str(path))
+    save_pretrained(Transformer(ModelArgs(**TINY, vocab_size=vocab)), str(path))
     return path
 
 
@@ -201,7 +200,7 @@ def test_too_long_is_dropped_or_truncated_and_counted(tmp_path, base, tok):
 def test_packed_loss_equals_samples_one_by_one(tmp_path, base, tok):
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
     data, _ = load_source(src, str(base / "tokenizer.json"), Settings("prompt_response", 256), None)
-    model = load_pretrained(str(base)).eval()
+    model = from_pretrained(str(base)).eval()
     for p in model.parameters():  # random weights of a realistic scale, so attention really mixes positions
         torch.nn.init.normal_(p, std=0.2)
     rows = epoch_rows(data, 0, 0, 256, pack_samples=True)
@@ -254,7 +253,7 @@ def test_training_memorizes_a_tiny_fim_set(tmp_path, base, tok):
     final = tmp_path / "out" / "final"
     assert json.loads((final / "config.json").read_text())["torch_dtype"] == "bfloat16"
     assert (final / "tokenizer.json").read_bytes() == (base / "tokenizer.json").read_bytes()
-    exported = load_pretrained(str(final), dtype=torch.bfloat16)
+    exported = from_pretrained(str(final), dtype=torch.bfloat16)
     for (name, p), q in zip(model.state_dict().items(), exported.state_dict().values()):
         assert torch.equal(p.to(torch.bfloat16), q), name
 
@@ -357,7 +356,7 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
     for x, y in zip(a, b):
         assert x["tokens"] == y["tokens"] and x["trained_tokens"] == y["trained_tokens"]
         assert abs(x["loss"] - y["loss"]) < 1e-5 and abs(x["grad_norm"] - y["grad_norm"]) < 1e-4
-    two = load_pretrained(str(tmp_path / "two" / "last"))
+    two = from_pretrained(str(tmp_path / "two" / "last"))
     for (name, p), q in zip(single["model"].state_dict().items(), two.state_dict().values()):
         torch.testing.assert_close(p, q, atol=1e-5, rtol=0, msg=name)
     assert one["state"]["step"] == 3
