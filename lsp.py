@@ -45,9 +45,10 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from datagen.sqlcheck import parse_schema, split_tables
 from fim.prompt import normalize_newlines
-from sqlscan import Buffer
+from sample import CompleterOptions, add_completer_flags, completer_options
+from sqlscan import SqlDocument
+from sqlschema import KEYWORDS, parse_schema, split_tables
 
 VERSION = "0.1.0"
 REQUEST_FAILED = -32803  # LSP's RequestFailed: the request was well-formed but cannot be served
@@ -59,10 +60,6 @@ FILE_LINES_BEFORE, FILE_LINES_AFTER, FILE_CHARS = 40, 10, 6000  # file_content w
 # Qwen's control tokens: a FIM completion ends at any of them
 FIM_STOP = ["<|im_end|>", "<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|fim_prefix|>", "<|fim_suffix|>",
             "<|fim_middle|>", "<|im_start|>"]
-_KEYWORDS = {"select", "from", "where", "join", "on", "group", "order", "by", "having", "limit", "insert", "into",
-             "values", "update", "set", "delete", "and", "or", "not", "as", "left", "right", "inner", "outer",
-             "distinct", "count", "sum", "avg", "min", "max", "in", "is", "null", "like", "between", "truncate",
-             "upsert", "returning", "asc", "desc", "union", "with", "case", "when", "then", "else", "end"}
 
 
 @dataclass
@@ -83,10 +80,7 @@ class Options:
     debounce_ms: float = 0.0
     max_items: int = 5
     poll_s: float = 2.0  # how often schema files and the database are checked for changes; 0: never
-    threads: int = 1
-    max_tokens: int = 16
-    stop: str = "statement"
-    ngram: str = "default"  # n-gram proposals the model reranks; "none": the model alone
+    completer: CompleterOptions = field(default_factory=lambda: CompleterOptions(threads=1))  # the local model's
 
 
 # ---------------------------------------------------------------- positions
@@ -192,7 +186,7 @@ def _stamp(path: str) -> tuple | None:
 
 # ---------------------------------------------------------------- FIM backend
 
-def fim_context(schema: str, buf: Buffer, line: int, start: tuple[int, int]) -> dict:
+def fim_context(schema: str, buf: SqlDocument, line: int, start: tuple[int, int]) -> dict:
     """The context fields of a FIM prompt: the schema, earlier statements, the file around the cursor."""
     history = [s for s in buf.history(start) if not re.match(r"create\s+table\b", s, re.I)]
     lines = buf.lines[max(0, line - FILE_LINES_BEFORE):line + FILE_LINES_AFTER + 1]
@@ -240,7 +234,7 @@ class FimBackend:
 @dataclass
 class Doc:
     uri: str
-    buffer: Buffer
+    buffer: SqlDocument
     version: int | None
     path: str | None
     schema_key: tuple = ()
@@ -291,7 +285,7 @@ def _plain(method):
 
 
 class SqlProtocol(LanguageServerProtocol):
-    """pygls' protocol with the server's own documents (sqlscan.Buffer, O(edit) updates) and with
+    """pygls' protocol with the server's own documents (sqlscan.SqlDocument, O(edit) updates) and with
     requests whose parameters do not parse answered by an error rather than dropped."""
 
     def structure_message(self, data):
@@ -386,9 +380,7 @@ class SqlServer(LanguageServer):
         def load():
             from sample import Completer
             try:
-                self.completer = Completer(self.opts.ckpt, threads=self.opts.threads,
-                                           max_tokens=self.opts.max_tokens, stop=self.opts.stop,
-                                           ngram=None if self.opts.ngram == "none" else self.opts.ngram)
+                self.completer = Completer(self.opts.ckpt, options=self.opts.completer)
             except Exception as e:  # noqa: BLE001 - reported with each request that needs it
                 self.model_error = f"{type(e).__name__}: {e}"
         self.model_future = self.model_pool.submit(load)
@@ -533,7 +525,7 @@ class SqlServer(LanguageServer):
     # ------------------------------------------------------------ documents
 
     def open_doc(self, uri: str, text: str, version: int | None) -> None:
-        self.docs[uri] = Doc(uri, Buffer(text), version, to_fs_path(uri))
+        self.docs[uri] = Doc(uri, SqlDocument(text), version, to_fs_path(uri))
         asyncio.ensure_future(self._warm_soon(uri))
 
     async def _sources_ready(self) -> None:
@@ -591,7 +583,7 @@ class SqlServer(LanguageServer):
             raise RequestFailed(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
         except OSError as e:
             raise RequestFailed(f"cannot read {path}: {e.strerror}") from None
-        return Doc(uri, Buffer(text), None, path)
+        return Doc(uri, SqlDocument(text), None, path)
 
     @property
     def encoding(self) -> str:
@@ -727,7 +719,7 @@ class SqlServer(LanguageServer):
             return types.CompletionItemKind.Class
         if any(w == c.lower() for cols in tables.values() for c in cols):
             return types.CompletionItemKind.Field
-        return types.CompletionItemKind.Keyword if w in _KEYWORDS else types.CompletionItemKind.Text
+        return types.CompletionItemKind.Keyword if w in KEYWORDS else types.CompletionItemKind.Text
 
     async def on_completion(self, params: types.CompletionParams) -> types.CompletionList:
         uri, pos = params.text_document.uri, params.position
@@ -778,10 +770,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     ap.add_argument("--fim-retry-s", type=float, default=30.0, help="after a FIM failure, local-only this long")
     ap.add_argument("--debounce-ms", type=float, default=0.0, help="wait this long before running the model")
     ap.add_argument("--poll-s", type=float, default=2.0, help="check schema files and --db this often (0: never)")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--max-tokens", type=int, default=16, help="longest local suggestion in tokens")
-    ap.add_argument("--stop", choices=("statement", "line", "word"), default="statement")
-    ap.add_argument("--ngram", default="default", help="n-gram proposals the model reranks ('none': the model alone)")
+    add_completer_flags(ap)  # the local model's: --max-tokens, --ngram, ...
     a = ap.parse_args(argv)
     if a.fim_url and not a.fim_model:
         ap.error("--fim-url needs --fim-model")
@@ -789,7 +778,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
                    db=a.db, fim_url=a.fim_url, fim_model=a.fim_model, fim_tokenizer=a.fim_tokenizer,
                    fim_max_prompt_tokens=a.fim_max_prompt_tokens, fim_max_tokens=a.fim_max_tokens,
                    fim_timeout=a.fim_timeout, fim_retry_s=a.fim_retry_s, debounce_ms=a.debounce_ms, poll_s=a.poll_s,
-                   threads=a.threads, max_tokens=a.max_tokens, stop=a.stop, ngram=a.ngram)
+                   completer=completer_options(a))
 
 
 def main(argv: list[str] | None = None) -> int:

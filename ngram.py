@@ -1,7 +1,8 @@
-"""A schema-aware n-gram SQL completer (6-gram as shipped): the baseline a neural model must clearly
-beat, and the proposer of next words that the shipped model reranks (sample.py).
+"""A schema-aware n-gram SQL completer: the baseline a neural model must clearly beat, and the
+proposer of next words that the shipped model reranks (sample.py). The shipped one,
+models/ngram.json.gz, is a 6-gram (`make ngram` passes --order 6; the default order is 4).
 
-    python ngram.py train SOURCE [SOURCE ...] -o models/ngram.json.gz [--holdout evalsets/hard_cases.jsonl]
+    python ngram.py train SOURCE [SOURCE ...] -o models/ngram.json.gz [--order 6] [--holdout evalsets/hard_cases.jsonl]
     python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
 
 Statements are cut into the scorer's tokens (words, numbers, quoted strings, symbols). Names
@@ -28,23 +29,23 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-from datagen.sqlcheck import parse_schema
+from sqlschema import KEYWORDS, TOKEN, parse_schema
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.json.gz")
-# the scorer's tokens (../shared/eval/score.py), so the n-gram predicts exactly what is scored
-TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
+MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
+MIN_PROB = 0.2  # a continuation stops before a token less likely than this
 BOS, EOS = "<s>", "</s>"
 TABLE, COLUMN, QTABLE, QCOLUMN = "<T>", "<C>", '"<T>"', '"<C>"'
 STRING, NUMBER, QUOTED = "<S>", "<N>", "<Q>"
 UNRENDERABLE = {STRING, NUMBER, QUOTED, EOS}
 TABLE_CONTEXT = {"from", "join", "into", "update", "table", "truncate", "only"}
-NOT_ALIAS = set("""select from where and or not null is in as on join left right inner outer full cross natural group
-by order having limit offset insert into values update set delete truncate table upsert returning distinct case when
-then else end like ilike between exists union intersect except all asc desc with using cascade""".split())
+# a word after a table name is its alias unless it is one of these (web/ngram.js holds the same set)
+NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "nothing"} \
+    | {"natural", "using", "intersect", "except"}
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
-    """(whitespace before, token) pairs."""
+    """(whitespace before, token) pairs; the scorer's tokens, so the n-gram predicts exactly what is scored."""
     out, pos = [], 0
     for m in TOKEN.finditer(text):
         out.append((text[pos:m.start()], m.group(0)))
@@ -91,7 +92,7 @@ class Schema:
         return word
 
 
-class State:
+class TypedStatement:
     """What the statement typed so far says about the schema: tables named, columns used, aliases."""
 
     def __init__(self):
@@ -140,7 +141,7 @@ class State:
         self.words.append(low)
 
 
-def column_features(state: State, schema: Schema) -> dict[str, tuple]:
+def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
     """Candidate column -> (relation to the statement's tables, used, next in schema order, first column,
     looks like a key)."""
     dot = state.dot_table(schema)
@@ -156,7 +157,7 @@ def column_features(state: State, schema: Schema) -> dict[str, tuple]:
     return out
 
 
-def table_features(state: State, schema: Schema) -> dict[str, tuple]:
+def table_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
     """Candidate table -> (used, holds the columns typed outside named tables, first table,
     shares a column name other than id with a named table)."""
     pending = {c for c in state.used if not any(c in schema.columns.get(t, ()) for t in state.tables)}
@@ -170,7 +171,7 @@ def table_features(state: State, schema: Schema) -> dict[str, tuple]:
     return out
 
 
-def rank_buckets(state: State) -> list[str]:
+def rank_buckets(state: TypedStatement) -> list[str]:
     """Context keys for the class ranker, most specific first."""
     prev = state.norms[-1] if state.norms else BOS
     return [f"{state.kind} {prev}", prev, ""]
@@ -202,7 +203,7 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
             with_rank = n_groups % rank_every == 0
             for stmt in group_statements(group):
                 n_stmts += 1
-                state, prev = State(), BOS
+                state, prev = TypedStatement(), BOS
                 norms = []
                 for space, word in tokenize(stmt):
                     norm = schema.normalize(word, prev)
@@ -271,7 +272,7 @@ def save(model: dict, path: str):
 class NgramCompleter:
     """Same interface as sample.Completer: set_schema(schema), complete(prefix, suffix, n)."""
 
-    def __init__(self, path: str | None = None, max_tokens: int = 8, min_prob: float = 0.2):
+    def __init__(self, path: str | None = None, max_tokens: int = MAX_TOKENS, min_prob: float = MIN_PROB):
         path = path or DEFAULT_MODEL
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
@@ -281,7 +282,7 @@ class NgramCompleter:
         self.ngrams = m["ngrams"]
         self.ws_next, self.ws_pair, self.spelling, self.rank = m["ws_next"], m["ws_pair"], m["spelling"], m["rank"]
         self.max_tokens = max_tokens
-        self.min_prob = min_prob  # a continuation stops before a token less likely than this
+        self.min_prob = min_prob
         total, _, uni = self.ngrams[0][""]
         self.unigram = {w: c / total for w, c in uni}
         self.floor = 0.5 / total
@@ -328,7 +329,7 @@ class NgramCompleter:
             out.update(dict.fromkeys(w for w, _ in entry[2]))
         return out or dict.fromkeys(self.frequent)
 
-    def class_names(self, cls: str, state: State) -> list[tuple[str, float]]:
+    def class_names(self, cls: str, state: TypedStatement) -> list[tuple[str, float]]:
         """Schema names for a class, with P(name | class) from the feature hit rates."""
         feats = (table_features if cls == TABLE else column_features)(state, self.schema)
         if not feats:
@@ -347,7 +348,7 @@ class NgramCompleter:
         order = {name: i for i, name in enumerate(feats)}
         return sorted(((name, s / z) for name, s in scores.items()), key=lambda x: (-x[1], order[x[0]]))
 
-    def ranked(self, state: State, ctx: list[str], partial: str = "") -> list[tuple[float, str, str]]:
+    def ranked(self, state: TypedStatement, ctx: list[str], partial: str = "") -> list[tuple[float, str, str]]:
         """(probability, symbol, surface) of the next token, best first; with `partial`, only those
         that continue it."""
         syms = self.candidates(ctx)
@@ -399,7 +400,7 @@ class NgramCompleter:
         partial = ""
         if toks and re.search(r"[A-Za-z0-9_]\Z", prefix) and not toks[-1][1][0] in "'\"":
             partial = toks.pop()[1]
-        state, prev = State(), BOS
+        state, prev = TypedStatement(), BOS
         for _, word in toks:
             norm = self.schema.normalize(word, prev)
             state.push(word, norm, self.schema)
@@ -432,7 +433,7 @@ class NgramCompleter:
                 break
         return out
 
-    def _extend(self, state: State, ctx: list[str], sym: str, surface: str, lower: bool) -> str:
+    def _extend(self, state: TypedStatement, ctx: list[str], sym: str, surface: str, lower: bool) -> str:
         """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement."""
         if sym == ";":
             return ""
@@ -473,20 +474,20 @@ class NgramCompleter:
         return surface.lower() if lower and sym not in (TABLE, COLUMN, QTABLE, QCOLUMN) else surface
 
 
-def _copy_state(s: State) -> State:
-    c = State()
+def _copy_state(s: TypedStatement) -> TypedStatement:
+    c = TypedStatement()
     c.norms, c.words, c.tables = list(s.norms), list(s.words), list(s.tables)
     c.used, c.aliases, c.last_col, c._alias_for = set(s.used), dict(s.aliases), s.last_col, s._alias_for
     return c
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Schema-aware 4-gram SQL completer (a baseline).")
+    ap = argparse.ArgumentParser(description="Schema-aware n-gram SQL completer (a baseline, and sample.py's proposer).")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="count n-grams over prepare.py sources")
     t.add_argument("sources", nargs="+", help="JSONL(.gz) group files or directories; PATH*N repeats one N times")
     t.add_argument("-o", "--out", default=DEFAULT_MODEL)
-    t.add_argument("--order", type=int, default=4)
+    t.add_argument("--order", type=int, default=4, help="n-gram order (the shipped model: 6)")
     t.add_argument("--top", type=int, default=12, help="continuations kept per context")
     t.add_argument("--min-count", type=int, default=2, help="drop contexts and continuations seen fewer times")
     t.add_argument("--rank-every", type=int, default=3, help="class-ranking statistics from every k-th group (speed)")

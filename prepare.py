@@ -34,31 +34,13 @@ from multiprocessing import Pool
 
 import numpy as np
 
-from datagen.sqlcheck import parse_schema, split_tables
+from sqlschema import (SCHEMA_HEADER, SQL_UNITS, SQL_WORDS, STATEMENT_HEADER, STATEMENT_SEPARATOR, body_end,
+                       fit_schema, marker_piece, names_in, parse_schema, prompt_text, split_tables, split_top_level)
 
-SCHEMA_HEADER = "### TABLEDATA"
-STATEMENT_HEADER = "### STATEMENT"
 KINDS = ("select", "insert", "update", "delete", "truncate", "upsert")
 
 
-def prompt_text(schema: str) -> str:
-    """The text in front of a statement: the schema block and the statement marker."""
-    return f"{SCHEMA_HEADER}\n\n{schema}\n\n{STATEMENT_HEADER}\n\n"
-
-
-STATEMENT_SEPARATOR = f"\n\n{STATEMENT_HEADER}\n\n"
-
-
-def marker_piece(marker: str) -> str:
-    """The vocabulary piece of a marker: SentencePiece sees spaces as U+2581 before matching symbols."""
-    return marker.replace(" ", "\u2581")
-
-
 # ---------------------------------------------------------------- reading sources
-
-class SourceStats(Counter):
-    """Counts of groups read and skipped per reason; printed at the end."""
-
 
 def read_jsonl(path: str, stats: Counter):
     """Groups of a JSONL(.gz) file; bad lines (invalid UTF-8, malformed JSON, missing fields)
@@ -107,7 +89,7 @@ def read_seed_layout(root: str, stats: Counter):
     of statements or {"statements": [...]}) belongs to variant k, or the seed's flat
     {"statements": [...]}, whose statements go to the first variant they are valid against.
     """
-    from datagen.store import _assign_flat, schema_text
+    from datagen.store import assign_flat, schema_text
     for schema_file in sorted(glob.glob(os.path.join(root, "tons_of_tables", "*", "*.json"))):
         topic = os.path.basename(os.path.dirname(schema_file))
         detail = os.path.splitext(os.path.basename(schema_file))[0]
@@ -127,7 +109,7 @@ def read_seed_layout(root: str, stats: Counter):
                 with open(kind_file, encoding="utf-8") as f:
                     entries = json.load(f)
                 if isinstance(entries, dict):
-                    statements[kind] = _assign_flat(entries.get("statements", []), [{"tables": [{"table_schema": t}]} for t in texts])
+                    statements[kind] = assign_flat(entries.get("statements", []), [{"tables": [{"table_schema": t}]} for t in texts])
                 else:
                     statements[kind] = [e.get("statements", []) if isinstance(e, dict) else e if isinstance(e, list) else [e]
                                         for e in entries]
@@ -169,18 +151,6 @@ def group_statements(group: dict) -> list[str]:
 
 # ---------------------------------------------------------------- SQL-aware augmentation
 
-# strings, quoted names and comments are skipped as whole units so renaming never touches them
-_SQL_UNITS = re.compile(r"'(?:[^']|'')*'?|\"[^\"]*\"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|$)|[A-Za-z_][A-Za-z0-9_$]*", re.S)
-# names that double as keywords, types or functions: renaming them would change the SQL itself
-_RESERVED = set("""
-select from where and or not null is in as on join left right inner outer full cross group by order having limit
-offset insert into values update set delete truncate table upsert returning distinct case when then else end like
-ilike between exists union all asc desc count sum avg min max with conflict do nothing cascade create primary key
-foreign references unique index check default constraint family int int2 int4 int8 integer bigint smallint serial
-bigserial string varchar char text decimal numeric float float4 float8 real double precision bool boolean date time
-timestamp timestamptz interval jsonb json bytes bytea uuid array now true false public user type name key value
-current_timestamp current_date excluded coalesce cast extract lower upper length year month day hour
-""".split())
 _WORD_STYLES = ("snake", "snake", "snake", "camel", "pascal", "upper")
 
 
@@ -207,7 +177,8 @@ def rename_map(tables: dict[str, list[str]], rng: random.Random, pool: list[str]
     mapping = {}
     for name in names:
         low = name.lower()
-        if low in mapping or low in _RESERVED or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        # a name that is also a word of SQL stays: renaming it would change the SQL itself
+        if low in mapping or low in SQL_WORDS or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             continue
         words = _split_words(name)
         r = rng.random()
@@ -218,7 +189,7 @@ def rename_map(tables: dict[str, list[str]], rng: random.Random, pool: list[str]
         elif r < 0.6:
             words = [rng.choice(("tbl", "app", "x", "my", "t", "src", "dim", "fct"))] + words
         new = _style(words, style)
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", new) or new.lower() in _RESERVED:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", new) or new.lower() in SQL_WORDS:
             continue
         while new.lower() in used and new.lower() != low:
             new = f"{new}{rng.randint(2, 9)}"
@@ -234,7 +205,7 @@ def rename_identifiers(sql: str, mapping: dict[str, str]) -> str:
         if word[0] in "'\"`-/":
             return word
         return mapping.get(word.lower(), word)
-    return _SQL_UNITS.sub(sub, sql)
+    return SQL_UNITS.sub(sub, sql)  # strings, quoted names and comments are skipped whole
 
 
 def shuffle_columns(table_sql: str, rng: random.Random) -> str:
@@ -242,10 +213,9 @@ def shuffle_columns(table_sql: str, rng: random.Random) -> str:
     m = re.search(r"\(", table_sql)
     if not m:
         return table_sql
-    from datagen.sqlcheck import _body_end, _split_top_level
-    end = _body_end(table_sql, m.end())
+    end = body_end(table_sql, m.end())
     body = table_sql[m.end():end - 1]
-    items = _split_top_level(body)
+    items = split_top_level(body)
     if len(items) < 2:
         return table_sql
     lead = re.match(r"\s*", items[0]).group(0)
@@ -282,37 +252,6 @@ def augment_group(schema: str, statements: list[str], rng: random.Random, pool: 
         schema = rename_identifiers(schema, mapping)
         statements = [rename_identifiers(s, mapping) for s in statements]
     return schema, statements
-
-
-# ---------------------------------------------------------------- long schemas
-
-def fit_schema(schema: str, keep_names: set[str], budget_chars: int) -> tuple[str, int]:
-    """Drop whole tables, those not named in `keep_names` first (last first), until the schema fits.
-
-    Returns (schema, tables dropped). The completer applies the same policy, with the names
-    that appear in the typed prefix as `keep_names`.
-    """
-    if len(schema) <= budget_chars:
-        return schema, 0
-    parts = split_tables(schema)
-    if not parts:
-        return schema, 0
-    keep_names = {n.lower() for n in keep_names}
-    names = [next(iter(parse_schema(p)), "").lower() for p in parts]
-    order = sorted(range(len(parts)), key=lambda i: (names[i] in keep_names, -i))  # droppable first
-    kept = set(range(len(parts)))
-    total = sum(len(p) + 2 for p in parts)
-    for i in order:
-        if total <= budget_chars or len(kept) == 1:
-            break
-        kept.discard(i)
-        total -= len(parts[i]) + 2
-    return "\n\n".join(parts[i] for i in sorted(kept)), len(parts) - len(kept)
-
-
-def names_in(sql: str) -> set[str]:
-    return {m.group(0).lower() for m in _SQL_UNITS.finditer(sql) if m.group(0)[0] not in "'\"`-/"} | \
-        {m.group(0)[1:-1].lower() for m in re.finditer(r"\"[^\"]+\"", sql)}
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -446,7 +385,7 @@ def main(argv=None):
         for t, cols in parse_schema(schema).items():
             pool.add(t)
             pool.update(cols)
-    pool = sorted(p for p in pool if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) and p.lower() not in _RESERVED)
+    pool = sorted(p for p in pool if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) and p.lower() not in SQL_WORDS)
 
     tok_path = os.path.join(args.out, "tok.model")
     if args.tokenizer:

@@ -2,7 +2,7 @@
 
     python sample.py --schema schema.sql --prefix "SELECT * FROM "          # ranked suggestions
     python sample.py --batch IN.jsonl --out OUT.jsonl [--num 5]             # the batch contract (EVAL.md)
-    python sample.py --interactive [--schema schema.sql]                    # curses editor
+    python sample.py --interactive [--schema schema.sql]                    # curses editor (tui.py)
 
 As a library:
 
@@ -25,12 +25,12 @@ import os
 import re
 import sys
 import time
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
 from model import KVCache, from_pretrained
-from datagen.sqlcheck import parse_schema
-from prepare import STATEMENT_HEADER, fit_schema, marker_piece, names_in, prompt_text
+from sqlschema import SQL_WORDS, STATEMENT_HEADER, fit_schema, marker_piece, names_in, parse_schema, prompt_text
 
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
@@ -40,19 +40,6 @@ NGRAM_SURE = 0.95  # an n-gram proposal at least this likely is taken as is, wit
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-
-SQL_WORDS = set("""
-select from where and or not null is in as on join left right inner outer full cross natural using group by order
-having limit offset insert into values update set delete truncate table upsert returning distinct case when then
-else end like ilike between exists union all intersect except asc desc nulls first last with recursive conflict do
-nothing cascade restrict default primary key foreign references unique check constraint index create drop alter
-add column count sum avg min max coalesce nullif cast extract lower upper length trim substring concat round floor
-ceil abs now current_date current_timestamp current_time date_trunc interval true false excluded over partition
-row_number rank dense_rank lag lead filter any some array_agg string_agg json_agg jsonb_build_object to_char
-date_part age year month day hour minute second epoch int integer bigint smallint decimal numeric float real
-double precision text varchar char string bool boolean timestamp timestamptz uuid jsonb json bytes serial only
-gen_random_uuid unique_rowid if replace position strftime julianday ifnull instr
-""".split())
 _IDENT_TAIL = re.compile(r"[A-Za-z0-9_$]*\Z")  # \Z: `$` would also match before a final newline
 
 
@@ -145,22 +132,57 @@ def resolve_ckpt(path: str | None) -> str:
     raise FileNotFoundError(f"no model in {path} (expected model.safetensors, config.json and tok.model)")
 
 
+@dataclass
+class CompleterOptions:
+    """How the Completer suggests. sample.py, tui.py and lsp.py build their flags from these fields
+    (add_completer_flags), web/export.py ships their defaults to the page."""
+    max_tokens: int = field(default=16, metadata={"type": int, "help": "longest suggestion in tokens"})
+    stop: str = field(default="statement", metadata={
+        "choices": ("statement", "line", "word"),
+        "help": "where a suggestion ends: at the end of the statement (';'), also at a newline, or after its first word"})
+    threads: int | None = field(default=None, metadata={
+        "type": int, "help": "torch CPU threads (default 1 on the command line, fastest for one request)"})
+    schema_bonus: float = field(default=2.0, metadata={
+        "type": float, "help": "logit bonus for tokens spelling a schema name"})
+    schema_penalty: float = field(default=4.0, metadata={
+        "type": float, "help": "logit penalty for identifiers found nowhere"})
+    ngram: str | None = field(default="default", metadata={
+        "help": "n-gram model that proposes next words for the model to rerank (default: the shipped "
+                "models/ngram.json.gz; 'none': the model alone)"})
+    ngram_weight: float = field(default=1.0, metadata={"type": float, "help": "n-gram log-prob weight at a word start"})
+    ngram_weight_mid: float = field(default=4.0, metadata={"type": float, "help": "n-gram log-prob weight inside a word"})
+
+
+def add_completer_flags(ap: argparse.ArgumentParser):
+    """CompleterOptions as flags: --max-tokens, --stop, --threads, ..., --ngram FILE|none."""
+    for f in fields(CompleterOptions):
+        ap.add_argument("--" + f.name.replace("_", "-"), default=f.default, **f.metadata)
+    ap.set_defaults(threads=1)  # a command line serves one request at a time: one thread is fastest
+
+
+def completer_options(args: argparse.Namespace) -> CompleterOptions:
+    """CompleterOptions from the flags of add_completer_flags."""
+    opts = CompleterOptions(**{f.name: getattr(args, f.name) for f in fields(CompleterOptions)})
+    return replace(opts, ngram=None) if opts.ngram == "none" else opts
+
+
 class Completer:
     """Load a checkpoint and tokenizer once; set a schema; complete prefixes."""
 
-    def __init__(self, ckpt: str | None = None, device: str = "cpu", threads: int | None = None,
-                 max_tokens: int = 16, stop: str = "statement", schema_bonus: float = 2.0,
-                 schema_penalty: float = 4.0, ngram: str | None = "default", ngram_weight: float = 1.0,
-                 ngram_weight_mid: float = 4.0):
+    def __init__(self, ckpt: str | None = None, device: str = "cpu", options: CompleterOptions | None = None,
+                 **changes):
+        """`changes` override fields of `options` (the defaults without it): Completer(ngram=None)."""
         import sentencepiece as spm
-        if threads:
-            torch.set_num_threads(threads)
+        opts = replace(options or CompleterOptions(), **changes)
+        self.options = opts
+        if opts.threads:
+            torch.set_num_threads(opts.threads)
         self.ckpt = resolve_ckpt(ckpt)
         self.model = from_pretrained(self.ckpt, device=device)
         self.sp = spm.SentencePieceProcessor(model_file=os.path.join(self.ckpt, "tok.model"))
         self.device = device
-        self.max_tokens = max_tokens
-        self.stop = stop  # "statement" (EOS or ';'), "line" (also newline) or "word" (end of the first word)
+        self.max_tokens = opts.max_tokens
+        self.stop = opts.stop
         self.eos = self.sp.eos_id()
         self.stop_ids = {self.eos, self.sp.piece_to_id(marker_piece(STATEMENT_HEADER)), self.sp.bos_id()}
         # each token's text as bytes (byte-fallback pieces are single raw bytes)
@@ -174,19 +196,19 @@ class Completer:
             else:
                 self.piece_bytes.append(piece.replace("\u2581", " ").encode())
         self.piece_lower = [b.lower() if b is not None else None for b in self.piece_bytes]
-        self.lexicon = SchemaLexicon(self.piece_bytes, schema_bonus, schema_penalty) \
-            if schema_bonus or schema_penalty else None
+        self.lexicon = SchemaLexicon(self.piece_bytes, opts.schema_bonus, opts.schema_penalty) \
+            if opts.schema_bonus or opts.schema_penalty else None
         # tokens that would go on spelling an identifier: the model's P(the word ends here)
         self.continues_word = torch.tensor([b is not None and bool(b) and bool(_WORD_CHAR.match(chr(b[0])))
                                             for b in self.piece_bytes])
         # the reranker's score: model log-prob + weight * n-gram log-prob; inside a word the n-gram
         # counts more (weights chosen on dev_seed rows 200-259 and evalsets/hard_cases.jsonl)
-        self.ngram, self.ngram_weight, self.ngram_weight_mid = None, ngram_weight, ngram_weight_mid
+        self.ngram, self.ngram_weight, self.ngram_weight_mid = None, opts.ngram_weight, opts.ngram_weight_mid
         self.ngram_sure = NGRAM_SURE
-        if ngram:
+        if opts.ngram:
             from ngram import DEFAULT_MODEL, NgramCompleter
-            path = DEFAULT_MODEL if ngram == "default" else ngram
-            if ngram != "default" or os.path.isfile(path):
+            path = DEFAULT_MODEL if opts.ngram == "default" else opts.ngram
+            if opts.ngram != "default" or os.path.isfile(path):
                 self.ngram = NgramCompleter(path)
         self.schema = None
         self._schema_tokens = 0
@@ -209,9 +231,10 @@ class Completer:
             if self.ngram:
                 self.ngram.set_schema(schema)
 
-    def _ensure_prompt(self, statement: str):
-        """Prefill the schema prompt once; a schema too long for the context keeps the tables
-        the typed statement names and drops others, last first (prepare.py's policy)."""
+    def prefill(self, statement: str = ""):
+        """Run the schema prompt through the model now, not on the first complete(). A schema too
+        long for the context keeps the tables the statement names and drops others, last first
+        (prepare.py's policy); complete() calls this with its prefix and re-uses the cache."""
         budget = self.model.args.max_seq_len - self.max_tokens - STATEMENT_RESERVE
         fitted = self.schema
         if self._schema_tokens > budget:
@@ -280,18 +303,19 @@ class Completer:
             self.last_logits = self.model(torch.tensor([new], device=self.device), cache=self.cache, last_only=True)[0, -1]
         self.cached = list(ids)
 
-    def _allowed(self, heal: bytes, ignore_case: bool) -> torch.Tensor:
-        """Mask of tokens consistent with still having to type `heal`."""
-        h = heal.lower() if ignore_case else heal
-        pieces = self.piece_lower if ignore_case else self.piece_bytes
-        return torch.tensor([p is not None and len(p) > 0 and (h.startswith(p) or p.startswith(h)) for p in pieces])
+    def _allowed(self, heal: bytes) -> torch.Tensor:
+        """Mask of tokens consistent with still having to type `heal`, case-insensitively: `sel` may
+        continue as the model spells it (SELECT); only the missing part is returned either way."""
+        h = heal.lower()
+        return torch.tensor([p is not None and len(p) > 0 and (h.startswith(p) or p.startswith(h))
+                             for p in self.piece_lower])
 
     def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
         """Up to n distinct suggestions, best first, each the exact text to insert at the cursor."""
         if self.schema is None:
             self.set_schema("")
         prefix = _CONTROL.sub(" ", prefix)
-        self._ensure_prompt(prefix)
+        self.prefill(prefix)
         proposals = self.ngram.proposals(prefix, suffix, max(n, RERANK_PROPOSALS)) if self.ngram else []
         if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
             # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
@@ -303,9 +327,6 @@ class Completer:
         self._feed(ids)
         if proposals and proposals[0][1] is not None:
             return self._rerank(proposals, prefix, heal.decode("utf-8", errors="ignore"), n)
-        # case-insensitive: `sel` may continue as the model spells it (SELECT), the schema's
-        # spelling wins for names; only the missing part is returned either way
-        ignore_case = True
         logits = self.last_logits.clone()
         kept_text = prefix.encode()[:len(prefix.encode()) - len(heal)].decode("utf-8", errors="ignore")
         if self.lexicon:
@@ -314,14 +335,14 @@ class Completer:
             if not in_string:
                 logits += self.lexicon.bias(word)
         if heal:
-            logits[~self._allowed(heal, ignore_case)] = float("-inf")
+            logits[~self._allowed(heal)] = float("-inf")
         else:
             logits[[i for i in self.stop_ids if i >= 0]] = float("-inf")  # an empty suggestion helps no one
         n_branch = min(n + 1, int(torch.isfinite(logits).sum()))  # one spare for a duplicate
         if n_branch == 0:
             return []
         first = torch.topk(logits, n_branch).indices
-        return _distinct(self._extend(first, heal, ignore_case, suffix, kept_text[-64:]), n)
+        return _distinct(self._extend(first, heal, suffix, kept_text[-64:]), n)
 
     def _rerank(self, proposals: list[tuple[float, str | None, str]], prefix: str, heal: str, n: int) -> list[str]:
         """The n-gram proposes next words (it knows the schema's names and SQL's habits), the
@@ -378,14 +399,14 @@ class Completer:
             out.append(float(lp + torch.log(p_end[path[-1]].clamp(min=1e-6))))
         return out
 
-    def _extend(self, first: torch.Tensor, heal: bytes, ignore_case: bool, suffix: str, context: str) -> list[str]:
+    def _extend(self, first: torch.Tensor, heal: bytes, suffix: str, context: str) -> list[str]:
         """Extend each first token greedily (rows batched, sharing the cached prefix)."""
         B = len(first)
         # re-typing the healed text does not count against max_tokens
         steps = self.max_tokens + len(heal)
         rows = KVCache(self.model.args, B, steps + 1, prefix=self.cache, device=self.device)
         out = [[int(t)] for t in first]
-        remaining = [self._consume(heal, int(t), ignore_case) for t in first]
+        remaining = [self._consume(heal, int(t)) for t in first]
         done = [self._finished(o, r) for o, r in zip(out, remaining)]
         generated = [0 if r else 1 for r in remaining]  # tokens past the healed text
         tokens = first[:, None].to(self.device)
@@ -404,12 +425,12 @@ class Completer:
                 nxt = logits.argmax(-1).tolist()
                 for b in range(B):
                     if remaining[b]:
-                        mask = self._allowed(remaining[b], ignore_case)
+                        mask = self._allowed(remaining[b])
                         nxt[b] = int(logits[b].masked_fill(~mask, float("-inf")).argmax())
                     if not done[b]:
                         out[b].append(nxt[b])
                         generated[b] += 0 if remaining[b] else 1
-                        remaining[b] = self._consume(remaining[b], nxt[b], ignore_case)
+                        remaining[b] = self._consume(remaining[b], nxt[b])
                         done[b] = self._finished(out[b], remaining[b]) or generated[b] >= self.max_tokens
                 tokens = torch.tensor(nxt, device=self.device)[:, None]
         heal_len = len(heal)
@@ -419,7 +440,8 @@ class Completer:
             texts.append(self._trim(text[heal_len:].decode("utf-8", errors="ignore"), suffix))
         return texts
 
-    def _consume(self, heal: bytes, token: int, ignore_case: bool) -> bytes:
+    def _consume(self, heal: bytes, token: int) -> bytes:
+        """What is left of `heal` to re-type after `token` (an allowed one: it matches, case aside)."""
         p = self.piece_bytes[token] or b""
         return heal[len(p):] if len(p) < len(heal) else b""
 
@@ -501,49 +523,60 @@ def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> di
     return stats
 
 
-def completer_options(args: argparse.Namespace) -> dict:
-    """Completer keyword arguments from this CLI's flags (shared with tui.py)."""
-    return dict(threads=args.threads, max_tokens=args.max_tokens, stop=args.stop, schema_bonus=args.schema_bonus,
-                schema_penalty=args.schema_penalty, ngram=None if args.ngram == "none" else args.ngram,
-                ngram_weight=args.ngram_weight, ngram_weight_mid=args.ngram_weight_mid)
+EDITOR_KEYS = """\
+the editor (--interactive, or python tui.py): the best suggestion shows as dim ghost text after
+the cursor, the top ones are listed below it.
+  Tab            accept the best suggestion
+  Alt-1..Alt-5   pick one from the list (Alt-1..Alt-N with --num N; plain digits are typed)
+  Esc            hide the suggestions     Ctrl-Space  ask again
+  Ctrl-S         edit the schema (type or paste CREATE TABLE statements), and back
+  Ctrl-Q, Ctrl-D, Ctrl-C  quit (the SQL is printed on exit)"""
+TUI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tui.py")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="Schema-aware SQL autocompletion with a tiny LLaMA.")
+def read_schema(path: str | None) -> str:
+    """The text of a --schema file ("" for none); exits with a message when it cannot be read."""
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError as e:
+        sys.exit(f"cannot read schema {path}: {e.strerror}")
+
+
+def arg_parser() -> argparse.ArgumentParser:
+    """The command line's flags (`sqlcomplete --help`)."""
+    ap = argparse.ArgumentParser(description="Schema-aware SQL autocompletion with a tiny LLaMA.", epilog=EDITOR_KEYS,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", default=None, help="checkpoint directory (default: the shipped models/default)")
     ap.add_argument("--schema", default=None, help="file with CREATE TABLE statements")
     ap.add_argument("--prefix", default=None, help="statement text before the cursor")
     ap.add_argument("--suffix", default="", help="text after the cursor")
-    ap.add_argument("--num", type=int, default=5)
+    ap.add_argument("--num", type=int, default=5, help="suggestions per request (the editor lists this many)")
     ap.add_argument("--batch", default=None, help="JSONL requests {id, schema, prefix[, suffix]}")
     ap.add_argument("--out", default=None, help="JSONL output of --batch")
-    ap.add_argument("--interactive", action="store_true")
-    ap.add_argument("--max-tokens", type=int, default=16, help="longest suggestion in tokens")
-    ap.add_argument("--stop", choices=("statement", "line", "word"), default="statement")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for one request)")
-    ap.add_argument("--schema-bonus", type=float, default=2.0, help="logit bonus for tokens spelling a schema name")
-    ap.add_argument("--schema-penalty", type=float, default=4.0, help="logit penalty for identifiers found nowhere")
-    ap.add_argument("--ngram", default="default",
-                    help="n-gram model that proposes next words for the model to rerank ('none': the model alone)")
-    ap.add_argument("--ngram-weight", type=float, default=1.0, help="n-gram log-prob weight at a word start")
-    ap.add_argument("--ngram-weight-mid", type=float, default=4.0, help="n-gram log-prob weight inside a word")
-    args = ap.parse_args(argv)
-    schema = ""
-    if args.schema:
-        try:
-            with open(args.schema, encoding="utf-8", errors="replace") as f:
-                schema = f.read()
-        except OSError as e:
-            sys.exit(f"cannot read schema {args.schema}: {e.strerror}")
-    if args.interactive:
-        import tui
-        return tui.main(args, schema)
+    ap.add_argument("--interactive", action="store_true", help="the curses editor (tui.py): keys below")
+    add_completer_flags(ap)
+    return ap
+
+
+def main(argv: list[str] | None = None):
+    """Suggestions for one prefix, a batch of requests, or the editor (--interactive)."""
+    args = arg_parser().parse_args(argv)
+    if args.interactive:  # the editor is tui.py's own program: hand this process over to it, same flags
+        flags = ["ckpt", "schema", "num"] + [f.name for f in fields(CompleterOptions)]
+        tui_argv = [a for name in flags if getattr(args, name) is not None
+                    for a in ("--" + name.replace("_", "-"), str(getattr(args, name)))]
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable, TUI, *tui_argv])
+    schema = read_schema(args.schema)
     if args.batch and not args.out:
         sys.exit("--batch needs --out")
     if not args.batch and args.prefix is None:
         sys.exit("give --prefix, --batch IN --out OUT, or --interactive")
     try:
-        completer = Completer(args.ckpt, **completer_options(args))
+        completer = Completer(args.ckpt, options=completer_options(args))
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
     if args.batch:

@@ -5,7 +5,7 @@ files often leave out the ';'). The scanner skips string literals ('it''s'),
 quoted names ("a;b", `a;b`), comments (-- and /* */) and dollar quotes ($$...$$),
 so a ';' inside any of them ends nothing.
 
-Buffer holds a document as lines and caches the scanner state at the start of every
+SqlDocument holds a document as lines and caches the scanner state at the start of every
 line, so finding the statement under the cursor costs the lines of that statement,
 not the file: an edit only drops the cached states after the edited line.
 """
@@ -14,7 +14,7 @@ import re
 from bisect import bisect_right
 from typing import NamedTuple
 
-from datagen.sqlcheck import split_tables
+from sqlschema import split_tables
 
 # interesting characters in code; $tag$ only where a name cannot continue (a$b$ is a name)
 _CODE_EVENT = re.compile(r"[;'\"`()]|--|/\*|(?<![A-Za-z0-9_$])\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
@@ -25,16 +25,16 @@ MAX_SUFFIX_LINES = 50
 _DDL_VERSIONS = itertools.count()  # unique across buffers: a cache key can mix several
 
 
-class State(NamedTuple):
+class ScanState(NamedTuple):
     """Scanner state: mode is "" (code), a quote (' " `), "/*", "--" or a dollar tag; depth counts open '('."""
     mode: str = ""
     depth: int = 0
 
 
-CODE = State()
+CODE = ScanState()
 
 
-def scan(text: str, state: State = CODE) -> tuple[State, list[int]]:
+def scan(text: str, state: ScanState = CODE) -> tuple[ScanState, list[int]]:
     """The state after `text` and the offsets just past each top-level ';' in it."""
     mode, depth = state
     ends, i, n = [], 0, len(text)
@@ -60,7 +60,7 @@ def scan(text: str, state: State = CODE) -> tuple[State, list[int]]:
             if j < 0:
                 break
             mode, i = "", j + len(close)
-    return State(mode, depth), ends
+    return ScanState(mode, depth), ends
 
 
 def split_lines(text: str) -> list[str]:
@@ -87,7 +87,7 @@ def skip_space_and_comments(text: str, i: int = 0) -> int:
 
 def split_statements(text: str) -> list[str]:
     """The statements of a text (with their ';'), leading comments dropped, empty ones left out."""
-    buf = Buffer(text)
+    buf = SqlDocument(text)
     return buf.statements(0, len(buf.lines))
 
 
@@ -98,7 +98,7 @@ class Cursor(NamedTuple):
     start: tuple[int, int]  # (line, column) where the statement's text was taken from
 
 
-class Buffer:
+class SqlDocument:
     """A document as a list of lines, with scanner states cached at line starts."""
 
     def __init__(self, text: str = ""):
@@ -107,7 +107,7 @@ class Buffer:
     def set_text(self, text: str) -> None:
         self.lines = split_lines(text)
         # _starts[i]: (state at the start of line i, (line, col) where the statement open there began)
-        self._starts: list[tuple[State, tuple[int, int]]] = [(CODE, (0, 0))]
+        self._starts: list[tuple[ScanState, tuple[int, int]]] = [(CODE, (0, 0))]
         self._ddl: list[str] | None = None
         self._ddl_spans: list[tuple[int, int]] = []  # line ranges whose edits can change the DDL
         self.ddl_version = next(_DDL_VERSIONS)  # a new value whenever the DDL may have changed
@@ -140,7 +140,7 @@ class Buffer:
 
     # ------------------------------------------------------------ statements
 
-    def _start_of(self, line: int) -> tuple[State, tuple[int, int]]:
+    def _start_of(self, line: int) -> tuple[ScanState, tuple[int, int]]:
         """Scanner state and statement start at the start of `line`, scanning from the last cached line."""
         while len(self._starts) <= line:
             i = len(self._starts) - 1
@@ -153,7 +153,7 @@ class Buffer:
                 if ends:
                     start = (i, ends[-1])
                 if new_state.mode == "--":
-                    new_state = State("", new_state.depth)  # the line break ended the comment
+                    new_state = ScanState("", new_state.depth)  # the line break ended the comment
             self._starts.append((new_state, start))
         return self._starts[line]
 
@@ -173,7 +173,7 @@ class Buffer:
         prefix = before[skip_space_and_comments(before):]
         return Cursor(prefix, self._suffix(line, col, here), here.mode, (sl, sc))
 
-    def _suffix(self, line: int, col: int, state: State) -> str:
+    def _suffix(self, line: int, col: int, state: ScanState) -> str:
         rest = self.lines[line][col:]
         state, ends = scan(rest, state)
         if ends:
@@ -182,7 +182,7 @@ class Buffer:
         for i in range(line + 1, min(len(self.lines), line + 1 + MAX_SUFFIX_LINES)):
             text = self.lines[i]
             if state.mode == "--":
-                state = State("", state.depth)
+                state = ScanState("", state.depth)
             if state == CODE and not text.strip():
                 break
             state, ends = scan(text, state)
@@ -201,7 +201,7 @@ class Buffer:
         for i in range(lo, min(hi, len(self.lines))):
             text = self.lines[i] if end is None or i < end[0] else self.lines[i][:end[1]]
             if state.mode == "--":
-                state = State("", state.depth)
+                state = ScanState("", state.depth)
             if state == CODE and not text.strip():
                 if cur:
                     out.append(cur)

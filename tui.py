@@ -1,4 +1,7 @@
-"""Curses SQL editor with schema-aware autocompletion: `python sample.py --interactive [--schema FILE]`.
+"""Curses SQL editor with schema-aware autocompletion.
+
+    python tui.py [--schema FILE] [--ckpt DIR] [--num 5] [the Completer's flags, as sample.py]
+    python sample.py --interactive [...]          # the same: sample.py hands over to this program
 
 SQL editor: the best suggestion shows as dim ghost text after the cursor and the top ones are
 listed below. Tab accepts the best, Alt-1..5 picks one (plain digits are always typed: SQL is
@@ -10,6 +13,7 @@ The Completer is not thread-safe, so one worker thread owns it. The UI posts the
 cursor) state with a version number; the worker waits for ~60 ms of quiet before computing, and
 the UI drops any result whose version is no longer the current one.
 """
+import argparse
 import curses
 import os
 import signal
@@ -17,6 +21,8 @@ import sys
 import threading
 import time
 from typing import Callable
+
+from sample import EDITOR_KEYS, Completer, add_completer_flags, completer_options, read_schema, resolve_ckpt
 
 DEBOUNCE_S = 0.06  # quiet time before a completion starts: typing bursts cost one completion
 POLL_MS = 25  # key wait; also how often finished completions are picked up
@@ -28,7 +34,7 @@ _CONTROL = {c: " " for c in range(32) if c != 10}
 
 # ---------------------------------------------------------------- text
 
-class Buffer:
+class CursorText:
     """Editable text with a cursor: a flat string and an offset; rows and columns are derived."""
 
     def __init__(self, text: str = ""):
@@ -202,7 +208,7 @@ class App:
 
     def __init__(self, scr, worker: Worker, schema: str, num: int, ckpt: str):
         self.scr, self.worker = scr, worker
-        self.sql, self.schema = Buffer(), Buffer(schema)
+        self.sql, self.schema = CursorText(), CursorText(schema)
         self.rows = max(1, min(num, MAX_PICK))  # list rows; Alt-1..rows pick
         self.ckpt = os.path.basename(os.path.normpath(ckpt))
         self.mode = "sql"
@@ -420,7 +426,7 @@ class App:
             pass
         scr.refresh()
 
-    def draw_buffer(self, buf: Buffer, y0: int, height: int, width: int, ghost: str) -> tuple[int, int]:
+    def draw_buffer(self, buf: CursorText, y0: int, height: int, width: int, ghost: str) -> tuple[int, int]:
         """Draw the visible part of buf with ghost (dim) at its cursor; return the cursor's screen position."""
         row, col = buf.row_col()
         view_w = width - 1  # the last column stays free for the cursor
@@ -453,17 +459,24 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt  # unwinds through curses.wrapper, which restores the terminal
 
 
-def main(args, schema: str) -> int:
-    """`sample.py --interactive`: args has ckpt, num, max_tokens, stop, threads; schema is the --schema text."""
-    from sample import Completer, completer_options, resolve_ckpt
+def main(argv: list[str] | None = None) -> int:
+    """Parse the flags, start loading the model, run the editor; print the SQL on exit."""
+    ap = argparse.ArgumentParser(description="Curses SQL editor with schema-aware autocompletion.",
+                                 epilog=EDITOR_KEYS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", default=None, help="checkpoint directory (default: the shipped models/default)")
+    ap.add_argument("--schema", default=None, help="file with CREATE TABLE statements (Ctrl-S edits it)")
+    ap.add_argument("--num", type=int, default=5, help=f"suggestions listed (at most {MAX_PICK})")
+    add_completer_flags(ap)
+    args = ap.parse_args(argv)
+    schema = read_schema(args.schema)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        sys.exit("--interactive needs a terminal")
+        sys.exit("the editor needs a terminal")
     try:
         ckpt = resolve_ckpt(args.ckpt)
     except FileNotFoundError as e:
         sys.exit(str(e))
-    worker = Worker(lambda: Completer(ckpt, **completer_options(args)),
-                    schema, args.num)
+    options = completer_options(args)
+    worker = Worker(lambda: Completer(ckpt, options=options), schema, args.num)
     worker.start()  # the model loads while the screen comes up
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
@@ -478,3 +491,7 @@ def main(args, schema: str) -> int:
     if sql.strip():
         print(sql)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

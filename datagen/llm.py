@@ -42,7 +42,7 @@ from instructor.core import ConfigurationError, IncompleteOutputException, Instr
 from tqdm import tqdm
 
 from datagen import prompts, store
-from datagen.sqlcheck import parse_schema
+from sqlschema import parse_schema
 
 STAGES = ("topics", "details", "schemas", "statements", "groups")
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON, "tools": instructor.Mode.TOOLS}

@@ -12,7 +12,8 @@ import sqlglot
 from pydantic import BaseModel
 from sqlglot import exp
 
-from datagen.sqlcheck import parse_schema, split_tables, statement_problem
+from datagen.sqlcheck import statement_problem
+from sqlschema import parse_schema, split_tables
 
 # -----------------------------------------------------------------------------
 # response models

@@ -1,93 +1,15 @@
-"""Schema parsing and statement validation shared by the generators and prepare.py.
+"""Statement validation with sqlglot, for the generators and prepare.py's seed reader.
 
-parse_schema is a tolerant scanner (it reads CockroachDB's SHOW CREATE TABLE
-output, SQLite DDL and hand-written styles alike); statement_problem uses sqlglot
-(postgres dialect) to check that a statement parses and names only schema objects.
+statement_problem checks (postgres dialect) that a statement parses and names only schema
+objects. Schema parsing is sqlschema.py's (the completer needs it without sqlglot).
 """
 import re
 
 import sqlglot
 from sqlglot import exp
 
-_CREATE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?((?:[`\"\w]+|\"[^\"]+\")(?:\.(?:[`\"\w]+|\"[^\"]+\"))*)\s*[({]", re.I)
 _TRUNCATE = re.compile(r"truncate\s+(?:table\s+)?(?:only\s+)?((?:[\w.]+|\"[^\"]+\")(?:\s*,\s*(?:[\w.]+|\"[^\"]+\"))*)"
                        r"(?:\s+(?:cascade|restrict))?\s*;?", re.I)
-_NOT_COLUMNS = {"primary", "foreign", "constraint", "unique", "index", "key", "check", "family", "inverted", "exclude"}
-
-
-def _unquote(name: str) -> str:
-    return name.strip().strip('`"[]')
-
-
-def _split_top_level(body: str) -> list[str]:
-    """Split a CREATE TABLE body on commas outside parentheses and quotes."""
-    items, depth, start, quote = [], 0, 0, ""
-    for i, ch in enumerate(body):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            items.append(body[start:i])
-            start = i + 1
-    items.append(body[start:])
-    return items
-
-
-def _body_end(text: str, start: int) -> int:
-    """Index just past the parenthesis closing the one opened before `start`."""
-    depth, quote, i = 1, "", start
-    while i < len(text) and depth:
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in "({":  # some LLM-written schemas wrap the columns in braces
-            depth += 1
-        elif ch in ")}":
-            depth -= 1
-        i += 1
-    return i
-
-
-def parse_schema(schema: str) -> dict[str, list[str]]:
-    """Tables of a schema as {table: [columns]} in schema order (names unquoted, schema prefix dropped)."""
-    tables: dict[str, list[str]] = {}
-    for m in _CREATE.finditer(schema):
-        end = _body_end(schema, m.end())
-        columns = []
-        for item in _split_top_level(schema[m.end():end - 1]):
-            word = re.match(r"\s*(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|[\w]+)", item)
-            if not word:
-                continue
-            name = _unquote(word.group(1))
-            if word.group(1)[0] not in "\"`[" and name.lower() in _NOT_COLUMNS:
-                continue
-            if name not in columns:
-                columns.append(name)
-        table = _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", m.group(1))[-1])
-        if columns:
-            tables[table] = columns
-    return tables
-
-
-def split_tables(schema: str) -> list[str]:
-    """The schema cut into one text per CREATE TABLE statement (with its trailing ';' if any)."""
-    starts = [m.start() for m in _CREATE.finditer(schema)]
-    parts = []
-    for i, s in enumerate(starts):
-        end = _body_end(schema, _CREATE.match(schema, s).end())
-        if end < len(schema) and schema[end] == ";":
-            end += 1
-        parts.append(schema[s:end])
-    return parts
 
 
 def statement_problem(sql: str, tables: dict[str, list[str]]) -> str | None:

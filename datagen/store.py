@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from datagen.sqlcheck import parse_schema, statement_problem
+from datagen.sqlcheck import statement_problem
+from sqlschema import parse_schema
 
 TOPICS = "topics.json"
 TOPIC_DETAIL = "topic_detail.json"

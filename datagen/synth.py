@@ -41,7 +41,8 @@ from typing import Iterator
 from tqdm import tqdm
 
 from datagen import vocab
-from datagen.sqlcheck import parse_schema, statement_problem
+from datagen.sqlcheck import statement_problem
+from sqlschema import parse_schema
 
 KINDS = ("select", "insert", "update", "delete", "truncate", "upsert")
 DEFAULT_MIX = {"select": 0.4, "insert": 0.2, "update": 0.15, "delete": 0.1, "truncate": 0.05, "upsert": 0.1}

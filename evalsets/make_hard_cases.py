@@ -23,7 +23,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from datagen.sqlcheck import parse_schema, split_tables  # noqa: E402
+from sqlschema import parse_schema, split_tables  # noqa: E402
 from prepare import rename_identifiers, rename_map  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared")

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from datagen.sqlcheck import parse_schema
+from sqlschema import parse_schema
 
 STAGE = {"Topics": "topics", "Subtopics": "details", "Examples": "details", "DatabaseSchema": "schemas",
          "SQLStatements": "statements"}

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm_server import FakeLLM, crc, tables_in  # noqa: E402
 
 from datagen import llm, prompts, store  # noqa: E402
-from datagen.sqlcheck import parse_schema, statement_problem  # noqa: E402
+from datagen.sqlcheck import statement_problem  # noqa: E402
+from sqlschema import parse_schema  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = {"select": 2, "insert": 2, "update": 1, "delete": 1, "truncate": 1, "upsert": 1}

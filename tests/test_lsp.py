@@ -20,7 +20,7 @@ from pygls.uris import from_fs_path
 
 from conftest import SCHEMA
 from fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN
-from sqlscan import Buffer, scan, split_statements
+from sqlscan import SqlDocument, scan, split_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +36,7 @@ def test_scanner_respects_strings_names_comments():
         "SELECT $t$;$t$ FROM\n  a WHERE x = 1;", "SELECT 1", "SELECT 2\nFROM t;"]
     assert scan("SELECT 'it''s")[0].mode == "'"
     assert scan("SELECT a$b$ FROM t;")[1] == [19]  # a$b$ is a name, not a dollar quote
-    b = Buffer(text)
+    b = SqlDocument(text)
     cur = b.cursor(3, 5)
     assert (cur.prefix, cur.suffix) == ("SELECT $t$;$t$ FROM\n  a W", "HERE x = 1;")
     assert b.history(cur.start) == ["CREATE TABLE a (id INT, 'x;y' TEXT);", "SELECT 'a;''b', \"q;\", `r;` FROM a;"]
@@ -45,7 +45,7 @@ def test_scanner_respects_strings_names_comments():
 
 
 def test_buffer_edits_match_full_text():
-    b = Buffer("SELECT 1;\r\nSELECT a\r\nFROM t;\n")
+    b = SqlDocument("SELECT 1;\r\nSELECT a\r\nFROM t;\n")
     b.edit(1, 8, 1, 8, ", b")
     b.edit(0, 0, 0, 6, "select")
     b.edit(2, 4, 3, 0, "")  # join the last line with the empty one after it
@@ -56,7 +56,7 @@ def test_buffer_edits_match_full_text():
 
 
 def test_ddl_is_reread_only_after_edits_near_it():
-    b = Buffer(SCHEMA + "\n\n" + "SELECT 1;\n" * 50)
+    b = SqlDocument(SCHEMA + "\n\n" + "SELECT 1;\n" * 50)
     assert len(b.ddl()) == 2
     v = b.ddl_version
     b.edit(40, 0, 40, 0, "SELECT 2;\n")  # far from the CREATE TABLEs: kept
@@ -68,7 +68,7 @@ def test_ddl_is_reread_only_after_edits_near_it():
 
 
 def test_long_file_costs_its_statement_not_its_length():
-    b = Buffer("SELECT name, email FROM customers WHERE name LIKE 'A;%';\n" * 50_000 + "SELECT * FROM ")
+    b = SqlDocument("SELECT name, email FROM customers WHERE name LIKE 'A;%';\n" * 50_000 + "SELECT * FROM ")
     b.cursor(50_000, 14)  # the first call scans the file once
     t0 = time.process_time()  # CPU time: a busy machine does not make it fail
     for i in range(20):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from datagen.sqlcheck import parse_schema
+from sqlschema import parse_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 NVIM = ROOT / "tests" / "nvim"

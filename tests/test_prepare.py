@@ -8,7 +8,9 @@ import pytest
 import sentencepiece as spm
 
 import prepare
-from datagen.sqlcheck import parse_schema, statement_problem
+from datagen.sqlcheck import statement_problem
+import sqlschema
+from sqlschema import parse_schema
 from conftest import SCHEMA, STATEMENTS
 
 
@@ -47,7 +49,7 @@ def test_prepare_jsonl_end_to_end(tmp_path, capsys):
         assert idx[0, 0] == 0 and idx[-1, 2] == len(tokens)
         assert (idx[1:, 0] == idx[:-1, 2]).all()  # examples are contiguous
         assert (idx[:, 0] < idx[:, 1]).all() and (idx[:, 1] < idx[:, 2]).all()
-        assert (tokens[idx[:, 0]] == sp.piece_to_id(prepare.marker_piece(prepare.SCHEMA_HEADER))).all()
+        assert (tokens[idx[:, 0]] == sp.piece_to_id(sqlschema.marker_piece(sqlschema.SCHEMA_HEADER))).all()
         assert (tokens[idx[:, 2] - 1] == sp.eos_id()).all()
         assert meta[split]["statements"] >= len(idx)
     # no split leakage: a val schema never appears among the train prompts (without augmentation)
@@ -104,8 +106,8 @@ def test_tokenizer_round_trip(tmp_path, text):
     prepare.train_tokenizer([SCHEMA] + STATEMENTS * 10, 400, path)
     sp = spm.SentencePieceProcessor(model_file=path)
     assert sp.decode(sp.encode(text)) == text
-    for marker in (prepare.STATEMENT_HEADER, prepare.SCHEMA_HEADER):
-        assert sp.encode(marker) == [sp.piece_to_id(prepare.marker_piece(marker))]
+    for marker in (sqlschema.STATEMENT_HEADER, sqlschema.SCHEMA_HEADER):
+        assert sp.encode(marker) == [sp.piece_to_id(sqlschema.marker_piece(marker))]
 
 
 def test_augmentation_renames_consistently():
@@ -128,9 +130,9 @@ def test_rename_is_whole_word():
 def test_fit_schema_keeps_named_tables():
     tables = [f"CREATE TABLE t{i} (\n  id INT PRIMARY KEY,\n  v{i} STRING\n);" for i in range(10)]
     schema = "\n\n".join(tables)
-    fitted, dropped = prepare.fit_schema(schema, {"t7", "t0"}, 3 * len(tables[0]) + 10)
+    fitted, dropped = sqlschema.fit_schema(schema, {"t7", "t0"}, 3 * len(tables[0]) + 10)
     assert dropped == 7 and "t7" in parse_schema(fitted) and "t0" in parse_schema(fitted)
-    assert prepare.fit_schema(schema, set(), 10 ** 6) == (schema, 0)
+    assert sqlschema.fit_schema(schema, set(), 10 ** 6) == (schema, 0)
 
 
 def test_seed_layout_published_shapes(tmp_path):

@@ -36,7 +36,7 @@ def test_heal_backs_off_the_partial_word(completer):
 def test_healed_generation_continues_the_typed_characters(completer):
     # every first token is constrained to agree with the re-typed text (case-insensitively)
     ids, heal = completer._heal("SELECT emai")
-    allowed = completer._allowed(heal, True).nonzero().flatten().tolist()
+    allowed = completer._allowed(heal).nonzero().flatten().tolist()
     assert allowed
     for t in allowed:
         p = completer.piece_lower[t]
@@ -90,7 +90,7 @@ def test_log_probs_match_a_full_forward(hybrid):
     import torch
     prefix = "SELECT name FROM cu"
     ids, heal = hybrid._heal(prefix)
-    hybrid._ensure_prompt(prefix)
+    hybrid.prefill(prefix)
     hybrid._feed(ids)
     texts = [heal.decode() + t for t in ("stomers", "stomers WHERE", "")]
     got = hybrid._log_probs(texts)
@@ -218,3 +218,27 @@ def test_schema_lexicon_bias():
     assert text_state("WHERE x = 'ab") == ("", True)
     lex.add_words(["custodian"])
     assert lex.bias("custo")[4] == -4.0 and "custodian" in lex.words
+
+
+def test_every_flag_has_a_help_text_and_the_help_lists_the_editor_keys(capsys):
+    from sample import arg_parser
+    ap = arg_parser()
+    assert [a.dest for a in ap._actions if not a.help] == []
+    ap.print_help()
+    out = capsys.readouterr().out
+    assert all(key in out for key in ("Tab", "Alt-1..Alt-5", "Esc", "Ctrl-Space", "Ctrl-S", "Ctrl-Q"))
+
+
+def test_options_from_flags_and_keyword_overrides():
+    from sample import CompleterOptions, arg_parser, completer_options
+    assert completer_options(arg_parser().parse_args([])) == CompleterOptions(threads=1)
+    opts = completer_options(arg_parser().parse_args(["--ngram", "none", "--max-tokens", "4", "--schema-bonus", "0"]))
+    assert (opts.ngram, opts.max_tokens, opts.schema_bonus) == (None, 4, 0.0)
+
+
+def test_the_completer_imports_neither_the_data_pipeline_nor_sqlglot():
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = "import sys, sample, ngram, tui; print(sorted(m for m in ('sqlglot', 'prepare', 'datagen') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr

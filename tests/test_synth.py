@@ -11,7 +11,8 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
 from datagen import synth
-from datagen.sqlcheck import parse_schema, statement_problem
+from datagen.sqlcheck import statement_problem
+from sqlschema import parse_schema
 
 
 def _statements(n: int, seed: int) -> list[tuple[dict[str, list[str]], str, str]]:

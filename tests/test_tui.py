@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from conftest import SCHEMA
-from tui import Buffer, Worker, statement_at
+from tui import CursorText, Worker, statement_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,7 +33,7 @@ def test_statement_at_splits_on_semicolons_outside_quotes_and_comments():
 
 
 def test_buffer_editing_and_moves():
-    b = Buffer("ab\tc\r\nxyz")  # pasted text: tabs become spaces, CRLF a newline; cursor at the start
+    b = CursorText("ab\tc\r\nxyz")  # pasted text: tabs become spaces, CRLF a newline; cursor at the start
     assert (b.text, b.pos) == ("ab    c\nxyz", 0)
     b.end()
     assert b.row_col() == (0, 7)
@@ -52,6 +52,14 @@ def test_buffer_editing_and_moves():
     assert b.pos == len(b.text)
     b.vertical(-5)
     assert b.pos == 0
+
+
+def test_tui_is_its_own_program_with_the_completer_flags(capsys):
+    from tui import main
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and "--ngram" in out and "--max-tokens" in out and "Ctrl-S" in out
 
 
 class FakeCompleter:

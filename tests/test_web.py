@@ -103,7 +103,7 @@ def test_export_parity_with_pytorch(tiny_web):
 def token_cases(tok_path: str, path: str) -> int:
     """2,000 dev-set strings (schemas, statements, prompts, prefixes cut anywhere) + tricky Unicode."""
     import sentencepiece as spm
-    from prepare import prompt_text
+    from sqlschema import prompt_text
     sp = spm.SentencePieceProcessor(model_file=tok_path)
     rng = random.Random(0)
     texts = []

@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from model import from_pretrained, write_json_atomic  # noqa: E402
-from prepare import STATEMENT_HEADER, marker_piece, prompt_text  # noqa: E402
+from sqlschema import STATEMENT_HEADER, SQL_WORDS, marker_piece, prompt_text  # noqa: E402
 
 OPSET = 18
 DEFAULT_NGRAM = os.path.join(ROOT, "models", "ngram.json.gz")
@@ -202,29 +202,22 @@ def tokenizer_json(tok_path: str) -> dict:
     }
 
 
-def lexicon_config() -> dict | None:
+def lexicon_config() -> dict:
     """sample.py's schema copy bias (SchemaLexicon) settings, so that the page biases the same way."""
-    import inspect
-    import sample
-    params = inspect.signature(sample.Completer.__init__).parameters
-    if not hasattr(sample, "SQL_WORDS") or "schema_bonus" not in params:
-        return None
-    return {"bonus": params["schema_bonus"].default, "penalty": params["schema_penalty"].default,
-            "sql_words": sorted(sample.SQL_WORDS)}
+    from sample import CompleterOptions
+    opts = CompleterOptions()
+    return {"bonus": opts.schema_bonus, "penalty": opts.schema_penalty, "sql_words": sorted(SQL_WORDS)}
 
 
 def rerank_config(ngram_file: str | None) -> dict:
     """sample.py's reranking settings (its defaults) and the n-gram's, so that the page reranks the same
     way; `file` is None when the page runs the model alone."""
-    import inspect
     import ngram
     import sample
-    params = inspect.signature(sample.Completer.__init__).parameters
-    ngram_params = inspect.signature(ngram.NgramCompleter.__init__).parameters
-    return {"file": ngram_file, "weight": params["ngram_weight"].default,
-            "weight_mid": params["ngram_weight_mid"].default, "proposals": sample.RERANK_PROPOSALS,
-            "sure": sample.NGRAM_SURE,
-            "max_tokens": ngram_params["max_tokens"].default, "min_prob": ngram_params["min_prob"].default}
+    opts = sample.CompleterOptions()
+    return {"file": ngram_file, "weight": opts.ngram_weight, "weight_mid": opts.ngram_weight_mid,
+            "proposals": sample.RERANK_PROPOSALS, "sure": sample.NGRAM_SURE,
+            "max_tokens": ngram.MAX_TOKENS, "min_prob": ngram.MIN_PROB}
 
 
 def file_hash(path: str) -> str:

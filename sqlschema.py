@@ -1,0 +1,168 @@
+"""Schemas and the prompt: what the data pipeline and the completers agree on.
+
+- parse_schema, split_tables: a tolerant scanner of CREATE TABLE statements (CockroachDB's
+  SHOW CREATE TABLE output, SQLite DDL and hand-written styles alike); no SQL parser.
+- fit_schema, names_in: the policy for a schema longer than the context (drop the tables the
+  statement does not name, last first), used by prepare.py and the Completer alike.
+- the prompt format: `### TABLEDATA\\n\\n{schema}\\n\\n### STATEMENT\\n\\n{statement}`.
+- TOKEN (the scorer's tokens), KEYWORDS (the scorer's keywords) and SQL_WORDS (every word of
+  SQL the project knows: keywords, types, functions).
+
+Statement validation with sqlglot stays in datagen/sqlcheck.py: the completer needs none of it.
+"""
+import re
+
+# ---------------------------------------------------------------- words
+
+# the scorer's tokens (../shared/eval/score.py): words, numbers, '...' strings, "..." names, any other
+# non-space character
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
+# the scorer's keywords, lowercase: no mid-word request inside one, and none names a table or column
+KEYWORDS = frozenset("""
+select from where and or not null is in as on join left right inner outer full cross group by order having limit
+offset insert into values update set delete truncate table upsert returning distinct case when then else end like
+ilike between exists union all asc desc count sum avg min max with conflict do nothing cascade
+""".split())
+# every word of SQL: keywords, clause words, types and functions. A schema name that is one of these
+# is never renamed by augmentation, never taken for a table alias, and never penalized as unknown.
+SQL_WORDS = KEYWORDS | frozenset("""
+natural using intersect except nulls first last recursive restrict default primary key foreign references
+unique check constraint index create drop alter add column family coalesce nullif cast extract lower upper length
+trim substring concat round floor ceil abs now current_date current_timestamp current_time date_trunc interval
+true false excluded over partition row_number rank dense_rank lag lead filter any some array_agg string_agg
+json_agg jsonb_build_object to_char date_part age year month day hour minute second epoch int int2 int4 int8
+integer bigint smallint serial bigserial decimal numeric float float4 float8 real double precision text varchar
+char string bool boolean date time timestamp timestamptz uuid jsonb json bytes bytea array only gen_random_uuid
+unique_rowid if replace position strftime julianday ifnull instr public user type name value
+""".split())
+# identifiers, and the units a rename must skip whole: strings, quoted names, comments
+SQL_UNITS = re.compile(r"'(?:[^']|'')*'?|\"[^\"]*\"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|$)|[A-Za-z_][A-Za-z0-9_$]*", re.S)
+
+# ---------------------------------------------------------------- the prompt
+
+SCHEMA_HEADER = "### TABLEDATA"
+STATEMENT_HEADER = "### STATEMENT"
+STATEMENT_SEPARATOR = f"\n\n{STATEMENT_HEADER}\n\n"
+
+
+def prompt_text(schema: str) -> str:
+    """The text in front of a statement: the schema block and the statement marker."""
+    return f"{SCHEMA_HEADER}\n\n{schema}{STATEMENT_SEPARATOR}"
+
+
+def marker_piece(marker: str) -> str:
+    """The vocabulary piece of a marker: SentencePiece sees spaces as U+2581 before matching symbols."""
+    return marker.replace(" ", "\u2581")
+
+
+# ---------------------------------------------------------------- CREATE TABLE
+
+_CREATE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?((?:[`\"\w]+|\"[^\"]+\")(?:\.(?:[`\"\w]+|\"[^\"]+\"))*)\s*[({]", re.I)
+_NOT_COLUMNS = {"primary", "foreign", "constraint", "unique", "index", "key", "check", "family", "inverted", "exclude"}
+
+
+def _unquote(name: str) -> str:
+    return name.strip().strip('`"[]')
+
+
+def split_top_level(body: str) -> list[str]:
+    """Split a CREATE TABLE body on commas outside parentheses and quotes."""
+    items, depth, start, quote = [], 0, 0, ""
+    for i, ch in enumerate(body):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(body[start:i])
+            start = i + 1
+    items.append(body[start:])
+    return items
+
+
+def body_end(text: str, start: int) -> int:
+    """Index just past the parenthesis closing the one opened before `start`."""
+    depth, quote, i = 1, "", start
+    while i < len(text) and depth:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif ch in "({":  # some LLM-written schemas wrap the columns in braces
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        i += 1
+    return i
+
+
+def parse_schema(schema: str) -> dict[str, list[str]]:
+    """Tables of a schema as {table: [columns]} in schema order (names unquoted, schema prefix dropped)."""
+    tables: dict[str, list[str]] = {}
+    for m in _CREATE.finditer(schema):
+        end = body_end(schema, m.end())
+        columns = []
+        for item in split_top_level(schema[m.end():end - 1]):
+            word = re.match(r"\s*(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|[\w]+)", item)
+            if not word:
+                continue
+            name = _unquote(word.group(1))
+            if word.group(1)[0] not in "\"`[" and name.lower() in _NOT_COLUMNS:
+                continue
+            if name not in columns:
+                columns.append(name)
+        table = _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", m.group(1))[-1])
+        if columns:
+            tables[table] = columns
+    return tables
+
+
+def split_tables(schema: str) -> list[str]:
+    """The schema cut into one text per CREATE TABLE statement (with its trailing ';' if any)."""
+    starts = [m.start() for m in _CREATE.finditer(schema)]
+    parts = []
+    for s in starts:
+        end = body_end(schema, _CREATE.match(schema, s).end())
+        if end < len(schema) and schema[end] == ";":
+            end += 1
+        parts.append(schema[s:end])
+    return parts
+
+
+# ---------------------------------------------------------------- long schemas
+
+def fit_schema(schema: str, keep_names: set[str], budget_chars: int) -> tuple[str, int]:
+    """Drop whole tables, those not named in `keep_names` first (last first), until the schema fits.
+
+    Returns (schema, tables dropped). prepare.py keeps the tables its statements name; the
+    Completer keeps those the typed prefix names.
+    """
+    if len(schema) <= budget_chars:
+        return schema, 0
+    parts = split_tables(schema)
+    if not parts:
+        return schema, 0
+    keep_names = {n.lower() for n in keep_names}
+    names = [next(iter(parse_schema(p)), "").lower() for p in parts]
+    order = sorted(range(len(parts)), key=lambda i: (names[i] in keep_names, -i))  # droppable first
+    kept = set(range(len(parts)))
+    total = sum(len(p) + 2 for p in parts)
+    for i in order:
+        if total <= budget_chars or len(kept) == 1:
+            break
+        kept.discard(i)
+        total -= len(parts[i]) + 2
+    return "\n\n".join(parts[i] for i in sorted(kept)), len(parts) - len(kept)
+
+
+def names_in(sql: str) -> set[str]:
+    """The identifiers a statement names, lowercase (quoted names unquoted; strings and comments skipped)."""
+    return {m.group(0).lower() for m in SQL_UNITS.finditer(sql) if m.group(0)[0] not in "'\"`-/"} | \
+        {m.group(0)[1:-1].lower() for m in re.finditer(r"\"[^\"]+\"", sql)}
