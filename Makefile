@@ -16,13 +16,20 @@ EVAL_DATA ?= $(wildcard ../shared/seed_corpus/dev_seed.jsonl) evalsets/hard_case
 
 setup: $(STAMP)
 
+# pip's own lines say what it fetches; the ones about what is already there are left out
+PIP_QUIET := { grep -v -e "is ignored" -e "^Requirement already satisfied" -e "^Using cached" || true; }
+
 $(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv .venv
-	# torch first and pinned: any other spec pulls gigabytes of CUDA wheels
-	.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0 2>&1 | { grep -v "is ignored" || true; }
-	.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v "is ignored" || true; }
+	@echo "== setup: building .venv (the first time: a few minutes, mostly torch; again only when pyproject.toml changes)"
+	@test -x $(PY) || { echo "== creating the virtualenv .venv"; python3 -m venv .venv; }
+	@echo "== installing torch==2.13.0 (CPU build)"
+	@# torch first and pinned: any other spec pulls gigabytes of CUDA wheels
+	.venv/bin/pip install --disable-pip-version-check --progress-bar off torch==2.13.0 2>&1 | $(PIP_QUIET)
+	@echo "== installing this project (editable) with its dev extra: test, data, web and editor dependencies"
+	.venv/bin/pip install --disable-pip-version-check --progress-bar off -e '.[dev]' 2>&1 | $(PIP_QUIET)
 	$(PY) -c "import torch, sentencepiece, sqlglot, safetensors"
 	touch $(STAMP)
+	@echo "== setup done: .venv is ready"
 
 # Offline by default: the procedural generator, then prepare.py. SOURCE="a.jsonl.gz dir/" prepares
 # other sources instead; LLM_URL=https://.../v1 runs the LLM pipeline first.
@@ -44,8 +51,16 @@ sample: setup
 	$(PY) sample.py $(if $(CKPT),--ckpt $(CKPT),$(if $(wildcard out/quick/best),--ckpt out/quick/best,)) \
 		--schema examples/schema.sql --prefix "SELECT name, email FROM "
 
-test: setup
+# the browser tests' node packages: installed when node is (npm writes this file; .ci/run's `npm ci` counts too)
+WEB_DEPS := web/node_modules/.package-lock.json
+
+test: setup $(if $(shell command -v npm),$(WEB_DEPS))
 	$(PY) -m pytest -q tests
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@echo "== installing the web demo's node packages (web/node_modules) for the browser tests"
+	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
 
 bench: setup
 	$(PY) bench/train_speed.py
@@ -64,8 +79,7 @@ ngram: setup
 		--order 6 -o models/ngram.json.gz --holdout evalsets/hard_cases.jsonl
 
 # export the shipped model to ONNX and serve the in-browser demo on http://127.0.0.1:8000/
-web: setup
-	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+web: setup $(WEB_DEPS)
 	$(PY) web/export.py --ckpt models/default --out web/model --int8
 	$(PY) web/serve.py --port 8000
 
