@@ -42,30 +42,52 @@ KINDS = ("select", "insert", "update", "delete", "truncate", "upsert")
 
 # ---------------------------------------------------------------- reading sources
 
-def read_jsonl(path: str, stats: Counter):
-    """Groups of a JSONL(.gz) file; bad lines (invalid UTF-8, malformed JSON, missing fields)
-    are reported with file:line, counted and skipped."""
-    with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
-        for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
+def _lines(path: str, stats: Counter, strict: bool):
+    """(line number, bytes) of a file, gunzipped if .gz. A truncated or corrupt stream ends the
+    lines with a report naming the file and the last line read, counted in stats["damaged files"]
+    (so in meta.json), the lines before it kept; with `strict` it is an error instead."""
+    lineno = 0
+    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+        lines = iter(f)
+        while True:
             try:
-                group = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                print(f"{path}:{lineno}: invalid UTF-8 ({e.reason}); line skipped", file=sys.stderr)
-                stats["skipped: invalid utf-8"] += 1
-                continue
-            except json.JSONDecodeError as e:
-                print(f"{path}:{lineno}: malformed JSON ({e.msg}); line skipped", file=sys.stderr)
-                stats["skipped: malformed json"] += 1
-                continue
-            problem = group_problem(group)
-            if problem:
-                print(f"{path}:{lineno}: {problem}; line skipped", file=sys.stderr)
-                stats[f"skipped: {problem}"] += 1
-                continue
-            stats["groups read"] += 1
-            yield group
+                raw = next(lines)
+            except StopIteration:
+                return
+            except (EOFError, OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+                message = f"{path}: damaged after line {lineno} ({type(e).__name__}: {e})"
+                if strict:
+                    raise SystemExit(f"{message}; stopped (--strict)") from None
+                print(f"{message}; the {lineno} lines before it are kept", file=sys.stderr)
+                stats["damaged files"] += 1
+                return
+            lineno += 1
+            yield lineno, raw
+
+
+def read_jsonl(path: str, stats: Counter, strict: bool = False):
+    """Groups of a JSONL(.gz) file; bad lines (invalid UTF-8, malformed JSON, missing fields)
+    are reported with file:line, counted and skipped; so is damage to the file itself (_lines)."""
+    for lineno, raw in _lines(path, stats, strict):
+        if not raw.strip():
+            continue
+        try:
+            group = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            print(f"{path}:{lineno}: invalid UTF-8 ({e.reason}); line skipped", file=sys.stderr)
+            stats["skipped: invalid utf-8"] += 1
+            continue
+        except json.JSONDecodeError as e:
+            print(f"{path}:{lineno}: malformed JSON ({e.msg}); line skipped", file=sys.stderr)
+            stats["skipped: malformed json"] += 1
+            continue
+        problem = group_problem(group)
+        if problem:
+            print(f"{path}:{lineno}: {problem}; line skipped", file=sys.stderr)
+            stats[f"skipped: {problem}"] += 1
+            continue
+        stats["groups read"] += 1
+        yield group
 
 
 def group_problem(group) -> str | None:
@@ -128,15 +150,15 @@ def read_seed_layout(root: str, stats: Counter):
             yield group
 
 
-def read_source(path: str, stats: Counter):
+def read_source(path: str, stats: Counter, strict: bool = False):
     if os.path.isdir(path):
         if os.path.isdir(os.path.join(path, "tons_of_tables")):
             yield from read_seed_layout(path, stats)
         else:
             for p in sorted(glob.glob(os.path.join(path, "*.jsonl")) + glob.glob(os.path.join(path, "*.jsonl.gz"))):
-                yield from read_jsonl(p, stats)
+                yield from read_jsonl(p, stats, strict)
     elif os.path.exists(path):
-        yield from read_jsonl(path, stats)
+        yield from read_jsonl(path, stats, strict)
     else:
         raise FileNotFoundError(f"source not found: {path}")
 
@@ -362,6 +384,8 @@ def main(argv=None):
     ap.add_argument("--stmts-per-example", type=int, default=1)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--strict", action="store_true",
+                    help="stop at a truncated or corrupt .gz instead of keeping the lines before the damage")
     args = ap.parse_args(argv)
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
@@ -371,7 +395,7 @@ def main(argv=None):
     for arg in args.sources:
         path, repeat = parse_source_arg(arg)
         n0 = stats["groups read"]
-        for g in read_source(path, stats):
+        for g in read_source(path, stats, args.strict):
             stmts = group_statements(g)
             groups[split_of(g["schema"], args.val_frac)].append((g["schema"], stmts, repeat))
         print(f"read {stats['groups read'] - n0} groups from {path}" + (f" (x{repeat})" if repeat > 1 else ""))

@@ -152,3 +152,27 @@ def test_seed_layout_published_shapes(tmp_path):
     assert group["schema"] == SCHEMA.strip()
     assert sorted(prepare.group_statements(group)) == ["DELETE FROM orders;", "SELECT name FROM customers;"]
     assert stats["skipped: unreadable statement file"] == 1
+
+
+def test_damaged_gzip_keeps_the_lines_before_the_damage(tmp_path, capsys):
+    import zlib
+    src = write_groups(str(tmp_path / "g.jsonl.gz"), n=40)
+    data = open(src, "rb").read()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[:len(data) // 2])  # a download or copy that stopped half way
+    whole_lines = zlib.decompressobj(31).decompress(data[:len(data) // 2]).count(b"\n")
+    assert 0 < whole_lines < 40
+    not_gzip = tmp_path / "bad.jsonl.gz"
+    not_gzip.write_bytes(b"this was never gzipped\n" * 50)
+    args = ["--out", str(tmp_path / "data"), "--val-frac", "0.2", "--augment", "0", "--vocab-size", "400",
+            "--block-size", "512", "--workers", "1"]
+    meta = prepare.main([src, str(cut), str(not_gzip), *args])
+    err = capsys.readouterr().err
+    assert f"{cut}: damaged after line {whole_lines} (EOFError" in err  # the file and the last line read
+    assert f"{not_gzip}: damaged after line 0 (BadGzipFile" in err
+    assert meta["read"]["damaged files"] == 2
+    assert meta["read"]["groups read"] == 40 + whole_lines  # the rows before the damage are kept
+    saved = json.loads((tmp_path / "data" / "meta.json").read_text())
+    assert saved["read"]["damaged files"] == 2
+    with pytest.raises(SystemExit, match=f"{cut}: damaged after line {whole_lines} .*--strict"):
+        prepare.main([src, str(cut), *args, "--strict"])
