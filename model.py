@@ -322,12 +322,14 @@ class Transformer(nn.Module):
             n -= self.embed_tokens.weight.numel()
         return n
 
-    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas, device_type: str):
-        # decay 2D weights (matmuls, embeddings), not norms
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """Optimizer groups: decay 2D weights (matmuls, embeddings), not norms. train.py's and fim/sft.py's."""
         params = [p for p in self.parameters() if p.requires_grad]
-        decay = [p for p in params if p.dim() >= 2]
-        no_decay = [p for p in params if p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+
+    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas, device_type: str):
+        groups = self.param_groups(weight_decay)
         # one fused kernel for all parameters (CUDA and CPU), not a loop of small ops
         fused = device_type in ("cuda", "cpu")
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused, foreach=None if fused else True)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from model import ModelArgs, Transformer, from_pretrained, save_pretrained, write_json_atomic
+from model import ModelArgs, Transformer, from_pretrained, save_pretrained, weight_files, write_json_atomic
 
 
 @dataclass
@@ -123,15 +123,19 @@ def _check_model(model: Any, where: str) -> dict:
             for k, v in model.items()}
 
 
-def load_config(path: str | None = None, overrides: list[str] | None = None) -> dict:
+def load_config(path: str | None = None, overrides: list[str] | None = None, cls: type = TrainConfig,
+                values: dict | None = None) -> dict:
     """A config file sets module-level names (plain values); `--key=value` overrides them (Python
-    literals; `--model.dim=256` sets one model field). Every value is checked against its field's type."""
-    hints = typing.get_type_hints(TrainConfig)
+    literals; `--model.dim=256` sets one model field). Every value is checked against its field's type.
+    The one config reader of train.py (cls=TrainConfig) and fim/sft.py (cls=SFTConfig; `values`: what
+    its YAML reader made of `path`)."""
+    hints = typing.get_type_hints(cls)
     cfg = {}
     if path:
-        if not os.path.isfile(path):
+        if values is None and not os.path.isfile(path):
             raise SystemExit(f"config file not found: {path} (--help lists the keys)")
-        cfg = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")}
+        cfg = values if values is not None else {
+            k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")}
         unknown = set(cfg) - set(hints)
         if unknown:
             raise SystemExit(f"{path}: unknown config keys {sorted(unknown)}")
@@ -139,7 +143,7 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
                for k, v in cfg.items()}
     for arg in overrides or []:
         key, text = split_override(arg)
-        if key.startswith("model."):
+        if key.startswith("model.") and "model" in hints:
             field_type = typing.get_type_hints(ModelArgs).get(key[6:], Any)
             cfg["model"] = {**cfg.get("model", {}), **_check_model({key[6:]: parse_value(text, field_type)}, "--model")}
         elif key in hints:
@@ -281,10 +285,12 @@ def checkpoint_problem(ckpt_dir: str) -> str | None:
         if recorded is not None and recorded != actual:
             bad = sorted(n for n in recorded.keys() | actual.keys() if recorded.get(n) != actual.get(n))
             return f"checksum mismatch in {', '.join(bad)}"
-        weights = load_file(os.path.join(ckpt_dir, "model.safetensors"))
+        bad = []
+        for file in weight_files(ckpt_dir):  # model.safetensors, or the shards of a large model, one at a time
+            weights = load_file(os.path.join(ckpt_dir, file))
+            bad += [k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
     except Exception as e:  # noqa: BLE001 -- anything unreadable: say what
         return f"{type(e).__name__}: {str(e)[:200]}"
-    bad = [k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
     return f"non-finite weights in {', '.join(bad[:3])}" if bad else None
 
 
@@ -316,6 +322,13 @@ def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, 
         torch_rng = torch.get_rng_state()
         save_file({"torch_rng": torch_rng}, os.path.join(tmp, "rng.safetensors"))
     write_json_atomic(os.path.join(tmp, "state.json"), {**state, "checksums": weight_checksums(tmp)})
+    commit_checkpoint(tmp, out_dir, name)
+
+
+def commit_checkpoint(tmp: str, out_dir: str, name: str) -> None:
+    """Rename the finished directory `tmp` to OUT_DIR/<name>. A `last` already there becomes `prev` only
+    if it still verifies (checkpoint_problem), else it is discarded and `prev` kept. The one checkpoint
+    rotation of train.py and fim/sft.py."""
     final = os.path.join(out_dir, name)
     if name == "last" and os.path.exists(final):
         problem = checkpoint_problem(final)
@@ -407,12 +420,19 @@ def init_from_checkpoint(path: str, tok_path: str, vocab_size: int) -> Transform
     return model
 
 
+def cosine_lr(it: int, warmup_iters: int, max_iters: int, learning_rate: float, min_lr: float,
+              time_fraction: float = 0.0) -> float:
+    """Linear warmup, then cosine decay to min_lr at max_iters (or when time_fraction reaches 1).
+    The one schedule of train.py and fim/sft.py."""
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    ratio = min(1.0, max(time_fraction, (it - warmup_iters) / max(1, max_iters - warmup_iters)))
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+
 def get_lr(it: int, cfg: TrainConfig, time_fraction: float = 0.0) -> float:
-    """Linear warmup, then cosine decay to min_lr at max_iters (or at the end of max_minutes)."""
-    if it < cfg.warmup_iters:
-        return cfg.learning_rate * (it + 1) / (cfg.warmup_iters + 1)
-    ratio = min(1.0, max(time_fraction, (it - cfg.warmup_iters) / max(1, cfg.max_iters - cfg.warmup_iters)))
-    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg.learning_rate - cfg.min_lr)
+    """cosine_lr to min_lr at max_iters (or at the end of max_minutes)."""
+    return cosine_lr(it, cfg.warmup_iters, cfg.max_iters, cfg.learning_rate, cfg.min_lr, time_fraction)
 
 
 def eta_seconds(it: int, cfg: TrainConfig, elapsed: float, sec_per_iter: float) -> float:
