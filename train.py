@@ -202,8 +202,8 @@ def open_shard(data_dir: str, split: str, meta: dict) -> tuple[np.ndarray, np.nd
         if not os.path.isfile(path):
             raise DataError(f"{path} not found: run `make data` again")
     size = os.path.getsize(bin_path)
-    expected = meta.get(split, {}).get("tokens")
-    if size % 2 or (expected is not None and size != 2 * expected):
+    expected = meta.get(split, {}).get("tokens", size // 2)  # older meta.json: the index check below still holds
+    if size != 2 * expected:
         raise DataError(f"{bin_path}: {size:,} bytes, but meta.json says {expected:,} uint16 tokens "
                         f"({2 * expected:,} bytes): truncated or from another run; run `make data` again")
     try:
