@@ -268,7 +268,8 @@ def file_sha256(path: str) -> str:
 def weight_checksums(ckpt_dir: str) -> dict[str, str]:
     """sha256 of each weights file (*.safetensors) in a checkpoint directory: safetensors has no
     checksum of its own, so flipped or overwritten bytes would otherwise load as weights."""
-    return {n: file_sha256(os.path.join(ckpt_dir, n)) for n in sorted(os.listdir(ckpt_dir)) if n.endswith(".safetensors")}
+    names = sorted(n for n in os.listdir(ckpt_dir) if n.endswith(".safetensors"))
+    return {n: file_sha256(os.path.join(ckpt_dir, n)) for n in names}
 
 
 def checkpoint_problem(ckpt_dir: str) -> str | None:
