@@ -8,60 +8,60 @@ CheckpointConfig, in snowflakedb/ArcticTraining). A key left out means what it m
 when it changes what is trained, so those defaults are set below where they differ from
 fim/sft.py's (lr 5e-4, weight decay 0.1, betas (0.9, 0.999), a linear schedule with 10% warmup,
 seed 42, max_length 8192, rows padded to 256 tokens, activation checkpointing on); speed knobs
-(num_proc) and the output directory keep this project's defaults. Every key is either mapped (MAPPED below) or refused with an
-error naming the key and the file (REFUSED): nothing is ignored. A key whose value is what
+(num_proc) and the output directory keep this project's defaults. Every key is either mapped
+(MAPPED below) or refused with an error naming the key and the file (REFUSED): nothing is ignored. A key whose value is what
 this project does anyway (e.g. `data.mask_inputs: true`) is accepted.
 """
 import math
 
 import yaml
 
-# arctic_training key -> what it sets here; the sections of fim/sft.py's SFTConfig are "model.", "data." ...
+# arctic_training key -> the fim/sft.py setting (SFTConfig, train.py's names where it has them) it sets
 MAPPED = {
     "type": "type (only sft)",
     "model.type": "liger: tiled_loss + tiled_mlp (this project's tiled loss and MLP); huggingface or empty: neither",
-    "model.name_or_path": "model.name_or_path (a local directory or a hub id through the Hugging Face cache)",
+    "model.name_or_path": "pretrained (a local directory or a hub id through the Hugging Face cache)",
     "model.dtype": "dtype (bf16/bfloat16 or fp32/float32; compute dtype, fp32 master weights)",
     "model.attn_implementation": "attention: sdpa/eager -> sdpa; flash_attention_2/3, flex_attention -> flex",
     "model.disable_activation_checkpoint": "checkpoint_activations = not it (arctic_training checkpoints by default)",
     "tokenizer.name_or_path": "tokenizer (default: the model's tokenizer.json)",
     "tokenizer.type": "huggingface or empty only: a tokenizer.json read by fim/bpe.py",
     "data.type": "sft or empty",
-    "data.sources": "data.sources: a path (save_to_disk directory, .parquet, .jsonl) or a hub dataset id, "
+    "data.sources": "sources: a path (save_to_disk directory, .parquet, .jsonl) or a hub dataset id, "
                     "as a string (name[:split]) or {name_or_path, type, split}",
     "data.sources[].type": "huggingface / huggingface_prompt_response (prompt + response), huggingface_instruct "
                            "(messages), or empty: checked against the columns",
     "data.sources[].split": "the split of a hub dataset or a DatasetDict directory (default train)",
-    "data.max_length": "data.max_length",
-    "data.pack_samples": "data.pack_samples",
-    "data.num_proc": "data.num_proc",
-    "data.cache_dir": "data.cache_dir",
+    "data.max_length": "block_size",
+    "data.pack_samples": "pack_samples",
+    "data.num_proc": "num_proc",
+    "data.cache_dir": "cache_dir",
     "data.seed": "seed (one seed here: must equal the top-level seed when both are given)",
-    "data.filter_samples": "true: data.too_long = drop",
-    "data.div_length": "data.pad_to_multiple_of (with pad_to: div_length)",
-    "data.pad_to": "div_length: pad_to_multiple_of = div_length; max_length: pad_to_multiple_of = max_length",
-    "optimizer.type": "fused_adam or empty: AdamW (DeepSpeed's FusedAdam is AdamW)",
-    "optimizer.learning_rate": "optimizer.lr (also spelled lr)",
-    "optimizer.weight_decay": "optimizer.weight_decay (norms excluded, as arctic_training excludes them)",
-    "optimizer.betas": "optimizer.betas",
+    "data.filter_samples": "true: too_long = drop",
+    "data.div_length": "pad_to_multiple_of (with pad_to: div_length)",
+    "data.pad_to": "div_length: pad_to_multiple_of = div_length; max_length: pad_to_multiple_of = block_size",
+    "optimizer.type": "fused_adam or empty: optimizer = adamw (DeepSpeed's FusedAdam is AdamW)",
+    "optimizer.learning_rate": "learning_rate (also spelled lr)",
+    "optimizer.weight_decay": "weight_decay (norms excluded, as arctic_training excludes them)",
+    "optimizer.betas": "beta1, beta2",
     "scheduler.type": "huggingface or empty",
-    "scheduler.name": "linear, cosine, cosine_with_min_lr, constant, constant_with_warmup",
-    "scheduler.warmup_ratio": "scheduler.warmup_ratio",
-    "scheduler.scheduler_specific_kwargs.min_lr_rate": "scheduler.min_lr_ratio (cosine_with_min_lr)",
+    "scheduler.name": "lr_schedule: linear, cosine (also cosine_with_min_lr), constant (also constant_with_warmup)",
+    "scheduler.warmup_ratio": "warmup_ratio",
+    "scheduler.scheduler_specific_kwargs.min_lr_rate": "min_lr = min_lr_rate * learning_rate (cosine_with_min_lr)",
     "epochs": "epochs",
     "micro_batch_size": "batch_size (rows per micro-batch per data-parallel rank)",
-    "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "gradient_accumulation_steps": "grad_accum",
     "seed": "seed",
     "sequence_parallel_size": "sequence_parallel (Ulysses)",
     "activation_checkpoint_cpu_offload": "offload_activations",
     "tiled_mlp_compute": "tiled_mlp",
-    "exit_iteration": "max_steps (stop early; the schedule keeps its length)",
-    "loss_log_interval": "log_every",
+    "exit_iteration": "stop_at (stop early; the schedule keeps its length)",
+    "loss_log_interval": "log_interval",
     "checkpoint": "one entry (a list of one, or a mapping)",
-    "checkpoint.type": "huggingface or deepspeed: both are OUTPUT_DIR/last (HF layout + optimizer state)",
-    "checkpoint.output_dir": "output_dir",
-    "checkpoint.save_every_n_steps": "save_every",
-    "checkpoint.save_every_n_epochs": "1 (or 0): save_every = 0, a checkpoint at the end of each epoch",
+    "checkpoint.type": "huggingface or deepspeed: both are OUT_DIR/last (HF layout + optimizer state)",
+    "checkpoint.output_dir": "out_dir",
+    "checkpoint.save_every_n_steps": "save_interval",
+    "checkpoint.save_every_n_epochs": "1 (or 0): save_interval = 0, a checkpoint at the end of each epoch",
     "checkpoint.auto_resume": "init_from = auto",
     "checkpoint.save_end_of_training": "true (fim/sft.py always saves at the end)",
     "checkpoint.enabled": "true",
@@ -71,8 +71,8 @@ REFUSED = {
     "skip_validation": "the config is always validated",
     "deepspeed": "there is no DeepSpeed here: several GPUs run FSDP2 under torchrun (all parameters, gradients "
                  "and optimizer state sharded, like ZeRO-3); remove the section",
-    "logger": "logging is fixed: rank 0 prints, OUTPUT_DIR/metrics.jsonl records every step",
-    "wandb.enable": "Weights & Biases is not wired into fim/sft.py (OUTPUT_DIR/metrics.jsonl holds the metrics)",
+    "logger": "logging is fixed: rank 0 prints, OUT_DIR/metrics.jsonl records every step",
+    "wandb.enable": "Weights & Biases is not wired into fim/sft.py (OUT_DIR/metrics.jsonl holds the metrics)",
     "train_iters": "a fixed number of iterations is not supported: use epochs (exit_iteration stops early)",
     "eval_frequency": "evaluation during training is not implemented",
     "eval_interval": "evaluation during training is not implemented",
@@ -83,7 +83,7 @@ REFUSED = {
     "mem_profiler_max_entries": "not supported (see bench/sft_memory.py)",
     "kill_switch_path": "not supported: Ctrl-C saves a checkpoint on one process",
     "train_log_iter_interval": "not supported: loss_log_interval sets how often a step is printed",
-    "model.save_name": "the final model is OUTPUT_DIR/final",
+    "model.save_name": "the final model is OUT_DIR/final",
     "model.peft_config": "PEFT/LoRA is not implemented: fim/sft.py trains every parameter",
     "data.eval_sources": "evaluation during training is not implemented",
     "data.train_eval_split": "evaluation during training is not implemented",
@@ -204,10 +204,9 @@ def read_arctic_yaml(path: str) -> dict:
     r = _Reader(path)
     doc = r.section("(top level)", doc if doc is not None else {})
     # arctic_training's defaults where they differ from fim/sft.py's
-    out = {"model": {}, "data": {"max_length": 8192, "pad_to_multiple_of": 256, "too_long": "drop"},
-           "optimizer": {"type": "adamw", "lr": 5e-4, "weight_decay": 0.1, "betas": [0.9, 0.999], "grad_clip": 1.0},
-           "scheduler": {"type": "linear", "warmup_ratio": 0.1, "min_lr_ratio": 0.0},
-           "seed": 42, "checkpoint_activations": True}
+    out = {"block_size": 8192, "pad_to_multiple_of": 256, "too_long": "drop", "optimizer": "adamw",
+           "learning_rate": 5e-4, "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0,
+           "lr_schedule": "linear", "warmup_ratio": 0.1, "min_lr": 0.0, "seed": 42, "checkpoint_activations": True}
     for key, v in doc.items():
         key = str(key)
         if key == "type":
@@ -238,7 +237,8 @@ def read_arctic_yaml(path: str) -> dict:
         elif key in ("epochs", "micro_batch_size", "gradient_accumulation_steps", "sequence_parallel_size",
                      "exit_iteration", "loss_log_interval", "seed"):
             ours = {"micro_batch_size": "batch_size", "sequence_parallel_size": "sequence_parallel",
-                    "exit_iteration": "max_steps", "loss_log_interval": "log_every"}.get(key, key)
+                    "gradient_accumulation_steps": "grad_accum", "exit_iteration": "stop_at",
+                    "loss_log_interval": "log_interval"}.get(key, key)
             lo = 0 if key in ("epochs", "exit_iteration", "seed") else 1
             out[ours] = r.number(key, v, int, lo)
         elif key == "activation_checkpoint_cpu_offload":
@@ -247,7 +247,8 @@ def read_arctic_yaml(path: str) -> dict:
             out["tiled_mlp"] = r.flag(key, v) or out.get("tiled_mlp", False)
         else:
             r.refused(key, key, v)
-    data_seed = out["data"].pop("seed", None)
+    out["min_lr"] = out.pop("min_lr_rate", 0.0) * out["learning_rate"]
+    data_seed = out.pop("data_seed", None)
     if data_seed is not None:
         if "seed" in doc and data_seed != out["seed"]:
             r.fail("data.seed", f"{data_seed} differs from seed {out['seed']}: one seed orders the data here")
@@ -267,7 +268,7 @@ def _model(r: _Reader, sec: dict, out: dict):
             elif v not in ("", "huggingface"):
                 r.fail(key, f"{v!r} is not a model type here (liger, huggingface)")
         elif k == "name_or_path":
-            out["model"]["name_or_path"] = r.text(key, str(v) if v is not None else v)
+            out["pretrained"] = r.text(key, str(v) if v is not None else v)
         elif k == "dtype":
             if str(v) not in DTYPES:
                 r.fail(key, f"{v!r} is not supported (bf16 or fp32; fp16 would need loss scaling)")
@@ -312,7 +313,7 @@ def _source(r: _Reader, i: int, src) -> dict:
 
 
 def _data(r: _Reader, sec: dict, out: dict):
-    d = out["data"]
+    d = out
     div, pad_to = 256, "div_length"
     for k, v in sec.items():
         key = f"data.{k}"
@@ -324,17 +325,17 @@ def _data(r: _Reader, sec: dict, out: dict):
                 r.fail(key, "expected a non-empty list of sources")
             d["sources"] = [_source(r, i, s) for i, s in enumerate(v)]
         elif k in ("max_length", "num_proc"):
-            d[k] = r.number(key, v, int, 1)
+            d["block_size" if k == "max_length" else k] = r.number(key, v, int, 1)
         elif k == "pack_samples":
             d[k] = r.flag(key, v)
         elif k == "cache_dir":
             d[k] = r.text(key, str(v))
         elif k == "seed":
-            d["seed"] = r.number(key, v, int, 0)
+            d["data_seed"] = r.number(key, v, int, 0)
         elif k == "filter_samples":
             if not r.flag(key, v):
                 r.fail(key, "false cannot be honoured: a sample over max_length is dropped here (or cut, with "
-                            "--data.too_long=truncate), never kept whole")
+                            "--too_long=truncate), never kept whole")
         elif k == "div_length":
             div = r.number(key, v, int, 1)
         elif k == "pad_to":
@@ -343,11 +344,10 @@ def _data(r: _Reader, sec: dict, out: dict):
             pad_to = v
         else:
             r.refused(key, f"data.{k}", v)
-    d["pad_to_multiple_of"] = d["max_length"] if pad_to == "max_length" else div
+    d["pad_to_multiple_of"] = d["block_size"] if pad_to == "max_length" else div
 
 
 def _optimizer(r: _Reader, sec: dict, out: dict):
-    o = out["optimizer"]
     for k, v in sec.items():
         key = f"optimizer.{k}"
         if k == "type":
@@ -355,19 +355,19 @@ def _optimizer(r: _Reader, sec: dict, out: dict):
                 r.fail(key, f"{v!r} cannot be honoured: AdamW on the GPU (fused_adam) is the optimizer here"
                        + (" (no CPU-offloaded Adam)" if v == "cpu_adam" else ""))
         elif k in ("lr", "learning_rate"):
-            o["lr"] = r.number(key, v, float, 0)
+            out["learning_rate"] = r.number(key, v, float, 0)
         elif k == "weight_decay":
-            o["weight_decay"] = r.number(key, v, float, 0)
+            out["weight_decay"] = r.number(key, v, float, 0)
         elif k == "betas":
             if not isinstance(v, (list, tuple)) or len(v) != 2:
                 r.fail(key, f"expected [beta1, beta2], got {v!r}")
-            o["betas"] = [r.number(key, b, float, 0) for b in v]
+            out["beta1"], out["beta2"] = (r.number(key, b, float, 0) for b in v)
         else:
             r.refused(key, key, v)
 
 
 def _scheduler(r: _Reader, sec: dict, out: dict):
-    s = out["scheduler"]
+    s = out
     name = "linear"
     for k, v in sec.items():
         key = f"scheduler.{k}"
@@ -384,14 +384,14 @@ def _scheduler(r: _Reader, sec: dict, out: dict):
             for kk, vv in r.section(key, v).items():
                 if kk != "min_lr_rate":
                     r.fail(f"{key}.{kk}", "cannot be honoured: min_lr_rate is the only scheduler argument here")
-                s["min_lr_ratio"] = r.number(f"{key}.{kk}", vv, float, 0)
+                s["min_lr_rate"] = r.number(f"{key}.{kk}", vv, float, 0)
         else:
             r.refused(key, key, v)
-    s["type"] = SCHEDULES[name]
+    s["lr_schedule"] = SCHEDULES[name]
     if name == "constant":
         s["warmup_ratio"] = 0.0  # transformers' constant schedule has no warmup
-    if name != "cosine_with_min_lr":
-        s["min_lr_ratio"] = 0.0  # transformers' linear and cosine decay to 0
+    if name != "cosine_with_min_lr":  # transformers' linear and cosine decay to 0
+        s.pop("min_lr_rate", None)
         if "scheduler_specific_kwargs" in sec:
             r.fail("scheduler.scheduler_specific_kwargs", f"min_lr_rate needs name: cosine_with_min_lr, not {name}")
 
@@ -400,16 +400,16 @@ def _checkpoint(r: _Reader, v, out: dict):
     entries = v if isinstance(v, list) else [v]
     if len(entries) != 1:
         r.fail("checkpoint", f"{len(entries)} checkpoint engines: one output directory is written here "
-                             "(OUTPUT_DIR/last, HF layout with optimizer state, and OUTPUT_DIR/final)")
+                             "(OUT_DIR/last, HF layout with optimizer state, and OUT_DIR/final)")
     for k, x in r.section("checkpoint[0]", entries[0]).items():
         key = f"checkpoint.{k}"
         if k == "type":
             if x not in ("", "huggingface", "deepspeed"):
                 r.fail(key, f"{x!r} is not a checkpoint type here (huggingface, deepspeed)")
         elif k == "output_dir":
-            out["output_dir"] = r.text(key, str(x))
+            out["out_dir"] = r.text(key, str(x))
         elif k == "save_every_n_steps":
-            out["save_every"] = r.number(key, x, int, 0)
+            out["save_interval"] = r.number(key, x, int, 0)
         elif k == "save_every_n_epochs":
             if r.number(key, x, int, 0) not in (0, 1):
                 r.fail(key, "only every epoch (1) is supported")

@@ -7,7 +7,7 @@
 
 The command runs with the Volume as its working directory, so the config's relative paths
 (models/..., data/..., out/...) are Volume paths. A preempted or failed container is retried and
-resumes from OUTPUT_DIR/last (init_from=auto); save_every bounds the work lost.
+resumes from OUT_DIR/last (init_from=auto); save_interval bounds the work lost.
 """
 import os
 import shlex

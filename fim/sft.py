@@ -1,6 +1,6 @@
 """Supervised fine-tuning of a Hugging Face Qwen3 (or Llama) checkpoint, on prompt/response or chat data.
 
-    python fim/sft.py configs/fim_qwen3_4b.py [--key=value ...] [--data.max_length=8192 ...]
+    python fim/sft.py configs/fim_qwen3_4b.py [--key=value ...] [--block_size=8192 ...]
     python fim/sft.py config.yml [--key=value ...]     # an arctic_training YAML config (fim/arctic_yaml.py)
     torchrun --standalone --nproc_per_node=8 fim/sft.py configs/fim_qwen3_4b.py        # FSDP2
 
@@ -8,7 +8,7 @@ Reads top to bottom: config, data (fim/data.py), model and optimizer (FSDP2 unde
 of a packed batch, checkpoints, the loop. No transformers: the model is model.py's Transformer loaded
 from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py reading the model's tokenizer.json.
 
-- A step is batch_size rows x gradient_accumulation_steps x data-parallel ranks. Its loss is the mean
+- A step is batch_size rows x grad_accum x data-parallel ranks. Its loss is the mean
   over all its trained tokens (every micro-batch and rank together), so packing, accumulation and
   the number of GPUs do not change what is optimised.
 - Non-finite guard: a step whose loss or gradient norm is NaN/Inf is skipped (gradients dropped,
@@ -16,25 +16,25 @@ from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py re
   nonfinite_patience such steps in a row the run stops with an error.
 - Precision: the master weights and the optimizer state are fp32. Compute is bf16 on GPUs: autocast
   on one GPU, FSDP2's MixedPrecisionPolicy (bf16 parameters, fp32 gradient reduction) under torchrun.
-- Checkpoints: OUTPUT_DIR/last (the one before it in OUTPUT_DIR/prev), written to a temporary
+- Checkpoints: OUT_DIR/last (the one before it in OUT_DIR/prev), written to a temporary
   directory and renamed: the fp32 model in Hugging Face layout with its tokenizer files,
   optim.safetensors and state.json. init_from="resume" (or "auto") continues exactly where it
-  stopped: same data order, same optimizer state, same schedule.
-- At the end, OUTPUT_DIR/final holds the model in bf16 in the original's sharded layout, with its
-  config, tokenizer and generation files: `vllm serve OUTPUT_DIR/final`.
+  stopped: same data order, same optimizer state, same schedule. The config reader, the cosine
+  schedule, the non-finite guard, the checkpoint rotation and checksums are train.py's, and the
+  settings both scripts have are spelled as in train.py (out_dir, grad_accum, learning_rate, ...).
+- At the end, OUT_DIR/final holds the model in bf16 in the original's sharded layout, with its
+  config, tokenizer and generation files: `vllm serve OUT_DIR/final`.
 - Long sequences: tiled_loss, tiled_mlp, attention="flex", offload_activations and
   sequence_parallel hand the loss of a batch to fim/longseq.py (batch_loss below).
 """
 import json
 import math
 import os
-import runpy
 import shutil
 import sys
 import time
-import typing
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -48,60 +48,43 @@ from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoc
                       packed_attention_mask, row_tokens)
 from fim.hub import dataset_files, model_dir, tokenizer_file  # noqa: E402
 from model import from_pretrained, save_pretrained, write_json_atomic  # noqa: E402
-from train import (NonFiniteError, check_value, gpu_peak_flops, init_distributed, parse_value,  # noqa: E402, F401
-                   skip_nonfinite, split_override, stop_if_diverging)
+from train import (NonFiniteError, checkpoint_problem, commit_checkpoint, cosine_lr,  # noqa: E402, F401
+                   gpu_peak_flops, init_distributed, skip_nonfinite, stop_if_diverging, weight_checksums)
+from train import load_config as load_config_values  # noqa: E402
 
 
 # ---------------------------------------------------------------- config
 
 @dataclass
-class ModelConfig:
-    name_or_path: str = ""  # a directory (config.json, safetensors, tokenizer.json) or a hub id (fim/hub.py)
-
-
-@dataclass
-class DataConfig:
-    # paths or hub dataset ids, or {"name_or_path": ..., "split": "train", "kind": ...}; kind comes from the columns
+class SFTConfig:
+    """fim/sft.py's settings; those train.py also has are spelled as there (nanoGPT's names)."""
+    type: str = "sft"
+    pretrained: str = ""  # the model to fine-tune: a directory (config.json, safetensors, tokenizer.json) or a hub id
+    tokenizer: str = ""  # a tokenizer.json, a directory or a hub id; "": the model's own
+    # data: paths or hub dataset ids, or {"name_or_path": ..., "split": "train", "kind": ...}; kind from the columns
     sources: list = field(default_factory=list)
-    max_length: int = 4096  # tokens per row; a longer sample is dropped or truncated (too_long)
+    block_size: int = 4096  # tokens per row; a longer sample is dropped or truncated (too_long)
     pack_samples: bool = True  # whole samples packed into rows, each attending only to itself
-    too_long: str = "drop"  # "drop" or "truncate" (keeps the first max_length tokens)
+    too_long: str = "drop"  # "drop" or "truncate" (keeps the first block_size tokens)
     end_token: str = "<|im_end|>"  # trained after each response; closes Qwen's assistant turn
     pad_to_multiple_of: int = 1  # row length rounding (e.g. 128 for flex attention blocks)
     num_proc: int = 1  # tokenizer processes
-    cache_dir: str = ""  # tokenized sources; "" means OUTPUT_DIR/tokens
-
-
-@dataclass
-class OptimizerConfig:
-    type: str = "adamw"  # "adamw", or "adafactor" (factored second moments: ~no state; lr is relative)
-    lr: float = 1e-5
+    cache_dir: str = ""  # tokenized sources; "" means OUT_DIR/tokens
+    # optimizer and schedule
+    optimizer: str = "adamw"  # "adamw", or "adafactor" (factored second moments: ~no state; lr is relative)
+    learning_rate: float = 1e-5
     weight_decay: float = 0.0
-    betas: tuple = (0.9, 0.95)
-    eps: float = 1e-8
+    beta1: float = 0.9
+    beta2: float = 0.95
     grad_clip: float = 1.0  # max gradient norm; 0: no clipping (the norm is still checked)
-
-
-@dataclass
-class SchedulerConfig:
-    type: str = "cosine"  # linear warmup, then "cosine" or "linear" decay to min_lr_ratio * lr, or "constant"
-    warmup_ratio: float = 0.03  # of all steps
-    warmup_steps: int = 0  # > 0 overrides warmup_ratio
-    min_lr_ratio: float = 0.1
-
-
-@dataclass
-class SFTConfig:
-    type: str = "sft"
-    model: ModelConfig = field(default_factory=ModelConfig)
-    tokenizer: str = ""  # a tokenizer.json, a directory or a hub id; "": the model's own
-    data: DataConfig = field(default_factory=DataConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    lr_schedule: str = "cosine"  # after linear warmup: "cosine" (train.cosine_lr) or "linear" to min_lr, "constant"
+    warmup_iters: int = 0  # > 0: warmup steps; 0: warmup_ratio of all steps
+    warmup_ratio: float = 0.03
+    min_lr: float = 1e-6
     epochs: int = 1
     batch_size: int = 1  # rows per micro-batch, per data-parallel rank
-    gradient_accumulation_steps: int = 1
-    output_dir: str = "out/sft"
+    grad_accum: int = 1
+    out_dir: str = "out/sft"
     # precision and memory
     dtype: str = "auto"  # compute dtype: "auto" is bfloat16 on CUDA, float32 elsewhere
     checkpoint_activations: bool = False  # recompute each block in backward
@@ -112,61 +95,39 @@ class SFTConfig:
     offload_activations: bool = False
     sequence_parallel: int = 1  # Ulysses degree: ranks sharing one row
     # the loop
-    init_from: str = "pretrained"  # "pretrained", "resume" (OUTPUT_DIR/last, else prev) or "auto" (resume if any)
-    max_steps: int = 0  # > 0: stop after this step (the schedule still spans all epochs)
-    save_every: int = 0  # steps between checkpoints; 0: at the end of each epoch
-    log_every: int = 10
+    init_from: str = "pretrained"  # "pretrained", "resume" (OUT_DIR/last, else prev) or "auto" (resume if any)
+    stop_at: int = 0  # > 0: stop after this step (the schedule still spans all epochs)
+    save_interval: int = 0  # steps between checkpoints; 0: at the end of each epoch
+    log_interval: int = 10
     nonfinite_patience: int = 3  # stop after this many non-finite steps in a row
-    export_dtype: str = "bfloat16"  # OUTPUT_DIR/final
+    export_dtype: str = "bfloat16"  # OUT_DIR/final
     seed: int = 1337
     device: str = "auto"
     threads: int = 0  # torch CPU threads, 0: torch's default
 
 
-SECTIONS = {"model": ModelConfig, "data": DataConfig, "optimizer": OptimizerConfig, "scheduler": SchedulerConfig}
 # fields a resumed run may change without changing what it computes
-RESUME_MAY_CHANGE = {"init_from", "max_steps", "save_every", "log_every", "device", "threads", "nonfinite_patience"}
+RESUME_MAY_CHANGE = {"init_from", "stop_at", "save_interval", "log_interval", "device", "threads", "nonfinite_patience"}
 
 
 def load_config(path: str | None = None, overrides: list[str] | None = None) -> SFTConfig:
-    """A config file sets module-level names (sections as dicts); `--key=value` and `--section.key=value` override.
+    """train.load_config for SFTConfig: a config file sets module-level names, `--key=value` overrides them.
 
     A .yml/.yaml file is an arctic_training config, read under its own key names (fim/arctic_yaml.py)."""
+    values = None
     if path and path.endswith((".yml", ".yaml")):
         from fim.arctic_yaml import read_arctic_yaml
-        raw = read_arctic_yaml(path)
-    else:
-        raw = {k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")} if path else {}
-    hints = typing.get_type_hints(SFTConfig)
-    for arg in overrides or []:
-        key, value = split_override(arg)  # values parse as in train.py: Python literals, by field type
-        section, _, sub = key.partition(".")
-        if sub:
-            hint = typing.get_type_hints(SECTIONS[section]).get(sub, typing.Any) if section in SECTIONS else typing.Any
-            raw[section] = {**raw.get(section, {}), sub: parse_value(value, hint)}
-        else:
-            raw[key] = parse_value(value, hints.get(key, typing.Any))
-    unknown = set(raw) - {f.name for f in fields(SFTConfig)}
-    if unknown:
-        raise SystemExit(f"{path or 'command line'}: unknown config keys {sorted(unknown)}")
-    for name, cls in SECTIONS.items():
-        if name in raw:
-            given = raw[name] if isinstance(raw[name], dict) else asdict(raw[name])
-            bad = set(given) - {f.name for f in fields(cls)}
-            if bad:
-                raise SystemExit(f"unknown {name} keys {sorted(bad)}")
-            section_hints = typing.get_type_hints(cls)
-            raw[name] = cls(**{k: check_value(f"{name}.{k}", v, section_hints[k]) for k, v in given.items()})
-    cfg = SFTConfig(**{k: v if k in SECTIONS else check_value(k, v, hints[k]) for k, v in raw.items()})
+        values = read_arctic_yaml(path)
+    cfg = SFTConfig(**load_config_values(path, overrides, cls=SFTConfig, values=values))
     checks = [(cfg.type == "sft", f"type must be 'sft', not {cfg.type!r}"),
-              (cfg.data.too_long in ("drop", "truncate"), "data.too_long must be 'drop' or 'truncate'"),
+              (cfg.too_long in ("drop", "truncate"), "too_long must be 'drop' or 'truncate'"),
               (cfg.attention in ("sdpa", "flex"), "attention must be 'sdpa' or 'flex'"),
-              (cfg.optimizer.type in ("adamw", "adafactor"), "optimizer.type must be 'adamw' or 'adafactor'"),
-              (cfg.scheduler.type in ("cosine", "linear", "constant"),
-               "scheduler.type must be 'cosine', 'linear' or 'constant'"),
+              (cfg.optimizer in ("adamw", "adafactor"), "optimizer must be 'adamw' or 'adafactor'"),
+              (cfg.lr_schedule in ("cosine", "linear", "constant"),
+               "lr_schedule must be 'cosine', 'linear' or 'constant'"),
               (cfg.init_from in ("pretrained", "resume", "auto"), "init_from must be pretrained, resume or auto"),
-              (bool(cfg.data.sources), "data.sources is empty"),
-              (bool(cfg.model.name_or_path), "model.name_or_path is not set")]
+              (bool(cfg.sources), "sources is empty"),
+              (bool(cfg.pretrained), "pretrained (the model to fine-tune) is not set")]
     for ok, msg in checks:
         if not ok:
             raise SystemExit(msg)
@@ -200,12 +161,12 @@ def source_paths(sources: list) -> list[tuple[str, str]]:
 
 def load_data(cfg: SFTConfig, tok_path: str, rank: int, barrier) -> tuple[Tokenized, list[tuple[str, DataStats]]]:
     """All sources tokenized (rank 0 tokenizes and caches, the other ranks then read the cache)."""
-    cache_dir = cfg.data.cache_dir or os.path.join(cfg.output_dir, "tokens")
+    cache_dir = cfg.cache_dir or os.path.join(cfg.out_dir, "tokens")
     parts, report = [], []
-    for path, kind in source_paths(cfg.data.sources):
-        s = Settings(kind, cfg.data.max_length, cfg.data.too_long, cfg.data.end_token)
+    for path, kind in source_paths(cfg.sources):
+        s = Settings(kind, cfg.block_size, cfg.too_long, cfg.end_token)
         if rank == 0:
-            data, stats = load_source(path, tok_path, s, cache_dir, cfg.data.num_proc)
+            data, stats = load_source(path, tok_path, s, cache_dir, cfg.num_proc)
         barrier()
         if rank != 0:
             data, stats = load_source(path, tok_path, s, cache_dir, build=False)
@@ -241,27 +202,23 @@ def batch_loss(model, batch: dict[str, torch.Tensor], cfg: SFTConfig) -> tuple[t
     return loss, (labels != -100).sum()
 
 
-def make_optimizer(model, o: OptimizerConfig, fused: bool) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": o.weight_decay},  # not norms
-              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
-    if o.type == "adafactor":
-        return torch.optim.Adafactor(groups, lr=o.lr)
-    return torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), eps=o.eps, fused=fused)
+def make_optimizer(model, cfg: SFTConfig, fused: bool) -> torch.optim.Optimizer:
+    groups = model.param_groups(cfg.weight_decay)  # train.py's groups: norms are not decayed
+    if cfg.optimizer == "adafactor":
+        return torch.optim.Adafactor(groups, lr=cfg.learning_rate)
+    return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), fused=fused)
 
 
 def get_lr(step: int, total: int, cfg: SFTConfig) -> float:
-    s, lr = cfg.scheduler, cfg.optimizer.lr
-    warmup = s.warmup_steps or round(s.warmup_ratio * total)
-    if step < warmup:
-        return lr * (step + 1) / (warmup + 1)
-    if s.type == "constant":
-        return lr
+    """train.cosine_lr over all epochs' steps (warmup_iters, or warmup_ratio of them); or after the same
+    warmup a linear decay to min_lr, or a constant rate (arctic_training's schedules)."""
+    warmup = cfg.warmup_iters or round(cfg.warmup_ratio * total)
+    if cfg.lr_schedule == "cosine" or step < warmup:
+        return cosine_lr(step, warmup, total, cfg.learning_rate, cfg.min_lr)
+    if cfg.lr_schedule == "constant":
+        return cfg.learning_rate
     ratio = min(1.0, (step - warmup) / max(1, total - warmup))
-    min_lr = lr * s.min_lr_ratio
-    if s.type == "linear":
-        return min_lr + (1.0 - ratio) * (lr - min_lr)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+    return cfg.min_lr + (1.0 - ratio) * (cfg.learning_rate - cfg.min_lr)
 
 
 def clip_gradients(model, max_norm: float) -> float:
@@ -275,7 +232,8 @@ def clip_gradients(model, max_norm: float) -> float:
 
 def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, barrier, name: str = "last",
                     dtype: torch.dtype | None = None, base_dir: str | None = None):
-    """Every rank gathers (FSDP); rank 0 writes OUTPUT_DIR/<name> via a temp dir; the old `last` becomes `prev`."""
+    """Every rank gathers (FSDP); rank 0 writes OUT_DIR/<name> via a temp dir, with the checksums of its
+    weights files in state.json, and train.commit_checkpoint renames it (a verified `last` becomes `prev`)."""
     from safetensors.torch import save_file
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                          get_optimizer_state_dict)
@@ -283,39 +241,34 @@ def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, ba
     weights = get_model_state_dict(model, options=opts)
     optim = get_optimizer_state_dict(model, optimizer, options=opts) if optimizer is not None else None
     if rank == 0:
-        tmp = os.path.join(cfg.output_dir, f".{name}.tmp")
+        tmp = os.path.join(cfg.out_dir, f".{name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        save_pretrained(weights, tmp, dtype=dtype, args=model.args, base_dir=base_dir or cfg.model.name_or_path)
-        if optim is not None:
+        save_pretrained(weights, tmp, dtype=dtype, args=model.args, base_dir=base_dir or cfg.pretrained)
+        if optim is not None:  # optimizer state by parameter name, whatever the sharding
             save_file({f"{fqn}.{k}": (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
                        for fqn, st in optim["state"].items() for k, v in st.items()},
                       os.path.join(tmp, "optim.safetensors"))
             write_json_atomic(os.path.join(tmp, "state.json"),
-                              {**state, "config": asdict(cfg), "param_groups": optim["param_groups"]})
-        final = os.path.join(cfg.output_dir, name)
-        if name == "last" and os.path.exists(final):
-            shutil.rmtree(os.path.join(cfg.output_dir, "prev"), ignore_errors=True)
-            os.replace(final, os.path.join(cfg.output_dir, "prev"))
-        else:
-            shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+                              {**state, "config": asdict(cfg), "param_groups": optim["param_groups"],
+                               "checksums": weight_checksums(tmp)})
+        commit_checkpoint(tmp, cfg.out_dir, name)
     barrier()
 
 
 def find_checkpoint(cfg: SFTConfig) -> str | None:
-    """OUTPUT_DIR/last, else OUTPUT_DIR/prev, if complete; a partial or corrupt one is reported and skipped."""
+    """OUT_DIR/last, else OUT_DIR/prev, if complete and verified (train.checkpoint_problem); a partial or
+    corrupt one is reported and skipped."""
     for name in ("last", "prev"):
-        path = os.path.join(cfg.output_dir, name)
-        try:
-            with open(os.path.join(path, "state.json")) as f:
-                json.load(f)
-            if os.path.isfile(os.path.join(path, "optim.safetensors")):
-                return path
-        except (OSError, json.JSONDecodeError) as e:
-            if os.path.isdir(path):
-                print(f"warning: checkpoint {path} is unreadable ({e}); trying the previous one")
+        path = os.path.join(cfg.out_dir, name)
+        if not os.path.isdir(path):
+            continue
+        missing = [f for f in ("state.json", "optim.safetensors") if not os.path.isfile(os.path.join(path, f))]
+        problem = f"no {', '.join(missing)}" if missing else checkpoint_problem(path)
+        if not problem:
+            return path
+        print(f"warning: checkpoint {path} is unreadable ({problem}); trying the previous one")
     if cfg.init_from == "resume":
-        raise SystemExit(f"no checkpoint to resume in {cfg.output_dir}")
+        raise SystemExit(f"no checkpoint to resume in {cfg.out_dir}")
     return None
 
 
@@ -325,6 +278,7 @@ def load_training_state(path: str, model, optimizer, rank: int, distributed: boo
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
     with open(os.path.join(path, "state.json")) as f:
         state = json.load(f)
+    state.pop("checksums", None)
     optim = {}
     if rank == 0 or not distributed:
         optim = {"state": {}, "param_groups": state["param_groups"]}
@@ -355,34 +309,34 @@ def train(cfg: SFTConfig) -> dict:
     device_type = "cuda" if str(device).startswith("cuda") else str(device)
     dtype = getattr(torch, cfg.dtype if cfg.dtype != "auto" else ("bfloat16" if device_type == "cuda" else "float32"))
     torch.manual_seed(cfg.seed)
-    os.makedirs(cfg.output_dir, exist_ok=True)
+    os.makedirs(cfg.out_dir, exist_ok=True)
 
     resume = find_checkpoint(cfg) if cfg.init_from in ("resume", "auto") else None
     try:  # hub ids become directories of the Hugging Face cache
-        base_dir = model_dir(cfg.model.name_or_path)
+        base_dir = model_dir(cfg.pretrained)
         tok_path = str(tokenizer_file(cfg.tokenizer, "tokenizer")) if cfg.tokenizer else \
             os.path.join(resume or base_dir, "tokenizer.json")
     except ValueError as e:
         raise SystemExit(str(e)) from None
     weights_dir = resume or base_dir
-    pad_id = BPETokenizer.from_file(tok_path).token_to_id(cfg.data.end_token)  # any id: padding has no targets
+    pad_id = BPETokenizer.from_file(tok_path).token_to_id(cfg.end_token)  # any id: padding has no targets
     if pad_id is None:
-        raise SystemExit(f"data.end_token {cfg.data.end_token!r} is not in {tok_path}")
+        raise SystemExit(f"end_token {cfg.end_token!r} is not in {tok_path}")
     data, report = load_data(cfg, tok_path, rank, barrier)
     for name, stats in report:
         say(f"data {name}: {stats.summary()}")
-    plans = [epoch_rows(data, e, cfg.seed, cfg.data.max_length, cfg.data.pack_samples) for e in range(cfg.epochs)]
-    per_step = cfg.batch_size * cfg.gradient_accumulation_steps * dp_world  # rows
+    plans = [epoch_rows(data, e, cfg.seed, cfg.block_size, cfg.pack_samples) for e in range(cfg.epochs)]
+    per_step = cfg.batch_size * cfg.grad_accum * dp_world  # rows
     epoch_steps = [math.ceil(len(rows) / per_step) for rows in plans]
     total_steps = sum(epoch_steps)
-    fill = data.lengths.sum() / (len(plans[0]) * cfg.data.max_length)
-    say(f"{len(data)} samples -> {len(plans[0])} rows of <= {cfg.data.max_length} tokens per epoch "
+    fill = data.lengths.sum() / (len(plans[0]) * cfg.block_size)
+    say(f"{len(data)} samples -> {len(plans[0])} rows of <= {cfg.block_size} tokens per epoch "
         f"({100 * fill:.1f}% full), {per_step} rows per step, {epoch_steps[0]} steps per epoch, "
         f"{total_steps} steps in all")
 
     model = from_pretrained(weights_dir, device=device, dtype=torch.float32)
-    if cfg.data.max_length > model.args.max_seq_len:
-        raise SystemExit(f"data.max_length {cfg.data.max_length} exceeds the model's {model.args.max_seq_len}")
+    if cfg.block_size > model.args.max_seq_len:
+        raise SystemExit(f"block_size {cfg.block_size} exceeds the model's {model.args.max_seq_len}")
     model.checkpoint_activations = cfg.checkpoint_activations
     model.train()
     n_params = model.num_params()
@@ -392,7 +346,7 @@ def train(cfg: SFTConfig) -> dict:
         from torch.distributed.fsdp import MixedPrecisionPolicy
         longseq.shard_model(model, init_device_mesh(device_type, (world,)),
                             mp_policy=MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32))
-    optimizer = make_optimizer(model, cfg.optimizer, fused=device_type == "cuda" and not distributed)
+    optimizer = make_optimizer(model, cfg, fused=device_type == "cuda" and not distributed)
     say(f"model: {n_params:,} parameters, {model.args}; {world} rank(s), compute {dtype}")
     state = {"step": 0, "skipped": 0, "nonfinite_in_a_row": 0, "tokens": 0, "trained_tokens": 0,
              "data": {name: s.to_dict() for name, s in report}}
@@ -407,14 +361,14 @@ def train(cfg: SFTConfig) -> dict:
         say(f"resumed from {resume} at step {state['step']}")
     ctx = torch.autocast(device_type, dtype=dtype) if not distributed and dtype != torch.float32 else nullcontext()
     peak = gpu_peak_flops(device_type)
-    metrics = open(os.path.join(cfg.output_dir, "metrics.jsonl"), "a") if master else None
+    metrics = open(os.path.join(cfg.out_dir, "metrics.jsonl"), "a") if master else None
 
     def checkpoint(name="last", dtype=None):
         save_checkpoint(cfg, model, optimizer if name == "last" else None, state, rank, barrier, name, dtype,
                         base_dir)
 
     losses = []
-    stop = min(total_steps, cfg.max_steps or total_steps)
+    stop = min(total_steps, cfg.stop_at or total_steps)
     t0, tokens_since_log = time.time(), 0
     try:
         while state["step"] < stop:
@@ -428,9 +382,9 @@ def train(cfg: SFTConfig) -> dict:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             total = torch.zeros((), device=device)
-            for micro in range(cfg.gradient_accumulation_steps):
+            for micro in range(cfg.grad_accum):
                 start = (micro * dp_world + dp_rank) * cfg.batch_size
-                batch = collate(data, rows[start:start + cfg.batch_size], pad_id, cfg.data.pad_to_multiple_of)
+                batch = collate(data, rows[start:start + cfg.batch_size], pad_id, cfg.pad_to_multiple_of)
                 batch = {key: v.to(device, non_blocking=True) for key, v in batch.items()}
                 with ctx:
                     loss_sum, _ = batch_loss(model, batch, cfg)
@@ -440,7 +394,7 @@ def train(cfg: SFTConfig) -> dict:
             if distributed:
                 dist.all_reduce(total)
             loss = total.item() / max(n_trained, 1)
-            norm = clip_gradients(model, cfg.optimizer.grad_clip)
+            norm = clip_gradients(model, cfg.grad_clip)
             finite = not skip_nonfinite(state, loss, norm, step + 1, say)
             if finite:
                 optimizer.step()
@@ -456,14 +410,14 @@ def train(cfg: SFTConfig) -> dict:
                                           "skipped": not finite}) + "\n")
                 metrics.flush()
             stop_if_diverging(state, cfg.nonfinite_patience, state["step"])
-            if state["step"] % cfg.log_every == 0 and master:
+            if state["step"] % cfg.log_interval == 0 and master:
                 tps = tokens_since_log / (time.time() - t0)
                 t0, tokens_since_log = time.time(), 0
                 mfu = f", mfu {100 * flops_per_token * tps / world / peak:.1f}%" if peak else ""
                 print(f"step {state['step']}/{total_steps} (epoch {epoch + 1}): loss {loss:.4f}, grad norm "
                       f"{norm:.3f}, lr {lr:.2e}, {tps:,.0f} tok/s{mfu}, {state['skipped']} skipped", flush=True)
             epoch_end = state["step"] == sum(epoch_steps[:epoch + 1])
-            if (cfg.save_every and state["step"] % cfg.save_every == 0) or (not cfg.save_every and epoch_end):
+            if (cfg.save_interval and state["step"] % cfg.save_interval == 0) or (not cfg.save_interval and epoch_end):
                 if state["step"] < stop:
                     checkpoint("last")
     except KeyboardInterrupt:
@@ -478,7 +432,7 @@ def train(cfg: SFTConfig) -> dict:
     checkpoint("last")
     if state["step"] == total_steps:
         checkpoint("final", dtype=getattr(torch, cfg.export_dtype))
-        say(f"done: {state['step']} steps, {state['skipped']} skipped; model in {cfg.output_dir}/final")
+        say(f"done: {state['step']} steps, {state['skipped']} skipped; model in {cfg.out_dir}/final")
     if distributed:
         dist.destroy_process_group()
     return {"losses": losses, "state": state, "total_steps": total_steps, "model": model}

@@ -102,13 +102,13 @@ def test_original_commands_and_yaml_run_as_written(tmp_path, hub):
 def test_yaml_maps_the_original_config(tmp_path):
     (tmp_path / "config.yml").write_text(ORIGINAL_YAML)
     cfg = load_config(str(tmp_path / "config.yml"), ["--epochs=3"])
-    assert cfg.model.name_or_path == HUB_ID and cfg.tiled_loss and cfg.tiled_mlp  # model.type: liger
-    assert cfg.data.sources == [{"name_or_path": "/path/to/output_hf", "split": "train"}]
-    assert (cfg.data.max_length, cfg.data.pack_samples, cfg.epochs) == (262144, True, 3)
+    assert cfg.pretrained == HUB_ID and cfg.tiled_loss and cfg.tiled_mlp  # model.type: liger
+    assert cfg.sources == [{"name_or_path": "/path/to/output_hf", "split": "train"}]
+    assert (cfg.block_size, cfg.pack_samples, cfg.epochs) == (262144, True, 3)
     # arctic_training's defaults for what the file leaves out
-    assert (cfg.optimizer.lr, cfg.optimizer.weight_decay, tuple(cfg.optimizer.betas)) == (5e-4, 0.1, (0.9, 0.999))
-    assert (cfg.scheduler.type, cfg.scheduler.warmup_ratio, cfg.seed) == ("linear", 0.1, 42)
-    assert cfg.checkpoint_activations and cfg.data.pad_to_multiple_of == 256
+    assert (cfg.learning_rate, cfg.weight_decay, cfg.beta1, cfg.beta2) == (5e-4, 0.1, 0.9, 0.999)
+    assert (cfg.lr_schedule, cfg.warmup_ratio, cfg.min_lr, cfg.seed) == ("linear", 0.1, 0.0, 42)
+    assert cfg.checkpoint_activations and cfg.pad_to_multiple_of == 256
 
 
 def test_yaml_sections_map(tmp_path):
@@ -137,15 +137,15 @@ checkpoint:
 wandb: {enable: false, project: p}
 """)
     cfg = load_config(str(path))
-    assert (cfg.batch_size, cfg.gradient_accumulation_steps, cfg.epochs, cfg.seed, cfg.max_steps) == (2, 4, 2, 7, 50)
+    assert (cfg.batch_size, cfg.grad_accum, cfg.epochs, cfg.seed, cfg.stop_at) == (2, 4, 2, 7, 50)
     assert cfg.offload_activations and cfg.checkpoint_activations and not cfg.tiled_loss
     assert (cfg.dtype, cfg.attention, cfg.tokenizer) == ("bfloat16", "flex", HUB_ID)
-    assert cfg.data.sources == [{"name_or_path": "someone/fim-rows", "split": "validation"},
-                                {"name_or_path": "/d", "split": "train", "kind": "messages"}]
-    assert (cfg.data.max_length, cfg.data.pad_to_multiple_of, cfg.data.num_proc) == (4096, 128, 4)
-    assert (cfg.optimizer.lr, cfg.optimizer.weight_decay, tuple(cfg.optimizer.betas)) == (1e-5, 0.0, (0.9, 0.95))
-    assert (cfg.scheduler.type, cfg.scheduler.warmup_ratio, cfg.scheduler.min_lr_ratio) == ("cosine", 0.03, 0.1)
-    assert (cfg.output_dir, cfg.save_every, cfg.init_from) == ("out/x", 100, "auto")
+    assert cfg.sources == [{"name_or_path": "someone/fim-rows", "split": "validation"},
+                           {"name_or_path": "/d", "split": "train", "kind": "messages"}]
+    assert (cfg.block_size, cfg.pad_to_multiple_of, cfg.num_proc) == (4096, 128, 4)
+    assert (cfg.learning_rate, cfg.weight_decay, cfg.beta1, cfg.beta2) == (1e-5, 0.0, 0.9, 0.95)
+    assert (cfg.lr_schedule, cfg.warmup_ratio, cfg.min_lr) == ("cosine", 0.03, pytest.approx(1e-6))
+    assert (cfg.out_dir, cfg.save_interval, cfg.init_from) == ("out/x", 100, "auto")
 
 
 @pytest.mark.parametrize("text, key, words", [

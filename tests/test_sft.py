@@ -4,7 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from fim import sft
 from fim.bpe import QWEN2_PATTERN, BPETokenizer
 from fim.data import Settings, collate, detect_kind, epoch_rows, load_source, packed_attention_mask
 from fim.prompt import build_prompt, parse_template
-from fim.sft import DataConfig, ModelConfig, OptimizerConfig, SchedulerConfig, SFTConfig
+from fim.sft import SFTConfig
 from model import ModelArgs, Transformer, from_pretrained, save_pretrained
 
 tokenizers = pytest.importorskip("tokenizers")
@@ -85,13 +85,10 @@ def write_jsonl(path: Path, rows: list[dict]) -> str:
 
 
 def config(base: Path, out: Path, source: str, **kw) -> SFTConfig:
-    data = dict(sources=[source], max_length=256, pack_samples=True)
-    data.update(kw.pop("data", {}))
-    opt = dict(lr=3e-3, weight_decay=0.0, grad_clip=1.0)
-    opt.update(kw.pop("optimizer", {}))
-    return SFTConfig(model=ModelConfig(str(base)), data=DataConfig(**data), optimizer=OptimizerConfig(**opt),
-                     scheduler=SchedulerConfig(warmup_steps=2, min_lr_ratio=0.1),
-                     output_dir=str(out), device="cpu", log_every=1000, **kw)
+    settings = dict(pretrained=str(base), sources=[source], block_size=256, pack_samples=True, learning_rate=3e-3,
+                    weight_decay=0.0, grad_clip=1.0, warmup_iters=2, min_lr=3e-4, out_dir=str(out), device="cpu",
+                    log_interval=1000)
+    return SFTConfig(**{**settings, **kw})
 
 
 def metrics(out: Path) -> list[dict]:
@@ -272,10 +269,10 @@ def test_nonfinite_steps_are_skipped_without_touching_the_optimizer(tmp_path, ba
             loss.register_hook(lambda g: g * float("inf"))  # a finite loss with an infinite gradient
         return loss, n
 
-    ref = config(base, tmp_path / "ref", src, epochs=6, max_steps=2)
+    ref = config(base, tmp_path / "ref", src, epochs=6, stop_at=2)
     sft.train(ref)
     monkeypatch.setattr(sft, "batch_loss", injected)
-    cfg = replace(ref, output_dir=str(tmp_path / "nan"), max_steps=4)
+    cfg = replace(ref, out_dir=str(tmp_path / "nan"), stop_at=4)
     state = sft.train(cfg)["state"]
     assert state["skipped"] == 2 and state["step"] == 4 and state["nonfinite_in_a_row"] == 2
     assert [m["skipped"] for m in metrics(tmp_path / "nan")] == [False, False, True, True]
@@ -290,17 +287,17 @@ def test_nonfinite_steps_are_skipped_without_touching_the_optimizer(tmp_path, ba
 
     monkeypatch.setattr(sft, "batch_loss", always_nan)
     with pytest.raises(sft.NonFiniteError, match="2 non-finite steps in a row at step 2"):
-        sft.train(replace(ref, output_dir=str(tmp_path / "abort"), nonfinite_patience=2, max_steps=0))
+        sft.train(replace(ref, out_dir=str(tmp_path / "abort"), nonfinite_patience=2, stop_at=0))
 
 
 def test_resume_is_exact(tmp_path, base):
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
-    full = config(base, tmp_path / "full", src, epochs=3, data=dict(max_length=160))
+    full = config(base, tmp_path / "full", src, epochs=3, block_size=160)
     a = sft.train(full)
     assert a["total_steps"] >= 6
-    first = replace(full, output_dir=str(tmp_path / "cut"), max_steps=a["total_steps"] // 2 + 1)
+    first = replace(full, out_dir=str(tmp_path / "cut"), stop_at=a["total_steps"] // 2 + 1)
     sft.train(first)
-    b = sft.train(replace(first, max_steps=0, init_from="resume"))
+    b = sft.train(replace(first, stop_at=0, init_from="resume"))
     assert b["state"]["step"] == a["state"]["step"]
     assert [m["loss"] for m in metrics(tmp_path / "cut")] == [m["loss"] for m in metrics(tmp_path / "full")]
     for (name, p), q in zip(a["model"].state_dict().items(), b["model"].state_dict().values()):
@@ -311,8 +308,8 @@ def test_resume_is_exact(tmp_path, base):
 def test_adafactor_bf16_and_unpacked_rows_train(tmp_path, base):
     """The lighter optimizer state of the 1-GPU memory plan, under bf16 autocast, one sample per row."""
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
-    cfg = config(base, tmp_path / "out", src, epochs=4, batch_size=2, gradient_accumulation_steps=2, dtype="bfloat16",
-                 optimizer=dict(type="adafactor", lr=0.1), data=dict(pack_samples=False))
+    cfg = config(base, tmp_path / "out", src, epochs=4, batch_size=2, grad_accum=2, dtype="bfloat16",
+                 optimizer="adafactor", learning_rate=0.1, pack_samples=False)
     result = sft.train(cfg)
     losses = result["losses"]
     assert len(losses) == 8 and losses[-1] < losses[0] - 1.0
@@ -336,21 +333,21 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
     """torchrun, 2 processes on gloo, FSDP2 (with activation checkpointing): the same losses as one process."""
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
     (tmp_path / "cfg.py").write_text(
-        f"model = dict(name_or_path={str(base)!r})\n"
-        f"data = dict(sources=[{src!r}], max_length=128)\n"
-        "optimizer = dict(lr=3e-3)\nscheduler = dict(warmup_steps=1)\n"
-        "epochs = 4\nmax_steps = 3\ndevice = 'cpu'\nthreads = 1\ncheckpoint_activations = True\n")
-    one = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [f"--output_dir={tmp_path / 'one'}", "--batch_size=2"]))
+        f"pretrained = {str(base)!r}\n"
+        f"sources = [{src!r}]\nblock_size = 128\n"
+        "learning_rate = 3e-3\nwarmup_iters = 1\n"
+        "epochs = 4\nstop_at = 3\ndevice = 'cpu'\nthreads = 1\ncheckpoint_activations = True\n")
+    one = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [f"--out_dir={tmp_path / 'one'}", "--batch_size=2"]))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "fim/sft.py",
-           str(tmp_path / "cfg.py"), f"--output_dir={tmp_path / 'two'}"]
+           str(tmp_path / "cfg.py"), f"--out_dir={tmp_path / 'two'}"]
     run = torchrun(cmd, env, fresh=tmp_path / "two")
     assert run.returncode == 0, run.stderr[-3000:]
     # resume under FSDP too: the optimizer state goes out from rank 0
-    run = torchrun(cmd + ["--max_steps=4", "--init_from=resume"], env)
+    run = torchrun(cmd + ["--stop_at=4", "--init_from=resume"], env)
     assert run.returncode == 0, run.stderr[-3000:]
     single = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [
-        f"--output_dir={tmp_path / 'one'}", "--batch_size=2", "--max_steps=4", "--init_from=resume"]))
+        f"--out_dir={tmp_path / 'one'}", "--batch_size=2", "--stop_at=4", "--init_from=resume"]))
     a, b = metrics(tmp_path / "one"), metrics(tmp_path / "two")
     assert len(a) == len(b) == 4
     for x, y in zip(a, b):
@@ -365,14 +362,26 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
 # ---- config and entrypoints
 
 def test_config_file_mirrors_the_seed_and_overrides():
-    cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--data.max_length=8192", "--epochs=1"])
-    assert cfg.type == "sft" and cfg.data.pack_samples and cfg.data.end_token == "<|im_end|>"
-    assert cfg.data.max_length == 8192 and cfg.epochs == 1
-    assert sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py")).data.max_length == 262144
-    with pytest.raises(SystemExit, match="unknown config keys"):
-        sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--learning_rate=1"])
-    with pytest.raises(SystemExit, match="unknown optimizer keys"):
-        sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--optimizer.learning_rate=1"])
+    cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--block_size=8192", "--epochs=1"])
+    assert cfg.type == "sft" and cfg.pack_samples and cfg.end_token == "<|im_end|>"
+    assert cfg.block_size == 8192 and cfg.epochs == 1
+    assert sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py")).block_size == 262144
+    with pytest.raises(SystemExit, match="unknown config key 'max_steps'"):
+        sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--max_steps=1"])
+    with pytest.raises(SystemExit, match="unknown config key 'data.max_length'"):
+        sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--data.max_length=1"])
+
+
+def test_settings_shared_with_train_py_are_spelled_as_there():
+    """One spelling of each setting the two scripts share, one schedule, one parameter grouping."""
+    import train
+    shared = {f.name for f in fields(SFTConfig)} & {f.name for f in fields(train.TrainConfig)}
+    assert {"out_dir", "grad_accum", "batch_size", "block_size", "learning_rate", "min_lr", "warmup_iters",
+            "weight_decay", "beta1", "beta2", "grad_clip", "log_interval", "stop_at", "init_from", "seed",
+            "device", "dtype", "threads", "nonfinite_patience"} <= shared
+    cfg = config(Path("."), Path("."), "x", learning_rate=1e-3, min_lr=1e-4, warmup_iters=10)
+    tcfg = train.TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_iters=10, max_iters=100)
+    assert [sft.get_lr(i, 100, cfg) for i in range(0, 101, 7)] == [train.get_lr(i, tcfg) for i in range(0, 101, 7)]
 
 
 def test_modal_entrypoint_imports():
@@ -386,10 +395,10 @@ def test_config_values_parse_and_check_as_in_train_py():
     import train
     assert sft.NonFiniteError is train.NonFiniteError and sft.skip_nonfinite is train.skip_nonfinite  # one guard
     cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), [
-        "--checkpoint_activations=False", "--optimizer.lr=1e-4", "--optimizer.betas=(0.9, 0.99)", "--epochs=3"])
-    assert cfg.checkpoint_activations is False and cfg.optimizer.lr == 1e-4 and cfg.optimizer.betas == (0.9, 0.99)
+        "--checkpoint_activations=False", "--learning_rate=1e-4", "--beta2=0.99", "--epochs=3"])
+    assert cfg.checkpoint_activations is False and cfg.learning_rate == 1e-4 and cfg.beta2 == 0.99
     assert cfg.epochs == 3
-    for arg, message in [("--optimizer.lr=fast", "optimizer.lr: expected float, got 'fast'"),
+    for arg, message in [("--learning_rate=fast", "learning_rate: expected float, got 'fast'"),
                          ("--tiled_loss=no", "tiled_loss: expected bool, got 'no'"),
                          ("--epochs=2.5", "epochs: expected int, got 2.5")]:
         with pytest.raises(SystemExit, match=message):
