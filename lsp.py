@@ -1,14 +1,26 @@
 """Editor integration: a language server (LSP over stdio) serving SQL completions.
 
-    python lsp.py [--ckpt PATH] [--schema FILE ...] [--db sqlite:///path.db]
+    python lsp.py [--ckpt PATH] [--schema FILE ...] [--db URL [--db-values]]
                   [--fim-url URL --fim-model NAME [--fim-tokenizer tokenizer.json]]
+
+This file holds the protocol; the schema's sources are schema_sources.py (files, workspace, a
+database through database.py), the FIM client fim_client.py, the completer sample.py.
 
 - textDocument/completion: up to 5 suggestions, best first, each a textEdit that replaces
   the partly typed word; textDocument/inlineCompletion (LSP 3.18): the best one as ghost text.
 - Schema, in this order (a table named twice keeps its first definition): --schema files and
   the initialization options `schema` (text) and `schemaFiles`; the CREATE TABLE statements
   of the buffer; those of the workspace's files matching `schemaGlob` (default **/*.sql;
-  watched through the editor when it can, else polled); the tables of --db (read-only).
+  watched through the editor when it can, else polled); the tables of --db (PostgreSQL, CockroachDB,
+  MySQL, DuckDB, SQLite; read-only; a server re-read every --db-refresh-s and on
+  `sqlcomplete.refreshSchema`; a database that is down leaves the last schema read in use).
+- With --db-values, inside (or where one may start) a string compared with a column or inserted
+  into one, that column's most common values come first. They stay in this process: never logged,
+  never sent to the FIM backend.
+- The model, the n-gram and the schema load at start-up (the schema's prompt is prefilled after
+  `initialized`), in the model thread, while the protocol answers.
+- Message framing survives bad input: a Content-Length that is missing, not a number or over
+  64 MiB is logged and skipped, a body that is not JSON gets JSON-RPC's parse error (-32700).
 - Only the statement under the cursor (sqlscan.py) goes to the model, so a long file costs
   what a short one does. Requests wait `debounceMs`, a newer request for the same document
   supersedes a waiting one, $/cancelRequest is honoured, and a result computed for a
@@ -17,21 +29,20 @@
   (/v1/completions), its prompt built by fim/prompt.py exactly as fim/csv_to_fim.py builds
   training prompts; on a timeout or an error the local model answers, and the editor's log
   says so once per outage.
-- workspace/executeCommand `sqlcomplete.schema` [uri]: the tables the server sees for a document.
+- workspace/executeCommand `sqlcomplete.schema` [uri]: the tables the server sees for a document;
+  `sqlcomplete.refreshSchema`: re-read every source now (the database too).
 
 Setup for Neovim, Helix and VS Code: docs/editors.md.
 """
 import argparse
 import asyncio
-import fnmatch
 import functools
+import json
 import os
 import re
-import sqlite3
 import sys
 import threading
 import time
-import urllib.parse
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,27 +50,28 @@ from dataclasses import dataclass, field
 from cattrs import transform_error
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
-from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import (FeatureRequestError, JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest,
+                              JsonRpcParseError)
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
+from database import DatabaseError, DbOptions, add_db_args, db_options, merge, value_completions
 from fim.prompt import normalize_newlines
+from fim_client import FimBackend, fim_context
 from sample import CompleterOptions, add_completer_flags, completer_options
+from schema_sources import SchemaSources
 from sqlscan import SqlDocument
-from sqlschema import KEYWORDS, parse_schema, split_tables
+from sqlschema import KEYWORDS, parse_schema
 
 VERSION = "0.1.0"
 REQUEST_FAILED = -32803  # LSP's RequestFailed: the request was well-formed but cannot be served
 _WORD = re.compile(r"[A-Za-z0-9_$]*$")  # the completer's word characters: what a textEdit replaces
-SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "dist", "build"}
-MAX_WORKSPACE_FILES = 1000
-MAX_FILE_BYTES = 1 << 20
-FILE_LINES_BEFORE, FILE_LINES_AFTER, FILE_CHARS = 40, 10, 6000  # file_content window for the FIM prompt
-# Qwen's control tokens: a FIM completion ends at any of them
-FIM_STOP = ["<|im_end|>", "<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|fim_prefix|>", "<|fim_suffix|>",
-            "<|fim_middle|>", "<|im_start|>"]
+MAX_MESSAGE_BYTES = 64 << 20  # a larger Content-Length is refused (and logged), not allocated
+MAX_HEADER_LINE = 8192  # header lines are read at most this long: a body without a length is skimmed, not held
+_CONTENT_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?\n?\Z", re.I)  # at a line's end
 
 
 @dataclass
@@ -69,7 +81,7 @@ class Options:
     schema_files: list[str] = field(default_factory=list)
     schema_text: str = ""  # initializationOptions.schema
     schema_glob: str = "**/*.sql"
-    db: str | None = None
+    db: DbOptions | None = None  # --db and its --db-* flags
     fim_url: str | None = None
     fim_model: str | None = None
     fim_tokenizer: str | None = None
@@ -79,7 +91,7 @@ class Options:
     fim_retry_s: float = 30.0  # after a FIM failure, the local model answers alone this long
     debounce_ms: float = 0.0
     max_items: int = 5
-    poll_s: float = 2.0  # how often schema files and the database are checked for changes; 0: never
+    poll_s: float = 2.0  # how often schema files (and whether the database is due a refresh) are checked; 0: never
     completer: CompleterOptions = field(default_factory=lambda: CompleterOptions(threads=1))  # the local model's
 
 
@@ -110,123 +122,6 @@ def to_character(line: str, index: int, encoding: str) -> int:
     if encoding == "utf-32" or line.isascii():
         return index
     return sum(_units(ch, encoding) for ch in line[:index])
-
-
-# ---------------------------------------------------------------- schema sources
-
-def read_ddl(path: str, strict: bool = True) -> list[str]:
-    """CREATE TABLE statements of a file; strict: a file that is not UTF-8 raises UnicodeDecodeError."""
-    with open(path, "rb") as f:
-        data = f.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MB")
-    return split_tables(data.decode("utf-8", "strict" if strict else "replace"))
-
-
-def db_path(url: str) -> str:
-    """The file of sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's spelling) or a plain path."""
-    if url.startswith("sqlite://"):
-        return urllib.parse.unquote(url[len("sqlite://"):])[1:] or ":memory:"
-    if "://" in url:
-        raise ValueError(f"--db {url}: only sqlite:///path.db databases are supported")
-    return url
-
-
-def sqlite_schema(path: str) -> list[str]:
-    """CREATE TABLE statements from sqlite_master, the database opened read-only."""
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
-    con = sqlite3.connect(uri, uri=True, timeout=1.0)
-    try:
-        rows = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL "
-                           "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
-    finally:
-        con.close()
-    return [sql + ";" for (sql,) in rows]
-
-
-def merge_schema(parts: list[str]) -> str:
-    """CREATE TABLE texts joined as the training data joins them; a table named twice keeps the first."""
-    seen, out = set(), []
-    for part in parts:
-        names = {n.lower() for n in parse_schema(part)}
-        if names and names <= seen:
-            continue
-        seen |= names
-        out.append(part.strip().encode("utf-8", "replace").decode("utf-8"))  # no lone surrogates for the model
-    return "\n\n".join(out)
-
-
-def glob_match(rel: str, pattern: str) -> bool:
-    """fnmatch on a /-separated relative path, where a leading **/ also matches no folder."""
-    return fnmatch.fnmatchcase(rel, pattern) or (pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:]))
-
-
-def workspace_files(roots: list[str], pattern: str) -> list[str]:
-    """Files under the roots matching the glob (hidden and vendored folders skipped), sorted, at most 1000."""
-    out = []
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                if glob_match(os.path.relpath(path, root).replace(os.sep, "/"), pattern):
-                    out.append(path)
-                    if len(out) >= MAX_WORKSPACE_FILES:
-                        return out
-    return out
-
-
-def _stamp(path: str) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
-# ---------------------------------------------------------------- FIM backend
-
-def fim_context(schema: str, buf: SqlDocument, line: int, start: tuple[int, int]) -> dict:
-    """The context fields of a FIM prompt: the schema, earlier statements, the file around the cursor."""
-    history = [s for s in buf.history(start) if not re.match(r"create\s+table\b", s, re.I)]
-    lines = buf.lines[max(0, line - FILE_LINES_BEFORE):line + FILE_LINES_AFTER + 1]
-    while len(lines) > 1 and sum(map(len, lines)) > FILE_CHARS:
-        lines = lines[1:]  # fim/prompt.py's policy for a string field: whole lines from the top
-    return {"ddl_context": schema, "sql_history": history, "file_content": "".join(lines)[-FILE_CHARS:]}
-
-
-class FimBackend:
-    """The fine-tuned Qwen3 FIM model behind vLLM's OpenAI-compatible /v1/completions."""
-
-    def __init__(self, opts: Options):
-        from openai import AsyncOpenAI
-
-        from fim.bpe import BPETokenizer
-        from fim.prompt import load_template
-        self.url, self.model = opts.fim_url, opts.fim_model
-        self.client = AsyncOpenAI(base_url=opts.fim_url, api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY",
-                                  timeout=opts.fim_timeout, max_retries=0)
-        self.template = load_template()
-        self.tokenizer = BPETokenizer.from_file(opts.fim_tokenizer) if opts.fim_tokenizer else None
-        self.max_prompt_tokens = opts.fim_max_prompt_tokens if self.tokenizer else None
-        self.max_tokens, self.timeout, self.retry_s = opts.fim_max_tokens, opts.fim_timeout, opts.fim_retry_s
-        extra = {}
-        if self.tokenizer is not None:  # vLLM: stop on the control tokens' ids too (stop strings see decoded text)
-            extra["stop_token_ids"] = [i for i in map(self.tokenizer.token_to_id, FIM_STOP) if i is not None]
-        self.extra_body = extra or None
-        self.down_until = 0.0  # while down, the local model answers without trying
-        self.failing = False
-
-    def prompt(self, context: dict, prefix: str, suffix: str) -> str:
-        """fim/prompt.py's prompt, as fim/csv_to_fim.py writes it for this context, prefix and suffix."""
-        from fim.prompt import build_prompt
-        return build_prompt(context, prefix, suffix, self.template, self.tokenizer, self.max_prompt_tokens)
-
-    async def complete(self, prompt: str) -> list[str]:
-        r = await asyncio.wait_for(self.client.completions.create(
-            model=self.model, prompt=prompt, max_tokens=self.max_tokens, temperature=0.0, n=1, stop=FIM_STOP,
-            extra_body=self.extra_body), self.timeout + 0.5)
-        return [c.text for c in r.choices if c.text and c.text.strip()]
 
 
 # ---------------------------------------------------------------- the server
@@ -334,17 +229,12 @@ class SqlServer(LanguageServer):
         self.model_error: str | None = None
         self.model_future = None
         self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")  # the completer is not thread-safe
-        self.fim = FimBackend(opts) if opts.fim_url else None
+        self.fim = FimBackend(opts.fim_url, opts.fim_model, opts.fim_tokenizer, opts.fim_max_prompt_tokens,
+                              opts.fim_max_tokens, opts.fim_timeout, opts.fim_retry_s) if opts.fim_url else None
         self.jobs: OrderedDict[tuple, Job] = OrderedDict()  # recent jobs by (uri, version, line, col, epoch)
         self.latest: dict[str, tuple] = {}  # uri -> key of the newest job: older waiting jobs are skipped
         self.asked_at: dict = {}  # request id -> document version when the request arrived
-        self.roots: list[str] = []
-        self.ws_paths: list[str] = []
-        self.file_ddl: dict[str, tuple] = {}  # path -> (stamp, CREATE TABLE texts)
-        self.bad_files: dict[str, tuple] = {}  # path -> stamp of a file reported unreadable
-        self.db_ddl: list[str] = []
-        self.db_stamp: tuple | None = None
-        self.sources_lock = threading.Lock()
+        self.sources = SchemaSources(opts.schema_files, opts.schema_glob, opts.db)  # DatabaseError: a bad --db
         self.epoch = 0  # grows when a schema source other than an open buffer changes
         self.watched = False  # the editor reports workspace file changes
         self.first_scan: asyncio.Future | None = None
@@ -360,6 +250,7 @@ class SqlServer(LanguageServer):
                      types.CompletionOptions(trigger_characters=[".", " ", "(", ","]))(_plain(self.on_completion))
         self.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(_plain(self.on_inline))
         self.command("sqlcomplete.schema")(_plain(self.cmd_schema))
+        self.command("sqlcomplete.refreshSchema")(_plain(self.cmd_refresh))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -374,6 +265,68 @@ class SqlServer(LanguageServer):
             self.log(f"dropped a message that is not UTF-8 ({error})", types.MessageType.Error)
             return
         self.log(f"error: {error}", types.MessageType.Error)
+
+    def start_io(self, stdin=None, stdout=None) -> None:
+        """pygls' stdio server, reading messages with read_messages' framing."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(self.read_messages(stdin or sys.stdin.buffer))
+        except (BrokenPipeError, KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    async def read_messages(self, stdin) -> None:
+        """Content-Length framed JSON-RPC from stdin until EOF. Where pygls' reader dies or stops answering,
+        this one logs and goes on: a length over MAX_MESSAGE_BYTES or not a number skips to the next header
+        (found anywhere on a line, so a body without a length is skipped too), a body that is not JSON
+        gets a parse error response (-32700), one that is not an object an invalid-request error (-32600)."""
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="stdin")
+        length = None
+        while not self._stop_event.is_set():
+            line = await loop.run_in_executor(pool, stdin.readline, MAX_HEADER_LINE)
+            if not line:
+                break
+            m = _CONTENT_LENGTH.search(line)  # search: after a short body, the next header shares its line
+            if m:
+                value = m.group(1).decode("ascii", "replace")
+                if value.isdigit() and int(value) <= MAX_MESSAGE_BYTES:
+                    length = int(value)
+                else:
+                    length = None
+                    why = f"over the {MAX_MESSAGE_BYTES >> 20} MiB limit" if value.isdigit() else "not a number"
+                    self.log(f"message skipped: Content-Length {value[:40]!r} is {why}", types.MessageType.Error)
+                continue
+            if line.strip() or length is None:
+                continue  # another header (Content-Type), or text outside any message: skipped
+            body = await loop.run_in_executor(pool, stdin.read, length)
+            if len(body) < length:
+                break  # the editor closed the pipe mid-message
+            length = None
+            self.receive(body)
+
+    def receive(self, body: bytes) -> None:
+        """One message's body: parsed, then handled by pygls' protocol; a body that is not JSON gets an error."""
+        try:
+            message = json.loads(body, object_hook=self.protocol.structure_message)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:  # UnicodeDecodeError: bytes that are not UTF-8
+            why = f"not UTF-8 ({e.reason} at byte {e.start})" if isinstance(e, UnicodeDecodeError) else str(e)
+            self.log(f"message dropped: {why}", types.MessageType.Error)
+            self.protocol._send_response(None, error=JsonRpcParseError(f"Parse error: {why}").to_response_error())
+            return
+        except Exception as e:  # noqa: BLE001 - as pygls' own loop: report and read on
+            self._report_server_error(e, JsonRpcException)
+            return
+        if message is None or isinstance(message, (list, str, int, float)):
+            self.protocol._send_response(None, error=JsonRpcInvalidRequest("Invalid Request: not a JSON object")
+                                         .to_response_error())
+            return
+        try:
+            self.protocol.handle_message(message)
+        except Exception as e:  # noqa: BLE001 - as pygls' own loop: report and read on
+            self._report_server_error(e, JsonRpcException)
 
     def load_model(self) -> None:
         """Load the local completer in the model thread (the first completion waits for it)."""
@@ -397,15 +350,18 @@ class SqlServer(LanguageServer):
             self.opts.max_items = max(1, min(self.opts.max_items, 20))
         folders = [to_fs_path(f.uri) for f in params.workspace_folders or []]
         root = params.root_uri and to_fs_path(params.root_uri) or params.root_path
-        self.roots = [p for p in dict.fromkeys(folders or [root]) if p and os.path.isdir(p)]
-        base = self.roots[0] if self.roots else os.getcwd()
+        roots = [p for p in dict.fromkeys(folders or [root]) if p and os.path.isdir(p)]
+        base = roots[0] if roots else os.getcwd()
         self.opts.schema_files = [os.path.join(base, os.path.expanduser(p)) for p in self.opts.schema_files]
+        src = self.sources
+        src.roots, src.schema_files, src.schema_text, src.schema_glob = (
+            roots, self.opts.schema_files, self.opts.schema_text, self.opts.schema_glob)
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
         self.first_scan = asyncio.ensure_future(self.refresh_sources(walk=True))
         caps = self.client_capabilities.workspace
         watch = caps and caps.did_change_watched_files
-        if self.roots and self.opts.schema_glob and watch and watch.dynamic_registration:
+        if self.sources.roots and self.opts.schema_glob and watch and watch.dynamic_registration:
             try:
                 await asyncio.wait_for(self.client_register_capability_async(types.RegistrationParams(registrations=[
                     types.Registration(id="sqlcomplete-schema-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -416,6 +372,8 @@ class SqlServer(LanguageServer):
             except Exception as e:  # noqa: BLE001 - polling still covers it
                 self.log(f"could not register file watchers ({e}); polling every {self.opts.poll_s} s")
         await self.first_scan
+        # prefill the schema's prompt now (model thread, after the model loads): the first completion finds it cached
+        self.model_pool.submit(self._warm, self.sources.merged(None, [], {}))
         if self.opts.poll_s > 0:
             self.poll_task = asyncio.ensure_future(self.poll())
 
@@ -436,53 +394,10 @@ class SqlServer(LanguageServer):
 
     # ------------------------------------------------------------ schema
 
-    def _read_sources(self, walk: bool, only: list[str] | None) -> tuple[bool, list[str]]:
-        """Re-read the schema files and the database that changed (a worker thread, one at a time)."""
-        with self.sources_lock:
-            return self._read_sources_locked(walk, only)
-
-    def _read_sources_locked(self, walk: bool, only: list[str] | None) -> tuple[bool, list[str]]:
-        changed, notes = False, []
-        if walk:
-            paths = workspace_files(self.roots, self.opts.schema_glob) if self.opts.schema_glob else []
-            changed |= paths != self.ws_paths
-            self.ws_paths = paths
-        for path in only if only is not None else self.opts.schema_files + self.ws_paths:
-            stamp = _stamp(path)
-            old = self.file_ddl.get(path)
-            if old is not None and old[0] == stamp:
-                continue
-            fixed = path in self.opts.schema_files
-            try:
-                ddl = read_ddl(path, strict=not fixed) if stamp else []
-                self.bad_files.pop(path, None)
-            except (OSError, UnicodeDecodeError, ValueError) as e:
-                ddl = []
-                if self.bad_files.get(path) != stamp:  # say it once per version of the file
-                    self.bad_files[path] = stamp
-                    why = f"not UTF-8 ({e.reason} at byte {e.start})" if isinstance(e, UnicodeDecodeError) else e
-                    notes.append(f"schema file {path} skipped: {why}")
-            if fixed and stamp is None and old is None:
-                notes.append(f"schema file {path} not found")
-            self.file_ddl[path] = (stamp, ddl)
-            changed |= old is None or old[1] != ddl
-        if self.opts.db:
-            path = db_path(self.opts.db)
-            stamp = (_stamp(path), _stamp(path + "-wal"))
-            if stamp != self.db_stamp:
-                self.db_stamp = stamp
-                try:
-                    ddl = sqlite_schema(path)
-                except sqlite3.Error as e:
-                    ddl = self.db_ddl
-                    notes.append(f"database {path}: {e}")
-                changed |= ddl != self.db_ddl
-                self.db_ddl = ddl
-        return changed, notes
-
-    async def refresh_sources(self, walk: bool = False, only: list[str] | None = None) -> None:
+    async def refresh_sources(self, walk: bool = False, only: list[str] | None = None, db: bool = False) -> None:
+        """Re-read the sources that changed (db: the database now, whether due or not), off the event loop."""
         loop = asyncio.get_running_loop()
-        changed, notes = await loop.run_in_executor(None, self._read_sources, walk, only)
+        changed, notes = await loop.run_in_executor(None, self.sources.read, walk, only, db)
         for note in notes:
             self.log(note, types.MessageType.Warning)
         if changed:
@@ -497,19 +412,8 @@ class SqlServer(LanguageServer):
         """The merged schema for a document, rebuilt only when a source changed."""
         key = (self.epoch, doc.buffer.ddl_version, tuple(d.buffer.ddl_version for d in self.docs.values()))
         if doc.schema_key != key:
-            open_paths = {d.path: d for d in self.docs.values() if d.path}
-            parts = []
-            for path in self.opts.schema_files:
-                parts += self.file_ddl.get(path, (None, []))[1]
-            parts += split_tables(self.opts.schema_text)
-            parts += doc.buffer.ddl()
-            for path in self.ws_paths:
-                if path == doc.path or path in self.opts.schema_files:
-                    continue
-                other = open_paths.get(path)  # an open file: its buffer, not the disk
-                parts += other.buffer.ddl() if other else self.file_ddl.get(path, (None, []))[1]
-            parts += self.db_ddl
-            doc.schema, doc.schema_key = merge_schema(parts), key
+            open_buffers = {d.path: d.buffer for d in self.docs.values() if d.path}
+            doc.schema, doc.schema_key = self.sources.merged(doc.path, doc.buffer.ddl(), open_buffers), key
         return doc.schema
 
     def tables(self, schema: str) -> dict[str, list[str]]:
@@ -517,10 +421,18 @@ class SqlServer(LanguageServer):
             self._tables_cache = (schema, parse_schema(schema))
         return self._tables_cache[1]
 
-    def cmd_schema(self, uri: str) -> dict:
+    async def cmd_schema(self, uri: str) -> dict:
         """sqlcomplete.schema: the tables (with columns) the server sees for a document."""
+        await self._sources_ready()
         doc = self.document(uri)
         return {"tables": self.tables(self.schema_for(doc)), "epoch": self.epoch}
+
+    async def cmd_refresh(self, *args) -> dict:
+        """sqlcomplete.refreshSchema: re-read the files, the workspace and the database now."""
+        await self.refresh_sources(walk=True, db=True)
+        db = self.sources.db
+        return {"epoch": self.epoch, "databaseTables": len(db.tables) if db else None,
+                "databaseError": self.sources.db_error}
 
     # ------------------------------------------------------------ documents
 
@@ -672,6 +584,11 @@ class SqlServer(LanguageServer):
 
     async def _run_backends(self, job: Job) -> tuple[list[str] | None, str]:
         texts, backend = None, "local"
+        loop = asyncio.get_running_loop()
+        values = None  # the database's values for a string at the cursor: looked up while the model runs
+        if self.opts.db is not None and self.opts.db.values and self.sources.db is not None:
+            values = loop.run_in_executor(None, value_completions, self.sources.db, job.prefix, job.suffix,
+                                          self.opts.max_items)
         if job.fim_prompt is not None:
             try:
                 texts, backend = await self.fim.complete(job.fim_prompt), "fim"
@@ -689,7 +606,9 @@ class SqlServer(LanguageServer):
                     self.log(f"FIM backend {self.fim.url} failed ({why}): falling back to the local model",
                              types.MessageType.Warning)
         if texts is None:
-            texts = await asyncio.get_running_loop().run_in_executor(self.model_pool, self._local, job)
+            texts = await loop.run_in_executor(self.model_pool, self._local, job)
+        if values is not None and texts is not None:
+            texts = merge(await values, texts, self.opts.max_items)  # merged here: the FIM prompt never sees them
         if texts is not None and job.crlf:
             texts = [t.replace("\r\n", "\n").replace("\n", "\r\n") for t in texts]
         return texts, backend
@@ -759,7 +678,6 @@ def parse_args(argv: list[str] | None = None) -> Options:
     ap.add_argument("--ckpt", default=None, help="local model checkpoint (default: the shipped models/default)")
     ap.add_argument("--schema", action="append", default=[], metavar="FILE", help="file with CREATE TABLE statements")
     ap.add_argument("--schema-glob", default="**/*.sql", help="workspace files read for CREATE TABLE ('' for none)")
-    ap.add_argument("--db", default=None, help="a SQLite database whose tables are the schema (sqlite:///path.db)")
     ap.add_argument("--fim-url", default=None, help="vLLM OpenAI-compatible base URL, e.g. http://host:8000/v1")
     ap.add_argument("--fim-model", default=None, help="model name served at --fim-url")
     ap.add_argument("--fim-tokenizer", default=None,
@@ -771,11 +689,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
     ap.add_argument("--debounce-ms", type=float, default=0.0, help="wait this long before running the model")
     ap.add_argument("--poll-s", type=float, default=2.0, help="check schema files and --db this often (0: never)")
     add_completer_flags(ap)  # the local model's: --max-tokens, --ngram, ...
+    add_db_args(ap)  # --db URL, --db-schema, --db-values, --db-refresh-s, timeouts
     a = ap.parse_args(argv)
     if a.fim_url and not a.fim_model:
         ap.error("--fim-url needs --fim-model")
     return Options(ckpt=a.ckpt, schema_files=[os.path.abspath(p) for p in a.schema], schema_glob=a.schema_glob,
-                   db=a.db, fim_url=a.fim_url, fim_model=a.fim_model, fim_tokenizer=a.fim_tokenizer,
+                   db=db_options(a), fim_url=a.fim_url, fim_model=a.fim_model, fim_tokenizer=a.fim_tokenizer,
                    fim_max_prompt_tokens=a.fim_max_prompt_tokens, fim_max_tokens=a.fim_max_tokens,
                    fim_timeout=a.fim_timeout, fim_retry_s=a.fim_retry_s, debounce_ms=a.debounce_ms, poll_s=a.poll_s,
                    completer=completer_options(a))
@@ -792,13 +711,11 @@ def main(argv: list[str] | None = None) -> int:
             if not opts.fim_url:
                 raise
             print("lsp.py: no local model: the FIM backend answers alone, with no fallback", file=sys.stderr)
-        if opts.db:
-            db_path(opts.db)
         for path in opts.schema_files:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"--schema {path}: no such file")
         server = SqlServer(opts)
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError, DatabaseError) as e:
         print(f"lsp.py: {e}", file=sys.stderr)
         return 2
     server.load_model()

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from sqlschema import split_tables  # noqa: E402
-from lsp import merge_schema  # noqa: E402
+from schema_sources import merge_schema  # noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "seed_corpus" / "dev_seed.jsonl"
 
