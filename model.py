@@ -532,11 +532,3 @@ def write_json_atomic(path: str, obj):
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=2)
     os.replace(tmp, path)
-
-
-def model_args_fields() -> set[str]:
-    return {f.name for f in fields(ModelArgs)}
-
-
-def args_dict(args: ModelArgs) -> dict:
-    return asdict(args)
