@@ -691,6 +691,28 @@ def merge(values: list[str], suggestions: list[str], n: int) -> list[str]:
     return out[:n]
 
 
+class LiveCompleter:
+    """A completer (sample.Completer) over a live database, for sample.py and tui.py: the database's
+    schema where neither --schema nor a request gives one, and with values=True a column's common
+    values first where the cursor is at its value (as lsp.py merges them)."""
+
+    def __init__(self, completer, db: Database, values: bool):
+        self.completer, self.db, self.values = completer, db, values
+
+    def schema(self) -> str:
+        return "\n\n".join(self.db.ddl)
+
+    def set_schema(self, schema: str) -> None:
+        self.completer.set_schema(schema or self.schema())
+
+    def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
+        out = self.completer.complete(prefix, suffix, n)
+        return merge(value_completions(self.db, prefix, suffix, n), out, n) if self.values else out
+
+    def __getattr__(self, name):
+        return getattr(self.completer, name)
+
+
 # ---------------------------------------------------------------- command line
 
 def add_db_args(ap: argparse.ArgumentParser) -> None:
@@ -713,6 +735,29 @@ def db_options(args: argparse.Namespace) -> DbOptions | None:
         return None
     return DbOptions(url=args.db, schemas=list(args.db_schema), connect_timeout=args.db_connect_timeout,
                      query_timeout=args.db_query_timeout, values=args.db_values, refresh_s=args.db_refresh_s)
+
+
+def open_database(args: argparse.Namespace, prog: str) -> Database | None:
+    """The --db database with its schema read (None without --db); exits with one line when it cannot be read."""
+    opts = db_options(args)
+    if opts is None:
+        return None
+    try:
+        db = Database(opts)
+        db.refresh()
+    except (DatabaseError, ValueError) as e:
+        sys.exit(f"{prog}: {e}")
+    return db
+
+
+def db_flags(args: argparse.Namespace) -> list[str]:
+    """The --db flags of `args` again, for a program that hands over to another (sample.py to tui.py)."""
+    if not args.db:
+        return []
+    out = ["--db", args.db, "--db-refresh-s", str(args.db_refresh_s), "--db-connect-timeout",
+           str(args.db_connect_timeout), "--db-query-timeout", str(args.db_query_timeout)]
+    out += [a for name in args.db_schema for a in ("--db-schema", name)]
+    return out + (["--db-values"] if args.db_values else [])
 
 
 def main(argv: list[str] | None = None) -> int:

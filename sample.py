@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from database import LiveCompleter, add_db_args, db_flags, open_database
 from model import KVCache, from_pretrained
 from sqlschema import SQL_WORDS, STATEMENT_HEADER, fit_schema, marker_piece, names_in, parse_schema, prompt_text
 
@@ -558,6 +559,7 @@ def arg_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", default=None, help="JSONL output of --batch")
     ap.add_argument("--interactive", action="store_true", help="the curses editor (tui.py): keys below")
     add_completer_flags(ap)
+    add_db_args(ap)  # --db URL: the live database's schema (and with --db-values its values)
     return ap
 
 
@@ -567,7 +569,7 @@ def main(argv: list[str] | None = None):
     if args.interactive:  # the editor is tui.py's own program: hand this process over to it, same flags
         flags = ["ckpt", "schema", "num"] + [f.name for f in fields(CompleterOptions)]
         tui_argv = [a for name in flags if getattr(args, name) is not None
-                    for a in ("--" + name.replace("_", "-"), str(getattr(args, name)))]
+                    for a in ("--" + name.replace("_", "-"), str(getattr(args, name)))] + db_flags(args)
         sys.stdout.flush()
         os.execv(sys.executable, [sys.executable, TUI, *tui_argv])
     schema = read_schema(args.schema)
@@ -575,10 +577,13 @@ def main(argv: list[str] | None = None):
         sys.exit("--batch needs --out")
     if not args.batch and args.prefix is None:
         sys.exit("give --prefix, --batch IN --out OUT, or --interactive")
+    db = open_database(args, "sample.py")
     try:
         completer = Completer(args.ckpt, options=completer_options(args))
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
+    if db is not None:  # the database's schema where none is given, its values with --db-values
+        completer = LiveCompleter(completer, db, args.db_values)
     if args.batch:
         run_batch(completer, args.batch, args.out, args.num)
         return

@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Callable
 
+from database import LiveCompleter, add_db_args, open_database
 from sample import EDITOR_KEYS, Completer, add_completer_flags, completer_options, read_schema, resolve_ckpt
 
 DEBOUNCE_S = 0.06  # quiet time before a completion starts: typing bursts cost one completion
@@ -467,8 +468,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schema", default=None, help="file with CREATE TABLE statements (Ctrl-S edits it)")
     ap.add_argument("--num", type=int, default=5, help=f"suggestions listed (at most {MAX_PICK})")
     add_completer_flags(ap)
+    add_db_args(ap)
     args = ap.parse_args(argv)
-    schema = read_schema(args.schema)
+    db = open_database(args, "tui.py")  # --db: its schema when --schema gives none, its values with --db-values
+    schema = read_schema(args.schema) or ("\n\n".join(db.ddl) if db else "")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.exit("the editor needs a terminal")
     try:
@@ -476,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         sys.exit(str(e))
     options = completer_options(args)
-    worker = Worker(lambda: Completer(ckpt, options=options), schema, args.num)
+    worker = Worker(lambda: LiveCompleter(Completer(ckpt, options=options), db, args.db_values) if db
+                    else Completer(ckpt, options=options), schema, args.num)
     worker.start()  # the model loads while the screen comes up
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)

@@ -1,14 +1,19 @@
 """database.py against real databases: SQLite and DuckDB in-process, and a real PostgreSQL server
 (tests/pg_server.py) that skips with its reason where it cannot start (and fails under CI=true)."""
+import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from database import (Database, DatabaseError, DbOptions, merge, open_string, pgpass_password, redact,
                       render_table, sqlite_path, Table, Column, value_completions, value_target)
 
+ROOT = Path(__file__).resolve().parent.parent
 SHOP = [
     "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
     "status VARCHAR(20) DEFAULT 'active')",
@@ -248,3 +253,50 @@ def test_pg_schema_change_is_picked_up_on_refresh(pg):
     assert db.refresh() is True and any(d.startswith("CREATE TABLE invoices") for d in db.ddl)
     pg.sql("DROP TABLE invoices")
     db.close()
+
+
+# ---------------------------------------------------------------- sample.py over a live database
+
+def sample_py(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "sample.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def shop_db(path: Path) -> str:
+    con = sqlite3.connect(path)
+    for s in SHOP:
+        con.execute(s)
+    fill(con.execute)
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+def test_sample_py_reads_the_schema_and_values_from_db(tiny_ckpt, tmp_path):
+    url = shop_db(tmp_path / "shop.db")
+    prefix = "SELECT * FROM customers WHERE status = '"
+    r = sample_py("--ckpt", tiny_ckpt, "--db", url, "--db-values", "--prefix", prefix)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line.split("\t", 1)[1]) for line in r.stdout.splitlines()]
+    assert lines[:3] == ["active'", "inactive'", "banned'"]
+    without = sample_py("--ckpt", tiny_ckpt, "--db", url, "--prefix", prefix)
+    assert "active'" not in [json.loads(line.split("\t", 1)[1]) for line in without.stdout.splitlines()]
+    reqs = tmp_path / "in.jsonl"
+    reqs.write_text(json.dumps({"id": "a", "prefix": "UPDATE orders SET status = "}) + "\n"
+                    + json.dumps({"id": "b", "schema": "CREATE TABLE t (status TEXT);", "prefix": "SELECT "}) + "\n")
+    r = sample_py("--ckpt", tiny_ckpt, "--db", url, "--db-values", "--batch", str(reqs), "--out",
+                  str(tmp_path / "out.jsonl"))
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["id"] for o in out] == ["a", "b"] and all(o["completions"] for o in out)
+    r = sample_py("--ckpt", tiny_ckpt, "--db", f"sqlite:///{tmp_path / 'missing.db'}", "--prefix", "SELECT ")
+    assert r.returncode != 0 and r.stderr.strip().count("\n") == 0 and "no such file" in r.stderr
+
+
+def test_sample_py_over_postgres(tiny_ckpt, pg):
+    r = sample_py("--ckpt", tiny_ckpt, "--db", pg.url(), "--db-values", "--prefix",
+                  'SELECT * FROM "CustomerOrders" WHERE "Status" = ')
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line.split("\t", 1)[1]) for line in r.stdout.splitlines()][:2] == ["'paid'", "'shipped'"]
+    r = sample_py("--ckpt", tiny_ckpt, "--db", pg.url(password="nope"), "--prefix", "SELECT ")
+    assert r.returncode != 0 and "password authentication failed" in r.stderr and "nope" not in r.stderr
