@@ -5,9 +5,10 @@
 
 Reads top to bottom: config, data loader, model and optimizer, checkpoints, the loop.
 Checkpoints are directories in Hugging Face layout (config.json + model.safetensors,
-plus tok.model and, for resuming, optim.safetensors + state.json): OUT_DIR/last,
-OUT_DIR/prev (the one before, used if last is unreadable) and OUT_DIR/best. state.json holds the
-sha256 of each weights file, verified on resume; a last that fails it never becomes prev.
+plus tok.model and, for resuming, optim.safetensors, by parameter name as fim/sft.py writes it,
+and state.json): OUT_DIR/last, OUT_DIR/prev (the one before, used if last is unreadable) and
+OUT_DIR/best. state.json holds the sha256 of each weights file, verified on resume; a last that
+fails it never becomes prev.
 """
 import ast
 import hashlib
@@ -312,18 +313,36 @@ def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, 
     save_pretrained(model, tmp)
     if os.path.exists(tok_path):
         shutil.copyfile(tok_path, os.path.join(tmp, "tok.model"))
-    if optimizer is not None:
+    if optimizer is not None:  # by parameter name, as fim/sft.py writes it: "<name>.<exp_avg|exp_avg_sq|step>"
         opt = optimizer.state_dict()
-        tensors, shapes = {}, {}
+        names = optimizer_param_names(model, optimizer)
+        tensors = {}
         for pid, st in opt["state"].items():
             for k, v in st.items():
-                tensors[f"{pid}.{k}"] = v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+                tensors[f"{names[pid]}.{k}"] = v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
         save_file(tensors, os.path.join(tmp, "optim.safetensors"))
-        state = {**state, "param_groups": opt["param_groups"]}
+        state = {**state, "param_groups": [{**g, "params": [names[i] for i in g["params"]]}
+                                           for g in opt["param_groups"]]}
         torch_rng = torch.get_rng_state()
         save_file({"torch_rng": torch_rng}, os.path.join(tmp, "rng.safetensors"))
     write_json_atomic(os.path.join(tmp, "state.json"), {**state, "checksums": weight_checksums(tmp)})
     commit_checkpoint(tmp, out_dir, name)
+
+
+def optimizer_param_names(model, optimizer) -> list[str]:
+    """The name of each of the optimizer's parameters, in its order (the index its state_dict uses)."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [names[id(p)] for g in optimizer.param_groups for p in g["params"]]
+
+
+def optimizer_state_by_index(opt_state: dict, model, optimizer) -> dict:
+    """An optimizer state dict keyed by parameter name (optim.safetensors) keyed by index, for load_state_dict."""
+    index = {n: i for i, n in enumerate(optimizer_param_names(model, optimizer))}
+
+    def at(key):
+        return key if isinstance(key, int) else index[key]
+    return {"state": {at(k): v for k, v in opt_state["state"].items()},
+            "param_groups": [{**g, "params": [at(p) for p in g["params"]]} for g in opt_state["param_groups"]]}
 
 
 def commit_checkpoint(tmp: str, out_dir: str, name: str) -> None:
@@ -363,8 +382,8 @@ def load_checkpoint(out_dir: str, device):
             flat = load_file(os.path.join(path, "optim.safetensors"))
             opt_state = {}
             for key, v in flat.items():
-                pid, k = key.split(".", 1)
-                opt_state.setdefault(int(pid), {})[k] = v
+                pid, k = key.rsplit(".", 1)  # a parameter name (an index in checkpoints written before names)
+                opt_state.setdefault(int(pid) if pid.isdigit() else pid, {})[k] = v
             state["torch_rng"] = load_file(os.path.join(path, "rng.safetensors"))["torch_rng"]
             state.pop("checksums", None)
             if name == "prev":
@@ -582,7 +601,7 @@ def train(cfg: TrainConfig) -> dict:
     model.to(device)
     optimizer = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), device_type)
     if opt_state is not None:
-        optimizer.load_state_dict(opt_state)
+        optimizer.load_state_dict(optimizer_state_by_index(opt_state, model, optimizer))
     if master:
         print(f"model: {model.num_params():,} parameters ({model.num_params(non_embedding=True):,} non-embedding), "
               f"{model.args}")

@@ -162,20 +162,19 @@ class _Reader:
             self.fail(key, f"must be >= {lo}, got {v!r}")
         return x
 
-    def flag(self, key: str, v) -> bool:
-        if not isinstance(v, bool):
-            self.fail(key, f"expected true or false, got {v!r}")
+    def typed(self, key: str, v, kind: type, what: str):
+        if not isinstance(v, kind):
+            self.fail(key, f"expected {what}, got {v!r}")
         return v
+
+    def flag(self, key: str, v) -> bool:
+        return self.typed(key, v, bool, "true or false")
 
     def text(self, key: str, v) -> str:
-        if not isinstance(v, str):
-            self.fail(key, f"expected a string, got {v!r}")
-        return v
+        return self.typed(key, v, str, "a string")
 
     def section(self, key: str, v) -> dict:
-        if not isinstance(v, dict):
-            self.fail(key, f"expected a mapping, got {v!r}")
-        return v
+        return self.typed(key, v, dict, "a mapping")
 
     def refused(self, key: str, rule: str, v):
         """None when v is what this project does anyway, else the error for the key."""
@@ -313,7 +312,6 @@ def _source(r: _Reader, i: int, src) -> dict:
 
 
 def _data(r: _Reader, sec: dict, out: dict):
-    d = out
     div, pad_to = 256, "div_length"
     for k, v in sec.items():
         key = f"data.{k}"
@@ -323,15 +321,15 @@ def _data(r: _Reader, sec: dict, out: dict):
         elif k == "sources":
             if not isinstance(v, list) or not v:
                 r.fail(key, "expected a non-empty list of sources")
-            d["sources"] = [_source(r, i, s) for i, s in enumerate(v)]
+            out["sources"] = [_source(r, i, s) for i, s in enumerate(v)]
         elif k in ("max_length", "num_proc"):
-            d["block_size" if k == "max_length" else k] = r.number(key, v, int, 1)
+            out["block_size" if k == "max_length" else k] = r.number(key, v, int, 1)
         elif k == "pack_samples":
-            d[k] = r.flag(key, v)
+            out[k] = r.flag(key, v)
         elif k == "cache_dir":
-            d[k] = r.text(key, str(v))
+            out[k] = r.text(key, str(v))
         elif k == "seed":
-            d["data_seed"] = r.number(key, v, int, 0)
+            out["data_seed"] = r.number(key, v, int, 0)
         elif k == "filter_samples":
             if not r.flag(key, v):
                 r.fail(key, "false cannot be honoured: a sample over max_length is dropped here (or cut, with "
@@ -344,7 +342,7 @@ def _data(r: _Reader, sec: dict, out: dict):
             pad_to = v
         else:
             r.refused(key, f"data.{k}", v)
-    d["pad_to_multiple_of"] = d["block_size"] if pad_to == "max_length" else div
+    out["pad_to_multiple_of"] = out["block_size"] if pad_to == "max_length" else div
 
 
 def _optimizer(r: _Reader, sec: dict, out: dict):
@@ -367,31 +365,28 @@ def _optimizer(r: _Reader, sec: dict, out: dict):
 
 
 def _scheduler(r: _Reader, sec: dict, out: dict):
-    s = out
     name = "linear"
     for k, v in sec.items():
         key = f"scheduler.{k}"
-        if k == "type":
-            if v not in ("", "huggingface"):
+        if k in ("type", "name"):  # type: huggingface (transformers' schedules), name: which one
+            allowed = ("", "huggingface") if k == "type" else tuple(SCHEDULES)
+            if v not in allowed:
                 r.fail(key, f"{v!r} is not supported: huggingface schedules only ({', '.join(SCHEDULES)})")
-        elif k == "name":
-            if v not in SCHEDULES:
-                r.fail(key, f"{v!r} is not supported ({', '.join(SCHEDULES)})")
-            name = v
+            name = v if k == "name" else name
         elif k == "warmup_ratio":
-            s["warmup_ratio"] = r.number(key, v, float, 0)
+            out["warmup_ratio"] = r.number(key, v, float, 0)
         elif k == "scheduler_specific_kwargs":
             for kk, vv in r.section(key, v).items():
                 if kk != "min_lr_rate":
                     r.fail(f"{key}.{kk}", "cannot be honoured: min_lr_rate is the only scheduler argument here")
-                s["min_lr_rate"] = r.number(f"{key}.{kk}", vv, float, 0)
+                out["min_lr_rate"] = r.number(f"{key}.{kk}", vv, float, 0)
         else:
             r.refused(key, key, v)
-    s["lr_schedule"] = SCHEDULES[name]
+    out["lr_schedule"] = SCHEDULES[name]
     if name == "constant":
-        s["warmup_ratio"] = 0.0  # transformers' constant schedule has no warmup
+        out["warmup_ratio"] = 0.0  # transformers' constant schedule has no warmup
     if name != "cosine_with_min_lr":  # transformers' linear and cosine decay to 0
-        s.pop("min_lr_rate", None)
+        out.pop("min_lr_rate", None)
         if "scheduler_specific_kwargs" in sec:
             r.fail("scheduler.scheduler_specific_kwargs", f"min_lr_rate needs name: cosine_with_min_lr, not {name}")
 

@@ -384,6 +384,26 @@ def test_settings_shared_with_train_py_are_spelled_as_there():
     assert [sft.get_lr(i, 100, cfg) for i in range(0, 101, 7)] == [train.get_lr(i, tcfg) for i in range(0, 101, 7)]
 
 
+def test_optimizer_state_is_written_by_parameter_name_by_both_scripts(tmp_path):
+    import train
+    from safetensors.torch import load_file
+    torch.manual_seed(0)
+    model = Transformer(ModelArgs(**{**TINY, "vocab_size": 300}))
+    optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
+    model(torch.randint(0, 300, (1, 16)), torch.randint(0, 300, (1, 16)))[1].backward()
+    optimizer.step()
+    train.save_checkpoint(str(tmp_path), model, optimizer, {"iter": 1}, str(tmp_path / "no-tok.model"))
+    sft.save_checkpoint(SFTConfig(out_dir=str(tmp_path / "sft")), model, optimizer, {"step": 1}, 0, lambda: None,
+                        base_dir=None)
+    a, b = load_file(str(tmp_path / "last/optim.safetensors")), load_file(str(tmp_path / "sft/last/optim.safetensors"))
+    assert sorted(a) == sorted(b) and "embed_tokens.weight.exp_avg" in a and all(torch.equal(a[k], b[k]) for k in a)
+    _, opt_state, _ = train.load_checkpoint(str(tmp_path), "cpu")
+    again = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
+    again.load_state_dict(train.optimizer_state_by_index(opt_state, model, again))
+    assert all(torch.equal(again.state_dict()["state"][i]["exp_avg"], st["exp_avg"])
+               for i, st in optimizer.state_dict()["state"].items())
+
+
 def test_modal_entrypoint_imports():
     pytest.importorskip("modal")
     from fim import modal_sft
