@@ -47,9 +47,13 @@ endif
 train: setup
 	$(PY) train.py $(CONFIG) --data_dir=$(DATA_DIR)
 
+# the hybrid's suggestions, then the model's own (--ngram none): what the training contributed
+SAMPLE_CKPT = $(if $(CKPT),--ckpt $(CKPT),$(if $(wildcard out/quick/best),--ckpt out/quick/best,))
 sample: setup
-	$(PY) sample.py $(if $(CKPT),--ckpt $(CKPT),$(if $(wildcard out/quick/best),--ckpt out/quick/best,)) \
-		--schema examples/schema.sql --prefix "SELECT name, email FROM "
+	@echo "== $(or $(CKPT),$(if $(wildcard out/quick/best),out/quick/best,models/default)): the n-gram proposes, the model ranks"
+	$(PY) sample.py $(SAMPLE_CKPT) --schema examples/schema.sql --prefix "SELECT name, email FROM "
+	@echo "== the same model alone (--ngram none)"
+	$(PY) sample.py $(SAMPLE_CKPT) --ngram none --schema examples/schema.sql --prefix "SELECT name, email FROM "
 
 # the browser tests' node packages: installed when node is (npm writes this file; .ci/run's `npm ci` counts too)
 WEB_DEPS := web/node_modules/.package-lock.json

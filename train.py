@@ -488,8 +488,9 @@ def autocast_context(device_type: str, dtype: str):
     return nullcontext() if dtype == "float32" else torch.autocast(device_type, dtype=getattr(torch, dtype))
 
 
-# torch.compile costs ~20-60 s on 2 CPU cores and saves 10-30% a step (bench/train_speed.py): worth it past these
-COMPILE_MIN_STEPS, COMPILE_MIN_MINUTES = 200, 5.0
+# On 2 CPU cores torch.compile took 1-4 minutes (more under load) and saved ~10% a step (configs/quick.py's shape,
+# 8x1536): it repays itself only on long runs
+COMPILE_MIN_STEPS, COMPILE_MIN_MINUTES = 2000, 30.0
 
 
 def resolve_compile(compile_model: bool | None, device_type: str, planned_steps: int, planned_minutes: float = 0.0) -> bool:

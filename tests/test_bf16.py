@@ -32,10 +32,10 @@ def test_auto_dtype_is_bf16_only_where_it_is_native(monkeypatch):
 
 def test_compile_only_where_it_repays_its_cost(monkeypatch):
     monkeypatch.setattr(train.shutil, "which", lambda name: "/usr/bin/c++")
-    assert not train.resolve_compile(None, "cpu", planned_steps=20)
+    assert not train.resolve_compile(None, "cpu", planned_steps=200)
     assert train.resolve_compile(None, "cpu", planned_steps=5000)
-    assert train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=30)
-    assert not train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=2)
+    assert train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=60)
+    assert not train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=10)
     assert not train.resolve_compile(False, "cuda", planned_steps=5000)
     assert not train.resolve_compile(None, "mps", planned_steps=5000)
     monkeypatch.setattr(train.shutil, "which", lambda name: None)  # inductor needs a C++ compiler on CPU
