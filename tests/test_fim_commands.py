@@ -53,6 +53,17 @@ def hub_repo(cache: Path, repo_id: str, kind: str = "model") -> Path:
     return snap
 
 
+def to_blobs(snap: Path):
+    """As the hub's cache stores them: each file's bytes in blobs/<sha256>, the snapshot holding relative links."""
+    import hashlib
+    blobs = snap.parent.parent / "blobs"
+    blobs.mkdir(exist_ok=True)
+    for f in [p for p in snap.rglob("*") if p.is_file()]:
+        blob = blobs / hashlib.sha256(f.read_bytes()).hexdigest()
+        f.replace(blob)
+        f.symlink_to(os.path.relpath(blob, f.parent))
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("hf_cache")
@@ -65,10 +76,12 @@ def hub(tmp_path_factory) -> Path:
     args = ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=8, hidden_dim=64, vocab_size=vocab,
                      max_seq_len=262144, norm_eps=1e-6, rope_theta=5e6, qk_norm=True)
     save_pretrained(Transformer(args), str(snap))
+    to_blobs(snap)
     data = hub_repo(cache, "someone/fim-rows", "dataset") / "data"
     data.mkdir()
     pq.write_table(pa.table({"prompt": ["<|fim_prefix|>SELECT <|fim_suffix|> FROM t<|fim_middle|>"] * 3,
                              "response": ["a"] * 3}), data / "train-00000-of-00001.parquet")
+    to_blobs(data.parent)
     return cache
 
 
