@@ -156,9 +156,10 @@ def load_config(path: str | None = None, overrides: list[str] | None = None, cls
 
 
 def config_help(cls: type = TrainConfig) -> str:
-    """Every key of `cls` (and of ModelArgs as model.KEY) with its default and its comment in the source."""
+    """Every key of `cls` (and of ModelArgs as model.KEY, if cls has `model`) with its default and its comment."""
     lines = []
-    for c, prefix in ((cls, ""), (ModelArgs, "model.")):
+    with_model = any(f.name == "model" for f in fields(cls))
+    for c, prefix in ((cls, ""), (ModelArgs, "model.")) if with_model else ((cls, ""),):
         comments = dict(re.findall(r"^\s+(\w+)\s*:[^#\n]*#\s*(.*)$", inspect.getsource(c), re.M))
         for f in fields(c):
             if f.name == "model" and c is cls:

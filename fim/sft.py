@@ -50,7 +50,7 @@ from fim.hub import dataset_files, model_dir, tokenizer_file  # noqa: E402
 from model import from_pretrained, save_pretrained, write_json_atomic  # noqa: E402
 from train import (NonFiniteError, checkpoint_problem, commit_checkpoint, cosine_lr,  # noqa: E402, F401
                    gpu_peak_flops, init_distributed, skip_nonfinite, stop_if_diverging, weight_checksums)
-from train import load_config as load_config_values  # noqa: E402
+from train import config_help, load_config as load_config_values  # noqa: E402
 
 
 # ---------------------------------------------------------------- config
@@ -61,8 +61,7 @@ class SFTConfig:
     type: str = "sft"
     pretrained: str = ""  # the model to fine-tune: a directory (config.json, safetensors, tokenizer.json) or a hub id
     tokenizer: str = ""  # a tokenizer.json, a directory or a hub id; "": the model's own
-    # data: paths or hub dataset ids, or {"name_or_path": ..., "split": "train", "kind": ...}; kind from the columns
-    sources: list = field(default_factory=list)
+    sources: list = field(default_factory=list)  # paths, hub dataset ids or {name_or_path, split, kind} (fim/hub.py)
     block_size: int = 4096  # tokens per row; a longer sample is dropped or truncated (too_long)
     pack_samples: bool = True  # whole samples packed into rows, each attending only to itself
     too_long: str = "drop"  # "drop" or "truncate" (keeps the first block_size tokens)
@@ -438,8 +437,19 @@ def train(cfg: SFTConfig) -> dict:
     return {"losses": losses, "state": state, "total_steps": total_steps, "model": model}
 
 
+USAGE = """usage: python fim/sft.py [CONFIG.py | CONFIG.yml] [--key=value ...]
+
+Fine-tunes a Hugging Face Qwen3/Llama checkpoint on prompt/response or messages data (docs/sft.md).
+CONFIG.py sets any of the keys below; CONFIG.yml is an arctic_training config (fim/arctic_yaml.py);
+--key=value overrides either, as Python literals. Keys, with their defaults:
+"""
+
+
 if __name__ == "__main__":
     argv = sys.argv[1:]
+    if any(a in ("-h", "--help") for a in argv):
+        print(USAGE + config_help(SFTConfig))
+        sys.exit(0)
     config_path = argv.pop(0) if argv and not argv[0].startswith("--") else None
     try:
         train(load_config(config_path, argv))

@@ -382,6 +382,8 @@ def test_settings_shared_with_train_py_are_spelled_as_there():
     cfg = config(Path("."), Path("."), "x", learning_rate=1e-3, min_lr=1e-4, warmup_iters=10)
     tcfg = train.TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_iters=10, max_iters=100)
     assert [sft.get_lr(i, 100, cfg) for i in range(0, 101, 7)] == [train.get_lr(i, tcfg) for i in range(0, 101, 7)]
+    keys = train.config_help(SFTConfig)  # fim/sft.py --help
+    assert "--block_size=4096 " in keys and "--out_dir=out/sft\n" in keys and "--model." not in keys
 
 
 def test_optimizer_state_is_written_by_parameter_name_by_both_scripts(tmp_path):
