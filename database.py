@@ -636,6 +636,7 @@ class ValueTarget(NamedTuple):
     tables: list[str]  # the tables the statement names
     typed: str  # the value's text typed so far, inside the quotes
     quoted: bool  # the cursor is inside the quotes (else a value may start here)
+    listed: tuple = ()  # values already in the IN (...) list: not offered again
 
 
 def value_target(prefix: str) -> ValueTarget | None:
@@ -660,7 +661,8 @@ def value_target(prefix: str) -> ValueTarget | None:
     qual, _, col = m.group(1).rpartition(".")
     if qual:
         qual = aliases.get(_unquote(qual).lower(), qual)
-    return ValueTarget(qual or None, col, tables, typed, start is not None)
+    listed = tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", m.group(0)))
+    return ValueTarget(qual or None, col, tables, typed, start is not None, listed)
 
 
 def value_completions(db: Database, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
@@ -677,7 +679,7 @@ def value_completions(db: Database, prefix: str, suffix: str = "", n: int = 5) -
     closing = "" if target.quoted and suffix.startswith("'") else "'"
     out = []
     for v in db.values(*found):
-        if v.startswith(typed) and v != typed:
+        if v.startswith(typed) and v != typed and v not in target.listed:
             out.append(opening + v[len(typed):].replace("'", "''") + closing)
         if len(out) >= n:
             break

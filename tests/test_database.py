@@ -34,10 +34,10 @@ def fill(execute) -> None:
 # ---------------------------------------------------------------- pure functions
 
 def test_value_target_finds_the_column_of_the_open_string():
-    assert value_target("SELECT * FROM customers WHERE status = '") == (None, "status", ["customers"], "", True)
+    assert value_target("SELECT * FROM customers WHERE status = '") == (None, "status", ["customers"], "", True, ())
     assert value_target("SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status IN ('a', 'sh") \
-        == ("orders", "status", ["customers", "orders"], "sh", True)
-    assert value_target("UPDATE orders SET status = 'it''s") == (None, "status", ["orders"], "it's", True)
+        == ("orders", "status", ["customers", "orders"], "sh", True, ("a",))
+    assert value_target("UPDATE orders SET status = 'it''s") == (None, "status", ["orders"], "it's", True, ())
     assert value_target("INSERT INTO orders (id, customer_id, status) VALUES (1, 2, 'pa")[:2] == ("orders", "status")
     assert value_target("INSERT INTO orders (id, status) VALUES (1, 'x'), (2, '")[:2] == ("orders", "status")
     assert value_target("SELECT * FROM t WHERE name LIKE 'Jo")[1:4] == ("name", ["t"], "Jo")
@@ -46,7 +46,7 @@ def test_value_target_finds_the_column_of_the_open_string():
     assert value_target("SELECT * FROM t WHERE a = 1 -- it's") is None  # a comment, not a string
     assert open_string("SELECT 'a''") == 7 and open_string("SELECT 'a'") is None
     # where a value may start: the whole quoted value is offered
-    assert value_target("SELECT * FROM t WHERE status = ") == (None, "status", ["t"], "", False)
+    assert value_target("SELECT * FROM t WHERE status = ") == (None, "status", ["t"], "", False, ())
     assert value_target("INSERT INTO t (a, b) VALUES (1, ")[:2] == ("t", "b")
     assert value_target("SELECT * FROM t WHERE status = 1") is None
     assert value_target("SELECT * FROM t -- status = ") is None
@@ -101,6 +101,7 @@ def test_sqlite_schema_values_and_refresh(tmp_path):
     assert value_completions(db, "SELECT * FROM customers WHERE status = 'in", suffix="'") == ["active"]
     assert value_completions(db, "SELECT * FROM customers WHERE id = '") == []  # not a text column
     assert value_completions(db, "SELECT * FROM customers WHERE status = ", n=2) == ["'active'", "'inactive'"]
+    assert value_completions(db, "SELECT * FROM customers WHERE status IN ('active', '") == ["inactive'", "banned'"]
     assert db.refresh() is False
     con.execute("CREATE TABLE refunds (id INTEGER PRIMARY KEY, reason TEXT)")
     con.commit()
