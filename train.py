@@ -19,6 +19,7 @@ import os
 import re
 import runpy
 import shutil
+import signal
 import sys
 import time
 import types
@@ -727,6 +728,8 @@ def main(argv: list[str]) -> None:
         return
     path = argv[0] if argv and not argv[0].startswith("-") else None
     cfg = TrainConfig(**load_config(path, argv[1:] if path else argv))
+    # a scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C does
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         train(cfg)
     except (DataError, NonFiniteError) as e:

@@ -294,3 +294,28 @@ def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir,
     (out / "last" / "state.json").write_text(json.dumps(state))
     assert train.checkpoint_problem(str(out / "last")).startswith("non-finite weights")
     assert train.load_checkpoint(str(out), "cpu")[2]["iter"] == 4
+
+
+def test_sigterm_saves_a_checkpoint_like_ctrl_c(data_dir, tmp_path):
+    """A scheduler's SIGTERM (preemption, a timeout) leaves a `last` to resume from, and exit code 130."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "term"
+    cmd = [sys.executable, "train.py", f"--data_dir={data_dir}", f"--out_dir={out}",
+           '--model={"dim": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2}', "--batch_size=2",
+           "--block_size=256", "--max_iters=100000", "--eval_interval=100000", "--log_interval=1", "--threads=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:  # wait until it is inside the loop
+            if line.startswith("iter 2:"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=120)[0]
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, rest
+    assert "interrupted" in rest
+    assert (out / "last" / "model.safetensors").exists()
+    assert json.load(open(out / "last" / "state.json"))["iter"] >= 2
