@@ -1,4 +1,4 @@
-# `make train`: the training demo, a ~1M-parameter model trained for 9 minutes on 2 CPU cores (~3M tokens).
+# `make train`: the training demo, a ~1M-parameter model trained for 9 minutes on 2 CPU cores.
 # Enough to watch the loss fall and the model learn SQL's shape (`make sample` prints its own suggestions
 # beside the hybrid's); not enough to complete well alone: the shipped models/default saw 32.6M tokens.
 out_dir = "out/quick"
