@@ -399,7 +399,6 @@ class Database:
 
     def _read_inspector(self) -> list[Table]:
         import sqlalchemy as sa
-        from sqlalchemy.engine.reflection import ObjectKind
         try:
             with self._engine.connect() as conn:
                 dbapi = conn.connection.dbapi_connection
@@ -412,7 +411,7 @@ class Database:
                         namespaces, unqualified = self._namespaces(conn, insp)
                         tables = []
                         for ns in dict.fromkeys(namespaces):
-                            tables += self._read_namespace(insp, ns, ns in unqualified or ns is None, ObjectKind)
+                            tables += self._read_namespace(insp, ns, ns in unqualified or ns is None)
                 finally:
                     if timer is not None:
                         timer.cancel()
@@ -452,7 +451,9 @@ class Database:
                 t.parents.append((t.namespace, ref))
         return sorted(tables.values(), key=lambda t: (t.namespace or "", t.name))
 
-    def _read_namespace(self, insp, ns: str | None, bare: bool, ObjectKind) -> list[Table]:
+    def _read_namespace(self, insp, ns: str | None, bare: bool) -> list[Table]:
+        """One namespace's tables and views through the inspector (bare: written unqualified)."""
+        from sqlalchemy.engine.reflection import ObjectKind
         views = set(insp.get_view_names(schema=ns))
         if self.backend in MULTI_REFLECTION:  # one query per kind of fact for all tables
             kinds = ObjectKind.TABLE | ObjectKind.VIEW | ObjectKind.MATERIALIZED_VIEW
@@ -481,7 +482,7 @@ class Database:
                 try:
                     type_ = c["type"].compile(dialect=self._engine.dialect)
                 except Exception:  # noqa: BLE001 - a type the dialect cannot spell: its generic name
-                    type_ = str(c["type"]) if not isinstance(c["type"], type(None)) else "TEXT"
+                    type_ = "TEXT"
                 if enum and getattr(c["type"], "name", None):
                     type_ = c["type"].name
                 cols.append(Column(c["name"], clean_type(type_), bool(c.get("nullable", True)), c.get("default"), enum))
@@ -490,9 +491,11 @@ class Database:
             parents = []
             for fk in fks.get(key) or []:
                 ref_ns = fk.get("referred_schema")
-                ref = q(fk["referred_table"]) if ref_ns is None or ref_ns == ns else f"{q(ref_ns)}.{q(fk['referred_table'])}"
+                ref = q(fk["referred_table"])
+                if ref_ns is not None and ref_ns != ns:
+                    ref = f"{q(ref_ns)}.{ref}"
                 foreign.append((fk["constrained_columns"], ref, fk["referred_columns"]))
-                parents.append((ref_ns if ref_ns != ns else ns, fk["referred_table"]))
+                parents.append((ref_ns, fk["referred_table"]))
             unique = [u["column_names"] for u in uniques.get(key) or []]
             out.append(Table(name, ns, cols, list(pk), unique, foreign, view=name in views, qualify=not bare,
                              parents=parents))

@@ -104,8 +104,8 @@ def measure_values(server, args) -> dict:
         db.close()
     _, statements = build_requests(rows_alone)
     lit = literal_hits(statements, res_alone, res_values)
-    return {"literals": lit, "groups": loaded, "groups_skipped_ddl": skipped, "inserts_loaded": inserts, "inserts_failed": failed,
-            "statements": len(rows_alone), "without": score(statements, res_alone)["overall"],
+    return {"literals": lit, "groups": loaded, "groups_skipped_ddl": skipped, "inserts_loaded": inserts,
+            "inserts_failed": failed, "statements": len(rows_alone), "without": score(statements, res_alone)["overall"],
             "with_values": score(statements, res_values)["overall"]}
 
 

@@ -71,7 +71,8 @@ def test_render_matches_the_training_layout():
     t = Table("line_items", None, [Column("order_id", "INTEGER", False), Column("sku", "VARCHAR(20)", False),
                                    Column("note", "TEXT", True, "'none'::text")],
               primary_key=["order_id", "sku"], foreign_keys=[(["order_id"], "orders", ["id"])])
-    assert render_table(t) == ("CREATE TABLE line_items (\n    order_id INTEGER NOT NULL,\n    sku VARCHAR(20) NOT NULL,\n"
+    assert render_table(t) == ("CREATE TABLE line_items (\n    order_id INTEGER NOT NULL,\n"
+                               "    sku VARCHAR(20) NOT NULL,\n"
                                "    note TEXT DEFAULT 'none',\n    PRIMARY KEY (order_id, sku),\n"
                                "    FOREIGN KEY (order_id) REFERENCES orders(id)\n);")
 
@@ -196,7 +197,8 @@ def test_pg_values_from_pg_stats_then_sample(pg):
     assert value_completions(db, q) == ["active'", "inactive'", "banned'"]
     sampled = Database(DbOptions(pg.url(), values=True))
     sampled.refresh()
-    assert value_completions(sampled, 'SELECT * FROM "CustomerOrders" o WHERE o."Status" IN (\'') == ["paid'", "shipped'"]
+    in_list = 'SELECT * FROM "CustomerOrders" o WHERE o."Status" IN (\''
+    assert value_completions(sampled, in_list) == ["paid'", "shipped'"]
     assert value_completions(sampled, "SELECT * FROM people WHERE mood = 'h") == ["appy'"]  # enum labels, no query
     db.close(), sampled.close()
 
