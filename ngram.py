@@ -29,7 +29,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-from sqlschema import KEYWORDS, TOKEN, parse_schema
+from sqlschema import KEYWORDS, TOKEN, column_types, parse_schema
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.json.gz")
 MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
@@ -37,11 +37,40 @@ MIN_PROB = 0.2  # a continuation stops before a token less likely than this
 BOS, EOS = "<s>", "</s>"
 TABLE, COLUMN, QTABLE, QCOLUMN = "<T>", "<C>", '"<T>"', '"<C>"'
 STRING, NUMBER, QUOTED = "<S>", "<N>", "<Q>"
+ALIAS = "<A>"  # an alias in the class ranker's context keys
+WORDS = "<W> "  # the class ranker's statistics of names' last words: context keys start with this
 UNRENDERABLE = {STRING, NUMBER, QUOTED, EOS}
 TABLE_CONTEXT = {"from", "join", "into", "update", "table", "truncate", "only"}
 # a word after a table name is its alias unless it is one of these (web/ngram.js holds the same set)
 NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "nothing"} \
     | {"natural", "using", "intersect", "except"}
+# a column's type, coarsely: what the ranker learns which clause wants (ORDER BY a time, SUM a number)
+TYPE_KINDS = ("", "int", "number", "text", "time", "bool", "uuid", "other")
+COMPARISONS = {"=", "<", ">"}  # the scorer's tokens: `<=` is `<` then `=`
+
+
+def name_tail(name: str) -> str:
+    """A name's last word, lowercase: created_at -> at, CustomerName -> name ("" when none)."""
+    m = re.search(r"(?:[A-Z]?[a-z0-9]+|[A-Z]+)$", name)
+    return m.group(0).lower() if m else ""
+
+
+def type_kind(sql_type: str) -> int:
+    """Index in TYPE_KINDS of a column's type word (lowercase)."""
+    t = sql_type
+    if not t:
+        return 0
+    if t.startswith(("date", "time")) or t in ("interval", "year"):
+        return 4
+    if "int" in t or "serial" in t:
+        return 1
+    if t.startswith(("dec", "num", "float", "real", "double", "money")):
+        return 2
+    if "char" in t or "text" in t or t in ("string", "clob"):
+        return 3
+    if t.startswith("bool") or t == "bit":
+        return 5
+    return 6 if t == "uuid" else 7
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -69,6 +98,26 @@ class Schema:
                 self.spelling.setdefault(c.lower(), c)
                 self.column_set.add(c.lower())
         self.table_set = set(self.tables)
+        self.column_sets = {t: set(cols) for t, cols in self.columns.items()}
+        self.tails = {low: name_tail(name) for low, name in self.spelling.items()}
+        types, fkeys = column_types(text or "")
+        self.types = {t.lower(): {c.lower(): type_kind(k) for c, k in cols.items()} for t, cols in types.items()}
+        # foreign keys both ways: (table, column) -> the tables it references / that reference it
+        self.refs, self.referenced = defaultdict(set), defaultdict(set)
+        self.table_links = defaultdict(set)
+        for t, c, rt, rc in fkeys:
+            t, c, rt, rc = t.lower(), c.lower(), rt.lower(), rc.lower()
+            if t in self.table_set and rt in self.table_set:
+                self.refs[(t, c)].add(rt)
+                self.referenced[(rt, rc or self.columns[rt][0])].add(t)
+                self.table_links[t].add(rt)
+                self.table_links[rt].add(t)
+
+    def linked(self, t: str, c: str, tables: list[str]) -> bool:
+        """Whether column c of table t joins it to another of `tables`: a foreign key either way, or
+        the same name (other than id)."""
+        return any(u != t and (u in self.refs.get((t, c), ()) or u in self.referenced.get((t, c), ())
+                               or (c != "id" and c in self.columns.get(u, ()))) for u in tables)
 
     def normalize(self, word: str, prev: str) -> str:
         """A token's n-gram symbol: a class for schema names, the lowercase word otherwise."""
@@ -141,17 +190,81 @@ class TypedStatement:
         self.words.append(low)
 
 
+def insert_slot(state: TypedStatement, schema: Schema) -> tuple[str, str, list[str] | str | None] | None:
+    """Where an INSERT's cursor is: ("list", table, columns listed so far) inside `INSERT INTO t (...`;
+    ("value", table, the column this value goes to or None) at the start of a VALUES item; else None."""
+    norms, words = state.norms, state.words
+    if state.kind != "insert" or not (TABLE in norms or QTABLE in norms):
+        return None
+    i = min(k for k, n in enumerate(norms) if n in (TABLE, QTABLE))
+    table, j = words[i], i + 1
+    columns = schema.columns.get(table, [])
+    if j < len(norms) and norms[j] == "(":
+        listed = []
+        for j in range(j + 1, len(norms)):
+            if norms[j] == ")":
+                break
+            if norms[j] in (COLUMN, QCOLUMN):
+                listed.append(words[j])
+        else:
+            return "list", table, listed
+        columns, j = listed, j + 1
+    if "values" not in norms[j:] or norms[-1] not in ("(", ","):
+        return None
+    depth, pos = 0, 0
+    for n in norms[norms.index("values", j) + 1:]:
+        if n == "(":
+            depth, pos = depth + 1, 0 if depth == 0 else pos
+        elif n == ")":
+            depth -= 1
+        elif n == "," and depth == 1:
+            pos += 1
+    if depth != 1:
+        return None
+    return "value", table, columns[pos] if pos < len(columns) else None
+
+
+def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> dict[str, None]:
+    """The next symbols the statement allows: a full INSERT column list closes (no `,`, and `)` is
+    offered); a value for a text, time or UUID column is no number, one for a numeric column no string
+    (at a VALUES item, or after `column =`)."""
+    slot = insert_slot(state, schema)
+    prev = state.norms[-1] if state.norms else BOS
+    if slot and slot[0] == "list":
+        full = slot[1] in schema.table_set and set(schema.columns[slot[1]]) <= set(slot[2])
+        if full and prev in (COLUMN, QCOLUMN):
+            return {s: None for s in syms if s != ","} | {")": None}
+        return syms
+    if slot and slot[2]:
+        kind = schema.types.get(slot[1], {}).get(slot[2], 0)
+    elif prev in COMPARISONS and len(state.norms) > 1 and state.norms[-2] in (COLUMN, QCOLUMN) and state.last_col:
+        t, j = state.last_col
+        kind = schema.types.get(t, {}).get(schema.columns[t][j], 0)
+    else:
+        return syms
+    if TYPE_KINDS[kind] in ("text", "time", "uuid"):
+        return {s: None for s in syms if not (s == NUMBER or s[0] in "0123456789")}
+    if TYPE_KINDS[kind] in ("int", "number"):
+        return {s: None for s in syms if s != STRING}
+    return syms
+
+
 def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
     """Candidate column -> (relation to the statement's tables, used, next in schema order, first column,
-    looks like a key)."""
+    looks like a key, type kind, joins its table to another named one, the last column's name in
+    another table: `ON a.x = b.x`, its table holds every column used so far: `SELECT a, ` before FROM)."""
     dot = state.dot_table(schema)
+    last = schema.columns[state.last_col[0]][state.last_col[1]] if state.last_col else None
     out = {}
     for t in schema.tables:
         if dot and t != dot:
             continue
         rel = 2 if t == dot else 1 if t in state.tables else 0
+        holds = bool(state.used) and state.used <= schema.column_sets[t]
         for j, c in enumerate(schema.columns[t]):
-            f = (rel, c in state.used, state.last_col == (t, j - 1), j == 0, c.endswith("id"))
+            f = (rel, c in state.used, state.last_col == (t, j - 1), j == 0, c.endswith("id"),
+                 schema.types.get(t, {}).get(c, 0), rel > 0 and schema.linked(t, c, state.tables),
+                 c == last and t != state.last_col[0], holds)
             if c not in out or f > out[c]:
                 out[c] = f
     return out
@@ -159,7 +272,8 @@ def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
 
 def table_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
     """Candidate table -> (used, holds the columns typed outside named tables, first table,
-    shares a column name other than id with a named table)."""
+    shares a column name other than id with a named table, a foreign key joins it to a named table,
+    last table)."""
     pending = {c for c in state.used if not any(c in schema.columns.get(t, ()) for t in state.tables)}
     named = {c for t in state.tables for c in schema.columns.get(t, ())} - {"id"}
     out = {}
@@ -167,18 +281,51 @@ def table_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
         cols = schema.columns[t]
         has = sum(c in cols for c in pending)
         cover = 3 if not pending else 2 if has == len(pending) else 1 if has else 0
-        out[t] = (t in state.tables, cover, i == 0, t not in state.tables and not named.isdisjoint(cols))
+        out[t] = (t in state.tables, cover, i == 0, t not in state.tables and not named.isdisjoint(cols),
+                  t not in state.tables and not schema.table_links.get(t, set()).isdisjoint(state.tables),
+                  i == len(schema.tables) - 1)
     return out
 
 
 def rank_buckets(state: TypedStatement) -> list[str]:
-    """Context keys for the class ranker, most specific first."""
-    prev = state.norms[-1] if state.norms else BOS
-    return [f"{state.kind} {prev}", prev, ""]
+    """Context keys for the class ranker, most specific first: the first is the last two symbols before
+    any `alias.` (ORDER BY is not GROUP BY, `ON t.` is not `= t.`), an alias as ALIAS whatever its name."""
+    norms = state.norms
+    dot = len(norms) > 1 and norms[-1] == "."
+    core = [ALIAS if n in state.aliases else n for n in (norms[-4:-2] if dot else norms[-2:])]
+    prev, p1, p2 = (norms or [BOS])[-1], (core or [BOS])[-1], (core[-2] if len(core) > 1 else BOS)
+    return [f"{state.kind} {p2} {p1}{' .' if dot else ''}", f"{state.kind} {prev}", prev, ""]
 
 
 def fkey(f: tuple) -> str:
     return "".join(str(int(x)) for x in f)
+
+
+def count_rank(rank: dict, cls: str, word: str, state: TypedStatement, schema: Schema, repeat: int = 1):
+    """Count one class decision: per context bucket and feature key, [times right, times a candidate]."""
+    feats = (table_features if cls == TABLE else column_features)(state, schema)
+    truth = feats.get(word.lower().strip('"'))
+    if truth is None:
+        return
+    buckets = rank_buckets(state)
+    for b in buckets:
+        for f in feats.values():
+            rank[b][fkey(f)][1] += repeat
+        rank[b][fkey(truth)][0] += repeat
+    for b in buckets[1:]:  # the names' last words (`_at`, `Name`, `status`), and the bucket's total under "*"
+        words = rank[WORDS + b]
+        for name in feats:
+            words[schema.tails[name]][1] += repeat
+        words[schema.tails[word.lower().strip('"')]][0] += repeat
+        words["*"][0] += repeat
+        words["*"][1] += len(feats) * repeat
+
+
+def rank_tables(rank: dict) -> dict:
+    """count_rank's counts as the model file keeps them: a last word seen as a candidate fewer than 50
+    times is left out (its factor is 1)."""
+    return {cls: {b: {f: hc for f, hc in fs.items() if not b.startswith(WORDS) or f == "*" or hc[1] >= 50}
+                  for b, fs in bs.items()} for cls, bs in rank.items()}
 
 
 # ---------------------------------------------------------------- training
@@ -214,13 +361,7 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
                         spelling[norm][word] += repeat
                     cls = {QTABLE: TABLE, QCOLUMN: COLUMN}.get(norm, norm)
                     if with_rank and cls in rank:
-                        feats = (table_features if cls == TABLE else column_features)(state, schema)
-                        truth = feats.get(word.lower().strip('"'))
-                        if truth is not None:
-                            for b in rank_buckets(state):
-                                for f in feats.values():
-                                    rank[cls][b][fkey(f)][1] += repeat
-                                rank[cls][b][fkey(truth)][0] += repeat
+                        count_rank(rank[cls], cls, word, state, schema, repeat)
                     state.push(word, norm, schema)
                     norms.append(norm)
                     prev = norm
@@ -255,7 +396,7 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
         "version": 1, "order": order, "sources": sources, "groups": n_groups, "statements": n_stmts,
         "ngrams": ngrams, "ws_next": ws_next, "ws_pair": ws_pair,
         "spelling": {w: c.most_common(1)[0][0] for w, c in spelling.items() if sum(c.values()) >= min_count},
-        "rank": {cls: {b: {f: hc for f, hc in fs.items()} for b, fs in bs.items()} for cls, bs in rank.items()},
+        "rank": rank_tables(rank),
     }
 
 
@@ -332,6 +473,9 @@ class NgramCompleter:
     def class_names(self, cls: str, state: TypedStatement) -> list[tuple[str, float]]:
         """Schema names for a class, with P(name | class) from the feature hit rates."""
         feats = (table_features if cls == TABLE else column_features)(state, self.schema)
+        slot = insert_slot(state, self.schema) if cls == COLUMN else None
+        if slot and slot[0] == "list" and slot[1] in self.schema.table_set:  # the table's columns not yet listed
+            feats = {c: f for c, f in feats.items() if c in self.schema.column_sets[slot[1]] and c not in slot[2]}
         if not feats:
             return []
         table = self.rank.get(cls, {})
@@ -344,6 +488,16 @@ class NgramCompleter:
         for name, f in feats.items():
             hits, cands = rates.get(fkey(f), (0, 0))
             scores[name] = (hits + 0.01) / (cands + 1)
+        # times how much likelier than its peers a name's last word is; not after `alias.`, where it cost
+        # human-written queries (Spider's T1.name) more than it gained
+        for b in [] if state.norms[-1:] == ["."] else rank_buckets(state)[1:]:
+            words = table.get(WORDS + b)
+            if words and words["*"][1] >= 1000:
+                rate = words["*"][0] / words["*"][1]
+                for name in scores:
+                    hits, cands = words.get(self.schema.tails[name], (0, 0))
+                    scores[name] *= (hits + 20 * rate) / ((cands + 20) * rate)
+                break
         z = sum(scores.values())
         order = {name: i for i, name in enumerate(feats)}
         return sorted(((name, s / z) for name, s in scores.items()), key=lambda x: (-x[1], order[x[0]]))
@@ -356,6 +510,8 @@ class NgramCompleter:
         if partial:
             syms |= dict.fromkeys(w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low))
             syms |= dict.fromkeys((TABLE, COLUMN))
+        else:
+            syms = constrain(state, self.schema, syms)
         p = self.prob(ctx, syms)
         out, names_of = [], {}
         for sym, ps in p.items():
@@ -442,7 +598,7 @@ class NgramCompleter:
         ctx = ctx + [sym]
         text, prev = "", sym
         for _ in range(self.max_tokens - 1):
-            p = self.prob(ctx, self.candidates(ctx))
+            p = self.prob(ctx, constrain(state, self.schema, self.candidates(ctx)))
             nsym = max(p, key=p.get)
             if nsym in UNRENDERABLE or nsym == BOS or p[nsym] < self.min_prob:
                 break

@@ -166,3 +166,37 @@ def names_in(sql: str) -> set[str]:
     """The identifiers a statement names, lowercase (quoted names unquoted; strings and comments skipped)."""
     return {m.group(0).lower() for m in SQL_UNITS.finditer(sql) if m.group(0)[0] not in "'\"`-/"} | \
         {m.group(0)[1:-1].lower() for m in re.finditer(r"\"[^\"]+\"", sql)}
+
+
+_NAME = r"(?:\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|[\w]+)"
+_REFERENCES = re.compile(rf"\breferences\s+((?:{_NAME}\s*\.\s*)*{_NAME})\s*(?:\(([^)]*)\))?", re.I)
+_FOREIGN_KEY = re.compile(rf"\bforeign\s+key\s*\(([^)]*)\)", re.I)
+
+
+def column_types(schema: str) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, str, str]]]:
+    """What parse_schema leaves out: each column's type (its first word after the name, lowercase,
+    "" when none) as {table: {column: type}}, and the foreign keys as (table, column, referenced
+    table, referenced column or "") from inline REFERENCES and FOREIGN KEY (...) REFERENCES items."""
+    types: dict[str, dict[str, str]] = {}
+    fkeys: list[tuple[str, str, str, str]] = []
+    for m in _CREATE.finditer(schema):
+        end = body_end(schema, m.end())
+        table = _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", m.group(1))[-1])
+        cols = types.setdefault(table, {})
+        for item in split_top_level(schema[m.end():end - 1]):
+            ref = _REFERENCES.search(item)
+            ref_table = _unquote(re.split(r"\s*\.\s*", ref.group(1))[-1]) if ref else ""
+            ref_cols = [_unquote(c) for c in split_top_level(ref.group(2) or "")] if ref else []
+            fk = _FOREIGN_KEY.search(item)
+            if fk and ref:
+                for i, c in enumerate(split_top_level(fk.group(1))):
+                    fkeys.append((table, _unquote(c), ref_table, ref_cols[i] if i < len(ref_cols) else ""))
+                continue
+            word = re.match(rf"\s*({_NAME})\s*([A-Za-z_]\w*)?", item)
+            if not word or (word.group(1)[0] not in "\"`[" and word.group(1).lower() in _NOT_COLUMNS):
+                continue
+            name = _unquote(word.group(1))
+            cols.setdefault(name, (word.group(2) or "").lower())
+            if ref:
+                fkeys.append((table, name, ref_table, ref_cols[0]))
+    return types, fkeys

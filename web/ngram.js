@@ -2,18 +2,40 @@
 // completer's model reranks (web/completer.js). It reads the model that ngram.py saves (web/export.py
 // copies it to model/ngram.json.gz) and gives ngram.py's results exactly, ties included: Python's
 // dicts and ordered sets iterate in insertion order, as Maps and Sets do here, and both sorts are stable.
-import { PY_SPACE, parseSchema } from "./schema.js";
+import { PY_SPACE, columnTypes, parseSchema } from "./schema.js";
 
 // the scorer's tokens; Python's \d is any Unicode digit and its \S any character but str.isspace()'s
 const TOKEN = new RegExp(`[A-Za-z_][A-Za-z0-9_]*|\\p{Nd}+(?:\\.\\p{Nd}+)?|'(?:[^']|'')*'|"[^"]*"|[^${PY_SPACE}]`, "gu");
 export const BOS = "<s>", EOS = "</s>";
 export const TABLE = "<T>", COLUMN = "<C>", QTABLE = '"<T>"', QCOLUMN = '"<C>"';
 const STRING = "<S>", NUMBER = "<N>", QUOTED = "<Q>";
+const ALIAS = "<A>"; // an alias in the class ranker's context keys
+const WORDS = "<W> "; // the class ranker's statistics of names' last words: context keys start with this
 const UNRENDERABLE = new Set([STRING, NUMBER, QUOTED, EOS]);
 const CLASSES = new Set([TABLE, COLUMN, QTABLE, QCOLUMN]);
 const BASE = { [QTABLE]: TABLE, [QCOLUMN]: COLUMN };
 const baseClass = (sym) => BASE[sym] || sym;
 const TABLE_CONTEXT = new Set(["from", "join", "into", "update", "table", "truncate", "only"]);
+const TYPE_KINDS = ["", "int", "number", "text", "time", "bool", "uuid", "other"];
+const COMPARISONS = new Set(["=", "<", ">"]);
+const pair = (t, c) => `${t}\u0000${c}`;
+
+/** A name's last word, lowercase: created_at -> at, CustomerName -> name ("" when none). ngram.name_tail. */
+export function nameTail(name) {
+  const m = name.match(/(?:[A-Z]?[a-z0-9]+|[A-Z]+)$/);
+  return m ? lower(m[0]) : "";
+}
+
+/** Index in TYPE_KINDS of a column's type word (lowercase). ngram.type_kind. */
+export function typeKind(t) {
+  if (!t) return 0;
+  if (t.startsWith("date") || t.startsWith("time") || t === "interval" || t === "year") return 4;
+  if (t.includes("int") || t.includes("serial")) return 1;
+  if (["dec", "num", "float", "real", "double", "money"].some((x) => t.startsWith(x))) return 2;
+  if (t.includes("char") || t.includes("text") || t === "string" || t === "clob") return 3;
+  if (t.startsWith("bool") || t === "bit") return 5;
+  return t === "uuid" ? 6 : 7;
+}
 const NOT_ALIAS = new Set(`select from where and or not null is in as on join left right inner outer full cross natural group
 by order having limit offset insert into values update set delete truncate table upsert returning distinct case when
 then else end like ilike between exists union intersect except all asc desc with using cascade`.split(/\s+/));
@@ -63,6 +85,32 @@ export class Schema {
       }
     }
     this.tableSet = new Set(this.tables);
+    this.columnSets = new Map([...this.columns].map(([t, cols]) => [t, new Set(cols)]));
+    this.tails = new Map([...this.spelling].map(([low, name]) => [low, nameTail(name)]));
+    const [types, fkeys] = columnTypes(text || "");
+    this.types = new Map([...types].map(([t, cols]) => [lower(t), new Map([...cols].map(([c, k]) => [lower(c), typeKind(k)]))]));
+    // foreign keys both ways: table and column -> the tables it references / that reference it
+    this.refs = new Map();
+    this.referenced = new Map();
+    this.tableLinks = new Map();
+    const add = (map, key, value) => (map.get(key) || map.set(key, new Set()).get(key)).add(value);
+    for (let [t, c, rt, rc] of fkeys) {
+      [t, c, rt, rc] = [lower(t), lower(c), lower(rt), lower(rc)];
+      if (this.tableSet.has(t) && this.tableSet.has(rt)) {
+        add(this.refs, pair(t, c), rt);
+        add(this.referenced, pair(rt, rc || this.columns.get(rt)[0]), t);
+        add(this.tableLinks, t, rt);
+        add(this.tableLinks, rt, t);
+      }
+    }
+  }
+
+  /** Whether column c of table t joins it to another of `tables`: a foreign key either way, or the same
+   * name (other than id). */
+  linked(t, c, tables) {
+    const refs = this.refs.get(pair(t, c)), referenced = this.referenced.get(pair(t, c));
+    return tables.some((u) => u !== t && ((refs && refs.has(u)) || (referenced && referenced.has(u)) ||
+      (c !== "id" && (this.columns.get(u) || []).includes(c))));
   }
 
   /** A token's n-gram symbol: a class for schema names, the lowercase word otherwise. */
@@ -144,16 +192,75 @@ export class State {
   }
 }
 
-/** Candidate column -> [relation to the statement's tables, used, next in schema order, first column, looks like a key]. */
+/** Where an INSERT's cursor is: ["list", table, columns listed so far] inside `INSERT INTO t (...`;
+ * ["value", table, the column this value goes to or null] at the start of a VALUES item; else null. */
+export function insertSlot(state, schema) {
+  const { norms, words } = state;
+  if (state.kind !== "insert") return null;
+  const i = norms.findIndex((n) => n === TABLE || n === QTABLE);
+  if (i < 0) return null;
+  const table = words[i];
+  let j = i + 1, columns = schema.columns.get(table) || [];
+  if (j < norms.length && norms[j] === "(") {
+    const listed = [];
+    let closed = false;
+    for (j = j + 1; j < norms.length; j++) {
+      if (norms[j] === ")") { closed = true; break; }
+      if (norms[j] === COLUMN || norms[j] === QCOLUMN) listed.push(words[j]);
+    }
+    if (!closed) return ["list", table, listed];
+    columns = listed;
+    j += 1;
+  }
+  const v = norms.indexOf("values", j);
+  if (v < 0 || !["(", ","].includes(norms.at(-1))) return null;
+  let depth = 0, pos = 0;
+  for (const n of norms.slice(v + 1)) {
+    if (n === "(") { pos = depth === 0 ? 0 : pos; depth += 1; }
+    else if (n === ")") depth -= 1;
+    else if (n === "," && depth === 1) pos += 1;
+  }
+  if (depth !== 1) return null;
+  return ["value", table, pos < columns.length ? columns[pos] : null];
+}
+
+/** The next symbols (a Set) the statement allows: a full INSERT column list closes; a value for a text,
+ * time or UUID column is no number, one for a numeric column no string. ngram.constrain. */
+export function constrain(state, schema, syms) {
+  const slot = insertSlot(state, schema);
+  const prev = state.norms.length ? state.norms.at(-1) : BOS;
+  let kind;
+  if (slot && slot[0] === "list") {
+    const full = schema.tableSet.has(slot[1]) && schema.columns.get(slot[1]).every((c) => slot[2].includes(c));
+    if (full && (prev === COLUMN || prev === QCOLUMN)) return new Set([...[...syms].filter((s) => s !== ","), ")"]);
+    return syms;
+  }
+  if (slot && slot[2]) kind = schema.types.get(slot[1])?.get(slot[2]) ?? 0;
+  else if (COMPARISONS.has(prev) && state.norms.length > 1 && [COLUMN, QCOLUMN].includes(state.norms.at(-2)) && state.lastCol) {
+    const [t, j] = state.lastCol;
+    kind = schema.types.get(t)?.get(schema.columns.get(t)[j]) ?? 0;
+  } else return syms;
+  if (["text", "time", "uuid"].includes(TYPE_KINDS[kind])) return new Set([...syms].filter((s) => !(s === NUMBER || /^[0-9]/.test(s))));
+  if (["int", "number"].includes(TYPE_KINDS[kind])) return new Set([...syms].filter((s) => s !== STRING));
+  return syms;
+}
+
+/** Candidate column -> [relation to the statement's tables, used, next in schema order, first column, looks
+ * like a key, type kind, joins its table to another named one, the last column's name in another table,
+ * its table holds every column used so far]. */
 export function columnFeatures(state, schema) {
   const dot = state.dotTable(schema);
+  const last = state.lastCol ? schema.columns.get(state.lastCol[0])[state.lastCol[1]] : null;
   const out = new Map();
   for (const t of schema.tables) {
     if (dot && t !== dot) continue;
     const rel = t === dot ? 2 : state.tables.includes(t) ? 1 : 0;
+    const cset = schema.columnSets.get(t);
+    const holds = state.used.size > 0 && [...state.used].every((c) => cset.has(c));
     schema.columns.get(t).forEach((c, j) => {
       const next = state.lastCol !== null && state.lastCol[0] === t && state.lastCol[1] === j - 1;
-      const f = [rel, state.used.has(c), next, j === 0, c.endsWith("id")];
+      const f = [rel, state.used.has(c), next, j === 0, c.endsWith("id"), schema.types.get(t)?.get(c) ?? 0,
+        rel > 0 && schema.linked(t, c, state.tables), c === last && t !== state.lastCol[0], holds];
       if (!out.has(c) || greater(f, out.get(c))) out.set(c, f);
     });
   }
@@ -161,7 +268,7 @@ export function columnFeatures(state, schema) {
 }
 
 /** Candidate table -> [used, holds the columns typed outside named tables, first table, shares a
- * column name other than id with a named table]. */
+ * column name other than id with a named table, a foreign key joins it to a named table, last table]. */
 export function tableFeatures(state, schema) {
   const inNamed = (c) => state.tables.some((t) => (schema.columns.get(t) || []).includes(c));
   const pending = [...state.used].filter((c) => !inNamed(c));
@@ -173,15 +280,22 @@ export function tableFeatures(state, schema) {
     const has = pending.filter((c) => cols.includes(c)).length;
     const cover = !pending.length ? 3 : has === pending.length ? 2 : has ? 1 : 0;
     const used = state.tables.includes(t);
-    out.set(t, [used, cover, i === 0, !used && cols.some((c) => named.has(c))]);
+    const links = schema.tableLinks.get(t);
+    out.set(t, [used, cover, i === 0, !used && cols.some((c) => named.has(c)),
+      !used && Boolean(links) && state.tables.some((u) => links.has(u)), i === schema.tables.length - 1]);
   });
   return out;
 }
 
-/** Context keys for the class ranker, most specific first. */
+/** Context keys for the class ranker, most specific first: the last two symbols before any `alias.` (an alias
+ * as ALIAS), then the statement kind and the last symbol. */
 export function rankBuckets(state) {
-  const prev = state.norms.length ? state.norms.at(-1) : BOS;
-  return [`${state.kind} ${prev}`, prev, ""];
+  const norms = state.norms;
+  const dot = norms.length > 1 && norms.at(-1) === ".";
+  const core = (dot ? norms.slice(Math.max(norms.length - 4, 0), -2) : norms.slice(-2)).map((n) => (state.aliases.has(n) ? ALIAS : n));
+  const prev = norms.length ? norms.at(-1) : BOS, p1 = core.length ? core.at(-1) : BOS;
+  const p2 = core.length > 1 ? core.at(-2) : BOS;
+  return [`${state.kind} ${p2} ${p1}${dot ? " ." : ""}`, `${state.kind} ${prev}`, prev, ""];
 }
 
 export const fkey = (f) => f.map((x) => String(Number(x))).join("");
@@ -266,7 +380,12 @@ export class NgramCompleter {
 
   /** Schema names for a class, with P(name | class) from the feature hit rates: [[name, p], ...] best first. */
   classNames(cls, state) {
-    const feats = (cls === TABLE ? tableFeatures : columnFeatures)(state, this.schema);
+    let feats = (cls === TABLE ? tableFeatures : columnFeatures)(state, this.schema);
+    const slot = cls === COLUMN ? insertSlot(state, this.schema) : null;
+    if (slot && slot[0] === "list" && this.schema.tableSet.has(slot[1])) { // the table's columns not yet listed
+      const cset = this.schema.columnSets.get(slot[1]);
+      feats = new Map([...feats].filter(([c]) => cset.has(c) && !slot[2].includes(c)));
+    }
     if (!feats.size) return [];
     const table = get(this.rank, cls);
     let rates;
@@ -280,6 +399,18 @@ export class NgramCompleter {
       const [hits, cands] = get(rates, fkey(f)) || [0, 0];
       scores.set(name, (hits + 0.01) / (cands + 1));
     }
+    // times how much likelier than its peers a name's last word is; not after `alias.`
+    for (const b of state.norms.at(-1) === "." ? [] : rankBuckets(state).slice(1)) {
+      const words = get(table, WORDS + b);
+      if (words && words["*"][1] >= 1000) {
+        const rate = words["*"][0] / words["*"][1];
+        for (const [name, s] of scores) {
+          const [hits, cands] = get(words, this.schema.tails.get(name)) || [0, 0];
+          scores.set(name, s * ((hits + 20 * rate) / ((cands + 20) * rate)));
+        }
+        break;
+      }
+    }
     let z = 0;
     for (const s of scores.values()) z += s;
     const order = new Map([...feats.keys()].map((name, i) => [name, i]));
@@ -289,13 +420,13 @@ export class NgramCompleter {
 
   /** [probability, symbol, surface] of the next token, best first; with `partial`, only those that continue it. */
   ranked(state, ctx, partial = "") {
-    const syms = this.candidates(ctx);
+    let syms = this.candidates(ctx);
     const low = lower(partial);
     if (partial) {
       for (const w of (this.byStart.get(cpSlice(low, 0, 2)) || []).slice(0, 300)) if (w.startsWith(low)) syms.add(w);
       syms.add(TABLE);
       syms.add(COLUMN);
-    }
+    } else syms = constrain(state, this.schema, syms);
     const out = [], namesOf = new Map();
     for (const [sym, ps] of this.prob(ctx, syms)) {
       if (CLASSES.has(sym)) {
@@ -380,7 +511,7 @@ export class NgramCompleter {
     ctx = [...ctx, sym];
     let text = "", prev = sym;
     for (let step = 0; step < this.maxTokens - 1; step++) {
-      const p = this.prob(ctx, this.candidates(ctx));
+      const p = this.prob(ctx, constrain(state, this.schema, this.candidates(ctx)));
       let nsym = null;
       for (const [w, pw] of p) if (nsym === null || pw > p.get(nsym)) nsym = w; // the first of equals, as max()
       if (UNRENDERABLE.has(nsym) || nsym === BOS || p.get(nsym) < this.minProb) break;

@@ -61,6 +61,39 @@ export function parseSchema(schema) {
   return tables;
 }
 
+const NAME_ITEM = `(?:"[^"]+"|\`[^\`]+\`|\\[[^\\]]+\\]|${W}+)`;
+const REFERENCES = new RegExp(`\\breferences\\s+((?:${NAME_ITEM}\\s*\\.\\s*)*${NAME_ITEM})\\s*(?:\\(([^)]*)\\))?`, "iu");
+const FOREIGN_KEY = /\bforeign\s+key\s*\(([^)]*)\)/iu;
+const COLUMN_AND_TYPE = new RegExp(`^\\s*(${NAME_ITEM})\\s*([A-Za-z_]${W}*)?`, "u");
+
+/** Each column's type word (lowercase, "" when none) as a Map table -> Map column -> type, and the
+ * foreign keys as [table, column, referenced table, referenced column or ""]. sqlschema.column_types. */
+export function columnTypes(schema) {
+  const types = new Map(), fkeys = [];
+  for (const m of schema.matchAll(CREATE)) {
+    const start = m.index + m[0].length;
+    const table = unquote(m[1].split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/).at(-1));
+    if (!types.has(table)) types.set(table, new Map());
+    const cols = types.get(table);
+    for (const item of splitTopLevel(schema.slice(start, bodyEnd(schema, start) - 1))) {
+      const ref = item.match(REFERENCES);
+      const refTable = ref ? unquote(ref[1].split(/\s*\.\s*/).at(-1)) : "";
+      const refCols = ref ? splitTopLevel(ref[2] || "").map(unquote) : [];
+      const fk = item.match(FOREIGN_KEY);
+      if (fk && ref) {
+        splitTopLevel(fk[1]).forEach((c, i) => fkeys.push([table, unquote(c), refTable, i < refCols.length ? refCols[i] : ""]));
+        continue;
+      }
+      const w = item.match(COLUMN_AND_TYPE);
+      if (!w || (!"\"`[".includes(w[1][0]) && NOT_COLUMNS.has(w[1].toLowerCase()))) continue;
+      const name = unquote(w[1]);
+      if (!cols.has(name)) cols.set(name, (w[2] || "").toLowerCase());
+      if (ref) fkeys.push([table, name, refTable, refCols[0]]);
+    }
+  }
+  return [types, fkeys];
+}
+
 function splitTables(schema) {
   return [...schema.matchAll(CREATE)].map((m) => {
     let end = bodyEnd(schema, m.index + m[0].length);

@@ -1,0 +1,139 @@
+"""How the n-gram chooses a schema name (ngram.py): column types and foreign keys from the schema,
+the features and context buckets of the class ranker, and the constraints an INSERT or a comparison
+puts on the next symbol."""
+import pytest
+
+import ngram
+from conftest import SCHEMA, STATEMENTS
+from sqlschema import column_types
+
+# the issue's example: five columns of five types, the first a UUID
+ORDERS = """CREATE TABLE orders (
+    order_id UUID PRIMARY KEY,
+    customer_id INT8 NOT NULL REFERENCES customers (customer_id),
+    total DECIMAL(10,2),
+    status STRING,
+    ordered_at TIMESTAMPTZ DEFAULT now()
+);
+CREATE TABLE customers (customer_id INT8 PRIMARY KEY, name STRING);
+CREATE TABLE notes (note_id INT8 PRIMARY KEY, body STRING);"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> ngram.NgramCompleter:
+    """An n-gram trained on a small generated corpus and conftest's statements."""
+    from datagen import synth
+    d = tmp_path_factory.mktemp("names")
+    groups = list(synth.generate_groups(60, seed=3))
+    groups.append({"topic": "conftest", "schema": SCHEMA, "statements": {"all": STATEMENTS * 3}})
+    synth.write_groups(str(d / "groups.jsonl.gz"), iter(groups))
+    ngram.save(ngram.train([str(d / "groups.jsonl.gz")], rank_every=1), str(d / "ngram.json.gz"))
+    return ngram.NgramCompleter(str(d / "ngram.json.gz"))
+
+
+def state_of(prefix: str, schema: ngram.Schema) -> ngram.TypedStatement:
+    state, prev = ngram.TypedStatement(), ngram.BOS
+    for _, word in ngram.tokenize(prefix):
+        norm = schema.normalize(word, prev)
+        state.push(word, norm, schema)
+        prev = norm
+    return state
+
+
+def first_words(c: ngram.NgramCompleter, prefix: str) -> list[str | None]:
+    return [ngram.tokenize(t)[0][1] if t else t for _, t, _ in c.proposals(prefix)]
+
+
+def test_column_types_and_foreign_keys():
+    types, fkeys = column_types(
+        'CREATE TABLE public.a (id UUID PRIMARY KEY, b_id INT8 NOT NULL REFERENCES public.b (id), c_id int '
+        'references c, "Odd Name" text, x INT, y INT, CONSTRAINT fk FOREIGN KEY (x, y) REFERENCES c (u, v));\n'
+        "CREATE TABLE `B` (`id` INTEGER, `t` DATETIME, FOREIGN KEY (`id`) REFERENCES `a`(`id`))")
+    assert types == {"a": {"id": "uuid", "b_id": "int8", "c_id": "int", "Odd Name": "text", "x": "int", "y": "int"},
+                     "B": {"id": "integer", "t": "datetime"}}
+    assert fkeys == [("a", "b_id", "b", "id"), ("a", "c_id", "c", ""), ("a", "x", "c", "u"), ("a", "y", "c", "v"),
+                     ("B", "id", "a", "id")]
+    assert [ngram.TYPE_KINDS[ngram.type_kind(t)] for t in ("uuid", "int8", "bigserial", "decimal", "varchar",
+                                                           "timestamptz", "interval", "boolean", "jsonb", "")] == \
+        ["uuid", "int", "int", "number", "text", "time", "time", "bool", "other", ""]
+
+
+def test_insert_column_list_offers_unused_columns_then_closes(tiny):
+    tiny.set_schema(ORDERS)
+    listed = "INSERT INTO orders (order_id, customer_id, total, status"
+    # only the table's columns not listed yet: once four are listed, the fifth is the only name
+    names = [n for n, _ in tiny.class_names(ngram.COLUMN, state_of(listed + ", ", tiny.schema))]
+    assert names == ["ordered_at"]
+    assert first_words(tiny, listed + ", ")[0] == "ordered_at"
+    # every column listed: `)` is offered and `,` is not
+    words = first_words(tiny, listed + ", ordered_at ")
+    assert words[0] == ")" and "," not in words
+    # the greedy continuation lists each column once, then closes the list
+    full = tiny.complete("INSERT INTO orders (order_id, ")[0]
+    cols = [c.strip() for c in full.split(")")[0].split(",")]
+    assert ")" in full and sorted(cols) == ["customer_id", "ordered_at", "status", "total"], full
+
+
+def test_values_and_comparisons_expect_the_columns_type(tiny):
+    tiny.set_schema(ORDERS)
+
+    def symbols(prefix, constrained=True):
+        state = state_of(prefix, tiny.schema)
+        ctx = [ngram.BOS] * (tiny.order - 1) + state.norms
+        return [sym for _, sym, _ in tiny.ranked(state, ctx)] if constrained else list(tiny.candidates(ctx))
+
+    def numbers(syms):
+        return [s for s in syms if s == ngram.NUMBER or s[0].isdigit()]
+
+    # the issue's example: `VALUES (1,` puts the next value in a UUID column; the n-gram alone offers numbers
+    assert numbers(symbols("INSERT INTO orders (customer_id, order_id) VALUES (1, ", constrained=False))
+    assert not numbers(symbols("INSERT INTO orders (customer_id, order_id) VALUES (1, "))
+    assert not numbers(symbols("INSERT INTO orders VALUES ("))  # order_id UUID, in schema order
+    assert not numbers(symbols("INSERT INTO orders VALUES ('a', 1, 2.5, "))  # status STRING
+    assert ngram.STRING not in symbols("INSERT INTO orders VALUES ('a', ")  # customer_id INT8
+    assert not numbers(symbols("SELECT * FROM orders WHERE order_id = "))
+    assert ngram.STRING not in symbols("SELECT * FROM orders WHERE total > ")
+    assert numbers(symbols("SELECT * FROM orders WHERE total > "))
+
+
+def test_insert_slot():
+    s = ngram.Schema(ORDERS)
+    assert ngram.insert_slot(state_of("INSERT INTO orders (order_id, total", s), s) == \
+        ("list", "orders", ["order_id", "total"])
+    assert ngram.insert_slot(state_of("INSERT INTO orders (total, status) VALUES (1, ", s), s) == \
+        ("value", "orders", "status")
+    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x', 1, now(), ", s), s) == \
+        ("value", "orders", "status")  # a call's own commas are not positions
+    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x', 1), (", s), s) == ("value", "orders", "order_id")
+    assert ngram.insert_slot(state_of("INSERT INTO orders (total) VALUES (1, 2, ", s), s) == ("value", "orders", None)
+    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x' ", s), s) is None
+    assert ngram.insert_slot(state_of("UPDATE orders SET total = ", s), s) is None
+
+
+def test_join_features_foreign_keys_and_the_column_compared():
+    s = ngram.Schema(ORDERS)
+    # a foreign key joins orders to customers, not to notes
+    feats = ngram.table_features(state_of("SELECT * FROM orders JOIN ", s), s)
+    assert feats["customers"][4] and not feats["notes"][4]
+    # `ON o.customer_id = c.`: the column of the other side's name is marked, and so is a column that joins
+    state = state_of("SELECT * FROM orders o JOIN customers c ON o.customer_id = c.", s)
+    feats = ngram.column_features(state, s)
+    assert set(feats) == {"customer_id", "name"}
+    assert feats["customer_id"][6] and feats["customer_id"][7] and not feats["name"][7]
+    # before FROM: a column in the one table that holds every column used so far
+    feats = ngram.column_features(state_of("SELECT status, ", s), s)
+    assert feats["total"][8] and not feats["name"][8] and not feats["body"][8]
+    # the column's type kind
+    assert ngram.TYPE_KINDS[feats["ordered_at"][5]] == "time"
+
+
+def test_rank_buckets_tell_clauses_apart():
+    s = ngram.Schema(ORDERS)
+    order = ngram.rank_buckets(state_of("SELECT status FROM orders ORDER BY ", s))
+    group = ngram.rank_buckets(state_of("SELECT status FROM orders GROUP BY ", s))
+    assert order[0] == "select order by" and group[0] == "select group by" and order[1] == group[1] == "select by"
+    # the alias is left out: `ON t.` and `= t.` differ, whatever the alias is called
+    on = ngram.rank_buckets(state_of("SELECT * FROM orders AS t1 JOIN customers AS t2 ON t1.", s))
+    eq = ngram.rank_buckets(state_of("SELECT * FROM orders AS t1 JOIN customers AS t2 ON t1.customer_id = t2.", s))
+    other = ngram.rank_buckets(state_of("SELECT * FROM orders o JOIN customers c ON o.", s))
+    assert on[0] == other[0] == "select <A> on ." and eq[0] == "select <C> = ."
