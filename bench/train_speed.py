@@ -10,13 +10,16 @@ One run prints, per config (the same shapes for every column):
   (`dtype=auto`, `compile=auto`, fused AdamW);
 - the default path's achieved GFLOP/s (6 FLOPs per parameter per token plus attention) as
   a share of the matmul peaks this script measures itself, in fp32 and in bf16.
-Random tokens: the data does not change the arithmetic. Compile time is reported apart.
-Absolute numbers swing with the machine's load; the ratios in one run are what to compare.
+Random tokens: the data does not change the arithmetic. The variants take their steps in turn
+(medians), so a change in the machine's load hits them alike; warm-up (compiling included) is
+reported apart. Absolute numbers swing with load; the ratios in one run are what to compare.
 """
 import argparse
 import os
+import statistics
 import sys
 import time
+from contextlib import nullcontext
 
 import torch
 
@@ -39,19 +42,6 @@ def matmul_peak(dtype: torch.dtype, m: int = 4096, k: int = 288, n: int = 1152, 
     return 2 * m * k * n / best
 
 
-def time_steps(step, steps: int, warmup: int) -> tuple[float, float]:
-    """(seconds per step after warm-up, seconds of the first step: compile time included)."""
-    t0 = time.perf_counter()
-    step()
-    first = time.perf_counter() - t0
-    for _ in range(warmup - 1):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - t0) / steps, first
-
-
 def make_step(model, optimizer, x, y, ctx, forward=None):
     forward = model if forward is None else forward
 
@@ -70,24 +60,32 @@ def model_args(name: str, seq: int) -> ModelArgs:
     return ModelArgs(**{**load_config(f"configs/{name}.py")["model"], "vocab_size": 512, "max_seq_len": seq})
 
 
-def measure_llama2c(args: ModelArgs, x, y, steps: int) -> float:
+def llama2c_step(args: ModelArgs, x, y):
     torch.manual_seed(0)
     ref = Llama2cModel(Llama2cArgs(dim=args.dim, n_layers=args.n_layers, n_heads=args.n_heads,
                                    n_kv_heads=args.n_kv_heads, hidden_dim=args.hidden_dim,
                                    vocab_size=args.vocab_size, max_seq_len=args.max_seq_len))
-    opt = ref.configure_optimizers(0.1, 5e-4, (0.9, 0.95))
-    sec, _ = time_steps(make_step(ref, opt, x, y, torch.autocast("cpu", enabled=False)), steps, warmup=2)
-    return x.numel() / sec
+    return make_step(ref, ref.configure_optimizers(0.1, 5e-4, (0.9, 0.95)), x, y, nullcontext())
 
 
-def measure_ours(args: ModelArgs, x, y, steps: int, dtype: str, compile_model: bool) -> tuple[float, float]:
+def our_step(args: ModelArgs, x, y, dtype: str, compile_model: bool):
     torch.manual_seed(0)
     model = Transformer(args)
     opt = model.configure_optimizers(0.1, 5e-4, (0.9, 0.95), "cpu")
     forward = torch.compile(model) if compile_model else model
-    sec, first = time_steps(make_step(model, opt, x, y, autocast_context("cpu", dtype), forward), steps,
-                            warmup=3 if compile_model else 2)
-    return x.numel() / sec, first
+    return make_step(model, opt, x, y, autocast_context("cpu", dtype), forward)
+
+
+def interleaved_seconds(steps: dict, rounds: int) -> dict:
+    """Median seconds per step of each variant, taking one step of each in turn, so that a change in
+    the machine's load hits all of them alike."""
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
@@ -104,21 +102,25 @@ def main():
     print(f"{torch.get_num_threads()} threads; matmul 4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, "
           f"bf16 {bf16_peak / 1e9:,.0f} GFLOP/s; default path: dtype {dtype}", flush=True)
     print("\n| config | params | llama2.c fp32 tok/s | fp32 eager tok/s | default tok/s | default / llama2.c "
-          "| GFLOP/s | % fp32 peak | % bf16 peak | compile s |\n|---|---|---|---|---|---|---|---|---|---|")
+          "| GFLOP/s | % fp32 peak | % bf16 peak | warm-up s |\n|---|---|---|---|---|---|---|---|---|---|")
     for name in a.configs:
         args = model_args(name, a.seq)
         x = torch.randint(0, 512, (a.batch, a.seq))
         y = torch.randint(0, 512, (a.batch, a.seq))
         compile_model = resolve_compile(None, "cpu", planned_steps=10_000)
-        ref = measure_llama2c(args, x, y, a.steps)
-        eager, _ = measure_ours(args, x, y, a.steps, "float32", False)
-        default, first = measure_ours(args, x, y, a.steps, dtype, compile_model)
-        model = Transformer(args)
-        flops = default * model.flops_per_token(a.seq)
-        print(f"| {name} | {model.num_params():,} | {ref:,.0f} | {eager:,.0f} | {default:,.0f} | {default / ref:.2f}x "
-              f"| {flops / 1e9:,.0f} | {100 * flops / fp32_peak:.0f}% | {100 * flops / bf16_peak:.0f}% "
-              f"| {first:.0f} |", flush=True)
-
+        steps = {"llama2.c": llama2c_step(args, x, y), "fp32 eager": our_step(args, x, y, "float32", False),
+                 "default": our_step(args, x, y, dtype, compile_model)}
+        t0 = time.perf_counter()
+        for step in steps.values():  # warm-up; compiles the default path
+            step()
+            step()
+        warmup = time.perf_counter() - t0
+        sec = interleaved_seconds(steps, a.steps)
+        tps = {k: x.numel() / v for k, v in sec.items()}
+        flops = tps["default"] * Transformer(args).flops_per_token(a.seq)
+        print(f"| {name} | {Transformer(args).num_params():,} | {tps['llama2.c']:,.0f} | {tps['fp32 eager']:,.0f} "
+              f"| {tps['default']:,.0f} | {tps['default'] / tps['llama2.c']:.2f}x | {flops / 1e9:,.0f} "
+              f"| {100 * flops / fp32_peak:.0f}% | {100 * flops / bf16_peak:.0f}% | {warmup:.0f} |", flush=True)
 
 if __name__ == "__main__":
     main()
