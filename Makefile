@@ -75,12 +75,12 @@ eval: setup
 	.venv/bin/pip install -q --disable-pip-version-check -e '.[eval]' 2>&1 | { grep -v "is ignored" || true; }
 	$(PY) eval.py $(EVAL_DATA) --ckpt models/default --model-alone --baseline ngram --baseline duckdb --out-dir results --readme README.md
 
-# the schema-aware 6-gram (models/ngram.json.gz): the baseline, and the proposer the shipped model reranks;
+# the schema-aware 6-gram (models/ngram.safetensors): the baseline, and the proposer the shipped model reranks;
 # the Spider databases and topics of the hard cases are held out
 ngram: setup
 	test -f data/synth/ref.jsonl.gz || $(PY) -m datagen.synth -o data/synth/ref.jsonl.gz --groups 6000 --seed 1
 	$(PY) ngram.py train ../shared/seed_corpus/train.jsonl.gz '../shared/spider/train.jsonl.gz*10' data/synth/ref.jsonl.gz \
-		--order 6 -o models/ngram.json.gz --holdout evalsets/hard_cases.jsonl
+		--order 6 -o models/ngram.safetensors --holdout evalsets/hard_cases.jsonl
 
 # export the shipped model to ONNX and serve the in-browser demo on http://127.0.0.1:8000/
 web: setup $(WEB_DEPS)

@@ -15,6 +15,9 @@ latency. Metrics (case-insensitive, the definitions of ../shared/eval/score.py):
   mid@1           cursor 2 characters into an identifier: the best completion finishes it
   saved           keystrokes saved when the best completion is accepted (one key) whenever
                   it covers one or more whole upcoming tokens
+  unknown@1, @5   share of word-start requests whose best / any top-5 completion starts with a
+                  name found nowhere: not in the schema, not typed before the cursor, not a SQL
+                  keyword, function or type, not a short alias such as T1 (lower is better)
 
 Writes OUT_DIR/results.md (a table per data set, then per statement kind), results.json and
 accuracy_latency.png (next@1 and saved against median latency). --readme FILE replaces the
@@ -35,7 +38,22 @@ from sqlschema import KEYWORDS, TOKEN, parse_schema
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 FIRST_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|\S)")
-METRICS = ("next@1", "next@5", "ident@1", "mid@1", "saved")
+METRICS = ("next@1", "next@5", "ident@1", "mid@1", "saved", "unknown@1", "unknown@5")
+# ../shared/eval/score.py's words that name no table or column, beside KEYWORDS: with the schema's
+# words, the words typed before the cursor and short aliases (T1), what `unknown` does not count
+SCORER_KNOWN = frozenset("""abs age all any array array_agg asc avg between bigint bool boolean by cascade case cast ceil
+ceiling char coalesce collate concat conflict constraint count cross cume_dist current current_date current_time
+current_timestamp date date_part date_trunc datetime day days decimal default delete dense_rank desc distinct do
+double else end epoch escape except excluded exists extract false fetch filter first first_value float floor
+following for from full generate_series glob greatest group having hour if ifnull ilike in inner insert int integer
+intersect interval into is isnull join json jsonb julianday key lag last last_value lateral lead least left length
+like limit ln log lower ltrim max min minute mod month natural next not nothing now ntile null nullif nulls numeric
+offset on only or order outer over partition percent_rank position power preceding precision random range rank real
+recursive regexp replace returning right round row row_number rows rtrim second select serial set similar some sqrt
+stddev strftime string_agg substr substring sum table text then time timestamp to_char to_date to_timestamp top trim
+true truncate unbounded union unique unnest update upper upsert using uuid values varchar variance week when where
+window with within year""".split())
+SHORT_ALIAS = re.compile(r"[a-z]\d*")
 MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 
 
@@ -103,16 +121,28 @@ def keystrokes(text: str, spans: list, best) -> int:
     return cost
 
 
+def unknown_name(completion: str, names: set[str], typed: set[str]) -> bool:
+    """The completion starts with a name found nowhere (score.py's definition)."""
+    w = first_word(completion)
+    return bool(WORD.match(w)) and w not in names and w not in typed and w not in KEYWORDS \
+        and w not in SCORER_KNOWN and not SHORT_ALIAS.fullmatch(w)
+
+
 def count_hits(stmt: dict, r: int, results: dict) -> dict:
     """Per-statement counts; results maps request keys to completion lists (a missing mid-word
     key is not counted, as in score.py)."""
-    c = dict.fromkeys(("next", "next1", "next5", "ident", "ident1", "mid", "mid1"), 0)
+    c = dict.fromkeys(("next", "next1", "next5", "ident", "ident1", "mid", "mid1", "unk1", "unk5"), 0)
     text, spans = stmt["text"], stmt["spans"]
     for i, (s, e) in enumerate(spans[1:], 1):
         word = text[s:e]
         if WORD.match(word):
-            firsts = [first_word(x) for x in results.get((r, "s", i), [])[:5]]
+            completions = results.get((r, "s", i), [])[:5]
+            firsts = [first_word(x) for x in completions]
             top = bool(firsts) and firsts[0] == word.lower()
+            typed = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text[:s])}
+            unknown = [unknown_name(x, stmt["names"], typed) for x in completions]
+            c["unk1"] += bool(unknown) and unknown[0]
+            c["unk5"] += any(unknown)
             c["next"] += 1
             c["next1"] += top
             c["next5"] += word.lower() in firsts
@@ -136,6 +166,7 @@ def metrics(counts: list[dict]) -> dict:
     return {"next@1": t["next1"] / max(t["next"], 1), "next@5": t["next5"] / max(t["next"], 1),
             "ident@1": t["ident1"] / max(t["ident"], 1), "mid@1": t["mid1"] / max(t["mid"], 1),
             "saved": 1 - t["typed"] / max(t["chars"], 1),
+            "unknown@1": t["unk1"] / max(t["next"], 1), "unknown@5": t["unk5"] / max(t["next"], 1),
             "n_statements": len(counts), "n_next": t["next"], "n_ident": t["ident"], "n_mid": t["mid"]}
 
 
@@ -272,8 +303,8 @@ def markdown(report: dict) -> str:
             lines.append(f"| {cname} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " | " +
                          " | ".join(f"{t:.2f}" for t in times) + f" | {r['schema_ms']['mean']:.1f} |")
         lines += ["", "<details><summary>per statement kind (and subset)</summary>", "",
-                  "| completer | kind / *subset* | statements | next@1 | next@5 | ident@1 | mid@1 | saved |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| completer | kind / *subset* | statements | " + " | ".join(METRICS) + " |",
+                  "|---" * (len(METRICS) + 3) + "|"]
         for cname, r in ds["completers"].items():
             for kind, m in list(r["by_kind"].items()) + [(f"*{s}*", m) for s, m in r.get("by_set", {}).items()]:
                 values = " | ".join(f"{m[k]:.3f}" for k in METRICS)
@@ -361,7 +392,7 @@ def main(argv=None):
     ap.add_argument("data", nargs="+", help="JSONL of {id, kind?, schema, statement}; each file is its own table")
     ap.add_argument("--ckpt", action="append", default=[], help="a model checkpoint (repeatable: one row each)")
     ap.add_argument("--baseline", action="append", default=[], choices=("ngram", "duckdb"), help="repeatable")
-    ap.add_argument("--ngram", default=None, help="n-gram model file (default models/ngram.json.gz)")
+    ap.add_argument("--ngram", default=None, help="n-gram model file (default models/ngram.safetensors)")
     ap.add_argument("--model-alone", action="store_true",
                     help="also evaluate each --ckpt without the n-gram's proposals (its own decoding only)")
     ap.add_argument("--rows", type=int, default=200, help="statements per data file")

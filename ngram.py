@@ -1,8 +1,9 @@
 """A schema-aware n-gram SQL completer: the baseline a neural model must clearly beat, and the
 proposer of next words that the shipped model reranks (sample.py). The shipped one,
-models/ngram.json.gz, is a 6-gram (`make ngram` passes --order 6; the default order is 4).
+models/ngram.safetensors, is a 6-gram (`make ngram` passes --order 6; the default order is 4).
 
-    python ngram.py train SOURCE [SOURCE ...] -o models/ngram.json.gz [--order 6] [--holdout evalsets/hard_cases.jsonl]
+    python ngram.py train SOURCE [SOURCE ...] -o models/ngram.safetensors [--order 6] [--holdout evalsets/hard_cases.jsonl]
+    python ngram.py convert models/ngram.safetensors -o web/model/ngram.json.gz     # the page's format, or back
     python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
 
 Statements are cut into the scorer's tokens (words, numbers, quoted strings, symbols). Names
@@ -13,10 +14,16 @@ the next column in schema order? holds the columns typed so far?) and is ranked 
 a candidate with the same features, after the same keyword, was the right one in training.
 SOURCEs are prepare.py's: JSONL(.gz) groups, the seed layout, or PATH*N to repeat one.
 
+The file is safetensors: the counts as flat sorted arrays (NgramTable), looked up by binary
+search, so loading parses nothing but a small JSON header (~0.1 s instead of seconds for the
+16 MB of JSON the counts make). `.json.gz` (the page reads that) is read and written too.
+Suggestions name nothing found nowhere: a word that is neither a schema name, nor typed in the
+statement, nor a word of SQL is never proposed, and a continuation stops before one.
+
 As a library it has sample.Completer's interface:
 
     from ngram import NgramCompleter
-    c = NgramCompleter("models/ngram.json.gz")
+    c = NgramCompleter("models/ngram.safetensors")
     c.set_schema(schema)
     c.complete("SELECT name FROM cu")      # ['stomers WHERE ', ...]: only the missing text
 """
@@ -29,9 +36,11 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-from sqlschema import KEYWORDS, TOKEN, column_types, parse_schema
+import numpy as np
 
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.json.gz")
+from sqlschema import KEYWORDS, SQL_VOCABULARY, TOKEN, column_types, is_known, known_words, parse_schema
+
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.safetensors")
 MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
 MIN_PROB = 0.2  # a continuation stops before a token less likely than this
 BOS, EOS = "<s>", "</s>"
@@ -40,6 +49,7 @@ STRING, NUMBER, QUOTED = "<S>", "<N>", "<Q>"
 ALIAS = "<A>"  # an alias in the class ranker's context keys
 WORDS = "<W> "  # the class ranker's statistics of names' last words: context keys start with this
 UNRENDERABLE = {STRING, NUMBER, QUOTED, EOS}
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")  # a name that needs no quotes
 TABLE_CONTEXT = {"from", "join", "into", "update", "table", "truncate", "only"}
 # a word after a table name is its alias unless it is one of these (web/ngram.js holds the same set)
 NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "nothing"} \
@@ -401,11 +411,159 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
 
 
 def save(model: dict, path: str):
+    """Write a trained model (train()'s dict): safetensors, or gzipped JSON for a path ending in .json.gz."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump(model, f, separators=(",", ":"))
+    if path.endswith(".json.gz"):
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as f:
+            # the page (web/ngram.js) needs SQL's words to tell an invented name
+            json.dump({**model, "sql_vocabulary": sorted(SQL_VOCABULARY)}, f, separators=(",", ":"))
+    else:
+        from safetensors.numpy import save_file
+        arrays, meta = to_arrays(model)
+        save_file(arrays, tmp, metadata={"ngram": json.dumps(meta, separators=(",", ":"))})
     os.replace(tmp, path)
+
+
+def read_model(path: str) -> dict:
+    """A model file (safetensors or .json.gz) as train()'s dict."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
+    if path.endswith(".json.gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            model = json.load(f)
+        model.pop("sql_vocabulary", None)
+        return model
+    table, meta = load_table(path)
+    return {**meta, "ngrams": table.as_dicts()}
+
+
+# ---------------------------------------------------------------- the file: flat arrays
+
+def _index_dtype(bound: int):
+    return np.int32 if bound < 2 ** 31 else np.int64
+
+
+def to_arrays(model: dict) -> tuple[dict[str, np.ndarray], dict]:
+    """train()'s dict as NgramTable's arrays, and the rest as JSON metadata.
+
+    Symbols get ids (the unigram's order first). For each order n, context i is stored at a key,
+    parent * V + id of its first symbol, where parent is the index of its last n-1 symbols in
+    order n-1 (their counts cover its own, so it is always kept); keys are sorted, and a
+    context's continuations are the slice offsets[i]:offsets[i + 1] of next/count."""
+    vocab, ids = [], {}
+
+    def sym_id(w: str) -> int:
+        if w not in ids:
+            if not w or any(ch.isspace() for ch in w):
+                raise ValueError(f"n-gram symbol {w!r} is empty or holds whitespace")
+            ids[w] = len(vocab)
+            vocab.append(w)
+        return ids[w]
+
+    for w, _ in model["ngrams"][0][""][2]:
+        sym_id(w)
+    for table in model["ngrams"][1:]:
+        for ctx, (_, _, best) in table.items():
+            for w in ctx.split(" ") + [w for w, _ in best]:
+                sym_id(w)
+    V, arrays, index = len(vocab), {}, {"": 0}
+    for n, table in enumerate(model["ngrams"]):
+        if n == 0:
+            items = [(0, "", table[""])]
+        else:
+            items = []
+            for ctx, entry in table.items():
+                first, _, rest = ctx.partition(" ")
+                items.append((index[rest] * V + ids[first], ctx, entry))
+            items.sort()
+        key_bound = len(index) * V
+        index = {ctx: i for i, (_, ctx, _) in enumerate(items)}
+        nxt, cnt, offsets = [], [], [0]
+        for _, _, (_, _, best) in items:
+            nxt += [ids[w] for w, _ in best]
+            cnt += [c for _, c in best]
+            offsets.append(len(nxt))
+        totals = [e[0] for _, _, e in items]
+        arrays[f"keys.{n}"] = np.array([k for k, _, _ in items], dtype=_index_dtype(key_bound))
+        arrays[f"total.{n}"] = np.array(totals, dtype=_index_dtype(max(totals, default=0) + 1))
+        arrays[f"distinct.{n}"] = np.array([e[1] for _, _, e in items], dtype=np.int32)
+        arrays[f"offsets.{n}"] = np.array(offsets, dtype=_index_dtype(len(nxt) + 1))
+        arrays[f"next.{n}"] = np.array(nxt, dtype=np.uint16 if V <= 2 ** 16 else np.int32)
+        arrays[f"count.{n}"] = np.array(cnt, dtype=_index_dtype(max(cnt, default=0) + 1))
+    arrays["vocab"] = np.frombuffer("\n".join(vocab).encode(), dtype=np.uint8).copy()
+    meta = {k: v for k, v in model.items() if k != "ngrams"}
+    # the lookups' defaults (a space, the symbol itself) need no entry: 10x less JSON to parse
+    meta["ws_next"] = {w: ws for w, ws in model["ws_next"].items() if ws != " "}
+    meta["spelling"] = {w: sp for w, sp in model["spelling"].items() if sp != w}
+    return arrays, meta
+
+
+def load_table(path: str) -> tuple["NgramTable", dict]:
+    """A safetensors model file: its NgramTable and its metadata (order, whitespace, spelling, rank)."""
+    from safetensors import safe_open
+    try:
+        with safe_open(path, "np") as f:
+            meta = json.loads((f.metadata() or {}).get("ngram", "null"))
+            if not isinstance(meta, dict):
+                raise ValueError("no n-gram metadata")
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types
+        raise ValueError(f"{path}: not an n-gram model file ({type(e).__name__}: {e})") from None
+    vocab = arrays.pop("vocab").tobytes().decode().split("\n")
+    return NgramTable(arrays, vocab, meta["order"]), meta
+
+
+class NgramTable:
+    """The n-gram counts as flat sorted arrays (to_arrays): the entries of a context are found by
+    one binary search per order, and kept once found."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], vocab: list[str], order: int):
+        self.vocab, self.order, self.V = vocab, order, len(vocab)
+        self.ids = {w: i for i, w in enumerate(vocab)}
+        self.keys, self.total, self.distinct, self.offsets, self.next, self.count = (
+            [arrays[f"{name}.{n}"] for n in range(order)]
+            for name in ("keys", "total", "distinct", "offsets", "next", "count"))
+        self._chains: dict[tuple, list] = {}
+
+    def entry(self, n: int, i: int) -> tuple[int, int, list[tuple[str, int]]]:
+        """(count of the context, distinct continuations, [(continuation, count), ...] most frequent first)."""
+        a, b = int(self.offsets[n][i]), int(self.offsets[n][i + 1])
+        words = [self.vocab[j] for j in self.next[n][a:b].tolist()]
+        return int(self.total[n][i]), int(self.distinct[n][i]), list(zip(words, self.count[n][a:b].tolist()))
+
+    def chain(self, ctx: list[str]) -> list[tuple[int, int, list[tuple[str, int]]]]:
+        """The entries of ctx's last 1, 2, ... symbols, up to the first unseen one."""
+        key = tuple(ctx[len(ctx) - self.order + 1:])
+        out = self._chains.get(key)
+        if out is None:
+            out, parent = [], 0
+            for n in range(1, min(self.order, len(ctx) + 1)):
+                sid = self.ids.get(ctx[-n])
+                if sid is None:
+                    break
+                k, keys = parent * self.V + sid, self.keys[n]
+                i = int(keys.searchsorted(k))
+                if i == len(keys) or keys[i] != k:
+                    break
+                out.append(self.entry(n, i))
+                parent = i
+            if len(self._chains) >= 100_000:  # a long-running server: bound the memory
+                self._chains.clear()
+            self._chains[key] = out
+        return out
+
+    def as_dicts(self) -> list[dict]:
+        """train()'s `ngrams`: per order, {"space-joined context": [total, distinct, [[w, count], ...]]}."""
+        out, names = [], [""]
+        for n in range(self.order):
+            keys = self.keys[n].tolist()
+            ctxs = [""] if n == 0 else [
+                self.vocab[k % self.V] + (" " + names[k // self.V] if n > 1 else "") for k in keys]
+            out.append({ctx: [t, d, [list(x) for x in best]] for ctx, (t, d, best) in
+                        zip(ctxs, (self.entry(n, i) for i in range(len(keys))))})
+            names = ctxs
+        return out
 
 
 # ---------------------------------------------------------------- completion
@@ -415,16 +573,18 @@ class NgramCompleter:
 
     def __init__(self, path: str | None = None, max_tokens: int = MAX_TOKENS, min_prob: float = MIN_PROB):
         path = path or DEFAULT_MODEL
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            m = json.load(f)
+        if path.endswith(".json.gz"):  # the page's format: slow to parse, converted here
+            arrays, m = to_arrays(read_model(path))
+            self.table = NgramTable(arrays, arrays.pop("vocab").tobytes().decode().split("\n"), m["order"])
+        else:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
+            self.table, m = load_table(path)
         self.order = m["order"]
-        self.ngrams = m["ngrams"]
         self.ws_next, self.ws_pair, self.spelling, self.rank = m["ws_next"], m["ws_pair"], m["spelling"], m["rank"]
         self.max_tokens = max_tokens
         self.min_prob = min_prob
-        total, _, uni = self.ngrams[0][""]
+        total, _, uni = self.table.entry(0, 0)
         self.unigram = {w: c / total for w, c in uni}
         self.floor = 0.5 / total
         self.frequent = [w for w, _ in uni[:50]]
@@ -441,19 +601,14 @@ class NgramCompleter:
         if getattr(self, "_schema_text", None) != schema:
             self._schema_text = schema
             self.schema = Schema(schema)
+            self.schema_words = known_words(schema)  # every word of the schema text is a real name
 
     # -------------------------------------------------------- probabilities
 
     def prob(self, ctx: list[str], words) -> dict[str, float]:
         """Interpolated (Witten-Bell) P(word | the last order-1 symbols of ctx)."""
         p = {w: self.unigram.get(w, self.floor) for w in words}
-        for n in range(1, self.order):
-            if len(ctx) < n:
-                break
-            entry = self.ngrams[n].get(" ".join(ctx[-n:]))
-            if entry is None:
-                break  # a longer context is unseen too
-            total, distinct, best = entry
+        for total, distinct, best in self.table.chain(ctx):  # up to the first unseen context
             c = dict(best)
             for w in p:
                 p[w] = (c.get(w, 0) + distinct * p[w]) / (total + distinct)
@@ -463,11 +618,8 @@ class NgramCompleter:
         """Symbols seen after the context's last 1, 2, ... symbols. An ordered set (a dict), so that
         probability ties rank the same in every process and in web/ngram.js."""
         out = {}
-        for n in range(1, self.order):
-            entry = self.ngrams[n].get(" ".join(ctx[-n:])) if len(ctx) >= n else None
-            if entry is None:
-                break
-            out.update(dict.fromkeys(w for w, _ in entry[2]))
+        for _, _, best in self.table.chain(ctx):
+            out.update(dict.fromkeys(w for w, _ in best))
         return out or dict.fromkeys(self.frequent)
 
     def class_names(self, cls: str, state: TypedStatement) -> list[tuple[str, float]]:
@@ -517,14 +669,13 @@ class NgramCompleter:
         for sym, ps in p.items():
             if sym in (TABLE, COLUMN, QTABLE, QCOLUMN):
                 base = {QTABLE: TABLE, QCOLUMN: COLUMN}.get(sym, sym)
-                q = '"' if sym[0] == '"' else ""
-                if partial and q:
+                if partial and sym[0] == '"':
                     continue
                 if base not in names_of:
                     names_of[base] = self.class_names(base, state)
                 for name, pn in names_of[base]:
                     if not partial or name.startswith(low):
-                        out.append((ps * pn, sym, q + self.schema.spelling[name] + q))
+                        out.append((ps * pn, sym, self._render(sym, name)))
             elif sym in UNRENDERABLE or sym == BOS:
                 if not partial:
                     out.append((ps, sym, ""))
@@ -536,6 +687,19 @@ class NgramCompleter:
         return out
 
     # -------------------------------------------------------- completion
+
+    def _foreign_qualifier(self, word: str, prefix: str) -> bool:
+        """Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not a
+        table, not an alias typed in the statement."""
+        low = word.lower()
+        return low not in self.schema.table_set and low not in known_words(prefix) \
+            and low + "." not in self._schema_text.lower()
+
+    def _render(self, sym: str, name: str) -> str:
+        """A schema name as the schema spells it; quoted only where it must be, so that `author` and
+        `"author"` are one suggestion."""
+        spelled = self.schema.spelling[name]
+        return f'"{spelled}"' if sym[0] == '"' and not PLAIN_NAME.fullmatch(spelled) else spelled
 
     def _whitespace(self, prev: str, sym: str) -> str:
         return self.ws_pair.get(f"{prev} {sym}", self.ws_next.get(sym, " "))
@@ -564,6 +728,7 @@ class NgramCompleter:
         lower = self._lowercase_style(toks)
         typed_space = prefix[len(prefix.rstrip()):] if prefix.strip() else prefix
         ctx = [BOS] * (self.order - 1) + state.norms
+        known = self.schema_words | known_words(prefix, suffix)  # and SQL's words (is_known)
         out, seen = [], set()
         for p, sym, surface in self.ranked(state, ctx, partial):
             if sym == BOS:
@@ -573,6 +738,8 @@ class NgramCompleter:
                     seen.add(sym)
                     out.append((p, None, ""))
                 continue
+            if sym not in (TABLE, COLUMN, QTABLE, QCOLUMN) and PLAIN_NAME.fullmatch(surface) and not is_known(surface, known):
+                continue  # a name found nowhere (a table of another schema, an alias not defined)
             surface = self._style(sym, surface, lower)
             if partial:
                 text = surface[len(partial):]
@@ -583,14 +750,18 @@ class NgramCompleter:
             if key in seen:
                 continue
             seen.add(key)
-            rest = "" if suffix.strip() else self._extend(state, ctx, sym, surface, lower)
+            rest = "" if suffix.strip() else self._extend(state, ctx, sym, surface, lower, known)
+            if rest.startswith(".") and self._foreign_qualifier(surface, prefix):
+                continue  # `public.t` where the schema writes `t`: the same table, proposed unqualified
             out.append((p, text, rest))
             if sum(t is not None for _, t, _ in out) == n:
                 break
         return out
 
-    def _extend(self, state: TypedStatement, ctx: list[str], sym: str, surface: str, lower: bool) -> str:
-        """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement."""
+    def _extend(self, state: TypedStatement, ctx: list[str], sym: str, surface: str, lower: bool,
+                known: set[str]) -> str:
+        """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement;
+        it stops before a name found nowhere (one right after AS is an alias it defines)."""
         if sym == ";":
             return ""
         state = _copy_state(state)
@@ -606,10 +777,13 @@ class NgramCompleter:
                 names = self.class_names({QTABLE: TABLE, QCOLUMN: COLUMN}.get(nsym, nsym), state)
                 if not names or p[nsym] * names[0][1] < self.min_prob:
                     break
-                q = '"' if nsym[0] == '"' else ""
-                nsurface = q + self.schema.spelling[names[0][0]] + q
+                nsurface = self._render(nsym, names[0][0])
             else:
                 nsurface = self._style(nsym, self.spelling.get(nsym, nsym), lower)
+                if PLAIN_NAME.fullmatch(nsurface) and not is_known(nsurface, known):
+                    if prev != "as":
+                        break
+                    known = known | {nsurface.lower()}
             text += self._whitespace(prev, nsym) + nsurface
             if nsym == ";":
                 break
@@ -649,6 +823,9 @@ def main(argv=None):
     t.add_argument("--rank-every", type=int, default=3, help="class-ranking statistics from every k-th group (speed)")
     t.add_argument("--holdout", default=None,
                    help="JSONL rows whose topics are left out (e.g. evalsets/hard_cases.jsonl)")
+    v = sub.add_parser("convert", help="rewrite a model file in another format (.safetensors or .json.gz)")
+    v.add_argument("model")
+    v.add_argument("-o", "--out", required=True)
     c = sub.add_parser("complete", help="print suggestions for one prefix")
     c.add_argument("--model", default=DEFAULT_MODEL)
     c.add_argument("--schema", default=None, help="file with CREATE TABLE statements")
@@ -666,6 +843,13 @@ def main(argv=None):
         print(f"{args.out}: {model['statements']} statements from {model['groups']} groups "
               f"({len(holdout)} topics held out), {sum(len(g) for g in model['ngrams'])} contexts, "
               f"{os.path.getsize(args.out) / 1e6:.1f} MB, {time.time() - t0:.0f}s")
+        return
+    if args.cmd == "convert":
+        try:
+            save(read_model(args.model), args.out)
+        except (OSError, ValueError) as e:
+            sys.exit(f"cannot convert {args.model}: {e}")
+        print(f"{args.out}: {os.path.getsize(args.out) / 1e6:.1f} MB")
         return
     completer = NgramCompleter(args.model)
     if args.schema:

@@ -31,7 +31,8 @@ import torch
 
 from database import LiveCompleter, add_db_args, db_flags, open_database
 from model import KVCache, from_pretrained
-from sqlschema import SQL_WORDS, STATEMENT_HEADER, fit_schema, marker_piece, names_in, parse_schema, prompt_text
+from sqlschema import (SHORT_ALIAS, SQL_WORDS, STATEMENT_HEADER, fit_schema, invented_at, known_words, marker_piece, names_in,
+                       parse_schema, prompt_text)
 
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
@@ -39,9 +40,20 @@ MAX_HEAL_TOKENS = 16  # how far token healing may back off
 RERANK_PROPOSALS = 5  # n-gram proposals the model weighs (8: +0.003 next@1 on dev_seed, 260K p50 3.3 -> 2.6 ms)
 NGRAM_SURE = 0.95  # an n-gram proposal at least this likely is taken as is, without the model
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
+IN_STRING_TOKENS = 4  # inside a string literal a suggestion finishes the literal, within this many tokens
+MAX_PREFIX_CHARS = 16_384  # a longer statement is read from its tail (the model keeps ~5,000 characters anyway)
+MAX_SUFFIX_CHARS = 4_096
+MAX_WORD_CHARS = 64  # longer words are not lexicon words: their prefixes would cost memory by the square
+PARALLEL_TOKENS = 256  # a forward pass of this many tokens (a schema prefill) uses more than one thread
+_IDENT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _IDENT_TAIL = re.compile(r"[A-Za-z0-9_$]*\Z")  # \Z: `$` would also match before a final newline
+
+
+def ident_tail(text: str) -> str:
+    """The identifier characters at the end of `text` (rstrip: a regex would rescan a long word from each of its characters)."""
+    return text[len(text.rstrip(_IDENT_CHARS)):]
 
 
 class SchemaLexicon:
@@ -71,13 +83,13 @@ class SchemaLexicon:
         names = set()
         for table, cols in parse_schema(schema).items():
             names |= {n.lower() for n in [table, *cols]}
-        self.schema_prefixes = {n[:i] for n in names for i in range(1, len(n) + 1)}
+        self.schema_prefixes = {n[:i] for n in names if len(n) <= MAX_WORD_CHARS for i in range(1, len(n) + 1)}
         self.words, self.prefixes, self.cache = set(), set(), {}
         # every word of the schema text (types, constraint names) is a real word too
         self.add_words(names | SQL_WORDS | set(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", schema)))
 
     def add_words(self, words):
-        new = {w.lower() for w in words} - self.words
+        new = {w.lower() for w in words if len(w) <= MAX_WORD_CHARS} - self.words
         if new:
             self.words |= new
             added = {w[:i] for w in new for i in range(1, len(w) + 1)}
@@ -108,14 +120,42 @@ class SchemaLexicon:
         return self.cache[word]
 
 
-def _distinct(texts: list[str], n: int) -> list[str]:
-    """The first n texts that are neither blank nor a repeat (trailing whitespace ignored)."""
+_QUALIFIER = re.compile(r"\b([A-Za-z_][A-Za-z0-9_$]*)\.(?=[A-Za-z_\"])")
+
+
+def _distinct(texts: list[str], n: int, relations: set[str] = frozenset()) -> list[str]:
+    """The first n texts that are neither blank nor a repeat: texts that differ only in surrounding
+    whitespace, case, double quotes or a schema qualifier (`public.`: a qualifier that names no
+    table or alias in `relations`) are one suggestion."""
+    def unqualified(m: re.Match) -> str:
+        word = m.group(1).lower()
+        return m.group(0) if word in relations or SHORT_ALIAS.fullmatch(word) else ""
+
     out, seen = [], set()
     for text in texts:
-        if text.strip() and text.rstrip() not in seen:
-            seen.add(text.rstrip())
+        key = _QUALIFIER.sub(unqualified, text.strip().replace('"', "").lower())
+        if key and key not in seen:
+            seen.add(key)
             out.append(text)
     return out[:n]
+
+
+def _after_end(prefix: str, texts: list[str]) -> list[str]:
+    """A suggestion right after a `;` starts the next statement on a new line."""
+    return [t if t[:1].isspace() else "\n" + t for t in texts] if prefix.endswith(";") else texts
+
+
+def tail_of(prefix: str, limit: int = MAX_PREFIX_CHARS) -> str:
+    """The end of a long statement, cut at a word boundary and outside a string literal."""
+    if len(prefix) <= limit:
+        return prefix
+    cut = len(prefix) - limit
+    space = re.compile(r"\s").search(prefix, cut)
+    cut = space.end() if space else cut
+    if prefix.count("'", 0, cut) % 2:  # the cut is inside a literal: start after it, or in it
+        close = prefix.find("'", cut)
+        return prefix[close + 1:] if close >= 0 else "'" + prefix[cut:]
+    return prefix[cut:]
 
 
 def text_state(text: str) -> tuple[str, bool]:
@@ -142,14 +182,14 @@ class CompleterOptions:
         "choices": ("statement", "line", "word"),
         "help": "where a suggestion ends: at the end of the statement (';'), also at a newline, or after its first word"})
     threads: int | None = field(default=None, metadata={
-        "type": int, "help": "torch CPU threads (default 1 on the command line, fastest for one request)"})
+        "type": int, "help": "torch CPU threads (default: one for a keystroke, the fastest; up to 4 for a schema prefill)"})
     schema_bonus: float = field(default=2.0, metadata={
         "type": float, "help": "logit bonus for tokens spelling a schema name"})
     schema_penalty: float = field(default=4.0, metadata={
         "type": float, "help": "logit penalty for identifiers found nowhere"})
     ngram: str | None = field(default="default", metadata={
         "help": "n-gram model that proposes next words for the model to rerank (default: the shipped "
-                "models/ngram.json.gz; 'none': the model alone)"})
+                "models/ngram.safetensors; 'none': the model alone)"})
     ngram_weight: float = field(default=1.0, metadata={"type": float, "help": "n-gram log-prob weight at a word start"})
     ngram_weight_mid: float = field(default=4.0, metadata={"type": float, "help": "n-gram log-prob weight inside a word"})
 
@@ -158,7 +198,6 @@ def add_completer_flags(ap: argparse.ArgumentParser):
     """CompleterOptions as flags: --max-tokens, --stop, --threads, ..., --ngram FILE|none."""
     for f in fields(CompleterOptions):
         ap.add_argument("--" + f.name.replace("_", "-"), default=f.default, **f.metadata)
-    ap.set_defaults(threads=1)  # a command line serves one request at a time: one thread is fastest
 
 
 def completer_options(args: argparse.Namespace) -> CompleterOptions:
@@ -176,8 +215,7 @@ class Completer:
         import sentencepiece as spm
         opts = replace(options or CompleterOptions(), **changes)
         self.options = opts
-        if opts.threads:
-            torch.set_num_threads(opts.threads)
+        self._threads(1)
         self.ckpt = resolve_ckpt(ckpt)
         self.model = from_pretrained(self.ckpt, device=device)
         self.sp = spm.SentencePieceProcessor(model_file=os.path.join(self.ckpt, "tok.model"))
@@ -213,6 +251,10 @@ class Completer:
                 self.ngram = NgramCompleter(path)
         self.schema = None
         self._schema_tokens = 0
+        self._schema_words: set[str] = set()
+        self._fits: dict[frozenset, str] = {}  # the schema fitted to the context, per set of tables kept
+        self._table_names: frozenset | None = None
+        self._decoded: tuple[str, str, list[str]] | None = None  # (prefix, suffix, suggestions) of the last decoding
         self._fitted = None  # the schema text actually in the cache
         self.cache = None
         self.prompt_len = 0
@@ -227,6 +269,8 @@ class Completer:
         if schema != self.schema:
             self.schema = schema
             self._schema_tokens = len(self.sp.encode(prompt_text(schema)))
+            self._schema_words = known_words(schema)
+            self._fits, self._table_names, self._decoded = {}, None, None
             if self.lexicon:
                 self.lexicon.set_schema(schema)
             if self.ngram:
@@ -236,26 +280,52 @@ class Completer:
         """Run the schema prompt through the model now, not on the first complete(). A schema too
         long for the context keeps the tables the statement names and drops others, last first
         (prepare.py's policy); complete() calls this with its prefix and re-uses the cache."""
-        budget = self.model.args.max_seq_len - self.max_tokens - STATEMENT_RESERVE
-        fitted = self.schema
-        if self._schema_tokens > budget:
-            keep = names_in(statement)
-            chars = int(len(self.schema) * budget / self._schema_tokens)
-            while True:
-                fitted, _ = fit_schema(self.schema, keep, chars)
-                if len(self.sp.encode(prompt_text(fitted))) <= budget or chars < 64:
-                    break
-                chars = int(chars * 0.9)
-            ids = self.sp.encode(prompt_text(fitted))
-            if len(ids) > budget:  # a single huge table: keep the end of the schema text
-                fitted = self.sp.decode(self.sp.encode(fitted)[-(budget - 16):])
+        fitted = self.schema if self._schema_tokens <= self._schema_budget() else self._fit(statement)
         if fitted == self._fitted and self.cache is not None:
             return
         ids = self.sp.encode(prompt_text(fitted))
         self.cache = KVCache(self.model.args, 1, self.model.args.max_seq_len, device=self.device)
+        self._threads(len(ids))
         with torch.inference_mode():
             self.last_logits = self.model(torch.tensor([ids], device=self.device), cache=self.cache, last_only=True)[0, -1]
+        self._threads(1)
         self._fitted, self.prompt_len, self.cached = fitted, len(ids), []
+
+    def _schema_budget(self) -> int:
+        return self.model.args.max_seq_len - self.max_tokens - STATEMENT_RESERVE
+
+    def _fit(self, statement: str) -> str:
+        """The schema cut to the context, keeping the tables the statement names: computed once per
+        set of named tables, not per keystroke."""
+        if self._table_names is None:
+            self._table_names = frozenset(t.lower() for t in parse_schema(self.schema))
+        keep = frozenset(names_in(statement)) & self._table_names
+        if keep not in self._fits:
+            budget = self._schema_budget()
+            chars, fitted, last = int(len(self.schema) * budget / self._schema_tokens), self.schema, None
+            while fitted != last and chars >= 64:  # until it fits, or no table is left to drop
+                last, (fitted, _) = fitted, fit_schema(self.schema, keep, chars)
+                if len(self.sp.encode(prompt_text(fitted))) <= budget:
+                    break
+                chars = int(chars * 0.9)
+            if len(self.sp.encode(prompt_text(fitted))) > budget:  # a single huge table: keep the end of its text
+                fitted = self.sp.decode(self.sp.encode(fitted)[-(budget - 16):])
+            self._fits[keep] = fitted
+        return self._fits[keep]
+
+    def _relations(self, prefix: str) -> set[str]:
+        """Names a qualifier (`x.`) may stand for: the schema's tables, and the statement's words (aliases)."""
+        if self._table_names is None:
+            self._table_names = frozenset(t.lower() for t in parse_schema(self.schema))
+        return self._table_names | known_words(prefix)
+
+    def _threads(self, tokens: int):
+        """Torch threads for a forward pass of this many tokens: `threads` when set, else one for a
+        keystroke (waking other threads costs more than they save, and far more on a busy machine)
+        and the cores for a schema prefill."""
+        n = self.options.threads or (1 if tokens < PARALLEL_TOKENS else min(4, os.cpu_count() or 1))
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
 
     # ------------------------------------------------------------ completion
 
@@ -271,7 +341,7 @@ class Completer:
         if prefix[-1].isspace():
             tail = prefix[len(prefix.rstrip()):]
         elif _WORD_CHAR.match(prefix[-1]):
-            tail = re.search(r"[A-Za-z0-9_$]*$", prefix).group(0)
+            tail = ident_tail(prefix)
         else:
             tail = prefix[-1]
         need, removed, k = len(tail.encode()), 0, 0
@@ -312,28 +382,49 @@ class Completer:
                              for p in self.piece_lower])
 
     def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
-        """Up to n distinct suggestions, best first, each the exact text to insert at the cursor."""
+        """Up to n distinct suggestions, best first, each the exact text to insert at the cursor.
+        None names a table, column or alias found nowhere (not in the schema, not typed, not SQL)."""
         if self.schema is None:
             self.set_schema("")
-        prefix = _CONTROL.sub(" ", prefix)
+        self._threads(1)
+        prefix = tail_of(_CONTROL.sub(" ", prefix))
+        return _after_end(prefix, self._suggest(prefix, suffix[:MAX_SUFFIX_CHARS], n))
+
+    def _suggest(self, prefix: str, suffix: str, n: int) -> list[str]:
         self.prefill(prefix)
         proposals = self.ngram.proposals(prefix, suffix, max(n, RERANK_PROPOSALS)) if self.ngram else []
+        spelled = [first + rest for _, first, rest in proposals if first is not None]
+        decoded, self._decoded = self._decoded, None  # the previous keystroke's own decoding, if it was one
         if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
             # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
-            return _distinct([first + rest for _, first, rest in proposals if first is not None], n)
-        room = self.model.args.max_seq_len - self.prompt_len - self.max_tokens - 1
+            return _distinct(spelled, n, self._relations(prefix))
         ids, heal = self._heal(prefix)
-        if len(ids) > room:  # very long statement: keep its tail (the schema stays)
-            ids = ids[len(ids) - room:]
-        self._feed(ids)
+        in_string = prefix.count("'") % 2 == 1
+        max_new = IN_STRING_TOKENS if in_string else self.max_tokens
+        # room for the suggestion rows (or the reranked words) after the statement; a very long
+        # statement keeps its tail (the schema stays)
+        longest = max([max_new + len(heal)] + [len(heal) + len(first.encode()) for _, first, _ in proposals if first])
+        room = self.model.args.max_seq_len - self.prompt_len - longest - 1
+        if len(ids) > room:
+            ids = ids[len(ids) - max(room, 0):]
         if proposals and proposals[0][1] is not None:
+            self._feed(ids)
             return self._rerank(proposals, prefix, heal.decode("utf-8", errors="ignore"), n)
+        if decoded and decoded[1] == suffix and len(prefix) > len(decoded[0]) and prefix.startswith(decoded[0]):
+            # the user typed what the last decoding predicted: the rest of it, without the model
+            # (a literal is typed a character at a time: this is most of the long tail's keystrokes)
+            typed = prefix[len(decoded[0]):]
+            rest = [t[len(typed):] for t in decoded[2] if t.startswith(typed) and t[len(typed):].strip()]
+            if rest:
+                self._decoded = (prefix, suffix, rest)
+                return _distinct(rest + spelled, n, self._relations(prefix))
+        self._feed(ids)
         logits = self.last_logits.clone()
         kept_text = prefix.encode()[:len(prefix.encode()) - len(heal)].decode("utf-8", errors="ignore")
         if self.lexicon:
-            self.lexicon.add_words(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", kept_text))
-            word, in_string = text_state(kept_text[-64:])
-            if not in_string:
+            self.lexicon.add_words(names_in(kept_text))  # outside strings and comments
+            word, in_string_kept = text_state(kept_text[-64:])
+            if not in_string_kept:
                 logits += self.lexicon.bias(word)
         if heal:
             logits[~self._allowed(heal)] = float("-inf")
@@ -343,7 +434,14 @@ class Completer:
         if n_branch == 0:
             return []
         first = torch.topk(logits, n_branch).indices
-        return _distinct(self._extend(first, heal, suffix, kept_text[-64:]), n)
+        texts = self._extend(first, heal, suffix, kept_text[-64:], max_new, in_string)
+        # a suggestion stops before a name found nowhere (none is left when its first word is one);
+        # too few left: the n-gram's spelled proposals (valid by construction) fill the list
+        known = self._schema_words | known_words(prefix, suffix)
+        lead = "'" if in_string else ident_tail(prefix)
+        texts = [t[:at] if (at := invented_at(t, known, lead)) is not None else t for t in texts]
+        self._decoded = (prefix, suffix, texts)
+        return _distinct(texts + spelled, n, self._relations(prefix))
 
     def _rerank(self, proposals: list[tuple[float, str | None, str]], prefix: str, heal: str, n: int) -> list[str]:
         """The n-gram proposes next words (it knows the schema's names and SQL's habits), the
@@ -355,7 +453,7 @@ class Completer:
         score = [lp + weight * math.log(p) for (p, _, _), lp in zip(spelled, model_lp)]
         # the model decides whether a schema name comes next, the n-gram which one:
         # the tiny model is a poor speller of names it saw once in the prompt (measured: ident@1 drops)
-        typed = _IDENT_TAIL.search(prefix).group(0).lower()
+        typed = ident_tail(prefix).lower()
         names = [i for i, (_, first, _) in enumerate(spelled)
                  if (typed + first).strip().strip('"').lower() in self.ngram.schema.spelling]
         if names:  # the names' share as one class, split among them by the n-gram
@@ -365,7 +463,7 @@ class Completer:
             for i in names:
                 score[i] = class_score + math.log(spelled[i][0] / p_names)
         scored = sorted(zip(spelled, score), key=lambda x: -x[1])
-        return _distinct([first + rest for (_, first, rest), _ in scored], n)
+        return _distinct([first + rest for (_, first, rest), _ in scored], n, self._relations(prefix))
 
     def _log_probs(self, texts: list[str]) -> list[float]:
         """The model's log P(text, then a word boundary) after the cached statement, for each text:
@@ -400,16 +498,18 @@ class Completer:
             out.append(float(lp + torch.log(p_end[path[-1]].clamp(min=1e-6))))
         return out
 
-    def _extend(self, first: torch.Tensor, heal: bytes, suffix: str, context: str) -> list[str]:
-        """Extend each first token greedily (rows batched, sharing the cached prefix)."""
+    def _extend(self, first: torch.Tensor, heal: bytes, suffix: str, context: str, max_new: int,
+                in_string: bool = False) -> list[str]:
+        """Extend each first token greedily (rows batched, sharing the cached prefix), up to max_new
+        tokens past the healed text; inside a string literal a row ends where the literal does."""
         B = len(first)
-        # re-typing the healed text does not count against max_tokens
-        steps = self.max_tokens + len(heal)
+        # re-typing the healed text does not count against max_new
+        steps = max_new + len(heal)
         rows = KVCache(self.model.args, B, steps + 1, prefix=self.cache, device=self.device)
         out = [[int(t)] for t in first]
         remaining = [self._consume(heal, int(t)) for t in first]
-        done = [self._finished(o, r) for o, r in zip(out, remaining)]
         generated = [0 if r else 1 for r in remaining]  # tokens past the healed text
+        done = [self._finished(o, r, in_string and g > 0) for o, r, g in zip(out, remaining, generated)]
         tokens = first[:, None].to(self.device)
         with torch.inference_mode():
             for _ in range(steps - 1):
@@ -432,7 +532,8 @@ class Completer:
                         out[b].append(nxt[b])
                         generated[b] += 0 if remaining[b] else 1
                         remaining[b] = self._consume(remaining[b], nxt[b])
-                        done[b] = self._finished(out[b], remaining[b]) or generated[b] >= self.max_tokens
+                        done[b] = self._finished(out[b], remaining[b], in_string and generated[b] > 0) \
+                            or generated[b] >= max_new
                 tokens = torch.tensor(nxt, device=self.device)[:, None]
         heal_len = len(heal)
         texts = []
@@ -446,14 +547,15 @@ class Completer:
         p = self.piece_bytes[token] or b""
         return heal[len(p):] if len(p) < len(heal) else b""
 
-    def _finished(self, out: list[int], remaining: bytes) -> bool:
+    def _finished(self, out: list[int], remaining: bytes, closes_string: bool = False) -> bool:
+        """Whether a row is done: its last token ends the statement (or the literal it is inside)."""
         if remaining:
             return False
         last = out[-1]
         if last in self.stop_ids:
             return True
         text = self.piece_bytes[last] or b""
-        if b";" in text:
+        if b";" in text or closes_string and b"'" in text:
             return True
         if self.stop == "line" and b"\n" in text:
             return True
@@ -480,7 +582,11 @@ class Completer:
 # ---------------------------------------------------------------- batch contract
 
 def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> dict:
-    """EVAL.md's contract: one output line per input line, `error` instead of a crash."""
+    """EVAL.md's contract: one output line per input line, `error` instead of a crash. A missing
+    output directory is found before any request is computed."""
+    out_dir = os.path.dirname(os.path.abspath(out_path))
+    if not os.path.isdir(out_dir):
+        raise FileNotFoundError(f"no directory {out_dir} for the output {out_path}")
     requests, results = [], {}
     with open(in_path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
@@ -504,7 +610,9 @@ def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> di
         try:
             if "_error" in req:
                 raise ValueError(req["_error"])
-            schema, prefix, suffix = req.get("schema", ""), req.get("prefix", ""), req.get("suffix", "") or ""
+            if "prefix" not in req:
+                raise ValueError(f"line {req['_line']}: the request has no prefix")
+            schema, prefix, suffix = req.get("schema", ""), req["prefix"], req.get("suffix", "") or ""
             if not all(isinstance(v, str) for v in (schema or "", prefix, suffix)):
                 raise ValueError("schema, prefix and suffix must be strings")
             completer.set_schema(schema or "")
@@ -577,6 +685,11 @@ def main(argv: list[str] | None = None):
         sys.exit("--batch needs --out")
     if not args.batch and args.prefix is None:
         sys.exit("give --prefix, --batch IN --out OUT, or --interactive")
+    if args.batch:  # before loading anything: a bad path is a one-line error, not a traceback
+        if not os.path.isfile(args.batch):
+            sys.exit(f"--batch: no file {args.batch}")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+            sys.exit(f"--out: no directory {os.path.dirname(os.path.abspath(args.out))}")
     db = open_database(args, "sample.py")
     try:
         completer = Completer(args.ckpt, options=completer_options(args))
@@ -585,7 +698,10 @@ def main(argv: list[str] | None = None):
     if db is not None:  # the database's schema where none is given, its values with --db-values
         completer = LiveCompleter(completer, db, args.db_values)
     if args.batch:
-        run_batch(completer, args.batch, args.out, args.num)
+        try:
+            run_batch(completer, args.batch, args.out, args.num)
+        except OSError as e:
+            sys.exit(f"--batch: {e}")
         return
     completer.set_schema(schema)
     t0 = time.time()

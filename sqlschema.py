@@ -34,7 +34,51 @@ json_agg jsonb_build_object to_char date_part age year month day hour minute sec
 integer bigint smallint serial bigserial decimal numeric float float4 float8 real double precision text varchar
 char string bool boolean date time timestamp timestamptz uuid jsonb json bytes bytea array only gen_random_uuid
 unique_rowid if replace position strftime julianday ifnull instr public user type name value
+ceiling collate cume_dist current datetime days escape fetch first_value following for generate_series glob
+greatest isnull last_value lateral least ln log ltrim mod next ntile percent_rank power preceding range regexp rows
+rtrim similar sqrt stddev substr to_date to_timestamp top unbounded unnest variance week window within random row
 """.split())
+# words of SQL that are far more often a table or column (or a schema qualifier) than SQL: a
+# suggestion may name them only where the schema or the statement does
+NAME_LIKE = frozenset({"name", "value", "type", "user", "public"})
+SQL_VOCABULARY = SQL_WORDS - NAME_LIKE  # the words of SQL a suggestion may use anywhere
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+SHORT_ALIAS = re.compile(r"[a-z]\d*")  # T1, t2, c: short aliases are fine anywhere (the scorer's rule)
+
+
+def known_words(*texts: str) -> set[str]:
+    """The lowercase words of these texts (a schema, the statement typed so far): names a suggestion may use."""
+    return {w.lower() for text in texts for w in NAME.findall(text)}
+
+
+def is_known(word: str, known: set[str]) -> bool:
+    """Whether a suggestion may name `word`: one of `known`, a word of SQL, or a short alias."""
+    low = word.lower()
+    return low in known or low in SQL_VOCABULARY or SHORT_ALIAS.fullmatch(low) is not None
+
+
+def invented_at(text: str, known: set[str], lead: str = "") -> int | None:
+    """Where `text` (a suggestion continuing `lead`, the partly typed word or an open quote) first
+    names something found nowhere: the offset to cut it at (nothing but blanks is left when that is its
+    first word), or None.
+    Names inside string literals do not count; a name right after AS, past the first word, is an
+    alias the suggestion defines. web/schema.js's inventedAt is the same."""
+    full, first, defining = lead + text, True, False
+    for m in TOKEN.finditer(full):
+        tok = m.group(0)
+        if tok in ("'", '"'):
+            return None  # an unclosed literal or quoted name: the rest is inside it
+        if m.end() > len(lead):
+            word = tok[1:-1] if tok[0] == '"' else tok
+            if NAME.fullmatch(word) and not is_known(word, known):
+                if first or not defining:
+                    return max(m.start() - len(lead), 0)
+                known = known | {word.lower()}
+            first = False
+        defining = tok.lower() == "as"
+    return None
+
+
 # identifiers, and the units a rename must skip whole: strings, quoted names, comments
 SQL_UNITS = re.compile(r"'(?:[^']|'')*'?|\"[^\"]*\"?|`[^`]*`?|--[^\n]*|/\*.*?(?:\*/|$)|[A-Za-z_][A-Za-z0-9_$]*", re.S)
 
@@ -108,7 +152,7 @@ def parse_schema(schema: str) -> dict[str, list[str]]:
     tables: dict[str, list[str]] = {}
     for m in _CREATE.finditer(schema):
         end = body_end(schema, m.end())
-        columns = []
+        columns = {}  # an ordered set: `name in list` made a 10,000-column table cost seconds
         for item in split_top_level(schema[m.end():end - 1]):
             word = re.match(r"\s*(\"[^\"]+\"|`[^`]+`|\[[^\]]+\]|[\w]+)", item)
             if not word:
@@ -116,11 +160,10 @@ def parse_schema(schema: str) -> dict[str, list[str]]:
             name = _unquote(word.group(1))
             if word.group(1)[0] not in "\"`[" and name.lower() in _NOT_COLUMNS:
                 continue
-            if name not in columns:
-                columns.append(name)
+            columns.setdefault(name)
         table = _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", m.group(1))[-1])
         if columns:
-            tables[table] = columns
+            tables[table] = list(columns)
     return tables
 
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 from database import LiveCompleter, add_db_args, open_database
 from sample import EDITOR_KEYS, Completer, add_completer_flags, completer_options, read_schema, resolve_ckpt
+from sqlscan import SqlDocument
 
 DEBOUNCE_S = 0.06  # quiet time before a completion starts: typing bursts cost one completion
 POLL_MS = 25  # key wait; also how often finished completions are picked up
@@ -96,26 +97,12 @@ class CursorText:
 
 
 def statement_at(text: str, pos: int) -> tuple[str, str]:
-    """The statement around the cursor as (prefix, suffix): from the `;` before it to the one after,
-    skipping `;` inside quotes and `--` comments."""
-    ends, quote, i = [], None, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif text.startswith("--", i):
-            nl = text.find("\n", i)
-            i = len(text) if nl < 0 else nl
-            continue
-        elif ch == ";":
-            ends.append(i + 1)
-        i += 1
-    start = max((e for e in ends if e <= pos), default=0)
-    end = min((e for e in ends if e > pos), default=len(text))
-    return text[start:pos].lstrip(), text[pos:end]
+    """The statement around the cursor as (prefix, suffix), cut as the language server cuts it
+    (sqlscan): at a top-level `;` or a blank line, never inside strings, quoted names, comments
+    or `$$` bodies; the suffix runs to the statement's end."""
+    line = text.count("\n", 0, pos)
+    cursor = SqlDocument(text).cursor(line, pos - (text.rfind("\n", 0, pos) + 1))
+    return cursor.prefix, cursor.suffix
 
 
 def visible(s: str) -> str:

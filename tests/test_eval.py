@@ -72,12 +72,28 @@ def test_metrics_agree_with_score_py():
         results = perturbed_results(statements, requests, seed)
         mine = ev.score(statements, results)["overall"]
         theirs = official.score(sims, {ids(k): v for k, v in results.items()})
-        for k in ("next@1", "next@5", "ident@1", "mid@1", "saved", "n_next", "n_ident", "n_mid"):
+        for k in ("next@1", "next@5", "ident@1", "mid@1", "saved", "unknown@1", "unknown@5", "n_next", "n_ident", "n_mid"):
             assert mine[k] == pytest.approx(theirs[k], abs=1e-12), (seed, k)
     oracle = {q["key"]: [statements[q["key"][0]]["text"][len(q["prefix"]):]] for q in requests}
     mine = ev.score(statements, oracle)["overall"]
     assert mine["next@1"] == mine["mid@1"] == 1.0
     assert mine["saved"] == pytest.approx(official.score(sims, {ids(k): v for k, v in oracle.items()})["saved"])
+
+
+def test_unknown_counts_completions_that_start_with_a_name_found_nowhere():
+    """EVAL.md's unknown@1 / unknown@5 (as score.py counts them, with or without ../shared)."""
+    rows = [{"id": "a", "schema": SCHEMA, "statement": "SELECT c.name FROM customers AS c WHERE c.total > 1"}]
+    requests, statements = ev.build_requests(rows)
+    word_starts = [q["key"] for q in requests if q["key"][1] == "s" and
+                   ev.WORD.match(statements[0]["text"][statements[0]["spans"][q["key"][2]][0]:].split()[0][:1] or "")]
+    fine = ["name FROM customers", "T1.name", "c", "count(*)", "(SELECT", "'x'", ""]
+    results = {k: fine for k in word_starts}
+    assert ev.score(statements, results)["overall"]["unknown@5"] == 0.0
+    results[word_starts[0]] = ["clients WHERE"] + fine  # a table of no schema here, ranked first
+    results[word_starts[1]] = fine[:4] + ["orders_archive"]  # ... and fifth
+    m = ev.score(statements, results)["overall"]
+    assert m["unknown@1"] == pytest.approx(1 / m["n_next"]) and m["unknown@5"] == pytest.approx(2 / m["n_next"])
+    assert "unknown@1" in ev.METRICS and "unknown@5" in ev.METRICS  # the README's table carries them
 
 
 def write_corpus(path: str, n: int = 12) -> str:

@@ -32,6 +32,21 @@ def test_statement_at_splits_on_semicolons_outside_quotes_and_comments():
     assert statement_at("SELECT ", 7) == ("SELECT ", "")
 
 
+def test_statement_at_cuts_as_the_language_server_does():
+    """A `;` inside a /* */ comment or a $$ body ends nothing, a blank line ends a statement: the
+    TUI cuts the statement at the cursor as lsp.py does (sqlscan)."""
+    cases = {
+        "SELECT 1;\nSELECT name /* not; here */ FROM t WHERE ": "SELECT name /* not; here */ FROM t WHERE ",
+        "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE ": "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE ",
+        "SELECT 1 FROM t\n\nSELECT na": "SELECT na",
+        "SELECT 1 FROM t\n\n  -- a note\nSELECT na": "SELECT na",
+    }
+    for text, prefix in cases.items():
+        assert statement_at(text, len(text)) == (prefix, ""), text
+    text = "SELECT a /* ; */ FROM t WHERE x = 1;\nSELECT 2;"
+    assert statement_at(text, len("SELECT a")) == ("SELECT a", " /* ; */ FROM t WHERE x = 1;")
+
+
 def test_buffer_editing_and_moves():
     b = CursorText("ab\tc\r\nxyz")  # pasted text: tabs become spaces, CRLF a newline; cursor at the start
     assert (b.text, b.pos) == ("ab    c\nxyz", 0)

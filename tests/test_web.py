@@ -200,7 +200,8 @@ def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, 
     assert got["bad"]["completions"] == [] and "error" in got["bad"]
     c = Completer(tiny_ckpt, threads=1, ngram=tiny_ngram if which == "hybrid" else None)
     same = reranked = 0
-    for req in requests[:1] + requests[2:]:
+    # in batch.mjs's order (by schema, then prefix): a keystroke may re-use the previous one's decoding
+    for req in sorted(requests[:1] + requests[2:], key=lambda r: (r["schema"], r["prefix"])):
         c.set_schema(req["schema"])
         want = c.complete(req["prefix"], req.get("suffix", ""), 5)
         assert got[req["id"]]["completions"][:1] == want[:1], req
@@ -211,6 +212,31 @@ def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, 
     assert same >= 0.9 * (len(requests) - 1)  # lower ranks may differ on a float near-tie
     if which == "hybrid":
         assert reranked >= 0.5 * (len(requests) - 1)  # most requests went through the reranking
+
+
+@pytest.mark.parametrize("which", ["hybrid", "model alone"])
+def test_js_completer_invents_no_names(which, tiny_web, tmp_path):
+    """What the page suggests names nothing that is in neither the schema, the typed text nor SQL
+    (random weights spell random words: they are cut off, or the suggestion dropped)."""
+    need_node("onnxruntime-web")
+    from sample import ident_tail
+    from sqlschema import invented_at, known_words
+    schema = ("CREATE TABLE languages (code TEXT PRIMARY KEY, name TEXT);\n"
+              "CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT, population INT);")
+    prefixes = ["SELECT count(*) FROM ", "SELECT * FROM ", "SELECT name FROM countries WHERE ", "INSERT INTO ",
+                "UPDATE countries SET ", "SELECT ", "SELECT name FROM countries WHERE name = 'Fr", "SELECT co"]
+    requests = [{"id": str(i), "schema": schema, "prefix": p} for i, p in enumerate(prefixes)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
+    r = node("web/batch.mjs", "--batch", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
+             "--model", tiny_web, "--variant", "fp32", *(["--ngram", "none"] if which == "model alone" else []))
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = {o["id"]: o["completions"] for o in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())}
+    bad = []
+    for q in requests:
+        lead = "'" if q["prefix"].count("'") % 2 else ident_tail(q["prefix"])
+        known = known_words(schema, q["prefix"])
+        bad += [(q["prefix"], s) for s in got[q["id"]] if invented_at(s, known, lead) is not None]
+    assert not bad and sum(map(len, got.values())) >= len(prefixes), (bad, got)
 
 
 def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
@@ -226,7 +252,7 @@ def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
             cfg = json.load(f)
         settings = export.rerank_config("ngram.json.gz") if ngram else {}
         if cfg.get("source_sha256") == export.source_hash(shipped) and \
-                (cfg.get("ngram") or {}).get("sha256") == (export.file_hash(ngram) if ngram else None) and \
+                (cfg.get("ngram") or {}).get("source_sha256") == (export.file_hash(ngram) if ngram else None) and \
                 all((cfg.get("ngram") or {}).get(k) == v for k, v in settings.items()):
             return os.path.join(WEB, "model"), True
     except (OSError, ValueError):

@@ -5,7 +5,8 @@
 // extended greedily. With an n-gram (web/ngram.js) it is sample.py's hybrid: the n-gram proposes next
 // words and the model reranks them, its own decoding left for literals. Returns only the text missing
 // at the cursor. The ONNX graph's cache inputs are described in web/export.py.
-import { IDENT_TAIL, PY_SPACE, SchemaLexicon, cpLen, fitSchema, identifiers, namesIn, textState } from "./schema.js";
+import { PY_SPACE, SchemaLexicon, cpLen, fitSchema, identTail, inventedAt, knownWords, namesIn, parseSchema, textState }
+  from "./schema.js";
 
 export const SCHEMA_HEADER = "### TABLEDATA";
 export const STATEMENT_HEADER = "### STATEMENT";
@@ -13,6 +14,11 @@ export const promptText = (schema) => `${SCHEMA_HEADER}\n\n${schema}\n\n${STATEM
 
 const STATEMENT_RESERVE = 256; // context tokens kept for the statement when a schema must be shortened
 const MAX_HEAL_TOKENS = 16; // how far token healing may back off
+const IN_STRING_TOKENS = 4; // inside a string literal a suggestion finishes the literal, within this many tokens
+const MAX_PREFIX_CHARS = 16384; // a longer statement is read from its tail (sample.py's tail_of)
+const MAX_SUFFIX_CHARS = 4096;
+const SHORT_ALIAS = /^[a-z]\d*$/;
+const QUALIFIER = /\b([A-Za-z_][A-Za-z0-9_$]*)\.(?=[A-Za-z_"])/g;
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 const WORD_CHAR = /[A-Za-z0-9_$]/;
 const SP = PY_SPACE; // what sample.py's strip() and \s mean
@@ -99,17 +105,39 @@ export class Decoder {
   }
 }
 
-/** The first n texts that are neither blank nor a repeat (trailing whitespace ignored): sample.py's _distinct. */
-function distinct(texts, n) {
+/** The first n texts that are neither blank nor a repeat: texts that differ only in surrounding
+ * whitespace, case, double quotes or a schema qualifier (`public.`: one that names no table or alias
+ * in `relations`) are one suggestion. sample.py's _distinct. */
+function distinct(texts, n, relations = new Set()) {
+  const unqualified = (m, word) => (relations.has(word.toLowerCase()) || SHORT_ALIAS.test(word.toLowerCase()) ? m : "");
   const out = [], seen = new Set();
   for (const text of texts) {
-    if (strip(text) && !seen.has(rstrip(text))) {
-      seen.add(rstrip(text));
+    const key = strip(text).replaceAll('"', "").toLowerCase().replace(QUALIFIER, unqualified);
+    if (key && !seen.has(key)) {
+      seen.add(key);
       out.push(text);
     }
   }
   return out.slice(0, n);
 }
+
+/** The end of a long statement, cut at a word boundary and outside a string literal (sample.py's tail_of;
+ * code points, as Python counts). */
+function tailOf(prefix, limit = MAX_PREFIX_CHARS) {
+  const chars = [...prefix];
+  if (chars.length <= limit) return prefix;
+  let cut = chars.length - limit;
+  const space = chars.findIndex((ch, i) => i >= cut && isSpace(ch));
+  if (space >= 0) cut = space + 1;
+  if (chars.slice(0, cut).filter((ch) => ch === "'").length % 2) { // the cut is inside a literal
+    const close = chars.indexOf("'", cut);
+    return close >= 0 ? chars.slice(close + 1).join("") : "'" + chars.slice(cut).join("");
+  }
+  return chars.slice(cut).join("");
+}
+
+/** A suggestion right after a `;` starts the next statement on a new line. sample.py's _after_end. */
+const afterEnd = (prefix, texts) => (prefix.endsWith(";") ? texts.map((t) => (isSpace(t[0] || "") ? t : "\n" + t)) : texts);
 
 /** Set a schema, complete prefixes (the worker and web/batch.mjs build it from web/export.py's files). */
 export class Completer {
@@ -125,6 +153,8 @@ export class Completer {
       tokenizer.isControl(i) || tokenizer.isUnknown(i) || this.stopIds.has(i) ? null : [...tokenizer.bytes[i]]);
     this.pieceLower = this.pieceBytes.map((b) => (b ? lowerAscii(b) : null));
     const lex = this.config.lexicon; // sample.py's schema copy bias, its settings from export.py
+    if (!this.config.sql_vocabulary) throw new Error("config.json has no sql_vocabulary: export again with web/export.py");
+    this.sqlWords = new Set(this.config.sql_vocabulary); // SQL's words: never an invented name
     this.lexicon = lex && (lex.bonus || lex.penalty) ? new SchemaLexicon(this.pieceBytes, lex) : null;
     // the reranker (sample.py's _rerank): an NgramCompleter proposes, weights from export.py's config
     this.ngram = ngram;
@@ -142,6 +172,7 @@ export class Completer {
     this.promptIds = [];
     this.cached = [];
     this.lastLogits = null;
+    this.decoded = null; // [prefix, suffix, suggestions] of the last decoding (sample.py's _decoded)
   }
 
   // ---------------------------------------------------------- schema
@@ -151,6 +182,9 @@ export class Completer {
     if (schema !== this.schema) {
       this.schema = schema;
       this.schemaTokens = this.tok.encode(promptText(schema)).length;
+      this.schemaWords = knownWords(schema);
+      this.tableNames = null;
+      this.decoded = null;
       if (this.lexicon) this.lexicon.setSchema(schema);
       if (this.ngram) this.ngram.setSchema(schema);
     }
@@ -190,7 +224,7 @@ export class Completer {
     const last = [...prefix].at(-1);
     let tail;
     if (isSpace(last)) tail = prefix.slice(rstrip(prefix).length);
-    else if (WORD_CHAR.test(last)) tail = prefix.match(/[A-Za-z0-9_$]*$/)[0];
+    else if (WORD_CHAR.test(last)) tail = identTail(prefix);
     else tail = last;
     const need = utf8.encode(tail).length;
     const limit = Math.min(ids.length, MAX_HEAL_TOKENS);
@@ -237,27 +271,58 @@ export class Completer {
    * known (the page shows it as ghost text while the other rows run); the result is the same. */
   async complete(prefix, suffix = "", n = 5, onBest = null) {
     if (this.schema === null) this.setSchema("");
-    prefix = prefix.replace(CONTROL, " ");
+    prefix = tailOf(prefix.replace(CONTROL, " "));
+    return afterEnd(prefix, await this.suggest(prefix, [...suffix].slice(0, MAX_SUFFIX_CHARS).join(""), n, onBest));
+  }
+
+  /** Names a qualifier (`x.`) may stand for: the schema's tables and the statement's words (aliases). */
+  relations(prefix) {
+    if (!this.tableNames) this.tableNames = [...parseSchema(this.schema).keys()].map((t) => t.toLowerCase());
+    return new Set([...this.tableNames, ...knownWords(prefix)]);
+  }
+
+  async suggest(prefix, suffix, n, onBest) {
     await this.ensurePrompt(prefix);
     const proposals = this.ngram ? this.ngram.proposals(prefix, suffix, Math.max(n, this.rerankConfig.proposals)) : [];
+    const spelled = proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest);
+    const decoded = this.decoded; // the previous keystroke's own decoding, if it was one
+    this.decoded = null;
     if (proposals.length && proposals[0][1] !== null && proposals[0][0] >= this.rerankConfig.sure) {
       // the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
-      return distinct(proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest), n);
+      return distinct(proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest), n,
+        this.relations(prefix));
     }
-    const room = this.config.max_seq_len - this.promptIds.length - this.maxTokens - 1;
     let { ids, heal } = this.heal(prefix);
-    if (ids.length > room) ids = ids.slice(ids.length - room); // very long statement: keep its tail
-    await this.feed(ids);
+    const inString = textState(prefix)[1];
+    const maxNew = inString ? IN_STRING_TOKENS : this.maxTokens;
+    // room for the suggestion rows (or the reranked words) after the statement; a very long statement
+    // keeps its tail (the schema stays)
+    let longest = maxNew + heal.length;
+    for (const [, first] of proposals) if (first) longest = Math.max(longest, heal.length + utf8.encode(first).length);
+    const room = Math.max(this.config.max_seq_len - this.promptIds.length - longest - 1, 0);
+    if (ids.length > room) ids = ids.slice(ids.length - room);
     if (proposals.length && proposals[0][1] !== null) {
+      await this.feed(ids);
       return this.rerank(proposals, prefix, decodeIgnore(Uint8Array.from(heal)), n);
     }
+    if (decoded && decoded[1] === suffix && prefix.length > decoded[0].length && prefix.startsWith(decoded[0])) {
+      // the user typed what the last decoding predicted: the rest of it, without the model
+      const typed = prefix.slice(decoded[0].length);
+      const rest = decoded[2].filter((t) => t.startsWith(typed) && strip(t.slice(typed.length))).map((t) => t.slice(typed.length));
+      if (rest.length) {
+        this.decoded = [prefix, suffix, rest];
+        if (onBest) onBest(afterEnd(prefix, rest)[0]);
+        return distinct(rest.concat(spelled), n, this.relations(prefix));
+      }
+    }
+    await this.feed(ids);
     // case-insensitive: `sel` may continue as the model spells it (SELECT); only the missing part is returned
     const logits = Float32Array.from(this.lastLogits);
     const all = utf8.encode(prefix);
     const keptText = decodeIgnore(all.subarray(0, all.length - heal.length));
     const context = lastChars(keptText, 64);
     if (this.lexicon) {
-      this.lexicon.addWords(identifiers(keptText));
+      this.lexicon.addWords([...namesIn(keptText)]); // outside strings and comments
       const [word, inString] = textState(context);
       if (!inString) this.lexicon.bias(word).forEach((b, i) => (logits[i] += b));
     }
@@ -270,23 +335,24 @@ export class Completer {
     const nBranch = Math.min(n + 1, finite.length); // one spare for a duplicate
     if (!nBranch) return [];
     const first = finite.sort((a, b) => logits[b] - logits[a] || a - b).slice(0, nBranch);
+    // a suggestion stops before a name found nowhere (none at all when its first word is one)
+    const known = new Set([...this.schemaWords, ...knownWords(prefix, suffix)]);
+    const lead = inString ? "'" : identTail(prefix);
+    const valid = (t) => {
+      const at = inventedAt(t, known, this.sqlWords, lead);
+      return at < 0 ? t : t.slice(0, at);
+    };
     let texts;
     if (onBest) {
-      texts = await this.extend(first.slice(0, 1), heal, suffix, context);
-      if (strip(rstrip(texts[0]))) onBest(texts[0]);
-      texts = texts.concat(await this.extend(first.slice(1), heal, suffix, context));
+      texts = (await this.extend(first.slice(0, 1), heal, suffix, context, maxNew, inString)).map(valid);
+      if (strip(texts[0])) onBest(afterEnd(prefix, texts)[0]);
+      texts = texts.concat((await this.extend(first.slice(1), heal, suffix, context, maxNew, inString)).map(valid));
     } else {
-      texts = await this.extend(first, heal, suffix, context);
+      texts = (await this.extend(first, heal, suffix, context, maxNew, inString)).map(valid);
     }
-    const out = [], seen = new Set();
-    for (const t of texts) {
-      const key = rstrip(t);
-      if (!strip(key) || seen.has(key)) continue;
-      seen.add(key);
-      out.push(t);
-      if (out.length === n) break;
-    }
-    return out;
+    // too few left: the n-gram's spelled proposals (valid by construction) fill the list
+    this.decoded = [prefix, suffix, texts];
+    return distinct(texts.concat(spelled), n, this.relations(prefix));
   }
 
   /** The n-gram proposes next words (it knows the schema's names and SQL's habits), the model weighs
@@ -299,7 +365,7 @@ export class Completer {
     const w = prefix && WORD_CHAR.test(prefix.at(-1)) ? weightMid : weight;
     const score = spelled.map(([p], i) => modelLp[i] + w * Math.log(p));
     // the model decides whether a schema name comes next, the n-gram which one
-    const typed = prefix.match(IDENT_TAIL)[0].toLowerCase();
+    const typed = identTail(prefix).toLowerCase();
     const isName = ([, first]) => this.ngram.schema.spelling.has(strip(typed + first).replace(/^"+|"+$/g, "").toLowerCase());
     const names = [...spelled.keys()].filter((i) => isName(spelled[i]));
     if (names.length) { // the names' share as one class, split among them by the n-gram
@@ -313,7 +379,7 @@ export class Completer {
       for (const i of names) score[i] = classScore + Math.log(spelled[i][0] / pNames);
     }
     const order = [...spelled.keys()].sort((a, b) => (score[a] > score[b] ? -1 : score[a] < score[b] ? 1 : 0));
-    return distinct(order.map((i) => spelled[i][1] + spelled[i][2]), n);
+    return distinct(order.map((i) => spelled[i][1] + spelled[i][2]), n, this.relations(prefix));
   }
 
   /** The model's log P(text, then a word boundary) after the cached statement, for each text: one
@@ -338,13 +404,14 @@ export class Completer {
     });
   }
 
-  /** Extend each first token greedily; rows that finish leave the batch (they share the cached prefix). */
-  async extend(first, heal, suffix, context) {
+  /** Extend each first token greedily, up to maxNew tokens past the healed text (inside a string literal
+   * a row ends where the literal does); rows that finish leave the batch (they share the cached prefix). */
+  async extend(first, heal, suffix, context, maxNew, inString = false) {
     const out = first.map((t) => [t]);
     const remaining = first.map((t) => this.consume(heal, t));
-    const done = out.map((o, b) => this.finished(o, remaining[b]));
     const generated = remaining.map((r) => (r.length ? 0 : 1)); // tokens past the healed text
-    const steps = this.maxTokens + heal.length; // re-typing the healed text does not count against maxTokens
+    const done = out.map((o, b) => this.finished(o, remaining[b], inString && generated[b] > 0));
+    const steps = maxNew + heal.length; // re-typing the healed text does not count against maxNew
     let active = out.map((_, b) => b).filter((b) => !done[b]);
     let past = null;
     for (let step = 0; step < steps - 1 && active.length; step++) {
@@ -365,7 +432,7 @@ export class Completer {
         out[b].push(best);
         generated[b] += remaining[b].length ? 0 : 1;
         remaining[b] = this.consume(remaining[b], best);
-        done[b] = this.finished(out[b], remaining[b]) || generated[b] >= this.maxTokens;
+        done[b] = this.finished(out[b], remaining[b], inString && generated[b] > 0) || generated[b] >= maxNew;
       });
       const still = active.map((b, i) => [b, i]).filter(([b]) => !done[b]);
       past = still.length === active.length ? present : this.decoder.rows(present, still.map(([, i]) => i));
@@ -382,12 +449,13 @@ export class Completer {
     return p.length < heal.length ? heal.slice(p.length) : [];
   }
 
-  finished(out, remaining) {
+  /** Whether a row is done: its last token ends the statement (or the literal it is inside). */
+  finished(out, remaining, closesString = false) {
     if (remaining.length) return false;
     const last = out.at(-1);
     if (this.stopIds.has(last)) return true;
     const text = this.pieceBytes[last] || [];
-    return text.includes(59) || (this.stop === "line" && text.includes(10)); // ';' or '\n'
+    return text.includes(59) || (closesString && text.includes(39)) || (this.stop === "line" && text.includes(10)); // ; ' \n
   }
 
   /** Cut a suggestion at its stop rule and before text the suffix already holds. */

@@ -1,11 +1,11 @@
 """Decoder to ONNX for the browser, with a KV cache; checked against PyTorch with onnxruntime.
 
-    python web/export.py --ckpt models/default --out web/model [--int8] [--ngram models/ngram.json.gz | none]
+    python web/export.py --ckpt models/default --out web/model [--int8] [--ngram models/ngram.safetensors | none]
 
 Writes OUT/model.onnx (fp32; with --int8 also model.int8.onnx), OUT/tokenizer.json (the
 SentencePiece pieces that web/tokenizer.js encodes with), OUT/ngram.json.gz (the n-gram whose
-proposals the model reranks, as sample.py does; ngram.py's file as is, 0.8 MB, which
-web/ngram.js reads) and OUT/config.json (shapes, special ids, the lexicon and rerank settings).
+proposals the model reranks, as sample.py does; ngram.py's model converted to the gzipped JSON
+that web/ngram.js reads, 3.5 MB) and OUT/config.json (shapes, special ids, the lexicon and rerank settings).
 
 The graph takes input_ids (B, T) int64 and, per layer i,
   prefix.i.key / prefix.i.value  (1, n_kv, P, D): the schema + statement cache every row
@@ -22,7 +22,6 @@ import hashlib
 import logging
 import math
 import os
-import shutil
 import sys
 import time
 import warnings
@@ -33,10 +32,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from model import from_pretrained, write_json_atomic  # noqa: E402
-from sqlschema import STATEMENT_HEADER, SQL_WORDS, marker_piece, prompt_text  # noqa: E402
+from sqlschema import SQL_VOCABULARY, STATEMENT_HEADER, SQL_WORDS, marker_piece, prompt_text  # noqa: E402
 
 OPSET = 18
-DEFAULT_NGRAM = os.path.join(ROOT, "models", "ngram.json.gz")
+DEFAULT_NGRAM = os.path.join(ROOT, "models", "ngram.safetensors")
 
 
 class ExportCache:
@@ -235,18 +234,18 @@ def source_hash(ckpt: str) -> str:
 
 
 def write_ngram(path: str | None, out: str) -> dict:
-    """Copy the n-gram into OUT (gzipped JSON, as ngram.py saves it); None removes a stale one."""
+    """Write the n-gram into OUT as gzipped JSON (web/ngram.js's format, converted from any file
+    ngram.py reads); None removes a stale one."""
     dst = os.path.join(out, "ngram.json.gz")
     if path is None:
         if os.path.exists(dst):
             os.remove(dst)
         return rerank_config(None)
     import ngram
-    ngram.NgramCompleter(path)  # refuse a file that ngram.py cannot read
-    shutil.copyfile(path, dst + ".tmp")
-    os.replace(dst + ".tmp", dst)
+    ngram.save(ngram.read_model(path), dst)  # refuses a file that ngram.py cannot read
     print(f"n-gram: {dst} ({os.path.getsize(dst) / 1e6:.2f} MB)")
-    return {**rerank_config("ngram.json.gz"), "bytes": os.path.getsize(dst), "sha256": file_hash(dst)}
+    return {**rerank_config("ngram.json.gz"), "bytes": os.path.getsize(dst), "sha256": file_hash(dst),
+            "source_sha256": file_hash(path)}
 
 
 def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True, ngram: str | None = None) -> dict:
@@ -294,6 +293,7 @@ def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True,
         # and fp32 gives sample.py's suggestions (int8 scored a point lower on the dev set)
         "page_default": "fp32",
         "lexicon": lexicon_config(),
+        "sql_vocabulary": sorted(SQL_VOCABULARY),  # words of SQL a suggestion may use (never an invented name)
         "ngram": rerank,
         "source_sha256": source_hash(ckpt),
         "parity_max_abs": parity, "ckpt": os.path.relpath(ckpt, ROOT) if ckpt.startswith(ROOT) else ckpt,

@@ -1,11 +1,9 @@
 // ngram.py's completion side: the schema-aware 4-gram that proposes the next words which the
 // completer's model reranks (web/completer.js). It reads the model that ngram.py saves (web/export.py
-// copies it to model/ngram.json.gz) and gives ngram.py's results exactly, ties included: Python's
+// writes it as model/ngram.json.gz) and gives ngram.py's results exactly, ties included: Python's
 // dicts and ordered sets iterate in insertion order, as Maps and Sets do here, and both sorts are stable.
-import { PY_SPACE, columnTypes, parseSchema } from "./schema.js";
+import { PY_SPACE, TOKEN, columnTypes, isKnown, knownWords, parseSchema } from "./schema.js";
 
-// the scorer's tokens; Python's \d is any Unicode digit and its \S any character but str.isspace()'s
-const TOKEN = new RegExp(`[A-Za-z_][A-Za-z0-9_]*|\\p{Nd}+(?:\\.\\p{Nd}+)?|'(?:[^']|'')*'|"[^"]*"|[^${PY_SPACE}]`, "gu");
 export const BOS = "<s>", EOS = "</s>";
 export const TABLE = "<T>", COLUMN = "<C>", QTABLE = '"<T>"', QCOLUMN = '"<C>"';
 const STRING = "<S>", NUMBER = "<N>", QUOTED = "<Q>";
@@ -15,6 +13,7 @@ const UNRENDERABLE = new Set([STRING, NUMBER, QUOTED, EOS]);
 const CLASSES = new Set([TABLE, COLUMN, QTABLE, QCOLUMN]);
 const BASE = { [QTABLE]: TABLE, [QCOLUMN]: COLUMN };
 const baseClass = (sym) => BASE[sym] || sym;
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/; // a name that needs no quotes
 const TABLE_CONTEXT = new Set(["from", "join", "into", "update", "table", "truncate", "only"]);
 const TYPE_KINDS = ["", "int", "number", "text", "time", "bool", "uuid", "other"];
 const COMPARISONS = new Set(["=", "<", ">"]);
@@ -323,6 +322,8 @@ export class NgramCompleter {
     this.wsPair = model.ws_pair;
     this.spelling = model.spelling;
     this.rank = model.rank;
+    if (!model.sql_vocabulary) throw new Error("the n-gram file has no sql_vocabulary: export it again with web/export.py");
+    this.sqlWords = new Set(model.sql_vocabulary); // SQL's keywords, functions and types: never invented names
     this.maxTokens = maxTokens;
     this.minProb = minProb; // a continuation stops before a token less likely than this
     const [total, , uni] = this.ngrams[0][""];
@@ -347,6 +348,7 @@ export class NgramCompleter {
     if (this.schemaText !== schema) {
       this.schemaText = schema;
       this.schema = new Schema(schema);
+      this.schemaWords = knownWords(schema); // every word of the schema text is a real name
     }
   }
 
@@ -431,11 +433,10 @@ export class NgramCompleter {
     for (const [sym, ps] of this.prob(ctx, syms)) {
       if (CLASSES.has(sym)) {
         const base = baseClass(sym);
-        const q = sym[0] === '"' ? '"' : "";
-        if (partial && q) continue;
+        if (partial && sym[0] === '"') continue;
         if (!namesOf.has(base)) namesOf.set(base, this.classNames(base, state));
         for (const [name, pn] of namesOf.get(base)) {
-          if (!partial || name.startsWith(low)) out.push([ps * pn, sym, q + this.schema.spelling.get(name) + q]);
+          if (!partial || name.startsWith(low)) out.push([ps * pn, sym, this.render(sym, name)]);
         }
       } else if (UNRENDERABLE.has(sym) || sym === BOS) {
         if (!partial) out.push([ps, sym, ""]);
@@ -445,6 +446,20 @@ export class NgramCompleter {
       }
     }
     return out.sort((a, b) => (a[0] > b[0] ? -1 : a[0] < b[0] ? 1 : 0)); // stable, as Python's sort
+  }
+
+  /** Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not a table,
+   * not an alias typed in the statement. */
+  foreignQualifier(word, prefix) {
+    const low = lower(word);
+    return !this.schema.tableSet.has(low) && !knownWords(prefix).has(low) && !lower(this.schemaText).includes(low + ".");
+  }
+
+  /** A schema name as the schema spells it; quoted only where it must be, so that `author` and
+   * `"author"` are one suggestion. */
+  render(sym, name) {
+    const spelled = this.schema.spelling.get(name);
+    return sym[0] === '"' && !PLAIN_NAME.test(spelled) ? `"${spelled}"` : spelled;
   }
 
   // -------------------------------------------------------- completion
@@ -478,6 +493,8 @@ export class NgramCompleter {
     const lowerStyle = this.lowercaseStyle(toks);
     const typedSpace = strip(prefix) ? prefix.slice(rstrip(prefix).length) : prefix;
     const ctx = [...new Array(this.order - 1).fill(BOS), ...state.norms];
+    // names a suggestion may use: the schema's, the statement's (aliases, CTEs), SQL's (isKnown)
+    const known = new Set([...this.schemaWords, ...knownWords(prefix, suffix)]);
     const out = [], seen = new Set();
     let spelled = 0;
     for (const [p, sym, rawSurface] of this.ranked(state, ctx, partial)) {
@@ -489,6 +506,7 @@ export class NgramCompleter {
         }
         continue;
       }
+      if (!CLASSES.has(sym) && PLAIN_NAME.test(rawSurface) && !isKnown(rawSurface, known, this.sqlWords)) continue;
       const surface = this.style(sym, rawSurface, lowerStyle);
       let text;
       if (partial) text = cpSlice(surface, cps(partial).length);
@@ -496,15 +514,17 @@ export class NgramCompleter {
       const key = lower(text);
       if (seen.has(key)) continue;
       seen.add(key);
-      const rest = strip(suffix) ? "" : this.extend(state, ctx, sym, surface, lowerStyle);
+      const rest = strip(suffix) ? "" : this.extend(state, ctx, sym, surface, lowerStyle, known);
+      if (rest.startsWith(".") && this.foreignQualifier(surface, prefix)) continue; // `public.t` where the schema writes `t`
       out.push([p, text, rest]);
       if (++spelled === n) break;
     }
     return out;
   }
 
-  /** Greedy continuation after a chosen first token, up to maxTokens, to the end of the statement. */
-  extend(state, ctx, sym, surface, lowerStyle) {
+  /** Greedy continuation after a chosen first token, up to maxTokens, to the end of the statement; it
+   * stops before a name found nowhere (one right after AS is an alias it defines). */
+  extend(state, ctx, sym, surface, lowerStyle, known) {
     if (sym === ";") return "";
     state = state.copy();
     state.push(surface, sym, this.schema);
@@ -519,10 +539,13 @@ export class NgramCompleter {
       if (CLASSES.has(nsym)) {
         const names = this.classNames(baseClass(nsym), state);
         if (!names.length || p.get(nsym) * names[0][1] < this.minProb) break;
-        const q = nsym[0] === '"' ? '"' : "";
-        nsurface = q + this.schema.spelling.get(names[0][0]) + q;
+        nsurface = this.render(nsym, names[0][0]);
       } else {
         nsurface = this.style(nsym, get(this.spelling, nsym) ?? nsym, lowerStyle);
+        if (PLAIN_NAME.test(nsurface) && !isKnown(nsurface, known, this.sqlWords)) {
+          if (prev !== "as") break;
+          known = new Set([...known, lower(nsurface)]);
+        }
       }
       text += this.whitespace(prev, nsym) + nsurface;
       if (nsym === ";") break;

@@ -12,6 +12,42 @@ const NOT_COLUMNS = new Set(["primary", "foreign", "constraint", "unique", "inde
 const IDENT = /[A-Za-z_][A-Za-z0-9_$]*/g;
 export const cpLen = (s) => [...s].length;
 export const identifiers = (text) => text.match(IDENT) || [];
+// the scorer's tokens; Python's \d is any Unicode digit and its \S any character but str.isspace()'s
+export const TOKEN = new RegExp(`[A-Za-z_][A-Za-z0-9_]*|\\p{Nd}+(?:\\.\\p{Nd}+)?|'(?:[^']|'')*'|"[^"]*"|[^${PY_SPACE}]`, "gu");
+const SHORT_ALIAS = /^[a-z]\d*$/; // T1, t2, c: short aliases are fine anywhere (the scorer's rule)
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/** The lowercase words of these texts (a schema, the statement typed so far): names a suggestion may use. */
+export const knownWords = (...texts) => new Set(texts.flatMap(identifiers).map((w) => w.toLowerCase()));
+
+/** Whether a suggestion may name `word`: one of `known`, a word of SQL, or a short alias. sqlschema.is_known. */
+export function isKnown(word, known, sqlWords) {
+  const low = word.toLowerCase();
+  return known.has(low) || sqlWords.has(low) || SHORT_ALIAS.test(low);
+}
+
+/** Where `text` (a suggestion continuing `lead`, the partly typed word or an open quote) first names
+ * something found nowhere: the offset to cut it at (only blanks are left when that is its first word),
+ * or -1. Names inside string literals do not count; a name right after AS, past the first word, is an alias the suggestion
+ * defines. sqlschema.invented_at. */
+export function inventedAt(text, known, sqlWords, lead = "") {
+  const full = lead + text;
+  let first = true, defining = false;
+  for (const m of full.matchAll(TOKEN)) {
+    const tok = m[0];
+    if (tok === "'" || tok === '"') return -1; // an unclosed literal or quoted name: the rest is inside it
+    if (m.index + tok.length > lead.length) {
+      const word = tok[0] === '"' ? tok.slice(1, -1) : tok;
+      if (PLAIN_NAME.test(word) && !isKnown(word, known, sqlWords)) {
+        if (first || !defining) return Math.max(m.index - lead.length, 0);
+        known = new Set([...known, word.toLowerCase()]);
+      }
+      first = false;
+    }
+    defining = tok.toLowerCase() === "as";
+  }
+  return -1;
+}
 
 function bodyEnd(text, start) {
   let depth = 1, quote = "", i = start;
@@ -129,6 +165,16 @@ export function fitSchema(schema, keepNames, budgetChars) {
 
 // sample.py's _IDENT_TAIL
 export const IDENT_TAIL = /[A-Za-z0-9_$]*$/;
+const IDENT_CHAR = /[A-Za-z0-9_$]/;
+export const MAX_WORD_CHARS = 64; // longer words are not lexicon words: their prefixes would cost memory by the square
+
+/** The identifier characters at the end of `text` (sample.ident_tail: a loop, where a regex would rescan a
+ * long word from each of its characters). */
+export function identTail(text) {
+  let i = text.length;
+  while (i > 0 && IDENT_CHAR.test(text[i - 1])) i--;
+  return text.slice(i);
+}
 
 /** (partial identifier at the end of `text`, lowercased; whether the end is inside a string literal). */
 export function textState(text) {
@@ -161,7 +207,7 @@ export class SchemaLexicon {
   setSchema(schema) {
     const names = new Set();
     for (const [table, cols] of parseSchema(schema)) for (const n of [table, ...cols]) names.add(n.toLowerCase());
-    this.schemaPrefixes = new Set([...names].flatMap(prefixesOf));
+    this.schemaPrefixes = new Set([...names].filter((n) => cpLen(n) <= MAX_WORD_CHARS).flatMap(prefixesOf));
     this.words = new Set();
     this.prefixes = new Set();
     this.cache = new Map();
@@ -170,7 +216,7 @@ export class SchemaLexicon {
 
   addWords(words) {
     let added = false;
-    for (const w of words.map((x) => x.toLowerCase())) {
+    for (const w of words.filter((x) => cpLen(x) <= MAX_WORD_CHARS).map((x) => x.toLowerCase())) {
       if (this.words.has(w)) continue;
       this.words.add(w);
       for (const p of prefixesOf(w)) this.prefixes.add(p);
