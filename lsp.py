@@ -17,8 +17,8 @@ database through database.py), the FIM client fim_client.py, the completer sampl
 - With --db-values, inside (or where one may start) a string compared with a column or inserted
   into one, that column's most common values come first. They stay in this process: never logged,
   never sent to the FIM backend.
-- The model, the n-gram and the schema load at start-up (the schema's prompt is prefilled after
-  `initialized`), in the model thread, while the protocol answers.
+- The n-gram, then the model load at start-up in the model thread, while the protocol answers; the
+  n-gram answers alone until the model is there, and the schema's prompt is prefilled after `initialized`.
 - Message framing survives bad input: a Content-Length that is missing, not a number or over
   64 MiB is logged and skipped, a body that is not JSON gets JSON-RPC's parse error (-32700).
 - Only the statement under the cursor (sqlscan.py) goes to the model, so a long file costs
@@ -29,7 +29,8 @@ database through database.py), the FIM client fim_client.py, the completer sampl
   (/v1/completions), its prompt built by fim/prompt.py exactly as fim/csv_to_fim.py builds
   training prompts; on a timeout or an error the local model answers, and the editor's log
   says so once per outage.
-- workspace/executeCommand `sqlcomplete.schema` [uri]: the tables the server sees for a document;
+- workspace/executeCommand `sqlcomplete.schema` [uri]: the tables the server sees for a document
+  (and whether the model is loaded: until it is, the n-gram answers alone);
   `sqlcomplete.refreshSchema`: re-read every source now (the database too).
 
 Setup for Neovim, Helix and VS Code: docs/editors.md.
@@ -153,7 +154,7 @@ class Job:
 class Result:
     doc: Doc
     texts: list[str]
-    backend: str  # "local" or "fim"
+    backend: str  # "local", "ngram" (the n-gram alone, while the model loads) or "fim"
     word_start: int  # code point column where the replaced word begins
     col: int
 
@@ -162,6 +163,7 @@ class RequestFailed(JsonRpcException):
     CODE = REQUEST_FAILED
 
 
+DETAILS = {"fim": "Qwen3 FIM", "local": "local model", "ngram": "n-gram (the model is loading)"}
 _ANSWERED = object()  # a request already answered with an error while being read
 _POSITION_REQUESTS = (types.TEXT_DOCUMENT_COMPLETION, types.TEXT_DOCUMENT_INLINE_COMPLETION)
 
@@ -226,6 +228,8 @@ class SqlServer(LanguageServer):
         self.opts = opts
         self.docs: dict[str, Doc] = {}
         self.completer = None
+        self.early = None  # the n-gram alone, answering while the model loads (model.py costs seconds to load)
+        self.early_lock = threading.Lock()
         self.model_error: str | None = None
         self.model_future = None
         self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")  # the completer is not thread-safe
@@ -329,13 +333,23 @@ class SqlServer(LanguageServer):
             self._report_server_error(e, JsonRpcException)
 
     def load_model(self) -> None:
-        """Load the local completer in the model thread (the first completion waits for it)."""
+        """Load the local completer in the model thread: the n-gram first (a fraction of a second), which
+        answers alone until the model is loaded too."""
         def load():
             from sample import Completer
             try:
+                ngram = self.opts.completer.ngram
+                if ngram:
+                    from ngram import DEFAULT_MODEL, NgramCompleter
+                    path = DEFAULT_MODEL if ngram == "default" else ngram
+                    if os.path.isfile(path):
+                        self.early = NgramCompleter(path)
                 self.completer = Completer(self.opts.ckpt, options=self.opts.completer)
             except Exception as e:  # noqa: BLE001 - reported with each request that needs it
                 self.model_error = f"{type(e).__name__}: {e}"
+            finally:
+                with self.early_lock:
+                    self.early = None  # the completer has its own n-gram
         self.model_future = self.model_pool.submit(load)
 
     def on_initialize(self, params: types.InitializeParams) -> None:
@@ -425,7 +439,8 @@ class SqlServer(LanguageServer):
         """sqlcomplete.schema: the tables (with columns) the server sees for a document."""
         await self._sources_ready()
         doc = self.document(uri)
-        return {"tables": self.tables(self.schema_for(doc)), "epoch": self.epoch}
+        model = "ready" if self.completer else f"failed: {self.model_error}" if self.model_error else "loading"
+        return {"tables": self.tables(self.schema_for(doc)), "epoch": self.epoch, "model": model}
 
     async def cmd_refresh(self, *args) -> dict:
         """sqlcomplete.refreshSchema: re-read the files, the workspace and the database now."""
@@ -605,13 +620,23 @@ class SqlServer(LanguageServer):
                         type(e).__name__ == "APITimeoutError" else f"{type(e).__name__}: {str(e)[:200]}"
                     self.log(f"FIM backend {self.fim.url} failed ({why}): falling back to the local model",
                              types.MessageType.Warning)
+        if texts is None and self.completer is None and self.early is not None:
+            texts, backend = await loop.run_in_executor(None, self._early, job), "ngram"
         if texts is None:
-            texts = await loop.run_in_executor(self.model_pool, self._local, job)
+            texts, backend = await loop.run_in_executor(self.model_pool, self._local, job), "local"
         if values is not None and texts is not None:
             texts = merge(await values, texts, self.opts.max_items)  # merged here: the FIM prompt never sees them
         if texts is not None and job.crlf:
             texts = [t.replace("\r\n", "\n").replace("\n", "\r\n") for t in texts]
         return texts, backend
+
+    def _early(self, job: Job) -> list[str] | None:
+        """The n-gram alone (a worker thread) while the model loads; None once the model is there."""
+        with self.early_lock:
+            if self.early is None or job.waiters == 0 or self.latest.get(job.key[0]) != job.key:
+                return None
+            self.early.set_schema(job.schema)
+            return self.early.complete(job.prefix, job.suffix, self.opts.max_items)
 
     def _local(self, job: Job) -> list[str] | None:
         """The local completer (model thread); a job superseded or abandoned while it waited is skipped."""
@@ -654,7 +679,7 @@ class SqlServer(LanguageServer):
             new = word + text
             items.append(types.CompletionItem(
                 label=" ".join(new.split()) or new, kind=self._kind(new, tables), sort_text=f"{i:04d}",
-                filter_text=new, preselect=i == 0, detail="Qwen3 FIM" if r.backend == "fim" else "local model",
+                filter_text=new, preselect=i == 0, detail=DETAILS[r.backend],
                 text_edit=types.TextEdit(range=rng, new_text=new),
                 insert_text_format=types.InsertTextFormat.PlainText))
         # the model's suggestions depend on the whole prefix: ask again as the user types

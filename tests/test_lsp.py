@@ -182,6 +182,8 @@ def session(tiny_ckpt, ws):
     con.close()
     s = Session(["--ckpt", tiny_ckpt, "--db", f"sqlite:///{db}", "--poll-s", "0.2"], ws,
                 {"debounceMs": 250, "schema": "CREATE TABLE notes (note_id INT, body TEXT);"})
+    schema_uri = from_fs_path(str(ws / "schema.sql"))  # until the model is loaded the n-gram answers alone
+    s.wait_for(lambda: s.command("sqlcomplete.schema", schema_uri)["model"] == "ready", 60)
     yield s
     s.close()
 
@@ -431,6 +433,8 @@ def test_fim_prompt_identical_to_csv_to_fim_and_fallback(tiny_ckpt, tmp_path):
         assert len(fake.requests) == n + 1 and not stale.items and stale.is_incomplete
         fake.delay = 0.0
 
+        schema_uri = from_fs_path(str(tmp_path / "schema.sql"))  # the fallback is the model, once it is loaded
+        s.wait_for(lambda: s.command("sqlcomplete.schema", schema_uri)["model"] == "ready", 60)
         for mode in ("slow", "error"):
             fake.mode = mode
             for _ in range(2):
@@ -553,6 +557,7 @@ def test_first_completion_right_after_initialized(tiny_ckpt, tmp_path):
         r = c.request(1, "textDocument/completion", {"textDocument": {"uri": "file:///q.sql"},
                                                      "position": {"line": 0, "character": 14}})
         assert r["result"]["items"]
+        assert {i["detail"] for i in r["result"]["items"]} <= {"local model", "n-gram (the model is loading)"}
         assert c.close() == 0
     finally:
         c.p.kill()
