@@ -267,6 +267,8 @@ class Transformer(nn.Module):
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
         self.checkpoint_activations = False  # trainers set it: blocks recompute their activations in backward
+        if self.embed_tokens.weight.is_meta:
+            return  # from_pretrained fills these tensors from the checkpoint
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
             if name.endswith(("o_proj.weight", "down_proj.weight")):
@@ -425,6 +427,16 @@ def weight_files(path: str) -> dict[str, list[str]]:
     raise ValueError(f"{path}: no {SINGLE} or {INDEX}")
 
 
+META_MIN_PARAMS = 100_000_000
+
+
+def estimate_params(a: ModelArgs) -> int:
+    """The parameter count of a model with these arguments, without building it."""
+    attn = a.dim * a.head_dim * (2 * a.n_heads + 2 * a.n_kv_heads) + (2 * a.head_dim if a.qk_norm else 0)
+    layer = attn + 3 * a.dim * a.hidden_dim + 2 * a.dim  # + the two norms
+    return a.vocab_size * a.dim * (1 if a.tie_embeddings else 2) + a.n_layers * layer + a.dim
+
+
 def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32) -> Transformer:
     """A Transformer (in eval mode) from a Hugging Face directory (Llama or Qwen3; one safetensors file or shards).
 
@@ -432,7 +444,9 @@ def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32)
     `dtype`, so a 4B model is never materialised twice (nor in fp32 on the CPU on its way to a GPU)."""
     from safetensors import safe_open
     args = args_from_hf_config(read_hf_config(path))
-    with torch.device("meta"):
+    # a big model is built on the meta device; a small one directly, because building on meta imports
+    # torch._dynamo (~3 s of CPU, most of a completer's start-up)
+    with torch.device("meta" if estimate_params(args) > META_MIN_PARAMS else "cpu"):
         model = Transformer(args)
     model.to(dtype=dtype).to_empty(device=device)  # allocates on device
     if args.tie_embeddings:

@@ -1,3 +1,4 @@
+import os
 import pytest
 import torch
 
@@ -134,3 +135,34 @@ def test_parameter_counts_of_configs():
         counts[name] = Transformer(ModelArgs(**cfg["model"])).num_params()
     assert counts["260K"] < counts["15M"] < counts["42M"]
     assert 5e6 < counts["15M"] < 12e6  # "15M" has ~8M parameters with a 512 vocabulary
+
+
+def test_estimate_params_counts_without_building():
+    from model import estimate_params
+    for args in (ModelArgs(dim=64, n_layers=5, n_heads=8, n_kv_heads=4, hidden_dim=172),
+                 ModelArgs(dim=96, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=32, qk_norm=True, tie_embeddings=False)):
+        assert estimate_params(args) == Transformer(args).num_params()
+
+
+def test_loading_a_small_model_does_not_import_dynamo(tmp_path):
+    """Building on the meta device imports torch._dynamo (~3 s): a completer's start-up must not pay it."""
+    import subprocess
+    import sys
+    model = Transformer(ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=32))
+    save_pretrained(model, str(tmp_path))
+    code = (f"import sys; from model import from_pretrained; from_pretrained({str(tmp_path)!r}); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "False"
+
+
+def test_big_models_load_through_the_meta_device(tmp_path, monkeypatch):
+    import model as model_module
+    model = Transformer(ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=32))
+    save_pretrained(model, str(tmp_path))
+    monkeypatch.setattr(model_module, "META_MIN_PARAMS", 0)  # as if it were a 4B model
+    loaded = from_pretrained(str(tmp_path))
+    x = torch.randint(0, 64, (1, 8))
+    torch.testing.assert_close(loaded(x), model.eval()(x))
+    assert loaded.lm_head.weight is loaded.embed_tokens.weight
