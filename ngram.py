@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from sqlschema import KEYWORDS, SQL_VOCABULARY, TOKEN, column_types, is_known, known_words, parse_schema
+from sqlschema import KEYWORDS, SHORT_ALIAS, SQL_VOCABULARY, TOKEN, column_types, is_known, known_words, parse_schema
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.safetensors")
 MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
@@ -690,10 +690,10 @@ class NgramCompleter:
 
     def _foreign_qualifier(self, word: str, prefix: str) -> bool:
         """Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not a
-        table, not an alias typed in the statement."""
+        table, not an alias typed in the statement, not a short alias (`T1.name` comes before `AS T1`)."""
         low = word.lower()
         return low not in self.schema.table_set and low not in known_words(prefix) \
-            and low + "." not in self._schema_text.lower()
+            and not SHORT_ALIAS.fullmatch(low) and low + "." not in self._schema_text.lower()
 
     def _render(self, sym: str, name: str) -> str:
         """A schema name as the schema spells it; quoted only where it must be, so that `author` and

@@ -305,6 +305,8 @@ def test_the_ngram_writes_names_as_the_schema_does():
     for prefix in ("SELECT * FROM ", 'SELECT * FROM "', "SELECT * FROM author WHERE "):
         texts = [first + rest for _, first, rest in c.proposals(prefix, "", 8) if first is not None]
         assert texts and not [t for t in texts if '"author"' in t or '"Name"' in t], (prefix, texts)
+    # `public.author` is `author`; `T1.name` is an alias used before its `AS T1`
+    assert c._foreign_qualifier("public", "SELECT * FROM ") and not c._foreign_qualifier("T1", "SELECT ")
 
 
 def test_after_a_semicolon_the_next_statement_starts_on_a_new_line(shipped_ckpt):

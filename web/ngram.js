@@ -14,6 +14,7 @@ const CLASSES = new Set([TABLE, COLUMN, QTABLE, QCOLUMN]);
 const BASE = { [QTABLE]: TABLE, [QCOLUMN]: COLUMN };
 const baseClass = (sym) => BASE[sym] || sym;
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/; // a name that needs no quotes
+const SHORT_ALIAS = /^[a-z]\d*$/; // T1, t2, c: sqlschema.SHORT_ALIAS
 const TABLE_CONTEXT = new Set(["from", "join", "into", "update", "table", "truncate", "only"]);
 const TYPE_KINDS = ["", "int", "number", "text", "time", "bool", "uuid", "other"];
 const COMPARISONS = new Set(["=", "<", ">"]);
@@ -449,10 +450,11 @@ export class NgramCompleter {
   }
 
   /** Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not a table,
-   * not an alias typed in the statement. */
+   * not an alias typed in the statement, not a short alias (`T1.name` comes before `AS T1`). */
   foreignQualifier(word, prefix) {
     const low = lower(word);
-    return !this.schema.tableSet.has(low) && !knownWords(prefix).has(low) && !lower(this.schemaText).includes(low + ".");
+    return !this.schema.tableSet.has(low) && !knownWords(prefix).has(low) && !SHORT_ALIAS.test(low) &&
+      !lower(this.schemaText).includes(low + ".");
   }
 
   /** A schema name as the schema spells it; quoted only where it must be, so that `author` and
