@@ -10,8 +10,12 @@ Statements are cut into the scorer's tokens (words, numbers, quoted strings, sym
 from the group's own schema become class tokens, <T> for a table and <C> for a column, so
 counts carry over between schemas. At completion time a class is filled from the current
 schema: each candidate gets a few features (already used? in a table the statement names?
-the next column in schema order? holds the columns typed so far?) and is ranked by how often
-a candidate with the same features, after the same keyword, was the right one in training.
+the next column in schema order? its type? joined by a foreign key? the column compared on
+the other side of `=`?) and is ranked by how often a candidate with the same features, after
+the same two symbols (an alias left out), was the right one in training, times how often its
+name's last word (`_at`, `Name`) was. The statement also constrains the next symbol: an INSERT
+column list offers each column once, then `)`; a value gets its column's type (no number for
+a UUID or text column, no string for a numeric one).
 SOURCEs are prepare.py's: JSONL(.gz) groups, the seed layout, or PATH*N to repeat one.
 
 The file is safetensors: the counts as flat sorted arrays (NgramTable), looked up by binary
