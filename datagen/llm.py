@@ -45,6 +45,8 @@ from datagen import prompts, store
 from sqlschema import parse_schema
 
 STAGES = ("topics", "details", "schemas", "statements", "groups")
+EXIT_RERUN = 75  # sysexits' EX_TEMPFAIL: a rerun finishes the job; not 1, which any crash gives
+EXIT_FATAL = 2  # a rerun as is cannot help
 MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON, "tools": instructor.Mode.TOOLS}
 
 
