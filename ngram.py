@@ -239,11 +239,14 @@ def insert_slot(state: TypedStatement, schema: Schema) -> tuple[str, str, list[s
 
 
 def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> dict[str, None]:
-    """The next symbols the statement allows: a full INSERT column list closes (no `,`, and `)` is
-    offered); a value for a text, time or UUID column is no number, one for a numeric column no string
+    """The next symbols the statement allows: no column right after FROM, JOIN, INTO, UPDATE or
+    TRUNCATE; a full INSERT column list closes (no `,`, and `)` is offered); a value for a text, time or UUID column is no number, one for a numeric column no string
     (at a VALUES item, or after `column =`)."""
     slot = insert_slot(state, schema)
     prev = state.norms[-1] if state.norms else BOS
+    if prev in ("from", "join", "into", "update", "truncate") and state.norms.count("(") == state.norms.count(")") \
+            and state.norms[-2:-1] != ["distinct"]:  # a table comes here (`EXTRACT(YEAR FROM col)` is in parentheses)
+        return {s: None for s in syms if s not in (COLUMN, QCOLUMN)}
     if slot and slot[0] == "list":
         full = slot[1] in schema.table_set and set(schema.columns[slot[1]]) <= set(slot[2])
         if full and prev in (COLUMN, QCOLUMN):

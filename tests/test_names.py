@@ -96,6 +96,23 @@ def test_values_and_comparisons_expect_the_columns_type(tiny):
     assert numbers(symbols("SELECT * FROM orders WHERE total > "))
 
 
+def test_no_column_right_after_from(tiny):
+    tiny.set_schema(ORDERS)
+
+    def symbols(prefix):
+        state = state_of(prefix, tiny.schema)
+        return {sym for _, sym, _ in tiny.ranked(state, [ngram.BOS] * (tiny.order - 1) + state.norms)}
+
+    for prefix in ("SELECT count(*) FROM ", "SELECT * FROM orders JOIN ", "DELETE FROM ", "UPDATE "):
+        assert ngram.COLUMN not in symbols(prefix), prefix
+    # inside a call, and after IS DISTINCT FROM, a column may follow
+    assert ngram.COLUMN in ngram.constrain(state_of("SELECT EXTRACT(YEAR FROM ", tiny.schema), tiny.schema,
+                                           {ngram.COLUMN: None})
+    assert ngram.COLUMN in ngram.constrain(state_of("SELECT * FROM orders WHERE total IS DISTINCT FROM ", tiny.schema),
+                                           tiny.schema, {ngram.COLUMN: None})
+    assert ngram.COLUMN not in ngram.constrain(state_of("SELECT * FROM ", tiny.schema), tiny.schema, {ngram.COLUMN: None})
+
+
 def test_insert_slot():
     s = ngram.Schema(ORDERS)
     assert ngram.insert_slot(state_of("INSERT INTO orders (order_id, total", s), s) == \

@@ -150,7 +150,8 @@ def ngram_cases(n_groups: int = 24) -> list[dict]:
            "SELECT constructor, __proto__ ", "SELECT x\u3000", "SELECT x\x1c", "INSERT INTO orders (",
            "UPDATE customers SET ", "select name from customers where name = 'a' and ",
            "INSERT INTO orders (order_id, customer_id, total ", "INSERT INTO orders (order_id, customer_id, total) VALUES (1, ",
-           "SELECT * FROM orders o JOIN customers c ON o.customer_id = c.", "SELECT * FROM orders WHERE customer_id = "]
+           "SELECT * FROM orders o JOIN customers c ON o.customer_id = c.", "SELECT * FROM orders WHERE customer_id = ",
+           "SELECT EXTRACT(YEAR FROM ", "SELECT * FROM orders WHERE total IS DISTINCT FROM "]
     for prefix in odd:
         for schema in ("", SCHEMA, SCHEMA.replace("orders", "Customers") + "\nCREATE TABLE t (constructor INT);",
                        "CREATE TABLE orders {\n  id INT,\n  customer_id INT,\n  total DECIMAL(10,2)\n}"):

@@ -230,6 +230,10 @@ export function constrain(state, schema, syms) {
   const slot = insertSlot(state, schema);
   const prev = state.norms.length ? state.norms.at(-1) : BOS;
   let kind;
+  const depth = state.norms.filter((n) => n === "(").length - state.norms.filter((n) => n === ")").length;
+  if (["from", "join", "into", "update", "truncate"].includes(prev) && depth === 0 && state.norms.at(-2) !== "distinct") {
+    return new Set([...syms].filter((s) => s !== COLUMN && s !== QCOLUMN)); // a table comes here
+  }
   if (slot && slot[0] === "list") {
     const full = schema.tableSet.has(slot[1]) && schema.columns.get(slot[1]).every((c) => slot[2].includes(c));
     if (full && (prev === COLUMN || prev === QCOLUMN)) return new Set([...[...syms].filter((s) => s !== ","), ")"]);
