@@ -240,7 +240,8 @@ def insert_slot(state: TypedStatement, schema: Schema) -> tuple[str, str, list[s
 
 def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> dict[str, None]:
     """The next symbols the statement allows: no column right after FROM, JOIN, INTO, UPDATE or
-    TRUNCATE; a full INSERT column list closes (no `,`, and `)` is offered); a value for a text, time or UUID column is no number, one for a numeric column no string
+    TRUNCATE; a full INSERT column list closes (no `,`, and `)` is offered); a value for a text,
+    time or UUID column is no number, one for a numeric column no string
     (at a VALUES item, or after `column =`)."""
     slot = insert_slot(state, schema)
     prev = state.norms[-1] if state.norms else BOS
