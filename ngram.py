@@ -778,6 +778,8 @@ class NgramCompleter:
         text, prev = "", sym
         for _ in range(self.max_tokens - 1):
             p = self.prob(ctx, constrain(state, self.schema, self.candidates(ctx)))
+            if not p:  # the statement allows none of the n-gram's next symbols
+                break
             nsym = max(p, key=p.get)
             if nsym in UNRENDERABLE or nsym == BOS or p[nsym] < self.min_prob:
                 break

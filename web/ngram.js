@@ -540,6 +540,7 @@ export class NgramCompleter {
       const p = this.prob(ctx, constrain(state, this.schema, this.candidates(ctx)));
       let nsym = null;
       for (const [w, pw] of p) if (nsym === null || pw > p.get(nsym)) nsym = w; // the first of equals, as max()
+      if (nsym === null) break; // the statement allows none of the n-gram's next symbols
       if (UNRENDERABLE.has(nsym) || nsym === BOS || p.get(nsym) < this.minProb) break;
       let nsurface;
       if (CLASSES.has(nsym)) {
