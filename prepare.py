@@ -81,13 +81,8 @@ def read_jsonl(path: str, stats: Counter, strict: bool = False):
             print(f"{path}:{lineno}: malformed JSON ({e.msg}); line skipped", file=sys.stderr)
             stats["skipped: malformed json"] += 1
             continue
-        problem = group_problem(group)
-        if problem:
-            print(f"{path}:{lineno}: {problem}; line skipped", file=sys.stderr)
-            stats[f"skipped: {problem}"] += 1
-            continue
-        stats["groups read"] += 1
-        yield group
+        if usable(group, f"{path}:{lineno}", stats):
+            yield group
 
 
 def group_problem(group) -> str | None:
@@ -101,6 +96,17 @@ def group_problem(group) -> str | None:
     if not any(isinstance(v, list) and any(isinstance(s, str) and s.strip() for s in v) for v in stmts.values()):
         return "empty statement lists"
     return None
+
+
+def usable(group, where: str, stats: Counter) -> bool:
+    """Whether a group can be used; one that cannot is reported with `where`, counted and skipped."""
+    problem = group_problem(group)
+    if problem:
+        print(f"{where}: {problem}; skipped", file=sys.stderr)
+        stats[f"skipped: {problem}"] += 1
+        return False
+    stats["groups read"] += 1
+    return True
 
 
 def read_seed_layout(root: str, stats: Counter):
@@ -141,13 +147,8 @@ def read_seed_layout(root: str, stats: Counter):
         for k, schema in enumerate(texts):
             group = {"topic": topic, "detail": detail, "variant": k, "schema": schema,
                      "statements": {kind: lists[k] for kind, lists in statements.items() if k < len(lists)}}
-            problem = group_problem(group)
-            if problem:
-                print(f"{schema_file}: variant {k}: {problem}; skipped", file=sys.stderr)
-                stats[f"skipped: {problem}"] += 1
-                continue
-            stats["groups read"] += 1
-            yield group
+            if usable(group, f"{schema_file}: variant {k}", stats):
+                yield group
 
 
 def read_source(path: str, stats: Counter, strict: bool = False):

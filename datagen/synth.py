@@ -1089,13 +1089,7 @@ class Writer:
                 if c.kind in _TEXTY:
                     exprs.append(f"coalesce({self.q(qual, t, c)}, '') AS {c.base}_or_blank")
         clauses = [self.select_list(exprs), f"FROM {self.from_item(t, a)}"]
-        if rng.random() < 0.72:
-            clauses.append(self.where(items))
-        if rng.random() < 0.35:
-            clauses.append(self.order_by(items))
-        if rng.random() < 0.22:
-            clauses.append(self.limit())
-        return self.join(clauses)
+        return self.join(clauses + self.filter_order_limit(items, 0.72, 0.35, 0.22))
 
     def select_group(self) -> str:
         rng = self.rng
@@ -1217,13 +1211,18 @@ class Writer:
         if not exprs:
             exprs = [self.q(als[0] or "-", ts[0], ts[0].cols[0])]
         clauses = [self.select_list(exprs)] + self.join_clauses(ts, used, als)
-        if rng.random() < 0.75:
-            clauses.append(self.where(items))
-        if rng.random() < 0.35:
-            clauses.append(self.order_by(items))
-        if rng.random() < 0.2:
-            clauses.append(self.limit())
-        return self.join(clauses)
+        return self.join(clauses + self.filter_order_limit(items, 0.75, 0.35, 0.2))
+
+    def filter_order_limit(self, items, p_where: float, p_order: float, p_limit: float) -> list[str]:
+        """WHERE, ORDER BY and LIMIT clauses, each drawn with its probability (in this order)."""
+        rng, out = self.rng, []
+        if rng.random() < p_where:
+            out.append(self.where(items))
+        if rng.random() < p_order:
+            out.append(self.order_by(items))
+        if rng.random() < p_limit:
+            out.append(self.limit())
+        return out
 
     def select_subquery(self) -> str:
         rng = self.rng
