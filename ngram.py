@@ -247,7 +247,10 @@ def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> d
     prev = state.norms[-1] if state.norms else BOS
     if prev in ("from", "join", "into", "update", "truncate") and state.norms.count("(") == state.norms.count(")") \
             and state.norms[-2:-1] != ["distinct"]:  # a table comes here (`EXTRACT(YEAR FROM col)` is in parentheses)
-        return {s: None for s in syms if s not in (COLUMN, QCOLUMN)}
+        # a table comes here: no column, no number (`3d_models` was split into `3` + `d_models` in training),
+        # no short alias the statement has not typed
+        return {s: None for s in syms if s not in (COLUMN, QCOLUMN, NUMBER) and not "0" <= s[:1] <= "9"
+                and not (SHORT_ALIAS.fullmatch(s) and s not in state.words)}
     if slot and slot[0] == "list":
         full = slot[1] in schema.table_set and set(schema.columns[slot[1]]) <= set(slot[2])
         if full and prev in (COLUMN, QCOLUMN):

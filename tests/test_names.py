@@ -113,6 +113,18 @@ def test_no_column_right_after_from(tiny):
     assert ngram.COLUMN not in ngram.constrain(state_of("SELECT * FROM ", tiny.schema), tiny.schema, {ngram.COLUMN: None})
 
 
+def test_no_number_nor_untyped_alias_where_a_table_comes(tiny):
+    """`3d_models` was split into `3` + `d_models` when the n-gram was counted: after FROM, `3` and a
+    short alias such as `a` took menu slots."""
+    tiny.set_schema(ORDERS)
+    syms = {s: None for s in ("3", "5", ngram.NUMBER, "a", "t1", ngram.TABLE, "(", "lateral")}
+    allowed = ngram.constrain(state_of("SELECT name FROM ", tiny.schema), tiny.schema, syms)
+    assert list(allowed) == [ngram.TABLE, "(", "lateral"]
+    # a short name the statement typed (a CTE) may come after FROM
+    cte = state_of("WITH t1 AS (SELECT 1) SELECT * FROM ", tiny.schema)
+    assert "t1" in ngram.constrain(cte, tiny.schema, syms)
+
+
 def test_insert_slot():
     s = ngram.Schema(ORDERS)
     assert ngram.insert_slot(state_of("INSERT INTO orders (order_id, total", s), s) == \

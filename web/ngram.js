@@ -232,7 +232,9 @@ export function constrain(state, schema, syms) {
   let kind;
   const depth = state.norms.filter((n) => n === "(").length - state.norms.filter((n) => n === ")").length;
   if (["from", "join", "into", "update", "truncate"].includes(prev) && depth === 0 && state.norms.at(-2) !== "distinct") {
-    return new Set([...syms].filter((s) => s !== COLUMN && s !== QCOLUMN)); // a table comes here
+    // a table comes here: no column, no number, no short alias the statement has not typed (ngram.constrain)
+    return new Set([...syms].filter((s) => s !== COLUMN && s !== QCOLUMN && s !== NUMBER && !/^[0-9]/.test(s)
+      && !(SHORT_ALIAS.test(s) && !state.words.includes(s))));
   }
   if (slot && slot[0] === "list") {
     const full = schema.tableSet.has(slot[1]) && schema.columns.get(slot[1]).every((c) => slot[2].includes(c));
