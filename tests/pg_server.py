@@ -126,3 +126,19 @@ def postgres_server():
             if not os.path.exists(root):
                 break
             time.sleep(0.1)
+
+
+def fixture_server(*setup: str):
+    """For a pytest fixture, `yield from fixture_server(SQL, ...)`: a server with `setup` run on it. One that
+    cannot start skips the tests, except under CI, which must run them."""
+    import pytest
+    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("psycopg")
+    try:
+        with postgres_server() as server:
+            server.sql(*setup)
+            yield server
+    except Unavailable as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL must run under CI: {e}")
+        pytest.skip(str(e))

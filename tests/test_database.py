@@ -141,30 +141,21 @@ def test_duckdb_schema_and_values(tmp_path):
 @pytest.fixture(scope="module")
 def pg():
     import pg_server
-    pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    try:
-        with pg_server.postgres_server() as server:
-            server.sql(
-                "CREATE TABLE customers (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
-                "status TEXT DEFAULT 'active', created_at TIMESTAMPTZ DEFAULT now())",
-                'CREATE TABLE "CustomerOrders" ("OrderId" BIGSERIAL PRIMARY KEY, customer_id INT NOT NULL '
-                'REFERENCES customers(id), total NUMERIC(10, 2), "Status" VARCHAR(20))',
-                "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
-                "CREATE TABLE people (id INT, mood mood, PRIMARY KEY (id))",
-                "CREATE VIEW big_orders AS SELECT \"OrderId\", total FROM \"CustomerOrders\" WHERE total > 100",
-                "CREATE SCHEMA sales",
-                "CREATE TABLE sales.leads (id INT PRIMARY KEY, customer_id INT REFERENCES public.customers(id))",
-                "INSERT INTO customers (name, email, status) SELECT 'n' || i, 'e' || i, "
-                "(ARRAY['active', 'active', 'inactive', 'banned', 'active', 'inactive'])[1 + i % 6] "
-                "FROM generate_series(1, 400) i",
-                "INSERT INTO \"CustomerOrders\" (customer_id, \"Status\") SELECT 1 + i % 400, "
-                "(ARRAY['paid', 'shipped', 'paid'])[1 + i % 3] FROM generate_series(1, 300) i")
-            yield server
-    except pg_server.Unavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL must run under CI: {e}")
-        pytest.skip(str(e))
+    yield from pg_server.fixture_server(
+        "CREATE TABLE customers (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
+        "status TEXT DEFAULT 'active', created_at TIMESTAMPTZ DEFAULT now())",
+        'CREATE TABLE "CustomerOrders" ("OrderId" BIGSERIAL PRIMARY KEY, customer_id INT NOT NULL '
+        'REFERENCES customers(id), total NUMERIC(10, 2), "Status" VARCHAR(20))',
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+        "CREATE TABLE people (id INT, mood mood, PRIMARY KEY (id))",
+        "CREATE VIEW big_orders AS SELECT \"OrderId\", total FROM \"CustomerOrders\" WHERE total > 100",
+        "CREATE SCHEMA sales",
+        "CREATE TABLE sales.leads (id INT PRIMARY KEY, customer_id INT REFERENCES public.customers(id))",
+        "INSERT INTO customers (name, email, status) SELECT 'n' || i, 'e' || i, "
+        "(ARRAY['active', 'active', 'inactive', 'banned', 'active', 'inactive'])[1 + i % 6] "
+        "FROM generate_series(1, 400) i",
+        "INSERT INTO \"CustomerOrders\" (customer_id, \"Status\") SELECT 1 + i % 400, "
+        "(ARRAY['paid', 'shipped', 'paid'])[1 + i % 3] FROM generate_series(1, 300) i")
 
 
 def test_pg_schema_keys_names_and_namespaces(pg):

@@ -568,19 +568,11 @@ def test_first_completion_right_after_initialized(tiny_ckpt, tmp_path):
 @pytest.fixture(scope="module")
 def pg():
     import pg_server
-    pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    try:
-        with pg_server.postgres_server() as server:
-            server.sql("CREATE TABLE accounts (account_id SERIAL PRIMARY KEY, owner VARCHAR(80) NOT NULL, "
-                       "tier TEXT NOT NULL)",
-                       "INSERT INTO accounts (owner, tier) SELECT 'o' || i, (ARRAY['gold', 'silver', 'silver'])"
-                       "[1 + i % 3] FROM generate_series(1, 90) i", "ANALYZE accounts")
-            yield server
-    except pg_server.Unavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL must run under CI: {e}")
-        pytest.skip(str(e))
+    yield from pg_server.fixture_server(
+        "CREATE TABLE accounts (account_id SERIAL PRIMARY KEY, owner VARCHAR(80) NOT NULL, "
+        "tier TEXT NOT NULL)",
+        "INSERT INTO accounts (owner, tier) SELECT 'o' || i, (ARRAY['gold', 'silver', 'silver'])"
+        "[1 + i % 3] FROM generate_series(1, 90) i", "ANALYZE accounts")
 
 
 def test_live_postgres_schema_values_refresh_and_outage(tiny_ckpt, pg, tmp_path):
