@@ -415,7 +415,7 @@ class Completer:
             # (a literal is typed a character at a time: this is most of the long tail's keystrokes)
             typed = prefix[len(decoded[0]):]
             rest = [t[len(typed):] for t in decoded[2] if t.startswith(typed) and t[len(typed):].strip()]
-            if rest:
+            if rest and (in_string or len(rest) >= n):  # outside a literal, a short menu is worth a decoding
                 self._decoded = (prefix, suffix, rest)
                 return _distinct(rest + spelled, n, self._relations(prefix))
         self._feed(ids)

@@ -464,3 +464,16 @@ def test_literal_keystrokes_are_cheap(tiny_ckpt):
     typed = out[0][:1]
     again = c.complete(prefix + typed)
     assert calls == [] and again[0] == out[0][1:]
+
+
+def test_outside_a_literal_a_short_reused_menu_decodes_afresh(tiny_ckpt):
+    """Reusing the last decoding keeps only the suggestions the typed text agrees with: inside a
+    literal that is the point, but at a word it would shrink the menu to one item."""
+    c = Completer(tiny_ckpt, ngram=None, schema_bonus=0, schema_penalty=0)
+    c.set_schema(SCHEMA)
+    c.complete("SELECT ")
+    c._decoded = ("SELECT ", "", ["nzzz_predicted", "email"])  # one of two agrees with the next keystroke
+    assert "zzz_predicted" not in c.complete("SELECT n", n=5)
+    c.complete("SELECT * FROM customers WHERE name = 'a")
+    c._decoded = ("SELECT * FROM customers WHERE name = 'a", "", ["bzzz'", "cd'"])
+    assert c.complete("SELECT * FROM customers WHERE name = 'ab", n=5)[0] == "zzz'"
