@@ -309,7 +309,7 @@ export class Completer {
       // the user typed what the last decoding predicted: the rest of it, without the model
       const typed = prefix.slice(decoded[0].length);
       const rest = decoded[2].filter((t) => t.startsWith(typed) && strip(t.slice(typed.length))).map((t) => t.slice(typed.length));
-      if (rest.length) {
+      if (rest.length && (inString || rest.length >= n)) { // outside a literal, a short menu is worth a decoding
         this.decoded = [prefix, suffix, rest];
         if (onBest) onBest(afterEnd(prefix, rest)[0]);
         return distinct(rest.concat(spelled), n, this.relations(prefix));
