@@ -32,6 +32,7 @@ As a library it has sample.Completer's interface:
     c.complete("SELECT name FROM cu")      # ['stomers WHERE ', ...]: only the missing text
 """
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -318,6 +319,7 @@ def rank_buckets(state: TypedStatement) -> list[str]:
     return [f"{state.kind} {p2} {p1}{' .' if dot else ''}", f"{state.kind} {prev}", prev, ""]
 
 
+@functools.lru_cache(maxsize=8192)  # few distinct tuples: a 30,000-column schema repeats them
 def fkey(f: tuple) -> str:
     return "".join(str(int(x)) for x in f)
 

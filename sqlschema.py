@@ -10,6 +10,7 @@
 
 Statement validation with sqlglot stays in datagen/sqlcheck.py: the completer needs none of it.
 """
+import functools
 import re
 
 # ---------------------------------------------------------------- words
@@ -109,47 +110,67 @@ def _unquote(name: str) -> str:
     return name.strip().strip('`"[]')
 
 
+def _table_name(qualified: str) -> str:
+    """`sales."Order Lines"` -> `Order Lines`: the last dot-separated part outside quotes, unquoted."""
+    return _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", qualified)[-1])
+
+
+_TOP_LEVEL_MARKS = re.compile(r"['\"`(),]")
+_BODY_MARKS = re.compile(r"['\"`(){}]")
+
+
 def split_top_level(body: str) -> list[str]:
     """Split a CREATE TABLE body on commas outside parentheses and quotes."""
-    items, depth, start, quote = [], 0, 0, ""
-    for i, ch in enumerate(body):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
+    # the regex jumps between the characters that matter: a 1 MB schema is scanned at C speed
+    items, depth, start, i = [], 0, 0, 0
+    while m := _TOP_LEVEL_MARKS.search(body, i):
+        ch, i = m.group(), m.end()
+        if ch in "'\"`":
+            close = body.find(ch, i)
+            i = len(body) if close < 0 else close + 1
         elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "," and depth == 0:
-            items.append(body[start:i])
-            start = i + 1
+        elif depth == 0:
+            items.append(body[start:i - 1])
+            start = i
     items.append(body[start:])
     return items
 
 
 def body_end(text: str, start: int) -> int:
     """Index just past the parenthesis closing the one opened before `start`."""
-    depth, quote, i = 1, "", start
-    while i < len(text) and depth:
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
+    depth, i = 1, start
+    while depth and (m := _BODY_MARKS.search(text, i)):
+        ch, i = m.group(), m.end()
+        if ch in "'\"`":
+            close = text.find(ch, i)
+            i = len(text) if close < 0 else close + 1
         elif ch in "({":  # some LLM-written schemas wrap the columns in braces
             depth += 1
-        elif ch in ")}":
+        else:
             depth -= 1
-        i += 1
-    return i
+    return i if depth == 0 else len(text)
 
 
 def parse_schema(schema: str) -> dict[str, list[str]]:
     """Tables of a schema as {table: [columns]} in schema order (names unquoted, schema prefix dropped)."""
-    tables: dict[str, list[str]] = {}
+    # the completer, the n-gram and the fitter each ask for the same schema: a long one is parsed once
+    parsed = _parse_schema_cached(schema) if len(schema) > _CACHE_FROM_CHARS else _parse_schema(schema)
+    return {table: list(columns) for table, columns in parsed}
+
+
+_CACHE_FROM_CHARS = 20_000
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_schema_cached(schema: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return _parse_schema(schema)
+
+
+def _parse_schema(schema: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    tables: dict[str, tuple[str, ...]] = {}
     for m in _CREATE.finditer(schema):
         end = body_end(schema, m.end())
         columns = {}  # an ordered set: `name in list` made a 10,000-column table cost seconds
@@ -161,10 +182,10 @@ def parse_schema(schema: str) -> dict[str, list[str]]:
             if word.group(1)[0] not in "\"`[" and name.lower() in _NOT_COLUMNS:
                 continue
             columns.setdefault(name)
-        table = _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", m.group(1))[-1])
+        table = _table_name(m.group(1))
         if columns:
-            tables[table] = list(columns)
-    return tables
+            tables[table] = tuple(columns)
+    return tuple(tables.items())
 
 
 def split_tables(schema: str) -> list[str]:
@@ -189,11 +210,10 @@ def fit_schema(schema: str, keep_names: set[str], budget_chars: int) -> tuple[st
     """
     if len(schema) <= budget_chars:
         return schema, 0
-    parts = split_tables(schema)
+    parts, names = _named_tables(schema)
     if not parts:
         return schema, 0
     keep_names = {n.lower() for n in keep_names}
-    names = [next(iter(parse_schema(p)), "").lower() for p in parts]
     order = sorted(range(len(parts)), key=lambda i: (names[i] in keep_names, -i))  # droppable first
     kept = set(range(len(parts)))
     total = sum(len(p) + 2 for p in parts)
@@ -203,6 +223,19 @@ def fit_schema(schema: str, keep_names: set[str], budget_chars: int) -> tuple[st
         kept.discard(i)
         total -= len(parts[i]) + 2
     return "\n\n".join(parts[i] for i in sorted(kept)), len(parts) - len(kept)
+
+
+@functools.lru_cache(maxsize=4)
+def _named_tables(schema: str) -> tuple[list[str], list[str]]:
+    """split_tables and each part's table name, lowercase: the completer refits as the statement names tables."""
+    parts, names = [], []
+    for m in _CREATE.finditer(schema):
+        end = body_end(schema, m.end())
+        if end < len(schema) and schema[end] == ";":
+            end += 1
+        parts.append(schema[m.start():end])
+        names.append(_table_name(m.group(1)).lower())
+    return parts, names
 
 
 def names_in(sql: str) -> set[str]:
@@ -224,7 +257,7 @@ def column_types(schema: str) -> tuple[dict[str, dict[str, str]], list[tuple[str
     fkeys: list[tuple[str, str, str, str]] = []
     for m in _CREATE.finditer(schema):
         end = body_end(schema, m.end())
-        table = _unquote(re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", m.group(1))[-1])
+        table = _table_name(m.group(1))
         cols = types.setdefault(table, {})
         for item in split_top_level(schema[m.end():end - 1]):
             ref = _REFERENCES.search(item)
