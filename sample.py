@@ -40,7 +40,8 @@ MAX_HEAL_TOKENS = 16  # how far token healing may back off
 RERANK_PROPOSALS = 5  # n-gram proposals the model weighs (8: +0.003 next@1 on dev_seed, 260K p50 3.3 -> 2.6 ms)
 NGRAM_SURE = 0.95  # an n-gram proposal at least this likely is taken as is, without the model
 STATEMENT_RESERVE = 256  # context tokens kept for the statement when a schema must be shortened
-IN_STRING_TOKENS = 4  # inside a string literal a suggestion finishes the literal, within this many tokens
+IN_STRING_TOKENS = 3  # inside a string literal a suggestion finishes the literal, within this many tokens
+IN_STRING_ROWS = 3  # ... and fewer rows are decoded: a literal's value seldom has five likely endings
 MAX_PREFIX_CHARS = 16_384  # a longer statement is read from its tail (the model keeps ~5,000 characters anyway)
 MAX_SUFFIX_CHARS = 4_096
 MAX_WORD_CHARS = 64  # longer words are not lexicon words: their prefixes would cost memory by the square
@@ -329,19 +330,20 @@ class Completer:
 
     # ------------------------------------------------------------ completion
 
-    def _heal(self, prefix: str) -> tuple[list[int], bytes]:
+    def _heal(self, prefix: str, in_string: bool = False) -> tuple[list[int], bytes]:
         """Statement tokens to feed, and the trailing text to re-type under constraint.
 
         Backs off the tokens that cover the partly typed word (or the trailing whitespace,
         which the vocabulary glues to the next word as in '▁FROM'), plus a whitespace-only
-        token left in front of them."""
+        token left in front of them. Inside a string literal there is no name to respell: only
+        the last token is backed off (re-typing a UUID's whole tail took 10+ decoding steps)."""
         ids = self.sp.encode(prefix)
         if not ids:
             return [], b""
         if prefix[-1].isspace():
             tail = prefix[len(prefix.rstrip()):]
         elif _WORD_CHAR.match(prefix[-1]):
-            tail = ident_tail(prefix)
+            tail = prefix[-1] if in_string else ident_tail(prefix)
         else:
             tail = prefix[-1]
         need, removed, k = len(tail.encode()), 0, 0
@@ -398,8 +400,8 @@ class Completer:
         if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
             # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
             return _distinct(spelled, n, self._relations(prefix))
-        ids, heal = self._heal(prefix)
         in_string = prefix.count("'") % 2 == 1
+        ids, heal = self._heal(prefix, in_string)
         max_new = IN_STRING_TOKENS if in_string else self.max_tokens
         # room for the suggestion rows (or the reranked words) after the statement; a very long
         # statement keeps its tail (the schema stays)
@@ -430,16 +432,20 @@ class Completer:
             logits[~self._allowed(heal)] = float("-inf")
         else:
             logits[[i for i in self.stop_ids if i >= 0]] = float("-inf")  # an empty suggestion helps no one
-        n_branch = min(n + 1, int(torch.isfinite(logits).sum()))  # one spare for a duplicate
+        n_branch = min(IN_STRING_ROWS if in_string else n + 1, int(torch.isfinite(logits).sum()))  # +1: a duplicate
         if n_branch == 0:
             return []
-        first = torch.topk(logits, n_branch).indices
-        texts = self._extend(first, heal, suffix, kept_text[-64:], max_new, in_string)
-        # a suggestion stops before a name found nowhere (none is left when its first word is one);
-        # too few left: the n-gram's spelled proposals (valid by construction) fill the list
+        ranked = torch.sort(logits, descending=True, stable=True).indices[:int(torch.isfinite(logits).sum())]
+        # a suggestion stops before a name found nowhere (none is left when its first word is one)
         known = self._schema_words | known_words(prefix, suffix)
         lead = "'" if in_string else ident_tail(prefix)
-        texts = [t[:at] if (at := invented_at(t, known, lead)) is not None else t for t in texts]
+        texts = []
+        for start in (0, n_branch):  # too few left: one more round of rows, then the n-gram's proposals fill the list
+            rows = self._extend(ranked[start:start + n_branch], heal, suffix, kept_text[-64:], max_new, in_string) \
+                if start < len(ranked) else []
+            texts += [t[:at] if (at := invented_at(t, known, lead)) is not None else t for t in rows]
+            if in_string or len(_distinct(texts + spelled, n, self._relations(prefix))) >= n:
+                break
         self._decoded = (prefix, suffix, texts)
         return _distinct(texts + spelled, n, self._relations(prefix))
 

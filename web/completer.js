@@ -14,7 +14,8 @@ export const promptText = (schema) => `${SCHEMA_HEADER}\n\n${schema}\n\n${STATEM
 
 const STATEMENT_RESERVE = 256; // context tokens kept for the statement when a schema must be shortened
 const MAX_HEAL_TOKENS = 16; // how far token healing may back off
-const IN_STRING_TOKENS = 4; // inside a string literal a suggestion finishes the literal, within this many tokens
+const IN_STRING_TOKENS = 3; // inside a string literal a suggestion finishes the literal, within this many tokens
+const IN_STRING_ROWS = 3; // ... and fewer rows are decoded: a literal's value seldom has five likely endings
 const MAX_PREFIX_CHARS = 16384; // a longer statement is read from its tail (sample.py's tail_of)
 const MAX_SUFFIX_CHARS = 4096;
 const SHORT_ALIAS = /^[a-z]\d*$/;
@@ -217,14 +218,15 @@ export class Completer {
 
   // ---------------------------------------------------------- completion
 
-  /** Statement tokens to feed, and the trailing bytes to re-type under constraint (sample.py's _heal). */
-  heal(prefix) {
+  /** Statement tokens to feed, and the trailing bytes to re-type under constraint (sample.py's _heal):
+   * inside a string literal only the last token is backed off. */
+  heal(prefix, inString = false) {
     const ids = this.tok.encode(prefix);
     if (!ids.length) return { ids: [], heal: [] };
     const last = [...prefix].at(-1);
     let tail;
     if (isSpace(last)) tail = prefix.slice(rstrip(prefix).length);
-    else if (WORD_CHAR.test(last)) tail = identTail(prefix);
+    else if (WORD_CHAR.test(last)) tail = inString ? last : identTail(prefix);
     else tail = last;
     const need = utf8.encode(tail).length;
     const limit = Math.min(ids.length, MAX_HEAL_TOKENS);
@@ -292,8 +294,8 @@ export class Completer {
       return distinct(proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest), n,
         this.relations(prefix));
     }
-    let { ids, heal } = this.heal(prefix);
     const inString = textState(prefix)[1];
+    let { ids, heal } = this.heal(prefix, inString);
     const maxNew = inString ? IN_STRING_TOKENS : this.maxTokens;
     // room for the suggestion rows (or the reranked words) after the statement; a very long statement
     // keeps its tail (the schema stays)
@@ -332,9 +334,9 @@ export class Completer {
       for (const i of this.stopIds) if (i >= 0) logits[i] = -Infinity; // an empty suggestion helps no one
     }
     const finite = [...logits.keys()].filter((i) => Number.isFinite(logits[i]));
-    const nBranch = Math.min(n + 1, finite.length); // one spare for a duplicate
+    const nBranch = Math.min(inString ? IN_STRING_ROWS : n + 1, finite.length); // +1: a duplicate
     if (!nBranch) return [];
-    const first = finite.sort((a, b) => logits[b] - logits[a] || a - b).slice(0, nBranch);
+    const ranked = finite.sort((a, b) => logits[b] - logits[a] || a - b);
     // a suggestion stops before a name found nowhere (none at all when its first word is one)
     const known = new Set([...this.schemaWords, ...knownWords(prefix, suffix)]);
     const lead = inString ? "'" : identTail(prefix);
@@ -342,15 +344,19 @@ export class Completer {
       const at = inventedAt(t, known, this.sqlWords, lead);
       return at < 0 ? t : t.slice(0, at);
     };
-    let texts;
-    if (onBest) {
-      texts = (await this.extend(first.slice(0, 1), heal, suffix, context, maxNew, inString)).map(valid);
-      if (strip(texts[0])) onBest(afterEnd(prefix, texts)[0]);
-      texts = texts.concat((await this.extend(first.slice(1), heal, suffix, context, maxNew, inString)).map(valid));
-    } else {
-      texts = (await this.extend(first, heal, suffix, context, maxNew, inString)).map(valid);
+    let texts = [];
+    for (const start of [0, nBranch]) { // too few left: one more round of rows, then the n-gram's proposals fill the list
+      const first = ranked.slice(start, start + nBranch);
+      if (!first.length) break;
+      if (onBest && start === 0) {
+        texts = (await this.extend(first.slice(0, 1), heal, suffix, context, maxNew, inString)).map(valid);
+        if (strip(texts[0])) onBest(afterEnd(prefix, texts)[0]);
+        texts = texts.concat((await this.extend(first.slice(1), heal, suffix, context, maxNew, inString)).map(valid));
+      } else {
+        texts = texts.concat((await this.extend(first, heal, suffix, context, maxNew, inString)).map(valid));
+      }
+      if (inString || distinct(texts.concat(spelled), n, this.relations(prefix)).length >= n) break;
     }
-    // too few left: the n-gram's spelled proposals (valid by construction) fill the list
     this.decoded = [prefix, suffix, texts];
     return distinct(texts.concat(spelled), n, this.relations(prefix));
   }
