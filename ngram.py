@@ -43,7 +43,8 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from sqlschema import KEYWORDS, SHORT_ALIAS, SQL_VOCABULARY, TOKEN, column_types, is_known, known_words, parse_schema
+from sqlschema import (KEYWORDS, SHORT_ALIAS, SQL_VOCABULARY, TOKEN, column_types, is_known, known_words, parse_schema,
+                       schema_words)
 
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.safetensors")
 MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
@@ -616,7 +617,7 @@ class NgramCompleter:
             self._schema_text = schema
             self.schema = Schema(schema)
             self._class_cache: dict[tuple, list[tuple[str, float]]] = {}
-            self.schema_words = known_words(schema)  # every word of the schema text is a real name
+            self.schema_words = schema_words(schema)  # every word of the schema text is a real name
 
     # -------------------------------------------------------- probabilities
 

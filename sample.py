@@ -32,7 +32,7 @@ import torch
 from database import LiveCompleter, add_db_args, db_flags, open_database
 from model import KVCache, from_pretrained
 from sqlschema import (SHORT_ALIAS, SQL_WORDS, STATEMENT_HEADER, fit_schema, invented_at, known_words, marker_piece, names_in,
-                       parse_schema, prompt_text)
+                       parse_schema, prompt_text, schema_words)
 
 DEFAULT_CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
@@ -87,7 +87,7 @@ class SchemaLexicon:
         self.schema_prefixes = {n[:i] for n in names if len(n) <= MAX_WORD_CHARS for i in range(1, len(n) + 1)}
         self.words, self.prefixes, self.cache = set(), set(), {}
         # every word of the schema text (types, constraint names) is a real word too
-        self.add_words(names | SQL_WORDS | set(re.findall(r"[A-Za-z_][A-Za-z0-9_$]*", schema)))
+        self.add_words(names | SQL_WORDS | schema_words(schema))
 
     def add_words(self, words):
         new = {w.lower() for w in words if len(w) <= MAX_WORD_CHARS} - self.words
@@ -269,8 +269,8 @@ class Completer:
         schema = _CONTROL.sub(" ", schema or "").strip()
         if schema != self.schema:
             self.schema = schema
-            self._schema_tokens = len(self.sp.encode(prompt_text(schema)))
-            self._schema_words = known_words(schema)
+            self._schema_tokens = self._count_tokens(prompt_text(schema))
+            self._schema_words = schema_words(schema)
             self._fits, self._table_names, self._decoded = {}, None, None
             if self.lexicon:
                 self.lexicon.set_schema(schema)
@@ -291,6 +291,15 @@ class Completer:
             self.last_logits = self.model(torch.tensor([ids], device=self.device), cache=self.cache, last_only=True)[0, -1]
         self._threads(1)
         self._fitted, self.prompt_len, self.cached = fitted, len(ids), []
+
+    def _count_tokens(self, text: str) -> int:
+        """Tokens of `text`; for one that cannot fit the context (more bytes than the budget's tokens could
+        spell), an estimate from its first 64 KB (encoding a 1 MB schema whole took 0.1 s)."""
+        longest = max(len(p or b"") for p in self.piece_bytes)
+        if len(text) <= max(65_536, longest * self._schema_budget()):  # beyond, it cannot fit
+            return len(self.sp.encode(text))
+        head = text[:65_536]
+        return max(self._schema_budget() + 1, int(len(text) * len(self.sp.encode(head)) / len(head)))
 
     def _schema_budget(self) -> int:
         return self.model.args.max_seq_len - self.max_tokens - STATEMENT_RESERVE

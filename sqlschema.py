@@ -52,6 +52,12 @@ def known_words(*texts: str) -> set[str]:
     return {w.lower() for text in texts for w in NAME.findall(text)}
 
 
+@functools.lru_cache(maxsize=4)
+def schema_words(schema: str) -> frozenset[str]:
+    """known_words of a schema, once per schema text: the completer, its lexicon and the n-gram all ask."""
+    return frozenset(known_words(schema))
+
+
 def is_known(word: str, known: set[str]) -> bool:
     """Whether a suggestion may name `word`: one of `known`, a word of SQL, or a short alias."""
     low = word.lower()

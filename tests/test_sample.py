@@ -416,10 +416,14 @@ def test_a_megabyte_schema_is_parsed_once_and_answered(tiny_ckpt, monkeypatch):
     schema = "".join(tables)
     assert len(schema) > 1_000_000
     c = Completer(tiny_ckpt, ngram="default", max_tokens=4)
+    encoded = []
+    real_encode = c.sp.encode
+    monkeypatch.setattr(c.sp, "encode", lambda text, *a, **k: encoded.append(len(text)) or real_encode(text, *a, **k))
     c.set_schema(schema)
     for prefix in ("SELECT name_5 FROM t_", "SELECT name_5 FROM t_5 WHERE "):
         assert c.complete(prefix)
     assert sum(n > 500_000 for n in parses) == 1, parses[:5]
+    assert encoded and max(encoded) <= 65_536  # its length in tokens is estimated, not counted
     assert sqlschema.parse_schema(schema)["t_9999"] == ["id", "name_9999", "ref_9999"]
 
 
