@@ -9,6 +9,7 @@ export const TABLE = "<T>", COLUMN = "<C>", QTABLE = '"<T>"', QCOLUMN = '"<C>"';
 const STRING = "<S>", NUMBER = "<N>", QUOTED = "<Q>";
 const ALIAS = "<A>"; // an alias in the class ranker's context keys
 const WORDS = "<W> "; // the class ranker's statistics of names' last words: context keys start with this
+const CLASS_CACHE_SIZE = 32; // ranked name lists kept, oldest dropped first
 const UNRENDERABLE = new Set([STRING, NUMBER, QUOTED, EOS]);
 const CLASSES = new Set([TABLE, COLUMN, QTABLE, QCOLUMN]);
 const BASE = { [QTABLE]: TABLE, [QCOLUMN]: COLUMN };
@@ -356,6 +357,7 @@ export class NgramCompleter {
       this.schemaText = schema;
       this.schema = new Schema(schema);
       this.schemaWords = knownWords(schema); // every word of the schema text is a real name
+      this.classCache = new Map();
     }
   }
 
@@ -387,8 +389,18 @@ export class NgramCompleter {
     return out.size ? out : new Set(this.frequent);
   }
 
-  /** Schema names for a class, with P(name | class) from the feature hit rates: [[name, p], ...] best first. */
+  /** Schema names for a class, with P(name | class) from the feature hit rates: [[name, p], ...] best first
+   * (do not modify the list). Once per statement state, as ngram.py's: typing a word re-ranks nothing. */
   classNames(cls, state) {
+    const key = JSON.stringify([cls, state.norms, state.words]);
+    if (!this.classCache.has(key)) {
+      if (this.classCache.size >= CLASS_CACHE_SIZE) this.classCache.delete(this.classCache.keys().next().value);
+      this.classCache.set(key, this.rankClassNames(cls, state));
+    }
+    return this.classCache.get(key);
+  }
+
+  rankClassNames(cls, state) {
     let feats = (cls === TABLE ? tableFeatures : columnFeatures)(state, this.schema);
     const slot = cls === COLUMN ? insertSlot(state, this.schema) : null;
     if (slot && slot[0] === "list" && this.schema.tableSet.has(slot[1])) { // the table's columns not yet listed
