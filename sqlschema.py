@@ -196,14 +196,7 @@ def _parse_schema(schema: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def split_tables(schema: str) -> list[str]:
     """The schema cut into one text per CREATE TABLE statement (with its trailing ';' if any)."""
-    starts = [m.start() for m in _CREATE.finditer(schema)]
-    parts = []
-    for s in starts:
-        end = body_end(schema, _CREATE.match(schema, s).end())
-        if end < len(schema) and schema[end] == ";":
-            end += 1
-        parts.append(schema[s:end])
-    return parts
+    return list(_named_tables(schema)[0])
 
 
 # ---------------------------------------------------------------- long schemas
