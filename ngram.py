@@ -285,10 +285,13 @@ def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
             continue
         rel = 2 if t == dot else 1 if t in state.tables else 0
         holds = bool(state.used) and state.used <= schema.column_sets[t]
+        # per table, not per column: a 30,000-column schema runs this loop on every new statement state
+        types = schema.types.get(t, {})
+        after = state.last_col[1] + 1 if state.last_col and state.last_col[0] == t else -1
+        elsewhere = state.last_col is not None and t != state.last_col[0]
         for j, c in enumerate(schema.columns[t]):
-            f = (rel, c in state.used, state.last_col == (t, j - 1), j == 0, c.endswith("id"),
-                 schema.types.get(t, {}).get(c, 0), rel > 0 and schema.linked(t, c, state.tables),
-                 c == last and t != state.last_col[0], holds)
+            f = (rel, c in state.used, j == after, j == 0, c.endswith("id"), types.get(c, 0),
+                 rel > 0 and schema.linked(t, c, state.tables), elsewhere and c == last, holds)
             if c not in out or f > out[c]:
                 out[c] = f
     return out
