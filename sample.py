@@ -49,8 +49,6 @@ PARALLEL_TOKENS = 256  # a forward pass of this many tokens (a schema prefill) u
 _IDENT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-_IDENT_TAIL = re.compile(r"[A-Za-z0-9_$]*\Z")  # \Z: `$` would also match before a final newline
-
 
 def ident_tail(text: str) -> str:
     """The identifier characters at the end of `text` (rstrip: a regex would rescan a long word from each of its characters)."""
@@ -162,7 +160,7 @@ def tail_of(prefix: str, limit: int = MAX_PREFIX_CHARS) -> str:
 def text_state(text: str) -> tuple[str, bool]:
     """(partial identifier at the end of `text`, lowercased; whether the end is inside a string literal)."""
     in_string = text.count("'") % 2 == 1
-    return ("" if in_string else _IDENT_TAIL.search(text).group(0).lower()), in_string
+    return ("" if in_string else ident_tail(text).lower()), in_string
 
 
 def resolve_ckpt(path: str | None) -> str:
@@ -254,7 +252,7 @@ class Completer:
         self._schema_tokens = 0
         self._schema_words: set[str] = set()
         self._fits: dict[frozenset, str] = {}  # the schema fitted to the context, per set of tables kept
-        self._table_names: frozenset | None = None
+        self._table_names: frozenset[str] = frozenset()  # the schema's tables, lowercase
         self._decoded: tuple[str, str, list[str]] | None = None  # (prefix, suffix, suggestions) of the last decoding
         self._fitted = None  # the schema text actually in the cache
         self.cache = None
@@ -271,7 +269,8 @@ class Completer:
             self.schema = schema
             self._schema_tokens = self._count_tokens(prompt_text(schema))
             self._schema_words = schema_words(schema)
-            self._fits, self._table_names, self._decoded = {}, None, None
+            self._table_names = frozenset(t.lower() for t in parse_schema(schema))
+            self._fits, self._decoded = {}, None
             if self.lexicon:
                 self.lexicon.set_schema(schema)
             if self.ngram:
@@ -307,8 +306,6 @@ class Completer:
     def _fit(self, statement: str) -> str:
         """The schema cut to the context, keeping the tables the statement names: computed once per
         set of named tables, not per keystroke."""
-        if self._table_names is None:
-            self._table_names = frozenset(t.lower() for t in parse_schema(self.schema))
         keep = frozenset(names_in(statement)) & self._table_names
         if keep not in self._fits:
             budget = self._schema_budget()
@@ -325,8 +322,6 @@ class Completer:
 
     def _relations(self, prefix: str) -> set[str]:
         """Names a qualifier (`x.`) may stand for: the schema's tables, and the statement's words (aliases)."""
-        if self._table_names is None:
-            self._table_names = frozenset(t.lower() for t in parse_schema(self.schema))
         return self._table_names | known_words(prefix)
 
     def _threads(self, tokens: int):
@@ -441,10 +436,11 @@ class Completer:
             logits[~self._allowed(heal)] = float("-inf")
         else:
             logits[[i for i in self.stop_ids if i >= 0]] = float("-inf")  # an empty suggestion helps no one
-        n_branch = min(IN_STRING_ROWS if in_string else n + 1, int(torch.isfinite(logits).sum()))  # +1: a duplicate
+        allowed = int(torch.isfinite(logits).sum())
+        n_branch = min(IN_STRING_ROWS if in_string else n + 1, allowed)  # +1: a duplicate
         if n_branch == 0:
             return []
-        ranked = torch.sort(logits, descending=True, stable=True).indices[:int(torch.isfinite(logits).sum())]
+        ranked = torch.sort(logits, descending=True, stable=True).indices[:allowed]
         # a suggestion stops before a name found nowhere (none is left when its first word is one)
         known = self._schema_words | known_words(prefix, suffix)
         lead = "'" if in_string else ident_tail(prefix)
