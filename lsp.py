@@ -336,14 +336,9 @@ class SqlServer(LanguageServer):
         """Load the local completer in the model thread: the n-gram first (a fraction of a second), which
         answers alone until the model is loaded too."""
         def load():
-            from sample import Completer
+            from sample import Completer, load_ngram
             try:
-                ngram = self.opts.completer.ngram
-                if ngram:
-                    from ngram import DEFAULT_MODEL, NgramCompleter
-                    path = DEFAULT_MODEL if ngram == "default" else ngram
-                    if os.path.isfile(path):
-                        self.early = NgramCompleter(path)
+                self.early = load_ngram(self.opts.completer.ngram)
                 self.completer = Completer(self.opts.ckpt, options=self.opts.completer)
             except Exception as e:  # noqa: BLE001 - reported with each request that needs it
                 self.model_error = f"{type(e).__name__}: {e}"

@@ -144,6 +144,16 @@ def _after_end(prefix: str, texts: list[str]) -> list[str]:
     return [t if t[:1].isspace() else "\n" + t for t in texts] if prefix.endswith(";") else texts
 
 
+def load_ngram(option: str | None):
+    """CompleterOptions.ngram as an NgramCompleter: None for none, or for "default" when the shipped
+    file is missing; a named file that is missing is an error."""
+    if not option:
+        return None
+    from ngram import DEFAULT_MODEL, NgramCompleter
+    path = DEFAULT_MODEL if option == "default" else option
+    return NgramCompleter(path) if option != "default" or os.path.isfile(path) else None
+
+
 def tail_of(prefix: str, limit: int = MAX_PREFIX_CHARS) -> str:
     """The end of a long statement, cut at a word boundary and outside a string literal."""
     if len(prefix) <= limit:
@@ -241,13 +251,9 @@ class Completer:
                                             for b in self.piece_bytes])
         # the reranker's score: model log-prob + weight * n-gram log-prob; inside a word the n-gram
         # counts more (weights chosen on dev_seed rows 200-259 and evalsets/hard_cases.jsonl)
-        self.ngram, self.ngram_weight, self.ngram_weight_mid = None, opts.ngram_weight, opts.ngram_weight_mid
+        self.ngram_weight, self.ngram_weight_mid = opts.ngram_weight, opts.ngram_weight_mid
         self.ngram_sure = NGRAM_SURE
-        if opts.ngram:
-            from ngram import DEFAULT_MODEL, NgramCompleter
-            path = DEFAULT_MODEL if opts.ngram == "default" else opts.ngram
-            if opts.ngram != "default" or os.path.isfile(path):
-                self.ngram = NgramCompleter(path)
+        self.ngram = load_ngram(opts.ngram)
         self.schema = None
         self._schema_tokens = 0
         self._schema_words: set[str] = set()
