@@ -34,7 +34,7 @@ import sys
 import time
 from collections import defaultdict
 
-from sqlschema import KEYWORDS, TOKEN, parse_schema
+from sqlschema import KEYWORDS, SHORT_ALIAS, TOKEN, parse_schema
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 FIRST_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|\S)")
@@ -53,7 +53,6 @@ recursive regexp replace returning right round row row_number rows rtrim second 
 stddev strftime string_agg substr substring sum table text then time timestamp to_char to_date to_timestamp top trim
 true truncate unbounded union unique unnest update upper upsert using uuid values varchar variance week when where
 window with within year""".split())
-SHORT_ALIAS = re.compile(r"[a-z]\d*")
 MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 
 
