@@ -21,6 +21,7 @@ import runpy
 import shutil
 import signal
 import sys
+import threading
 import time
 import types
 import typing
@@ -32,6 +33,8 @@ import numpy as np
 import torch
 
 from model import ModelArgs, Transformer, from_pretrained, save_pretrained, weight_files, write_json_atomic
+
+TERMINATE = threading.Event()  # set by SIGTERM: the loop saves a checkpoint and exits 130 at its next step
 
 
 @dataclass
@@ -646,6 +649,8 @@ def train(cfg: TrainConfig) -> dict:
     say = print if master else (lambda *a, **k: None)
     try:
         while state["iter"] < min(cfg.max_iters, cfg.stop_at or cfg.max_iters) and time_fraction < 1.0:
+            if TERMINATE.is_set():
+                raise KeyboardInterrupt
             it, step_rng = state["iter"], resume_rng  # the loader's state before this step's batches
             if cfg.max_minutes:
                 time_fraction = (time.time() - t_start) / 60 / cfg.max_minutes
@@ -728,8 +733,9 @@ def main(argv: list[str]) -> None:
         return
     path = argv[0] if argv and not argv[0].startswith("-") else None
     cfg = TrainConfig(**load_config(path, argv[1:] if path else argv))
-    # a scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C does
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # a scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C does, at
+    # the next step: raised from the handler, the KeyboardInterrupt could land in a finalizer and be lost
+    signal.signal(signal.SIGTERM, lambda signum, frame: TERMINATE.set())
     try:
         train(cfg)
     except (DataError, NonFiniteError) as e:
