@@ -12,7 +12,7 @@ DATA_DIR ?= data/sql
 CKPT ?=
 EVAL_DATA ?= $(wildcard ../shared/seed_corpus/dev_seed.jsonl) evalsets/hard_cases.jsonl
 
-.PHONY: setup data train sample test bench eval ngram web lsp clean
+.PHONY: setup data train sample test lint bench eval ngram web lsp clean
 
 setup: $(STAMP)
 
@@ -50,7 +50,7 @@ train: setup
 # the hybrid's suggestions, then the model's own (--ngram none): what the training contributed
 SAMPLE_CKPT = $(if $(CKPT),--ckpt $(CKPT),$(if $(wildcard out/quick/best),--ckpt out/quick/best,))
 sample: setup
-	@echo "== $(or $(CKPT),$(if $(wildcard out/quick/best),out/quick/best,models/default)): the n-gram proposes, the model ranks"
+	@echo "== $(or $(CKPT),$(if $(wildcard out/quick/best),out/quick/best,sqlcomplete/models/default)): the n-gram proposes, the model ranks"
 	$(PY) sample.py $(SAMPLE_CKPT) --schema examples/schema.sql --prefix "SELECT name, email FROM "
 	@echo "== the same model alone (--ngram none)"
 	$(PY) sample.py $(SAMPLE_CKPT) --ngram none --schema examples/schema.sql --prefix "SELECT name, email FROM "
@@ -66,6 +66,10 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; } && touch node_modules/.package-lock.json \
 		|| echo "== npm could not install web/node_modules: the browser tests skip"
 
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
 bench: setup
 	$(PY) bench/train_speed.py
 	$(PY) bench/latency.py
@@ -73,23 +77,23 @@ bench: setup
 # the README's results section: the shipped model against the n-gram and DuckDB baselines
 eval: setup
 	.venv/bin/pip install -q --disable-pip-version-check -e '.[eval]' 2>&1 | { grep -v "is ignored" || true; }
-	$(PY) eval.py $(EVAL_DATA) --ckpt models/default --model-alone --baseline ngram --baseline duckdb --out-dir results --readme README.md
+	$(PY) -m sqlcomplete.evaluate $(EVAL_DATA) --ckpt sqlcomplete/models/default --model-alone --baseline ngram --baseline duckdb --out-dir results --readme README.md
 
-# the schema-aware 6-gram (models/ngram.safetensors): the baseline, and the proposer the shipped model reranks;
+# the schema-aware 6-gram (sqlcomplete/models/ngram.safetensors): the baseline, and the proposer the shipped model reranks;
 # the Spider databases and topics of the hard cases are held out
 ngram: setup
 	test -f data/synth/ref.jsonl.gz || $(PY) -m datagen.synth -o data/synth/ref.jsonl.gz --groups 6000 --seed 1
-	$(PY) ngram.py train ../shared/seed_corpus/train.jsonl.gz '../shared/spider/train.jsonl.gz*10' data/synth/ref.jsonl.gz \
-		--order 6 -o models/ngram.safetensors --holdout evalsets/hard_cases.jsonl
+	$(PY) -m sqlcomplete.completion.ngram train ../shared/seed_corpus/train.jsonl.gz '../shared/spider/train.jsonl.gz*10' data/synth/ref.jsonl.gz \
+		--order 6 -o sqlcomplete/models/ngram.safetensors --holdout evalsets/hard_cases.jsonl
 
 # export the shipped model to ONNX and serve the in-browser demo on http://127.0.0.1:8000/
 web: setup $(WEB_DEPS)
-	$(PY) web/export.py --ckpt models/default --out web/model --int8
+	$(PY) web/export.py --ckpt sqlcomplete/models/default --out web/model --int8
 	$(PY) web/serve.py --port 8000
 
 # the language server over stdio (editors start it themselves; see docs/editors.md)
 lsp: setup
-	$(PY) lsp.py --schema examples/schema.sql
+	.venv/bin/sqlcomplete-lsp --schema examples/schema.sql
 
 clean:
 	rm -rf out data/synth data/sql

@@ -6,11 +6,12 @@ Hugging Face's LlamaForCausalLM / Qwen3ForCausalLM so that `save_pretrained` wri
 checkpoint transformers, vLLM and llama.cpp's converter can read (sharded above 5 GB), and
 `from_pretrained` reads theirs, sharded or not.
 """
+
 import json
 import math
 import os
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -39,7 +40,9 @@ class ModelArgs:
         self.head_dim = self.head_dim or self.dim // self.n_heads
         self.hidden_dim = self.hidden_dim or 4 * self.dim
         if self.n_heads % self.n_kv_heads:
-            raise ValueError(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})")
+            raise ValueError(
+                f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})"
+            )
 
 
 class RMSNorm(nn.Module):
@@ -50,9 +53,13 @@ class RMSNorm(nn.Module):
 
     def forward(self, x):
         if x.dtype == torch.float32 and not torch.onnx.is_in_onnx_export():
-            return F.rms_norm(x, self.weight.shape, self.weight, self.eps)  # one fused op: decoding is overhead-bound
+            return F.rms_norm(
+                x, self.weight.shape, self.weight, self.eps
+            )  # one fused op: decoding is overhead-bound
         x32 = x.float()  # normalize in fp32 as the reference implementations do
-        return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+        return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(
+            x
+        ) * self.weight
 
 
 def precompute_rope(head_dim: int, max_len: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,7 +157,9 @@ class Block(nn.Module):
 
     def forward(self, x, cos, sin, cache=None, attn_mask=None, attend=None, mlp=None):
         """`attend`: see Attention.forward; `mlp(mlp_module, x)`, if given, computes the MLP (a tiled one)."""
-        x = x + self.drop(self.self_attn(self.input_layernorm(x), cos, sin, cache, attn_mask, attend))
+        x = x + self.drop(
+            self.self_attn(self.input_layernorm(x), cos, sin, cache, attn_mask, attend)
+        )
         h = self.post_attention_layernorm(x)
         return x + self.drop(self.mlp(h) if mlp is None else mlp(self.mlp, h))
 
@@ -164,8 +173,15 @@ class KVCache:
     reorders rows (beam search), `truncate` rewinds (reuse of a common token prefix).
     """
 
-    def __init__(self, args: ModelArgs, batch: int, max_len: int, prefix: "KVCache | None" = None,
-                 device=None, dtype=torch.float32):
+    def __init__(
+        self,
+        args: ModelArgs,
+        batch: int,
+        max_len: int,
+        prefix: "KVCache | None" = None,
+        device=None,
+        dtype=torch.float32,
+    ):
         if prefix is not None and prefix.batch != 1:
             raise ValueError("a shared prefix cache must have batch 1")
         shape = (args.n_layers, batch, args.n_kv_heads, max_len, args.head_dim)
@@ -177,7 +193,9 @@ class KVCache:
         self.max_len, self.batch = max_len, batch
         self._n_new = None  # set by begin(): tokens written per row in the current forward
 
-    def begin(self, T: int, n_valid: torch.Tensor | None = None, tree: list[int] | None = None) -> torch.Tensor:
+    def begin(
+        self, T: int, n_valid: torch.Tensor | None = None, tree: list[int] | None = None
+    ) -> torch.Tensor:
         """Positions (B, T) of the T incoming tokens; `n_valid` (B,) marks right padding.
         Also prepares the write slots and causal mask that every layer's `attend` shares.
 
@@ -186,14 +204,18 @@ class KVCache:
         position: many continuations scored in one row, their shared beginnings computed once."""
         if int(self.lengths.max()) + T > self.max_len:
             raise ValueError(f"KV cache full: {int(self.lengths.max())} + {T} > {self.max_len}")
-        self._n_new = torch.full_like(self.lengths, T) if n_valid is None else n_valid.to(self.lengths)
+        self._n_new = (
+            torch.full_like(self.lengths, T) if n_valid is None else n_valid.to(self.lengths)
+        )
         dev = self.lengths.device
         slots = self.lengths[:, None] + torch.arange(T, device=dev)  # (B, T)
         self._rows = torch.arange(self.batch, device=dev)[:, None].expand(self.batch, T)
         self._slots = slots
         self._L = int(self.lengths.max()) + T
         if tree is None:
-            self._mask = (torch.arange(self._L, device=dev)[None, None, :] <= slots[:, :, None])[:, None, None]  # (B,1,1,T,L)
+            self._mask = (torch.arange(self._L, device=dev)[None, None, :] <= slots[:, :, None])[
+                :, None, None
+            ]  # (B,1,1,T,L)
             return self.prefix_len + slots
         if self.batch != 1 or len(tree) != T or any(not -1 <= p < i for i, p in enumerate(tree)):
             raise ValueError("a token tree needs batch 1 and each parent before its child")
@@ -220,11 +242,17 @@ class KVCache:
         ks, vs = self.k[layer, :, :, :L], self.v[layer, :, :, :L]  # (B, n_kv, L, D)
         if self.prefix is None or not self.prefix_len:
             # measured: 4-5x faster than the explicit softmax for a long prefill, no slower for one token
-            return F.scaled_dot_product_attention(q, ks, vs, attn_mask=self._mask.view(B, 1, T, L), enable_gqa=True)
+            return F.scaled_dot_product_attention(
+                q, ks, vs, attn_mask=self._mask.view(B, 1, T, L), enable_gqa=True
+            )
         # grouped query heads share their kv head: fold them into the query length (no broadcasting)
         q4 = q.reshape(B, n_kv, g * T, D) * (1.0 / math.sqrt(D))
         scores = torch.matmul(q4, ks.transpose(-1, -2))  # (B, n_kv, g*T, L)
-        scores = scores.view(B, n_kv, g, T, L).masked_fill(~self._mask, float("-inf")).view(B, n_kv, g * T, L)
+        scores = (
+            scores.view(B, n_kv, g, T, L)
+            .masked_fill(~self._mask, float("-inf"))
+            .view(B, n_kv, g * T, L)
+        )
         # the shared prefix (batch 1): one bmm per kv head over all rows' queries
         P = self.prefix_len
         kp, vp = self.prefix.k[layer, 0, :, :P], self.prefix.v[layer, 0, :, :P]  # (n_kv, P, D)
@@ -232,7 +260,9 @@ class KVCache:
         pscores = torch.bmm(qp, kp.transpose(1, 2)).view(n_kv, B, g * T, P).transpose(0, 1)
         probs = torch.softmax(torch.cat([pscores, scores], dim=-1).float(), dim=-1).type_as(q)
         pp = probs[..., :P].transpose(0, 1).reshape(n_kv, B * g * T, P)
-        y = torch.bmm(pp, vp).view(n_kv, B, g * T, D).transpose(0, 1) + torch.matmul(probs[..., P:], vs)
+        y = torch.bmm(pp, vp).view(n_kv, B, g * T, D).transpose(0, 1) + torch.matmul(
+            probs[..., P:], vs
+        )
         return y.reshape(B, H, T, D)
 
     def commit(self):
@@ -266,7 +296,9 @@ class Transformer(nn.Module):
         cos, sin = precompute_rope(args.head_dim, args.max_seq_len, args.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
-        self.checkpoint_activations = False  # trainers set it: blocks recompute their activations in backward
+        self.checkpoint_activations = (
+            False  # trainers set it: blocks recompute their activations in backward
+        )
         if self.embed_tokens.weight.is_meta:
             return  # from_pretrained fills these tensors from the checkpoint
         self.apply(self._init_weights)
@@ -281,9 +313,17 @@ class Transformer(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None,
-                positions: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None,
-                n_valid: torch.Tensor | None = None, last_only: bool = False, tree: list[int] | None = None):
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        positions: torch.Tensor | None = None,
+        attn_mask: torch.Tensor | None = None,
+        n_valid: torch.Tensor | None = None,
+        last_only: bool = False,
+        tree: list[int] | None = None,
+    ):
         """Logits (B, T, V), or (logits, mean loss over targets != -100) when targets are given.
 
         With `cache`, tokens continue each row of the cache (right padding marked by `n_valid`, a
@@ -293,20 +333,26 @@ class Transformer(nn.Module):
         B, T = tokens.shape
         if cache is None and positions is None:
             if T > self.args.max_seq_len:
-                raise ValueError(f"sequence of {T} tokens is longer than max_seq_len {self.args.max_seq_len}")
+                raise ValueError(
+                    f"sequence of {T} tokens is longer than max_seq_len {self.args.max_seq_len}"
+                )
             positions = torch.arange(T, device=tokens.device)[None].expand(B, T)
         else:
             if cache is not None:
                 positions = cache.begin(T, n_valid, tree)
             # a host sync (and a graph break when compiled): only for positions that come from outside
             if not torch.compiler.is_compiling() and int(positions.max()) >= self.args.max_seq_len:
-                raise ValueError(f"position {int(positions.max())} beyond max_seq_len {self.args.max_seq_len}")
+                raise ValueError(
+                    f"position {int(positions.max())} beyond max_seq_len {self.args.max_seq_len}"
+                )
         cos = self.rope_cos[positions][:, None].to(self.embed_tokens.weight.dtype)  # (B, 1, T, D)
         sin = self.rope_sin[positions][:, None].to(self.embed_tokens.weight.dtype)
         h = self.drop(self.embed_tokens(tokens))
         for layer in self.layers:
             if self.checkpoint_activations and self.training and torch.is_grad_enabled():
-                h = torch.utils.checkpoint.checkpoint(layer, h, cos, sin, cache, attn_mask, use_reentrant=False)
+                h = torch.utils.checkpoint.checkpoint(
+                    layer, h, cos, sin, cache, attn_mask, use_reentrant=False
+                )
             else:
                 h = layer(h, cos, sin, cache, attn_mask)
         if cache is not None:
@@ -315,7 +361,9 @@ class Transformer(nn.Module):
         if targets is None:
             return self.lm_head(h[:, -1:] if last_only else h)
         logits = self.lm_head(h)
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+        loss = F.cross_entropy(
+            logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100
+        )
         return logits, loss
 
     def num_params(self, non_embedding: bool = False) -> int:
@@ -327,14 +375,20 @@ class Transformer(nn.Module):
     def param_groups(self, weight_decay: float) -> list[dict]:
         """Optimizer groups: decay 2D weights (matmuls, embeddings), not norms. train.py's and fim/sft.py's."""
         params = [p for p in self.parameters() if p.requires_grad]
-        return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-                {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        return [
+            {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        ]
 
-    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas, device_type: str):
+    def configure_optimizers(
+        self, weight_decay: float, learning_rate: float, betas, device_type: str
+    ):
         groups = self.param_groups(weight_decay)
         # one fused kernel for all parameters (CUDA and CPU), not a loop of small ops
         fused = device_type in ("cuda", "cpu")
-        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused, foreach=None if fused else True)
+        return torch.optim.AdamW(
+            groups, lr=learning_rate, betas=betas, fused=fused, foreach=None if fused else True
+        )
 
     def flops_per_token(self, seq_len: int) -> float:
         """Training FLOPs per token: 6 N for the matmuls plus attention (PaLM appendix B)."""
@@ -351,8 +405,16 @@ class Transformer(nn.Module):
 INDEX, SINGLE = "model.safetensors.index.json", "model.safetensors"
 MAX_SHARD_BYTES = 5 * 10**9  # transformers' default shard size for hub checkpoints
 # what a serving stack needs besides the weights, copied from the directory a model came from
-SIDE_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "special_tokens_map.json",
-              "added_tokens.json", "chat_template.jinja", "generation_config.json")
+SIDE_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "generation_config.json",
+)
 
 
 def hf_config(args: ModelArgs, **extra) -> dict:
@@ -360,11 +422,21 @@ def hf_config(args: ModelArgs, **extra) -> dict:
     cfg = {
         "architectures": ["Qwen3ForCausalLM" if qwen else "LlamaForCausalLM"],
         "model_type": "qwen3" if qwen else "llama",
-        "hidden_size": args.dim, "num_hidden_layers": args.n_layers, "num_attention_heads": args.n_heads,
-        "num_key_value_heads": args.n_kv_heads, "head_dim": args.head_dim, "intermediate_size": args.hidden_dim,
-        "vocab_size": args.vocab_size, "max_position_embeddings": args.max_seq_len, "rms_norm_eps": args.norm_eps,
-        "rope_theta": args.rope_theta, "tie_word_embeddings": args.tie_embeddings, "hidden_act": "silu",
-        "attention_bias": False, "mlp_bias": False, "torch_dtype": "float32",
+        "hidden_size": args.dim,
+        "num_hidden_layers": args.n_layers,
+        "num_attention_heads": args.n_heads,
+        "num_key_value_heads": args.n_kv_heads,
+        "head_dim": args.head_dim,
+        "intermediate_size": args.hidden_dim,
+        "vocab_size": args.vocab_size,
+        "max_position_embeddings": args.max_seq_len,
+        "rms_norm_eps": args.norm_eps,
+        "rope_theta": args.rope_theta,
+        "tie_word_embeddings": args.tie_embeddings,
+        "hidden_act": "silu",
+        "attention_bias": False,
+        "mlp_bias": False,
+        "torch_dtype": "float32",
     }
     cfg.update(extra)
     return cfg
@@ -388,12 +460,18 @@ def args_from_hf_config(cfg: dict) -> ModelArgs:
     if cfg.get("use_sliding_window"):
         raise ValueError("unsupported sliding-window attention")
     return ModelArgs(
-        dim=cfg["hidden_size"], n_layers=cfg["num_hidden_layers"], n_heads=cfg["num_attention_heads"],
-        n_kv_heads=cfg.get("num_key_value_heads"), head_dim=cfg.get("head_dim"),
-        hidden_dim=cfg["intermediate_size"], vocab_size=cfg["vocab_size"],
-        max_seq_len=cfg.get("max_position_embeddings", 2048), norm_eps=cfg.get("rms_norm_eps", 1e-6),
+        dim=cfg["hidden_size"],
+        n_layers=cfg["num_hidden_layers"],
+        n_heads=cfg["num_attention_heads"],
+        n_kv_heads=cfg.get("num_key_value_heads"),
+        head_dim=cfg.get("head_dim"),
+        hidden_dim=cfg["intermediate_size"],
+        vocab_size=cfg["vocab_size"],
+        max_seq_len=cfg.get("max_position_embeddings", 2048),
+        norm_eps=cfg.get("rms_norm_eps", 1e-6),
         rope_theta=cfg.get("rope_theta", rope.get("rope_theta", 10000.0)),
-        tie_embeddings=cfg.get("tie_word_embeddings", False), qk_norm=cfg.get("model_type") == "qwen3",
+        tie_embeddings=cfg.get("tie_word_embeddings", False),
+        qk_norm=cfg.get("model_type") == "qwen3",
     )
 
 
@@ -412,6 +490,7 @@ def hf_names(state_dict: dict[str, torch.Tensor], tie_embeddings: bool) -> dict[
 def weight_files(path: str) -> dict[str, list[str]]:
     """{safetensors file: tensor names in it} of a model directory, sharded (an index) or not."""
     from safetensors import safe_open
+
     index = os.path.join(path, INDEX)
     if os.path.isfile(index):
         with open(index) as f:
@@ -432,7 +511,9 @@ META_MIN_PARAMS = 100_000_000
 
 def estimate_params(a: ModelArgs) -> int:
     """The parameter count of a model with these arguments, without building it."""
-    attn = a.dim * a.head_dim * (2 * a.n_heads + 2 * a.n_kv_heads) + (2 * a.head_dim if a.qk_norm else 0)
+    attn = a.dim * a.head_dim * (2 * a.n_heads + 2 * a.n_kv_heads) + (
+        2 * a.head_dim if a.qk_norm else 0
+    )
     layer = attn + 3 * a.dim * a.hidden_dim + 2 * a.dim  # + the two norms
     return a.vocab_size * a.dim * (1 if a.tie_embeddings else 2) + a.n_layers * layer + a.dim
 
@@ -443,6 +524,7 @@ def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32)
     The model is built on the meta device and each tensor read by name straight onto `device` in
     `dtype`, so a 4B model is never materialised twice (nor in fp32 on the CPU on its way to a GPU)."""
     from safetensors import safe_open
+
     args = args_from_hf_config(read_hf_config(path))
     # a big model is built on the meta device; a small one directly, because building on meta imports
     # torch._dynamo (~3 s of CPU, most of a completer's start-up)
@@ -451,7 +533,9 @@ def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32)
     model.to(dtype=dtype).to_empty(device=device)  # allocates on device
     if args.tie_embeddings:
         model.lm_head.weight = model.embed_tokens.weight  # to_empty gave the head its own tensor
-    cos, sin = precompute_rope(args.head_dim, args.max_seq_len, args.rope_theta)  # non-persistent: recompute
+    cos, sin = precompute_rope(
+        args.head_dim, args.max_seq_len, args.rope_theta
+    )  # non-persistent: recompute
     model.rope_cos, model.rope_sin = cos.to(device), sin.to(device)
 
     params = dict(model.named_parameters())  # one entry for the tied embedding/head
@@ -459,11 +543,15 @@ def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32)
     files = weight_files(path)
     found = {n for names in files.values() for n in names}
     if args.tie_embeddings:
-        found.discard("lm_head.weight")  # some tied checkpoints store the head as well; the embedding is it
+        found.discard(
+            "lm_head.weight"
+        )  # some tied checkpoints store the head as well; the embedding is it
     missing, unexpected = sorted(expected - found), sorted(found - expected)
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not match the config: missing {missing[:8]}, "
-                         f"unexpected {unexpected[:8]}")
+        raise ValueError(
+            f"{path}: weights do not match the config: missing {missing[:8]}, "
+            f"unexpected {unexpected[:8]}"
+        )
     with torch.no_grad():
         for file, names in files.items():
             try:
@@ -471,19 +559,33 @@ def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32)
                     for name in names:
                         if name not in expected:
                             continue
-                        t, p = f.get_tensor(name), params[name[len("model."):] if name.startswith("model.") else name]
+                        t, p = (
+                            f.get_tensor(name),
+                            params[name[len("model.") :] if name.startswith("model.") else name],
+                        )
                         if t.shape != p.shape:
-                            raise ValueError(f"{path}: {name} has shape {tuple(t.shape)}, the config says "
-                                             f"{tuple(p.shape)}")
+                            raise ValueError(
+                                f"{path}: {name} has shape {tuple(t.shape)}, the config says "
+                                f"{tuple(p.shape)}"
+                            )
                         p.copy_(t)
-            except (OSError, RuntimeError) as e:  # safetensors raises these on a truncated or corrupt file
+            except (
+                OSError,
+                RuntimeError,
+            ) as e:  # safetensors raises these on a truncated or corrupt file
                 raise ValueError(f"{os.path.join(path, file)}: cannot read weights ({e})") from e
     return model.eval()
 
 
-def save_pretrained(model: "Transformer | dict[str, torch.Tensor]", out_dir: str, dtype: torch.dtype | None = None,
-                    extra_config: dict | None = None, max_shard_bytes: int = MAX_SHARD_BYTES,
-                    args: ModelArgs | None = None, base_dir: str | None = None):
+def save_pretrained(
+    model: "Transformer | dict[str, torch.Tensor]",
+    out_dir: str,
+    dtype: torch.dtype | None = None,
+    extra_config: dict | None = None,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    args: ModelArgs | None = None,
+    base_dir: str | None = None,
+):
     """Write config.json and the weights in Hugging Face layout, every file atomically.
 
     One model.safetensors when the weights fit in max_shard_bytes, else model-0000i-of-0000N shards
@@ -492,12 +594,15 @@ def save_pretrained(model: "Transformer | dict[str, torch.Tensor]", out_dir: str
     base_dir: the directory the model came from; its config.json fields we do not set (token ids...)
     are kept and its tokenizer/generation files copied, so the result serves as the original did."""
     from safetensors.torch import save_file
+
     if isinstance(model, Transformer):
         args, state = model.args, model.state_dict()
     else:
         state = model
-    tensors = {k: (v.to(dtype) if dtype is not None else v).detach().contiguous().cpu()
-               for k, v in hf_names(state, args.tie_embeddings).items()}
+    tensors = {
+        k: (v.to(dtype) if dtype is not None else v).detach().contiguous().cpu()
+        for k, v in hf_names(state, args.tie_embeddings).items()
+    }
     shards: list[dict[str, torch.Tensor]] = [{}]
     size = 0
     for name, t in tensors.items():  # greedy in order, as transformers does
@@ -508,20 +613,28 @@ def save_pretrained(model: "Transformer | dict[str, torch.Tensor]", out_dir: str
         shards[-1][name] = t
         size += nbytes
     os.makedirs(out_dir, exist_ok=True)
-    names = [SINGLE] if len(shards) == 1 else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors"
-                                               for i in range(len(shards))]
+    names = (
+        [SINGLE]
+        if len(shards) == 1
+        else [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+    )
     for name, shard in zip(names, shards):
         tmp = os.path.join(out_dir, name + ".tmp")
         save_file(shard, tmp, metadata={"format": "pt"})
         os.replace(tmp, os.path.join(out_dir, name))
     if len(shards) > 1:
         total = sum(t.numel() * t.element_size() for t in tensors.values())
-        write_json_atomic(os.path.join(out_dir, INDEX), {
-            "metadata": {"total_size": total},
-            "weight_map": {k: name for name, shard in zip(names, shards) for k in shard}})
+        write_json_atomic(
+            os.path.join(out_dir, INDEX),
+            {
+                "metadata": {"total_size": total},
+                "weight_map": {k: name for name, shard in zip(names, shards) for k in shard},
+            },
+        )
     for stale in os.listdir(out_dir):  # weights of an earlier layout would confuse a loader
-        if (stale.startswith("model") and stale.endswith(".safetensors") and stale not in names) or (
-                stale == INDEX and len(shards) == 1):
+        if (
+            stale.startswith("model") and stale.endswith(".safetensors") and stale not in names
+        ) or (stale == INDEX and len(shards) == 1):
             os.remove(os.path.join(out_dir, stale))
     dt = str(next(iter(tensors.values())).dtype).replace("torch.", "")
     base = read_hf_config(base_dir) if base_dir else {}

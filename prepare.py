@@ -17,12 +17,10 @@ An example is `### TABLEDATA\\n\\n{schema}\\n\\n### STATEMENT\\n\\n{statement}` 
 format; with --stmts-per-example K up to K statements of one schema follow it, each
 introduced by `\\n\\n### STATEMENT\\n\\n`, which spends the schema's tokens on more statements.
 """
+
 import argparse
-import glob
-import gzip
 import hashlib
 import io
-import json
 import os
 import random
 import re
@@ -34,143 +32,10 @@ from multiprocessing import Pool
 
 import numpy as np
 
-from sqlschema import (SCHEMA_HEADER, SQL_UNITS, SQL_WORDS, STATEMENT_HEADER, STATEMENT_SEPARATOR, body_end,
-                       fit_schema, marker_piece, names_in, parse_schema, prompt_text, split_tables, split_top_level)
-
-KINDS = ("select", "insert", "update", "delete", "truncate", "upsert")
-
-
-# ---------------------------------------------------------------- reading sources
-
-def _lines(path: str, stats: Counter, strict: bool):
-    """(line number, bytes) of a file, gunzipped if .gz. A truncated or corrupt stream ends the
-    lines with a report naming the file and the last line read, counted in stats["damaged files"]
-    (so in meta.json), the lines before it kept; with `strict` it is an error instead."""
-    lineno = 0
-    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
-        lines = iter(f)
-        while True:
-            try:
-                raw = next(lines)
-            except StopIteration:
-                return
-            except (EOFError, OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-                message = f"{path}: damaged after line {lineno} ({type(e).__name__}: {e})"
-                if strict:
-                    raise SystemExit(f"{message}; stopped (--strict)") from None
-                print(f"{message}; the {lineno} lines before it are kept", file=sys.stderr)
-                stats["damaged files"] += 1
-                return
-            lineno += 1
-            yield lineno, raw
-
-
-def read_jsonl(path: str, stats: Counter, strict: bool = False):
-    """Groups of a JSONL(.gz) file; bad lines (invalid UTF-8, malformed JSON, missing fields)
-    are reported with file:line, counted and skipped; so is damage to the file itself (_lines)."""
-    for lineno, raw in _lines(path, stats, strict):
-        if not raw.strip():
-            continue
-        try:
-            group = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            print(f"{path}:{lineno}: invalid UTF-8 ({e.reason}); line skipped", file=sys.stderr)
-            stats["skipped: invalid utf-8"] += 1
-            continue
-        except json.JSONDecodeError as e:
-            print(f"{path}:{lineno}: malformed JSON ({e.msg}); line skipped", file=sys.stderr)
-            stats["skipped: malformed json"] += 1
-            continue
-        if usable(group, f"{path}:{lineno}", stats):
-            yield group
-
-
-def group_problem(group) -> str | None:
-    if not isinstance(group, dict):
-        return "not a JSON object"
-    if not isinstance(group.get("schema"), str) or not group["schema"].strip():
-        return "missing or empty schema"
-    stmts = group.get("statements")
-    if not isinstance(stmts, dict):
-        return "missing statements object"
-    if not any(isinstance(v, list) and any(isinstance(s, str) and s.strip() for s in v) for v in stmts.values()):
-        return "empty statement lists"
-    return None
-
-
-def usable(group, where: str, stats: Counter) -> bool:
-    """Whether a group can be used; one that cannot is reported with `where`, counted and skipped."""
-    problem = group_problem(group)
-    if problem:
-        print(f"{where}: {problem}; skipped", file=sys.stderr)
-        stats[f"skipped: {problem}"] += 1
-        return False
-    stats["groups read"] += 1
-    return True
-
-
-def read_seed_layout(root: str, stats: Counter):
-    """Groups of SQLPilot's on-disk layout (tons_of_tables + diverse_statements).
-
-    A schema file is a list of variants (text, {"schema": text} or the seed's
-    {"tables": [{"table_schema": ...}]}); a statement file is a list whose entry k (a list
-    of statements or {"statements": [...]}) belongs to variant k, or the seed's flat
-    {"statements": [...]}, whose statements go to the first variant they are valid against.
-    """
-    from datagen.store import assign_flat, schema_text
-    for schema_file in sorted(glob.glob(os.path.join(root, "tons_of_tables", "*", "*.json"))):
-        topic = os.path.basename(os.path.dirname(schema_file))
-        detail = os.path.splitext(os.path.basename(schema_file))[0]
-        try:
-            with open(schema_file, encoding="utf-8") as f:
-                variants = json.load(f)
-            variants = variants if isinstance(variants, list) else [variants]
-            texts = [v if isinstance(v, str) else v.get("schema") if "schema" in v else schema_text(v) for v in variants]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-            print(f"{schema_file}: unreadable ({type(e).__name__}: {e}); skipped", file=sys.stderr)
-            stats["skipped: unreadable schema file"] += 1
-            continue
-        statements = {}
-        for kind_file in sorted(glob.glob(os.path.join(root, "diverse_statements", topic, detail, "*.json"))):
-            kind = os.path.splitext(os.path.basename(kind_file))[0]
-            try:
-                with open(kind_file, encoding="utf-8") as f:
-                    entries = json.load(f)
-                if isinstance(entries, dict):
-                    statements[kind] = assign_flat(entries.get("statements", []), [{"tables": [{"table_schema": t}]} for t in texts])
-                else:
-                    statements[kind] = [e.get("statements", []) if isinstance(e, dict) else e if isinstance(e, list) else [e]
-                                        for e in entries]
-            except (OSError, ValueError, TypeError, AttributeError) as e:
-                print(f"{kind_file}: unreadable ({type(e).__name__}: {e}); skipped", file=sys.stderr)
-                stats["skipped: unreadable statement file"] += 1
-        for k, schema in enumerate(texts):
-            group = {"topic": topic, "detail": detail, "variant": k, "schema": schema,
-                     "statements": {kind: lists[k] for kind, lists in statements.items() if k < len(lists)}}
-            if usable(group, f"{schema_file}: variant {k}", stats):
-                yield group
-
-
-def read_source(path: str, stats: Counter, strict: bool = False):
-    if os.path.isdir(path):
-        if os.path.isdir(os.path.join(path, "tons_of_tables")):
-            yield from read_seed_layout(path, stats)
-        else:
-            for p in sorted(glob.glob(os.path.join(path, "*.jsonl")) + glob.glob(os.path.join(path, "*.jsonl.gz"))):
-                yield from read_jsonl(p, stats, strict)
-    elif os.path.exists(path):
-        yield from read_jsonl(path, stats, strict)
-    else:
-        raise FileNotFoundError(f"source not found: {path}")
-
-
-def group_statements(group: dict) -> list[str]:
-    out = []
-    for kind, stmts in group["statements"].items():
-        if isinstance(stmts, list):
-            out += [s.strip() for s in stmts if isinstance(s, str) and s.strip()]
-    return out
-
+from sqlcomplete.corpus import group_statements, parse_source_arg, read_source
+from sqlcomplete.sql.lexicon import SQL_UNITS, SQL_WORDS
+from sqlcomplete.sql.prompt import SCHEMA_HEADER, STATEMENT_HEADER, STATEMENT_SEPARATOR, marker_piece, prompt_text
+from sqlcomplete.sql.schema import body_end, fit_schema, names_in, parse_schema, split_tables, split_top_level
 
 # ---------------------------------------------------------------- SQL-aware augmentation
 
@@ -206,9 +71,11 @@ def rename_map(tables: dict[str, list[str]], rng: random.Random, pool: list[str]
         words = _split_words(name)
         r = rng.random()
         if r < 0.35 and pool:  # an unrelated real identifier: forces copying from the schema
-            words = _split_words(rng.choice(pool)) + ([words[-1]] if words[-1] in ("id", "at", "date") and len(words) > 1 else [])
+            words = _split_words(rng.choice(pool)) + (
+                [words[-1]] if words[-1] in ("id", "at", "date") and len(words) > 1 else []
+            )
         elif r < 0.5:
-            words = [w[:max(3, len(w) // 2)] if len(w) > 5 else w for w in words]
+            words = [w[: max(3, len(w) // 2)] if len(w) > 5 else w for w in words]
         elif r < 0.6:
             words = [rng.choice(("tbl", "app", "x", "my", "t", "src", "dim", "fct"))] + words
         new = _style(words, style)
@@ -223,11 +90,13 @@ def rename_map(tables: dict[str, list[str]], rng: random.Random, pool: list[str]
 
 def rename_identifiers(sql: str, mapping: dict[str, str]) -> str:
     """Replace whole unquoted identifiers (case-insensitively) outside strings and comments."""
+
     def sub(m):
         word = m.group(0)
         if word[0] in "'\"`-/":
             return word
         return mapping.get(word.lower(), word)
+
     return SQL_UNITS.sub(sub, sql)  # strings, quoted names and comments are skipped whole
 
 
@@ -237,7 +106,7 @@ def shuffle_columns(table_sql: str, rng: random.Random) -> str:
     if not m:
         return table_sql
     end = body_end(table_sql, m.end())
-    body = table_sql[m.end():end - 1]
+    body = table_sql[m.end() : end - 1]
     items = split_top_level(body)
     if len(items) < 2:
         return table_sql
@@ -245,12 +114,18 @@ def shuffle_columns(table_sql: str, rng: random.Random) -> str:
     sep = re.match(r"\s*", items[1]).group(0)
     trail = re.search(r"\s*$", items[-1]).group(0)
     stripped = [it.strip() for it in items]
-    is_constraint = [bool(re.match(r"(constraint|primary|foreign|unique|index|inverted|family|check)\b", s, re.I))
-                     for s in stripped]
+    is_constraint = [
+        bool(
+            re.match(r"(constraint|primary|foreign|unique|index|inverted|family|check)\b", s, re.I)
+        )
+        for s in stripped
+    ]
     cols = [s for s, c in zip(stripped, is_constraint) if not c]
     rest = [s for s, c in zip(stripped, is_constraint) if c]
     rng.shuffle(cols)
-    return table_sql[:m.end()] + lead + ("," + sep).join(cols + rest) + trail + table_sql[end - 1:]
+    return (
+        table_sql[: m.end()] + lead + ("," + sep).join(cols + rest) + trail + table_sql[end - 1 :]
+    )
 
 
 def reindent(schema: str, rng: random.Random) -> str:
@@ -258,7 +133,9 @@ def reindent(schema: str, rng: random.Random) -> str:
     return re.sub(r"(?m)^[ \t]+", indent, schema)
 
 
-def augment_group(schema: str, statements: list[str], rng: random.Random, pool: list[str]) -> tuple[str, list[str]]:
+def augment_group(
+    schema: str, statements: list[str], rng: random.Random, pool: list[str]
+) -> tuple[str, list[str]]:
     """One consistent random variant of a schema and its statements."""
     tables = parse_schema(schema)
     parts = split_tables(schema)
@@ -279,18 +156,32 @@ def augment_group(schema: str, statements: list[str], rng: random.Random, pool: 
 
 # ---------------------------------------------------------------- tokenizer
 
+
 def train_tokenizer(texts: list[str], vocab_size: int, out_path: str):
     import sentencepiece as spm
+
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts), model_writer=model, model_type="bpe", vocab_size=vocab_size,
-        byte_fallback=True, split_digits=True,
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        model_type="bpe",
+        vocab_size=vocab_size,
+        byte_fallback=True,
+        split_digits=True,
         character_coverage=0.9995,  # rare characters go to byte pieces instead of eating merges
         # exact whitespace: no normalization, no dummy prefix, whitespace pieces allowed
-        normalization_rule_name="identity", remove_extra_whitespaces=False, add_dummy_prefix=False,
-        allow_whitespace_only_pieces=True, user_defined_symbols=[marker_piece(SCHEMA_HEADER), marker_piece(STATEMENT_HEADER)],
-        max_sentence_length=1 << 20, num_threads=os.cpu_count() or 1, minloglevel=2,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        add_dummy_prefix=False,
+        allow_whitespace_only_pieces=True,
+        user_defined_symbols=[marker_piece(SCHEMA_HEADER), marker_piece(STATEMENT_HEADER)],
+        max_sentence_length=1 << 20,
+        num_threads=os.cpu_count() or 1,
+        minloglevel=2,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
     )
     tmp = out_path + ".tmp"
     with open(tmp, "wb") as f:
@@ -306,6 +197,7 @@ _cfg = None
 
 def _init_worker(tok_path: str, cfg: dict):
     import sentencepiece as spm
+
     global _sp, _cfg
     _sp = spm.SentencePieceProcessor(model_file=tok_path)
     _cfg = cfg
@@ -362,31 +254,45 @@ def _encode_group(job) -> tuple[list[np.ndarray], Counter]:
 
 # ---------------------------------------------------------------- main
 
+
 def split_of(schema: str, val_frac: float) -> str:
     """Train/val by schema: a hash of the whitespace-normalized schema, so no val schema is trained on."""
     h = hashlib.sha1(" ".join(schema.split()).lower().encode()).digest()
     return "val" if int.from_bytes(h[:4], "big") / 2**32 < val_frac else "train"
 
 
-def parse_source_arg(arg: str) -> tuple[str, int]:
-    m = re.fullmatch(r"(.+)\*(\d+)", arg)
-    return (m.group(1), int(m.group(2))) if m else (arg, 1)
-
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sources", nargs="+", help="JSONL(.gz) files or directories; PATH*N repeats a source N times")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "sources",
+        nargs="+",
+        help="JSONL(.gz) files or directories; PATH*N repeats a source N times",
+    )
     ap.add_argument("--out", default="data/sql")
     ap.add_argument("--vocab-size", type=int, default=512)
-    ap.add_argument("--tokenizer", default=None, help="reuse this tok.model instead of training one")
-    ap.add_argument("--augment", type=int, default=1, help="augmented copies per group, besides the original")
+    ap.add_argument(
+        "--tokenizer", default=None, help="reuse this tok.model instead of training one"
+    )
+    ap.add_argument(
+        "--augment", type=int, default=1, help="augmented copies per group, besides the original"
+    )
     ap.add_argument("--val-frac", type=float, default=0.02)
-    ap.add_argument("--block-size", type=int, default=1536, help="longest example in tokens (the model's context)")
+    ap.add_argument(
+        "--block-size",
+        type=int,
+        default=1536,
+        help="longest example in tokens (the model's context)",
+    )
     ap.add_argument("--stmts-per-example", type=int, default=1)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=1337)
-    ap.add_argument("--strict", action="store_true",
-                    help="stop at a truncated or corrupt .gz instead of keeping the lines before the damage")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at a truncated or corrupt .gz instead of keeping the lines before the damage",
+    )
     args = ap.parse_args(argv)
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
@@ -399,7 +305,10 @@ def main(argv=None):
         for g in read_source(path, stats, args.strict):
             stmts = group_statements(g)
             groups[split_of(g["schema"], args.val_frac)].append((g["schema"], stmts, repeat))
-        print(f"read {stats['groups read'] - n0} groups from {path}" + (f" (x{repeat})" if repeat > 1 else ""))
+        print(
+            f"read {stats['groups read'] - n0} groups from {path}"
+            + (f" (x{repeat})" if repeat > 1 else "")
+        )
     if not groups["train"]:
         sys.exit("no usable groups in the sources")
 
@@ -410,7 +319,9 @@ def main(argv=None):
         for t, cols in parse_schema(schema).items():
             pool.add(t)
             pool.update(cols)
-    pool = sorted(p for p in pool if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) and p.lower() not in SQL_WORDS)
+    pool = sorted(
+        p for p in pool if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) and p.lower() not in SQL_WORDS
+    )
 
     tok_path = os.path.join(args.out, "tok.model")
     if args.tokenizer:
@@ -427,23 +338,38 @@ def main(argv=None):
         print(f"trained tokenizer on {len(texts)} texts -> {tok_path}")
 
     cfg = {"block_size": args.block_size, "stmts_per_example": args.stmts_per_example, "pool": pool}
-    meta = {"vocab_size": args.vocab_size, "block_size": args.block_size, "stmts_per_example": args.stmts_per_example,
-            "format": "### TABLEDATA\\n\\n{schema}\\n\\n### STATEMENT\\n\\n{statement}<eos>", "sources": args.sources}
+    meta = {
+        "vocab_size": args.vocab_size,
+        "block_size": args.block_size,
+        "stmts_per_example": args.stmts_per_example,
+        "format": "### TABLEDATA\\n\\n{schema}\\n\\n### STATEMENT\\n\\n{statement}<eos>",
+        "sources": args.sources,
+    }
     from tqdm import tqdm
+
     with Pool(args.workers, initializer=_init_worker, initargs=(tok_path, cfg)) as pool_:
         for split in ("train", "val"):
             jobs = []
             for gi, (schema, stmts, repeat) in enumerate(groups[split]):
                 copies = repeat * (1 + (args.augment if split == "train" else 0))
                 for c in range(copies):
-                    jobs.append((schema, stmts, zlib.crc32(f"{args.seed}/{split}/{gi}/{c}".encode()), c > 0))
+                    jobs.append(
+                        (schema, stmts, zlib.crc32(f"{args.seed}/{split}/{gi}/{c}".encode()), c > 0)
+                    )
             jobs.sort(key=lambda j: j[2])  # deterministic shuffle of groups
-            bin_path, idx_path = os.path.join(args.out, f"{split}.bin"), os.path.join(args.out, f"{split}.idx.npy")
+            bin_path, idx_path = (
+                os.path.join(args.out, f"{split}.bin"),
+                os.path.join(args.out, f"{split}.idx.npy"),
+            )
             offsets, lengths, prompt_lens, split_stats = [], [], [], Counter()
             pos = 0
             with open(bin_path + ".tmp", "wb") as f:
-                for examples, st in tqdm(pool_.imap(_encode_group, jobs, chunksize=64), total=len(jobs),
-                                         desc=f"encode {split}", mininterval=2):
+                for examples, st in tqdm(
+                    pool_.imap(_encode_group, jobs, chunksize=64),
+                    total=len(jobs),
+                    desc=f"encode {split}",
+                    mininterval=2,
+                ):
                     split_stats.update(st)
                     for arr, plen, _ in examples:
                         f.write(arr.tobytes())
@@ -458,22 +384,41 @@ def main(argv=None):
             os.replace(idx_path + ".tmp", idx_path)
             lengths = np.array(lengths or [0])
             meta[split] = {
-                "groups": len(groups[split]), "jobs": len(jobs), "tokens": int(pos), **dict(split_stats),
-                "example_tokens_p50_p90_p99_max": [int(np.percentile(lengths, q)) for q in (50, 90, 99, 100)],
-                "prompt_tokens_p50_p90_p99_max": [int(np.percentile(prompt_lens or [0], q)) for q in (50, 90, 99, 100)],
+                "groups": len(groups[split]),
+                "jobs": len(jobs),
+                "tokens": int(pos),
+                **dict(split_stats),
+                "example_tokens_p50_p90_p99_max": [
+                    int(np.percentile(lengths, q)) for q in (50, 90, 99, 100)
+                ],
+                "prompt_tokens_p50_p90_p99_max": [
+                    int(np.percentile(prompt_lens or [0], q)) for q in (50, 90, 99, 100)
+                ],
             }
             print(f"{split}: {meta[split]}")
     import sentencepiece as spm
+
     sp = spm.SentencePieceProcessor(model_file=tok_path)
-    meta.update({"vocab_size": sp.get_piece_size(), "eos_id": sp.eos_id(), "bos_id": sp.bos_id(), "unk_id": sp.unk_id(),
-                 "schema_header_id": sp.piece_to_id(marker_piece(SCHEMA_HEADER)),
-                 "statement_header_id": sp.piece_to_id(marker_piece(STATEMENT_HEADER)),
-                 "read": dict(stats), "seconds": round(time.time() - t0, 1)})
-    from model import write_json_atomic
+    meta.update(
+        {
+            "vocab_size": sp.get_piece_size(),
+            "eos_id": sp.eos_id(),
+            "bos_id": sp.bos_id(),
+            "unk_id": sp.unk_id(),
+            "schema_header_id": sp.piece_to_id(marker_piece(SCHEMA_HEADER)),
+            "statement_header_id": sp.piece_to_id(marker_piece(STATEMENT_HEADER)),
+            "read": dict(stats),
+            "seconds": round(time.time() - t0, 1),
+        }
+    )
+    from sqlcomplete.model import write_json_atomic
+
     write_json_atomic(os.path.join(args.out, "meta.json"), meta)
     skipped = {k: v for k, v in stats.items() if k.startswith("skipped")}
-    print(f"groups read {stats['groups read']}, skipped {sum(skipped.values())} {skipped or ''}; "
-          f"{meta['train']['tokens']:,} train / {meta['val']['tokens']:,} val tokens in {meta['seconds']}s -> {args.out}")
+    print(
+        f"groups read {stats['groups read']}, skipped {sum(skipped.values())} {skipped or ''}; "
+        f"{meta['train']['tokens']:,} train / {meta['val']['tokens']:,} val tokens in {meta['seconds']}s -> {args.out}"
+    )
     return meta
 
 

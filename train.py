@@ -10,31 +10,47 @@ and state.json): OUT_DIR/last, OUT_DIR/prev (the one before, used if last is unr
 OUT_DIR/best. state.json holds the sha256 of each weights file, verified on resume; a last that
 fails it never becomes prev.
 """
-import ast
-import hashlib
-import inspect
+
 import json
 import math
 import os
-import re
-import runpy
 import shutil
-import signal
 import sys
-import threading
 import time
-import types
-import typing
-from contextlib import nullcontext, suppress
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
 
-from model import ModelArgs, Transformer, from_pretrained, save_pretrained, weight_files, write_json_atomic
-
-TERMINATE = threading.Event()  # set by SIGTERM: the loop saves a checkpoint and exits 130 at its next step
+from sqlcomplete import training
+from sqlcomplete.model import (
+    ModelArgs,
+    Transformer,
+    from_pretrained,
+    save_pretrained,
+    write_json_atomic,
+)
+from sqlcomplete.training import (
+    TERMINATE,
+    NonFiniteError,
+    autocast_context,
+    checkpoint_problem,
+    commit_checkpoint,
+    config_help,
+    cosine_lr,
+    default_threads,
+    format_minutes,
+    gpu_peak_flops,
+    init_distributed,
+    resolve_compile,
+    resolve_dtype,
+    skip_nonfinite,
+    stop_if_diverging,
+    stop_on_sigterm,
+    weight_checksums,
+    weights_finite,
+)
 
 
 @dataclass
@@ -47,7 +63,9 @@ class TrainConfig:
     grad_accum: int = 1
     max_iters: int = 2000
     stop_at: int = 0  # >0: checkpoint and stop at this iteration, schedule unchanged (split a run into sessions)
-    max_minutes: float = 0.0  # >0: a wall-clock budget; the schedule follows elapsed time (resume is then not exact)
+    max_minutes: float = (
+        0.0  # >0: a wall-clock budget; the schedule follows elapsed time (resume is then not exact)
+    )
     learning_rate: float = 1e-3
     min_lr: float = 1e-4
     warmup_iters: int = 100
@@ -55,7 +73,9 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0
-    loss_on: str = "statement"  # "statement": loss on statement tokens (and EOS) only; "all": every token
+    loss_on: str = (
+        "statement"  # "statement": loss on statement tokens (and EOS) only; "all": every token
+    )
     eval_interval: int = 250
     eval_iters: int = 20
     log_interval: int = 10
@@ -66,112 +86,13 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads, 0: one per core
     seed: int = 1337
     peak_flops: float = 0.0  # for MFU; 0: guess from the GPU name, none on CPU
-    nonfinite_patience: int = 3  # a step with a NaN/Inf loss or gradient norm is skipped; stop after this many in a row
+    nonfinite_patience: int = (
+        3  # a step with a NaN/Inf loss or gradient norm is skipped; stop after this many in a row
+    )
     wandb_project: str = "sqlcomplete"
 
 
-def parse_value(text: str, hint: Any = Any) -> Any:
-    """A `--key=value` text as a value for a field of type `hint`: a Python literal, as nanoGPT's
-    configurator reads it (False, 1e-3, None, [1, 2], {"dim": 64}; JSON's false/null too), else
-    the text itself (a path); a str field always takes the text as it is."""
-    if hint is str:
-        return text
-    for parse in (ast.literal_eval, json.loads):
-        try:
-            return parse(text)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            pass
-    return text
-
-
-def _is_union(hint: Any) -> bool:
-    return typing.get_origin(hint) in (typing.Union, types.UnionType)
-
-
-def _type_name(hint: Any) -> str:
-    if _is_union(hint):
-        return " or ".join(_type_name(h) for h in typing.get_args(hint))
-    return "None" if hint is type(None) else getattr(typing.get_origin(hint) or hint, "__name__", str(hint))
-
-
-def check_value(name: str, value: Any, hint: Any) -> Any:
-    """`value` as a field of type `hint` (an int is a float too, a list a tuple); SystemExit naming `name`
-    otherwise, so a string given for a bool or a number is an error, not a truthy string."""
-    for arm in typing.get_args(hint) if _is_union(hint) else (hint,):
-        base = typing.get_origin(arm) or arm
-        if arm is Any or (base is bool and type(value) is bool) or (arm is type(None) and value is None):
-            return value
-        if base is float and type(value) in (int, float):
-            return float(value)
-        if base in (list, tuple) and isinstance(value, (list, tuple)):
-            return base(value)
-        if base not in (bool, float, type(None)) and isinstance(value, base) and type(value) is not bool:
-            return value
-    raise SystemExit(f"{name}: expected {_type_name(hint)}, got {value!r}")
-
-
-def split_override(arg: str) -> tuple[str, str]:
-    """'--key=value' -> ('key', 'value')."""
-    if not arg.startswith("--") or "=" not in arg:
-        raise SystemExit(f"expected --key=value, got {arg!r} (--help lists the keys)")
-    key, value = arg[2:].split("=", 1)
-    return key, value
-
-
-def _check_model(model: Any, where: str) -> dict:
-    hints = typing.get_type_hints(ModelArgs)
-    model = check_value(where, model, dict)
-    unknown = sorted(set(model) - set(hints))
-    if unknown:
-        raise SystemExit(f"{where}: unknown model keys {unknown}")
-    return {k: check_value(f"{where}.{k}" if where.startswith("--") else f"{where}[{k!r}]", v, hints[k])
-            for k, v in model.items()}
-
-
-def load_config(path: str | None = None, overrides: list[str] | None = None, cls: type = TrainConfig,
-                values: dict | None = None) -> dict:
-    """A config file sets module-level names (plain values); `--key=value` overrides them (Python
-    literals; `--model.dim=256` sets one model field). Every value is checked against its field's type.
-    The one config reader of train.py (cls=TrainConfig) and fim/sft.py (cls=SFTConfig; `values`: what
-    its YAML reader made of `path`)."""
-    hints = typing.get_type_hints(cls)
-    cfg = {}
-    if path:
-        if values is None and not os.path.isfile(path):
-            raise SystemExit(f"config file not found: {path} (--help lists the keys)")
-        cfg = values if values is not None else {
-            k: v for k, v in runpy.run_path(path).items() if not k.startswith("_")}
-        unknown = set(cfg) - set(hints)
-        if unknown:
-            raise SystemExit(f"{path}: unknown config keys {sorted(unknown)}")
-        cfg = {k: _check_model(v, f"{path}: model") if k == "model" else check_value(f"{path}: {k}", v, hints[k])
-               for k, v in cfg.items()}
-    for arg in overrides or []:
-        key, text = split_override(arg)
-        if key.startswith("model.") and "model" in hints:
-            field_type = typing.get_type_hints(ModelArgs).get(key[6:], Any)
-            cfg["model"] = {**cfg.get("model", {}), **_check_model({key[6:]: parse_value(text, field_type)}, "--model")}
-        elif key in hints:
-            value = parse_value(text, hints[key])
-            cfg[key] = _check_model(value, f"--{key}") if key == "model" else check_value(f"--{key}", value, hints[key])
-        else:
-            raise SystemExit(f"unknown config key {key!r} (--help lists them)")
-    return cfg
-
-
-def config_help(cls: type = TrainConfig) -> str:
-    """Every key of `cls` (and of ModelArgs as model.KEY, if cls has `model`) with its default and its comment."""
-    lines = []
-    with_model = any(f.name == "model" for f in fields(cls))
-    for c, prefix in ((cls, ""), (ModelArgs, "model.")) if with_model else ((cls, ""),):
-        comments = dict(re.findall(r"^\s+(\w+)\s*:[^#\n]*#\s*(.*)$", inspect.getsource(c), re.M))
-        for f in fields(c):
-            if f.name == "model" and c is cls:
-                continue
-            default = f.default_factory() if f.default is MISSING else f.default
-            shown = f"--{prefix}{f.name}={default if isinstance(default, str) else repr(default)}"
-            lines.append(f"  {shown:<34} {comments.get(f.name, '')}".rstrip())
-    return "\n".join(lines)
+load_config = partial(training.load_config, cls=TrainConfig)  # configs/*.py and --key=value as a TrainConfig dict
 
 
 USAGE = """usage: python train.py [CONFIG.py] [--key=value ...]
@@ -185,6 +106,7 @@ of the wrong type is an error naming its key. Keys, with their defaults:
 
 # ---------------------------------------------------------------- data
 
+
 class DataError(ValueError):
     """The prepared data is missing or does not match its meta.json: a one-line error, not a traceback."""
 
@@ -192,7 +114,9 @@ class DataError(ValueError):
 def read_meta(data_dir: str) -> dict:
     path = os.path.join(data_dir, "meta.json")
     if not os.path.isfile(path):
-        raise DataError(f"{path} not found: run `make data` to prepare the data, or pass --data_dir=DIR")
+        raise DataError(
+            f"{path} not found: run `make data` to prepare the data, or pass --data_dir=DIR"
+        )
     try:
         with open(path) as f:
             return json.load(f)
@@ -203,24 +127,37 @@ def read_meta(data_dir: str) -> dict:
 def open_shard(data_dir: str, split: str, meta: dict) -> tuple[np.ndarray, np.ndarray]:
     """(tokens memmap, example index) of one split, checked against meta.json before any training:
     a truncated or swapped shard fails here, not mid-run in get_batch."""
-    bin_path, idx_path = os.path.join(data_dir, f"{split}.bin"), os.path.join(data_dir, f"{split}.idx.npy")
+    bin_path, idx_path = (
+        os.path.join(data_dir, f"{split}.bin"),
+        os.path.join(data_dir, f"{split}.idx.npy"),
+    )
     for path in (bin_path, idx_path):
         if not os.path.isfile(path):
             raise DataError(f"{path} not found: run `make data` again")
     size = os.path.getsize(bin_path)
-    expected = meta.get(split, {}).get("tokens", size // 2)  # older meta.json: the index check below still holds
+    expected = meta.get(split, {}).get(
+        "tokens", size // 2
+    )  # older meta.json: the index check below still holds
     if size != 2 * expected:
-        raise DataError(f"{bin_path}: {size:,} bytes, but meta.json says {expected:,} uint16 tokens "
-                        f"({2 * expected:,} bytes): truncated or from another run; run `make data` again")
+        raise DataError(
+            f"{bin_path}: {size:,} bytes, but meta.json says {expected:,} uint16 tokens "
+            f"({2 * expected:,} bytes): truncated or from another run; run `make data` again"
+        )
     try:
         index = np.load(idx_path)
     except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{idx_path} is unreadable ({e}): run `make data` again") from None
     if index.ndim != 2 or index.shape[1] != 3 or len(index) == 0:
         raise DataError(f"{idx_path}: no examples (shape {index.shape})")
-    if index[-1, 2] != size // 2 or (index[:, 0] > index[:, 1]).any() or (index[:, 1] > index[:, 2]).any():
-        raise DataError(f"{idx_path}: examples end at token {index[-1, 2]:,} but {bin_path} holds {size // 2:,}: "
-                        "run `make data` again")
+    if (
+        index[-1, 2] != size // 2
+        or (index[:, 0] > index[:, 1]).any()
+        or (index[:, 1] > index[:, 2]).any()
+    ):
+        raise DataError(
+            f"{idx_path}: examples end at token {index[-1, 2]:,} but {bin_path} holds {size // 2:,}: "
+            "run `make data` again"
+        )
     return np.memmap(bin_path, dtype=np.uint16, mode="r"), index
 
 
@@ -231,14 +168,20 @@ class Loader:
     row is padded (targets -100) where the next whole example does not fit.
     """
 
-    def __init__(self, data_dir: str, split: str, block_size: int, batch_size: int, seed: int, loss_on: str):
+    def __init__(
+        self, data_dir: str, split: str, block_size: int, batch_size: int, seed: int, loss_on: str
+    ):
         meta = read_meta(data_dir)
-        self.tokens, self.index = open_shard(data_dir, split, meta)  # index rows: [start, statement start, end]
+        self.tokens, self.index = open_shard(
+            data_dir, split, meta
+        )  # index rows: [start, statement start, end]
         self.eos = meta["eos_id"]
         too_long = int((self.index[:, 2] - self.index[:, 0] > block_size + 1).sum())
         if too_long:
-            raise ValueError(f"{data_dir}/{split}: {too_long} examples longer than block_size {block_size}; "
-                             "prepare with a smaller --block-size or train with a larger one")
+            raise ValueError(
+                f"{data_dir}/{split}: {too_long} examples longer than block_size {block_size}; "
+                "prepare with a smaller --block-size or train with a larger one"
+            )
         self.block_size, self.batch_size, self.loss_on = block_size, batch_size, loss_on
         self.rng = np.random.default_rng(seed)
 
@@ -249,60 +192,21 @@ class Loader:
         starts, ends = self.index[:, 0], self.index[:, 2]
         for b, i in enumerate(self.rng.integers(0, len(self.index), self.batch_size)):
             s = starts[i]
-            j = np.searchsorted(ends, s + T + 1, side="right") - 1  # last example ending within the row
+            j = (
+                np.searchsorted(ends, s + T + 1, side="right") - 1
+            )  # last example ending within the row
             n = ends[j] - s
-            row = np.asarray(self.tokens[s:s + n], dtype=np.int64)
-            x[b, :n - 1], y[b, :n - 1] = row[:-1], row[1:]
+            row = np.asarray(self.tokens[s : s + n], dtype=np.int64)
+            x[b, : n - 1], y[b, : n - 1] = row[:-1], row[1:]
             if self.loss_on == "statement":
                 keep = np.zeros(n - 1, dtype=bool)
-                for _, st, en in self.index[i:j + 1]:
-                    keep[st - s - 1:en - s - 1] = True  # targets are the statement tokens and EOS
-                y[b, :n - 1][~keep] = -100
+                for _, st, en in self.index[i : j + 1]:
+                    keep[st - s - 1 : en - s - 1] = True  # targets are the statement tokens and EOS
+                y[b, : n - 1][~keep] = -100
         return torch.from_numpy(x), torch.from_numpy(y)
 
 
 # ---------------------------------------------------------------- checkpoints
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def weight_checksums(ckpt_dir: str) -> dict[str, str]:
-    """sha256 of each weights file (*.safetensors) in a checkpoint directory: safetensors has no
-    checksum of its own, so flipped or overwritten bytes would otherwise load as weights."""
-    names = sorted(n for n in os.listdir(ckpt_dir) if n.endswith(".safetensors"))
-    return {n: file_sha256(os.path.join(ckpt_dir, n)) for n in names}
-
-
-def checkpoint_problem(ckpt_dir: str) -> str | None:
-    """Why a checkpoint directory cannot be trusted, or None: its state.json (if any: models/default
-    has none) does not read, a weights file differs from the checksum recorded there, or its
-    weights hold NaN/Inf."""
-    from safetensors.torch import load_file
-    try:
-        recorded = None  # no state.json, or one written before checksums were recorded
-        if os.path.exists(os.path.join(ckpt_dir, "state.json")):
-            with open(os.path.join(ckpt_dir, "state.json")) as f:
-                recorded = json.load(f).get("checksums")
-        actual = weight_checksums(ckpt_dir)
-        if recorded is not None and recorded != actual:
-            bad = sorted(n for n in recorded.keys() | actual.keys() if recorded.get(n) != actual.get(n))
-            return f"checksum mismatch in {', '.join(bad)}"
-        bad = []
-        for file in weight_files(ckpt_dir):  # model.safetensors, or the shards of a large model, one at a time
-            weights = load_file(os.path.join(ckpt_dir, file))
-            bad += [k for k, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
-    except Exception as e:  # noqa: BLE001 -- anything unreadable: say what
-        return f"{type(e).__name__}: {str(e)[:200]}"
-    return f"non-finite weights in {', '.join(bad[:3])}" if bad else None
-
-
-def weights_finite(model) -> bool:
-    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
 
 
 def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, name: str = "last"):
@@ -310,27 +214,40 @@ def save_checkpoint(out_dir: str, model, optimizer, state: dict, tok_path: str, 
     its state.json. The previous `last` becomes `prev` only if it still verifies (checksums, finite
     weights), so a bad `last` never pushes out the good `prev`. Non-finite weights are never written."""
     from safetensors.torch import save_file
+
     if not weights_finite(model):
-        raise NonFiniteError(f"the weights hold NaN/Inf: {out_dir}/{name} not written; "
-                             f"{out_dir}/last holds the last good weights")
+        raise NonFiniteError(
+            f"the weights hold NaN/Inf: {out_dir}/{name} not written; "
+            f"{out_dir}/last holds the last good weights"
+        )
     tmp = os.path.join(out_dir, f".{name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     save_pretrained(model, tmp)
     if os.path.exists(tok_path):
         shutil.copyfile(tok_path, os.path.join(tmp, "tok.model"))
-    if optimizer is not None:  # by parameter name, as fim/sft.py writes it: "<name>.<exp_avg|exp_avg_sq|step>"
+    if (
+        optimizer is not None
+    ):  # by parameter name, as fim/sft.py writes it: "<name>.<exp_avg|exp_avg_sq|step>"
         opt = optimizer.state_dict()
         names = optimizer_param_names(model, optimizer)
         tensors = {}
         for pid, st in opt["state"].items():
             for k, v in st.items():
-                tensors[f"{names[pid]}.{k}"] = v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+                tensors[f"{names[pid]}.{k}"] = (
+                    v.detach().cpu().contiguous() if torch.is_tensor(v) else torch.tensor(v)
+                )
         save_file(tensors, os.path.join(tmp, "optim.safetensors"))
-        state = {**state, "param_groups": [{**g, "params": [names[i] for i in g["params"]]}
-                                           for g in opt["param_groups"]]}
+        state = {
+            **state,
+            "param_groups": [
+                {**g, "params": [names[i] for i in g["params"]]} for g in opt["param_groups"]
+            ],
+        }
         torch_rng = torch.get_rng_state()
         save_file({"torch_rng": torch_rng}, os.path.join(tmp, "rng.safetensors"))
-    write_json_atomic(os.path.join(tmp, "state.json"), {**state, "checksums": weight_checksums(tmp)})
+    write_json_atomic(
+        os.path.join(tmp, "state.json"), {**state, "checksums": weight_checksums(tmp)}
+    )
     commit_checkpoint(tmp, out_dir, name)
 
 
@@ -346,32 +263,19 @@ def optimizer_state_by_index(opt_state: dict, model, optimizer) -> dict:
 
     def at(key):
         return key if isinstance(key, int) else index[key]
-    return {"state": {at(k): v for k, v in opt_state["state"].items()},
-            "param_groups": [{**g, "params": [at(p) for p in g["params"]]} for g in opt_state["param_groups"]]}
 
-
-def commit_checkpoint(tmp: str, out_dir: str, name: str) -> None:
-    """Rename the finished directory `tmp` to OUT_DIR/<name>. A `last` already there becomes `prev` only
-    if it still verifies (checkpoint_problem), else it is discarded and `prev` kept. The one checkpoint
-    rotation of train.py and fim/sft.py."""
-    final = os.path.join(out_dir, name)
-    if name == "last" and os.path.exists(final):
-        problem = checkpoint_problem(final)
-        if problem:
-            print(f"warning: {final} does not verify ({problem}): discarded, {out_dir}/prev kept")
-            shutil.rmtree(final)
-        else:
-            prev = os.path.join(out_dir, "prev")
-            shutil.rmtree(prev, ignore_errors=True)
-            os.replace(final, prev)
-    else:
-        shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    return {
+        "state": {at(k): v for k, v in opt_state["state"].items()},
+        "param_groups": [
+            {**g, "params": [at(p) for p in g["params"]]} for g in opt_state["param_groups"]
+        ],
+    }
 
 
 def load_checkpoint(out_dir: str, device):
     """(model, optimizer state dict, state) from OUT_DIR/last, falling back to OUT_DIR/prev."""
     from safetensors.torch import load_file
+
     errors = []
     for name in ("last", "prev"):
         path = os.path.join(out_dir, name)
@@ -387,12 +291,16 @@ def load_checkpoint(out_dir: str, device):
             flat = load_file(os.path.join(path, "optim.safetensors"))
             opt_state = {}
             for key, v in flat.items():
-                pid, k = key.rsplit(".", 1)  # a parameter name (an index in checkpoints written before names)
+                pid, k = key.rsplit(
+                    ".", 1
+                )  # a parameter name (an index in checkpoints written before names)
                 opt_state.setdefault(int(pid) if pid.isdigit() else pid, {})[k] = v
             state["torch_rng"] = load_file(os.path.join(path, "rng.safetensors"))["torch_rng"]
             state.pop("checksums", None)
             if name == "prev":
-                print(f"warning: {errors[-1] if errors else 'no last checkpoint'}; resuming from {path}")
+                print(
+                    f"warning: {errors[-1] if errors else 'no last checkpoint'}; resuming from {path}"
+                )
             return model, {"state": opt_state, "param_groups": state.pop("param_groups")}, state
         except Exception as e:  # corrupt or partial checkpoint: say so, try the previous one
             errors.append(f"checkpoint {path} is unreadable ({type(e).__name__}: {str(e)[:200]})")
@@ -401,149 +309,43 @@ def load_checkpoint(out_dir: str, device):
 
 # ---------------------------------------------------------------- training
 
-class NonFiniteError(RuntimeError):
-    """Too many steps in a row with a NaN/Inf loss or gradient norm, or non-finite weights to save."""
-
-
-def skip_nonfinite(state: dict, loss: float, grad_norm: float, step: int, say=print) -> bool:
-    """True if this step's loss or gradient norm is NaN/Inf: the caller must then not step the
-    optimizer (weights and optimizer state stay as they were). Counted in state["skipped"] and
-    state["nonfinite_in_a_row"], and said. Shared by train.py and fim/sft.py."""
-    if math.isfinite(loss) and math.isfinite(grad_norm):
-        state["nonfinite_in_a_row"] = 0
-        return False
-    state["skipped"] = state.get("skipped", 0) + 1
-    state["nonfinite_in_a_row"] = state.get("nonfinite_in_a_row", 0) + 1
-    say(f"step {step}: non-finite loss {loss} or gradient norm {grad_norm}: skipped "
-        f"({state['nonfinite_in_a_row']} in a row, {state['skipped']} in all)", flush=True)
-    return True
-
-
-def stop_if_diverging(state: dict, patience: int, step: int) -> None:
-    """NonFiniteError once `patience` steps in a row were non-finite: the run has diverged."""
-    if state.get("nonfinite_in_a_row", 0) >= patience:
-        raise NonFiniteError(f"{state['nonfinite_in_a_row']} non-finite steps in a row at step {step}; "
-                             "the last checkpoint holds the last good weights")
-
 
 def init_from_checkpoint(path: str, tok_path: str, vocab_size: int) -> Transformer:
-    """Weights of a checkpoint directory (models/default, out/x/best) to fine-tune on data_dir's shards."""
+    """Weights of a checkpoint directory (sqlcomplete/models/default, out/x/best) to fine-tune on data_dir's shards."""
     if not os.path.isfile(os.path.join(path, "config.json")):
-        raise SystemExit(f"init_from={path}: not 'scratch', 'resume' or a checkpoint directory (config.json)")
+        raise SystemExit(
+            f"init_from={path}: not 'scratch', 'resume' or a checkpoint directory (config.json)"
+        )
     ckpt_tok = os.path.join(path, "tok.model")
     if os.path.exists(ckpt_tok) and os.path.exists(tok_path):
         with open(ckpt_tok, "rb") as a, open(tok_path, "rb") as b:
             if a.read() != b.read():
-                raise SystemExit(f"init_from={path}: its tok.model differs from {tok_path}; prepare the data with "
-                                 f"--tokenizer {ckpt_tok}")
+                raise SystemExit(
+                    f"init_from={path}: its tok.model differs from {tok_path}; prepare the data with "
+                    f"--tokenizer {ckpt_tok}"
+                )
     problem = checkpoint_problem(path)
     if problem:
         raise SystemExit(f"init_from={path}: {problem}")
     model = from_pretrained(path)
     if model.args.vocab_size != vocab_size:
-        raise SystemExit(f"init_from={path}: vocab_size {model.args.vocab_size}, the data has {vocab_size}")
+        raise SystemExit(
+            f"init_from={path}: vocab_size {model.args.vocab_size}, the data has {vocab_size}"
+        )
     return model
-
-
-def cosine_lr(it: int, warmup_iters: int, max_iters: int, learning_rate: float, min_lr: float,
-              time_fraction: float = 0.0) -> float:
-    """Linear warmup, then cosine decay to min_lr at max_iters (or when time_fraction reaches 1).
-    The one schedule of train.py and fim/sft.py."""
-    if it < warmup_iters:
-        return learning_rate * (it + 1) / (warmup_iters + 1)
-    ratio = min(1.0, max(time_fraction, (it - warmup_iters) / max(1, max_iters - warmup_iters)))
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
 
 
 def get_lr(it: int, cfg: TrainConfig, time_fraction: float = 0.0) -> float:
     """cosine_lr to min_lr at max_iters (or at the end of max_minutes)."""
-    return cosine_lr(it, cfg.warmup_iters, cfg.max_iters, cfg.learning_rate, cfg.min_lr, time_fraction)
+    return cosine_lr(
+        it, cfg.warmup_iters, cfg.max_iters, cfg.learning_rate, cfg.min_lr, time_fraction
+    )
 
 
 def eta_seconds(it: int, cfg: TrainConfig, elapsed: float, sec_per_iter: float) -> float:
     """Time left: to the iteration limit at the current pace, or to the wall budget if that comes first."""
     left = (min(cfg.max_iters, cfg.stop_at or cfg.max_iters) - it) * sec_per_iter
     return min(left, max(0.0, cfg.max_minutes * 60 - elapsed)) if cfg.max_minutes else left
-
-
-def format_minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """AMX or AVX512-BF16: bf16 matmuls run ~10x faster than fp32 there; elsewhere bf16 is emulated and slower."""
-    try:
-        with open(cpuinfo) as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
-    except OSError:  # not Linux: keep fp32
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def resolve_dtype(dtype: str, device_type: str) -> str:
-    """The autocast dtype for `dtype=auto`; master weights and checkpoints stay fp32 either way."""
-    if dtype != "auto":
-        return dtype
-    if device_type == "cuda" or (device_type == "cpu" and cpu_has_native_bf16()):
-        return "bfloat16"
-    return "float32"
-
-
-def autocast_context(device_type: str, dtype: str):
-    return nullcontext() if dtype == "float32" else torch.autocast(device_type, dtype=getattr(torch, dtype))
-
-
-# On 2 CPU cores torch.compile took 1-4 minutes (more under load) and saved ~10% a step (configs/quick.py's shape,
-# 8x1536): it repays itself only on long runs
-COMPILE_MIN_STEPS, COMPILE_MIN_MINUTES = 2000, 30.0
-
-
-def resolve_compile(compile_model: bool | None, device_type: str, planned_steps: int, planned_minutes: float = 0.0) -> bool:
-    """`compile=None`: on CUDA, and on CPU for runs long enough to repay the compile time (a C++ compiler needed)."""
-    if compile_model is not None:
-        return compile_model
-    if device_type == "cuda":
-        return True
-    long_run = planned_minutes >= COMPILE_MIN_MINUTES if planned_minutes else planned_steps >= COMPILE_MIN_STEPS
-    return device_type == "cpu" and long_run and shutil.which("c++") is not None
-
-
-def default_threads() -> int:
-    """One torch thread per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def pick_device(name: str) -> str:
-    if name != "auto":
-        return name
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def init_distributed(device_name: str) -> tuple[bool, int, int, str]:
-    """(distributed, rank, world size, device): a process group under torchrun (NCCL on GPUs, gloo on CPU)."""
-    if int(os.environ.get("RANK", -1)) == -1:
-        return False, 0, 1, pick_device(device_name)
-    import torch.distributed as dist
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
-    dist.init_process_group(backend)
-    device = f"cuda:{int(os.environ['LOCAL_RANK'])}" if backend == "nccl" else "cpu"
-    if backend == "nccl":
-        torch.cuda.set_device(device)
-    return True, dist.get_rank(), dist.get_world_size(), device
-
-
-def gpu_peak_flops(device: str) -> float:
-    if device != "cuda":
-        return 0.0
-    name = torch.cuda.get_device_name()
-    for key, flops in (("H200", 989e12), ("H100", 989e12), ("A100", 312e12), ("L4", 121e12), ("A10", 125e12)):
-        if key in name:
-            return flops
-    return 0.0
 
 
 @torch.no_grad()
@@ -560,7 +362,10 @@ def estimate_loss(model, loaders: dict, iters: int, ctx) -> dict:
             for _ in range(iters):
                 x, y = loader.get_batch()
                 with ctx:
-                    _, loss = model(x.to(model.embed_tokens.weight.device), y.to(model.embed_tokens.weight.device))
+                    _, loss = model(
+                        x.to(model.embed_tokens.weight.device),
+                        y.to(model.embed_tokens.weight.device),
+                    )
                 losses.append(loss.item())
             out[f"{split}/{loss_on}"] = float(np.mean(losses))
         loader.loss_on = mode
@@ -584,33 +389,55 @@ def train(cfg: TrainConfig) -> dict:
 
     tok_path = os.path.join(cfg.data_dir, "tok.model")
     meta = read_meta(cfg.data_dir)
-    loaders = {s: Loader(cfg.data_dir, s, cfg.block_size, cfg.batch_size, cfg.seed + 1000 * rank + i, cfg.loss_on)
-               for i, s in enumerate(("train", "val"))}
+    loaders = {
+        s: Loader(
+            cfg.data_dir, s, cfg.block_size, cfg.batch_size, cfg.seed + 1000 * rank + i, cfg.loss_on
+        )
+        for i, s in enumerate(("train", "val"))
+    }
 
-    state = {"iter": 0, "best_val": float("inf"), "tokens": 0, "skipped": 0, "nonfinite_in_a_row": 0}
+    state = {
+        "iter": 0,
+        "best_val": float("inf"),
+        "tokens": 0,
+        "skipped": 0,
+        "nonfinite_in_a_row": 0,
+    }
     if cfg.init_from == "resume":
         model, opt_state, state = load_checkpoint(cfg.out_dir, device)
         torch.set_rng_state(state.pop("torch_rng"))
         for split, rng_state in state.pop("loader_rng").items():
             loaders[split].rng.bit_generator.state = rng_state
         print(f"resumed from {cfg.out_dir} at iter {state['iter']}")
-    elif cfg.init_from != "scratch":  # fine-tune: a checkpoint's weights, a fresh optimizer and schedule
+    elif (
+        cfg.init_from != "scratch"
+    ):  # fine-tune: a checkpoint's weights, a fresh optimizer and schedule
         model, opt_state = init_from_checkpoint(cfg.init_from, tok_path, meta["vocab_size"]), None
         if any(getattr(model.args, k, v) != v for k, v in cfg.model.items()):
-            print(f"warning: init_from={cfg.init_from} keeps that checkpoint's shape; ignoring model={cfg.model}")
+            print(
+                f"warning: init_from={cfg.init_from} keeps that checkpoint's shape; ignoring model={cfg.model}"
+            )
         print(f"initialized from {cfg.init_from}")
     else:
-        margs = ModelArgs(**{"vocab_size": meta["vocab_size"], "max_seq_len": cfg.block_size, **cfg.model})
+        margs = ModelArgs(
+            **{"vocab_size": meta["vocab_size"], "max_seq_len": cfg.block_size, **cfg.model}
+        )
         model, opt_state = Transformer(margs), None
     if model.args.max_seq_len < cfg.block_size:
-        raise SystemExit(f"block_size {cfg.block_size} exceeds the model's max_seq_len {model.args.max_seq_len}")
+        raise SystemExit(
+            f"block_size {cfg.block_size} exceeds the model's max_seq_len {model.args.max_seq_len}"
+        )
     model.to(device)
-    optimizer = model.configure_optimizers(cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), device_type)
+    optimizer = model.configure_optimizers(
+        cfg.weight_decay, cfg.learning_rate, (cfg.beta1, cfg.beta2), device_type
+    )
     if opt_state is not None:
         optimizer.load_state_dict(optimizer_state_by_index(opt_state, model, optimizer))
     if master:
-        print(f"model: {model.num_params():,} parameters ({model.num_params(non_embedding=True):,} non-embedding), "
-              f"{model.args}")
+        print(
+            f"model: {model.num_params():,} parameters ({model.num_params(non_embedding=True):,} non-embedding), "
+            f"{model.args}"
+        )
     raw_model = model
     planned_steps = min(cfg.max_iters, cfg.stop_at or cfg.max_iters) - state["iter"]
     compiled = resolve_compile(cfg.compile, device_type, planned_steps, cfg.max_minutes)
@@ -620,11 +447,14 @@ def train(cfg: TrainConfig) -> dict:
     if compiled:
         model = torch.compile(model)
     if ddp:
-        model = DDP(model, device_ids=[int(os.environ["LOCAL_RANK"])] if device_type == "cuda" else None)
+        model = DDP(
+            model, device_ids=[int(os.environ["LOCAL_RANK"])] if device_type == "cuda" else None
+        )
     peak = cfg.peak_flops or gpu_peak_flops(device_type)
     if master and cfg.wandb_project and os.environ.get("WANDB_API_KEY"):
         try:
             import wandb
+
             wandb.init(project=cfg.wandb_project, config=asdict(cfg))
         except ImportError:
             wandb = None
@@ -636,7 +466,9 @@ def train(cfg: TrainConfig) -> dict:
             # the train loader's state before the batch prefetched for the next step, so resume redraws it
             rngs = {"train": resume_rng, "val": loaders["val"].rng.bit_generator.state}
             st = {**state, "config": asdict(cfg), "loader_rng": rngs}
-            save_checkpoint(cfg.out_dir, raw_model, optimizer if name == "last" else None, st, tok_path, name)
+            save_checkpoint(
+                cfg.out_dir, raw_model, optimizer if name == "last" else None, st, tok_path, name
+            )
 
     tokens_per_iter = cfg.batch_size * cfg.block_size * cfg.grad_accum * world
     losses = []
@@ -648,10 +480,15 @@ def train(cfg: TrainConfig) -> dict:
     it, step_rng = state["iter"], resume_rng
     say = print if master else (lambda *a, **k: None)
     try:
-        while state["iter"] < min(cfg.max_iters, cfg.stop_at or cfg.max_iters) and time_fraction < 1.0:
+        while (
+            state["iter"] < min(cfg.max_iters, cfg.stop_at or cfg.max_iters) and time_fraction < 1.0
+        ):
             if TERMINATE.is_set():
                 raise KeyboardInterrupt
-            it, step_rng = state["iter"], resume_rng  # the loader's state before this step's batches
+            it, step_rng = (
+                state["iter"],
+                resume_rng,
+            )  # the loader's state before this step's batches
             if cfg.max_minutes:
                 time_fraction = (time.time() - t_start) / 60 / cfg.max_minutes
             lr = get_lr(it, cfg, time_fraction)
@@ -670,7 +507,9 @@ def train(cfg: TrainConfig) -> dict:
                 if ddp:
                     model.require_backward_grad_sync = micro == cfg.grad_accum - 1
                 with ctx:
-                    _, loss = model(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
+                    _, loss = model(
+                        x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                    )
                     loss = loss / cfg.grad_accum
                 if micro == cfg.grad_accum - 1:
                     resume_rng = loaders["train"].rng.bit_generator.state
@@ -691,14 +530,22 @@ def train(cfg: TrainConfig) -> dict:
                 tps = cfg.log_interval * tokens_per_iter / dt
                 mfu = raw_model.estimate_mfu(tps / world, cfg.block_size, peak) if peak else None
                 elapsed = time.time() - t_start
-                print(f"iter {state['iter']}: loss {np.mean(losses[-cfg.log_interval:]):.4f}, lr {lr:.2e}, "
-                      f"{tps:,.0f} tok/s" + (f", mfu {100 * mfu:.1f}%" if mfu is not None else "")
-                      + f", {format_minutes(elapsed)} elapsed, eta {format_minutes(eta_seconds(state['iter'], cfg, elapsed, dt / cfg.log_interval))}",
-                      flush=True)
+                print(
+                    f"iter {state['iter']}: loss {np.mean(losses[-cfg.log_interval :]):.4f}, lr {lr:.2e}, "
+                    f"{tps:,.0f} tok/s"
+                    + (f", mfu {100 * mfu:.1f}%" if mfu is not None else "")
+                    + f", {format_minutes(elapsed)} elapsed, eta {format_minutes(eta_seconds(state['iter'], cfg, elapsed, dt / cfg.log_interval))}",
+                    flush=True,
+                )
                 if wandb:
-                    wandb.log({"iter": state["iter"], "loss": losses[-1], "lr": lr, "tok_per_s": tps})
+                    wandb.log(
+                        {"iter": state["iter"], "loss": losses[-1], "lr": lr, "tok_per_s": tps}
+                    )
                 t0 = time.time()
-    except (KeyboardInterrupt, Exception) as e:  # Ctrl-C or any error: save first, so a rerun resumes here
+    except (
+        KeyboardInterrupt,
+        Exception,
+    ) as e:  # Ctrl-C or any error: save first, so a rerun resumes here
         if state["iter"] == it:
             resume_rng = step_rng  # stopped inside a step: resume redraws its batches
         interrupted = isinstance(e, KeyboardInterrupt)
@@ -718,9 +565,11 @@ def train(cfg: TrainConfig) -> dict:
             state["best_val"] = ev["val/statement"]
             checkpoint("best")
         checkpoint("last")
-        print(f"done in {format_minutes(time.time() - t_start)}: {state['tokens']:,} tokens seen; checkpoints in "
-              f"{cfg.out_dir}/last and {cfg.out_dir}/best (val statement loss {state['best_val']:.4f}); "
-              f"try: python sample.py --ckpt {cfg.out_dir}/best --schema examples/schema.sql --prefix \"SELECT \"")
+        print(
+            f"done in {format_minutes(time.time() - t_start)}: {state['tokens']:,} tokens seen; checkpoints in "
+            f"{cfg.out_dir}/last and {cfg.out_dir}/best (val statement loss {state['best_val']:.4f}); "
+            f'try: python sample.py --ckpt {cfg.out_dir}/best --schema examples/schema.sql --prefix "SELECT "'
+        )
     if ddp:
         dist.destroy_process_group()
     return {"losses": losses, "state": state}
@@ -729,13 +578,11 @@ def train(cfg: TrainConfig) -> dict:
 def main(argv: list[str]) -> None:
     """The command line: `python train.py [CONFIG.py] [--key=value ...]`, or --help."""
     if any(a in ("-h", "--help") for a in argv):
-        print(USAGE + config_help())
+        print(USAGE + config_help(TrainConfig))
         return
     path = argv[0] if argv and not argv[0].startswith("-") else None
     cfg = TrainConfig(**load_config(path, argv[1:] if path else argv))
-    # a scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C does, at
-    # the next step: raised from the handler, the KeyboardInterrupt could land in a finalizer and be lost
-    signal.signal(signal.SIGTERM, lambda signum, frame: TERMINATE.set())
+    stop_on_sigterm()
     try:
         train(cfg)
     except (DataError, NonFiniteError) as e:

@@ -11,6 +11,7 @@ database.py renders it, by eval.py's metrics: the completer alone (sample.py wit
 against the same suggestions with the column's common values merged in first (--db-values), which
 is what sample.py and lsp.py do. Then times Database.refresh() on a 100-table database.
 """
+
 import argparse
 import gzip
 import json
@@ -26,8 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 import pg_server  # noqa: E402
-from database import Database, DbOptions, merge, value_completions  # noqa: E402
-from eval import build_requests, score  # noqa: E402
+
+from sqlcomplete.db.database import Database, DbOptions, merge, value_completions  # noqa: E402
+from sqlcomplete.evaluate import build_requests, score  # noqa: E402
 
 
 def to_postgres(ddl: str) -> str:
@@ -44,13 +46,18 @@ def to_postgres(ddl: str) -> str:
 def load_group(server, name: str, group: dict) -> tuple[bool, int, int]:
     """A database holding the group's schema and INSERT rows: (schema loaded, inserts run, inserts failed)."""
     import psycopg
+
     server.sql(f"CREATE DATABASE {name} OWNER {pg_server.USER}", database="postgres", role=None)
-    with psycopg.connect(host=server.socket_dir, port=5432, user="postgres", dbname=name, autocommit=True) as con:
+    with psycopg.connect(
+        host=server.socket_dir, port=5432, user="postgres", dbname=name, autocommit=True
+    ) as con:
         try:
             con.execute(to_postgres(group["schema"]))
         except psycopg.Error:
             return False, 0, 0
-        con.execute("SET session_replication_role = replica")  # rows load even where their parent row is missing
+        con.execute(
+            "SET session_replication_role = replica"
+        )  # rows load even where their parent row is missing
         ok = bad = 0
         for stmt in group["statements"].get("insert", []):
             try:
@@ -68,13 +75,30 @@ def has_literal(stmt: str) -> bool:
 
 
 def measure_values(server, args) -> dict:
-    from sample import Completer
+    from sqlcomplete.completion.engine import Completer
+
     tmp = tempfile.mkdtemp(prefix="dbvalues-")
     groups_path = os.path.join(tmp, "groups.jsonl.gz")
-    subprocess.run([sys.executable, "-m", "datagen.synth", "-o", groups_path, "--groups", str(args.groups * 3),
-                    "--seed", str(args.seed), "--statements-per-group", "400",
-                    "--mix", "select=0.2,insert=0.7,update=0.07,delete=0.03"], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "datagen.synth",
+            "-o",
+            groups_path,
+            "--groups",
+            str(args.groups * 3),
+            "--seed",
+            str(args.seed),
+            "--statements-per-group",
+            "400",
+            "--mix",
+            "select=0.2,insert=0.7,update=0.07,delete=0.03",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     groups = [json.loads(line) for line in gzip.open(groups_path, "rt")]
     completer = Completer(args.ckpt, threads=1)
     rows_alone, res_alone, res_values = [], {}, {}
@@ -90,8 +114,12 @@ def measure_values(server, args) -> dict:
         db = Database(DbOptions(server.url(database=f"g{gi}"), values=True))
         db.refresh()
         schema = "\n\n".join(db.ddl)
-        rows = [{"schema": schema, "statement": s, "kind": kind} for kind in ("select", "update", "delete")
-                for s in group["statements"].get(kind, []) if has_literal(s)][:args.statements]
+        rows = [
+            {"schema": schema, "statement": s, "kind": kind}
+            for kind in ("select", "update", "delete")
+            for s in group["statements"].get(kind, [])
+            if has_literal(s)
+        ][: args.statements]
         base = len(rows_alone)
         reqs, _ = build_requests(rows)
         completer.set_schema(schema)
@@ -104,9 +132,16 @@ def measure_values(server, args) -> dict:
         db.close()
     _, statements = build_requests(rows_alone)
     lit = literal_hits(statements, res_alone, res_values)
-    return {"literals": lit, "groups": loaded, "groups_skipped_ddl": skipped, "inserts_loaded": inserts,
-            "inserts_failed": failed, "statements": len(rows_alone), "without": score(statements, res_alone)["overall"],
-            "with_values": score(statements, res_values)["overall"]}
+    return {
+        "literals": lit,
+        "groups": loaded,
+        "groups_skipped_ddl": skipped,
+        "inserts_loaded": inserts,
+        "inserts_failed": failed,
+        "statements": len(rows_alone),
+        "without": score(statements, res_alone)["overall"],
+        "with_values": score(statements, res_values)["overall"],
+    }
 
 
 def literal_hits(statements: list[dict], res_alone: dict, res_values: dict) -> dict:
@@ -131,12 +166,16 @@ def measure_schema_read(server, n_tables: int, repeats: int = 5) -> dict:
     ddl = []
     for i in range(n_tables):
         fk = f", parent_id INT REFERENCES t{i - 1}(id)" if i else ""
-        ddl.append(f"CREATE TABLE t{i} (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
-                   f"status TEXT DEFAULT 'new', amount NUMERIC(10, 2), created_at TIMESTAMPTZ DEFAULT now(){fk})")
+        ddl.append(
+            f"CREATE TABLE t{i} (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
+            f"status TEXT DEFAULT 'new', amount NUMERIC(10, 2), created_at TIMESTAMPTZ DEFAULT now(){fk})"
+        )
     server.sql(*ddl, database="wide")
     times, again = [], []
     for _ in range(repeats):
-        db = Database(DbOptions(server.url(database="wide")))  # a fresh connection each time, as at start-up
+        db = Database(
+            DbOptions(server.url(database="wide"))
+        )  # a fresh connection each time, as at start-up
         t = time.perf_counter()
         db.refresh()
         times.append(1000 * (time.perf_counter() - t))
@@ -145,35 +184,47 @@ def measure_schema_read(server, n_tables: int, repeats: int = 5) -> dict:
         db.refresh()  # a refresh: the pooled connection, no login
         again.append(1000 * (time.perf_counter() - t))
         db.close()
-    return {"tables": n_tables, "ms": [round(x) for x in times], "median_ms": round(statistics.median(times)),
-            "refresh_median_ms": round(statistics.median(again))}
+    return {
+        "tables": n_tables,
+        "ms": [round(x) for x in times],
+        "median_ms": round(statistics.median(times)),
+        "refresh_median_ms": round(statistics.median(again)),
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--groups", type=int, default=30, help="synthetic groups loaded as databases")
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--statements", type=int, default=30, help="scored statements per group at most")
+    ap.add_argument(
+        "--statements", type=int, default=30, help="scored statements per group at most"
+    )
     ap.add_argument("--tables", type=int, default=100, help="tables of the schema-read timing")
     ap.add_argument("--ckpt", default=None)
     ap.add_argument("--schema-read-only", action="store_true", help="only the 100-table timing")
     args = ap.parse_args()
     with pg_server.postgres_server() as server:
         read = measure_schema_read(server, args.tables)
-        print(f"schema read, {read['tables']} tables: median {read['median_ms']} ms over {len(read['ms'])} "
-              f"connections {read['ms']}; a refresh on the open connection: median {read['refresh_median_ms']} ms")
+        print(
+            f"schema read, {read['tables']} tables: median {read['median_ms']} ms over {len(read['ms'])} "
+            f"connections {read['ms']}; a refresh on the open connection: median {read['refresh_median_ms']} ms"
+        )
         if args.schema_read_only:
             return 0
         r = measure_values(server, args)
-    print(f"{r['groups']} databases ({r['groups_skipped_ddl']} groups skipped: DDL PostgreSQL refuses), "
-          f"{r['inserts_loaded']} INSERT statements loaded ({r['inserts_failed']} failed), "
-          f"{r['statements']} statements with string literals")
+    print(
+        f"{r['groups']} databases ({r['groups_skipped_ddl']} groups skipped: DDL PostgreSQL refuses), "
+        f"{r['inserts_loaded']} INSERT statements loaded ({r['inserts_failed']} failed), "
+        f"{r['statements']} statements with string literals"
+    )
     print("| completer | next@1 | next@5 | saved |\n|---|---|---|---|")
     for name, m in (("without --db-values", r["without"]), ("with --db-values", r["with_values"])):
         print(f"| {name} | {m['next@1']:.3f} | {m['next@5']:.3f} | {m['saved']:.3f} |")
     lit = r["literals"]
-    print(f"{lit['n']} requests where a string literal comes next: the literal is the best completion "
-          f"{lit['alone@1']:.3f} -> {lit['values@1']:.3f}, in the top 5 {lit['alone@5']:.3f} -> {lit['values@5']:.3f}")
+    print(
+        f"{lit['n']} requests where a string literal comes next: the literal is the best completion "
+        f"{lit['alone@1']:.3f} -> {lit['values@1']:.3f}, in the top 5 {lit['alone@5']:.3f} -> {lit['values@5']:.3f}"
+    )
     return 0
 
 

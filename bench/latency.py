@@ -1,6 +1,6 @@
 """Per-keystroke completion latency on one CPU thread, and batch-mode throughput.
 
-    python bench/latency.py [--ckpt models/default] [--configs 260K 15M 42M] [--statements 5] [--one-shot-runs 3]
+    python bench/latency.py [--ckpt sqlcomplete/models/default] [--configs 260K 15M 42M] [--statements 5] [--one-shot-runs 3]
 
 Types dev-set statements one character at a time against a schema of about 400 tokens that is
 already cached, timing `Completer.complete(prefix, n=5)` per keystroke, as shipped (the model reranking the
@@ -13,6 +13,7 @@ Then the start-up costs a user waits for once: loading the n-gram, and a one-sho
 `python sample.py --schema examples/schema.sql --prefix "SELECT "` (process start, imports,
 loading the model and the n-gram, the schema prefill and one completion; median wall time).
 """
+
 import argparse
 import json
 import os
@@ -27,8 +28,9 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from model import ModelArgs, Transformer, save_pretrained  # noqa: E402
-from sample import Completer, DEFAULT_CKPT, run_batch  # noqa: E402
+from sqlcomplete.cli import run_batch  # noqa: E402
+from sqlcomplete.completion.engine import DEFAULT_CKPT, Completer
+from sqlcomplete.model import ModelArgs, Transformer, save_pretrained  # noqa: E402
 from train import load_config  # noqa: E402
 
 DEV = os.path.join(ROOT, "..", "shared", "seed_corpus", "dev_seed.jsonl")
@@ -51,7 +53,9 @@ def load_rows(n: int) -> list[dict]:
 
 def random_ckpt(name: str, tok: str, root: str) -> str:
     cfg = load_config(os.path.join(ROOT, "configs", f"{name}.py"))
-    args = ModelArgs(**{**cfg["model"], "vocab_size": 512, "max_seq_len": cfg.get("block_size", 1536)})
+    args = ModelArgs(
+        **{**cfg["model"], "vocab_size": 512, "max_seq_len": cfg.get("block_size", 1536)}
+    )
     path = os.path.join(root, name)
     torch.manual_seed(0)
     save_pretrained(Transformer(args), path)
@@ -76,8 +80,14 @@ def time_typing(c: Completer, rows: list[dict], n: int) -> tuple[list[float], fl
 
 def one_shot_ms(runs: int) -> float:
     """Median wall time of a one-shot command-line completion, process start included."""
-    cmd = [sys.executable, os.path.join(ROOT, "sample.py"), "--schema", os.path.join(ROOT, "examples", "schema.sql"),
-           "--prefix", "SELECT "]
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "sample.py"),
+        "--schema",
+        os.path.join(ROOT, "examples", "schema.sql"),
+        "--prefix",
+        "SELECT ",
+    ]
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -88,7 +98,8 @@ def one_shot_ms(runs: int) -> float:
 
 def ngram_load_ms(runs: int = 3) -> float:
     """Best of `runs` loads of the shipped n-gram (the first one also pays the cold file cache)."""
-    from ngram import DEFAULT_MODEL, NgramCompleter
+    from sqlcomplete.completion.ngram import DEFAULT_MODEL, NgramCompleter
+
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -104,23 +115,36 @@ def pct(xs: list[float], q: float) -> float:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", action="append", default=None, help="trained checkpoints (default: the shipped model)")
+    ap.add_argument(
+        "--ckpt",
+        action="append",
+        default=None,
+        help="trained checkpoints (default: the shipped model)",
+    )
     ap.add_argument("--configs", nargs="*", default=["260K", "15M", "42M"])
     ap.add_argument("--statements", type=int, default=4)
     ap.add_argument("--num", type=int, default=5)
     ap.add_argument("--max-tokens", type=int, default=None)
-    ap.add_argument("--one-shot-runs", type=int, default=3, help="runs of the one-shot command line (0: skip)")
+    ap.add_argument(
+        "--one-shot-runs", type=int, default=3, help="runs of the one-shot command line (0: skip)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     rows = load_rows(args.statements)
-    ckpts = args.ckpt or ([DEFAULT_CKPT] if os.path.exists(os.path.join(DEFAULT_CKPT, "model.safetensors")) else [])
+    ckpts = args.ckpt or (
+        [DEFAULT_CKPT] if os.path.exists(os.path.join(DEFAULT_CKPT, "model.safetensors")) else []
+    )
     tok = os.path.join(ckpts[0] if ckpts else DEFAULT_CKPT, "tok.model")
     tmp = tempfile.mkdtemp()
     runs = [(os.path.basename(os.path.normpath(p)) or p, p) for p in ckpts]
     if os.path.exists(tok):
         runs += [(f"{name} (random weights)", random_ckpt(name, tok, tmp)) for name in args.configs]
-    print(f"{len(rows)} statements, {sum(len(r['statement']) for r in rows)} keystrokes, n={args.num}, 1 thread\n")
-    print("| model | decoding | params | schema prefill ms | keystroke p50 ms | p95 ms | batch requests/s | seed recipe ms |")
+    print(
+        f"{len(rows)} statements, {sum(len(r['statement']) for r in rows)} keystrokes, n={args.num}, 1 thread\n"
+    )
+    print(
+        "| model | decoding | params | schema prefill ms | keystroke p50 ms | p95 ms | batch requests/s | seed recipe ms |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for (label, path), ngram in ((run, ngram) for run in runs for ngram in ("default", None)):
         kw = {"max_tokens": args.max_tokens} if args.max_tokens else {}
@@ -131,16 +155,26 @@ def main():
         with open(reqs, "w") as f:
             for k, r in enumerate(rows):
                 for i in range(5, len(r["statement"]), 7):
-                    f.write(json.dumps({"id": f"{k}-{i}", "schema": r["schema"], "prefix": r["statement"][:i]}) + "\n")
+                    f.write(
+                        json.dumps(
+                            {"id": f"{k}-{i}", "schema": r["schema"], "prefix": r["statement"][:i]}
+                        )
+                        + "\n"
+                    )
         stats = run_batch(c, reqs, os.path.join(tmp, "out.jsonl"), args.num)
         ref = next((f"{v:,}" for k, v in REFERENCE_MS.items() if label.startswith(k)), "")
-        print(f"| {label} | {decoding} | {c.model.num_params() / 1e6:.2f}M | {prefill:.0f} | {pct(per_key, 0.5):.1f} | "
-              f"{pct(per_key, 0.95):.1f} | {stats['requests_per_s']:.0f} | {ref} |", flush=True)
+        print(
+            f"| {label} | {decoding} | {c.model.num_params() / 1e6:.2f}M | {prefill:.0f} | {pct(per_key, 0.5):.1f} | "
+            f"{pct(per_key, 0.95):.1f} | {stats['requests_per_s']:.0f} | {ref} |",
+            flush=True,
+        )
     shutil.rmtree(tmp, ignore_errors=True)
     if args.one_shot_runs:
-        print(f"\nn-gram load: {ngram_load_ms():.0f} ms (best of 3); one-shot `sample.py --schema examples/schema.sql "
-              f"--prefix \"SELECT \"`: {one_shot_ms(args.one_shot_runs):.0f} ms wall, process start included "
-              f"(median of {args.one_shot_runs})")
+        print(
+            f"\nn-gram load: {ngram_load_ms():.0f} ms (best of 3); one-shot `sample.py --schema examples/schema.sql "
+            f'--prefix "SELECT "`: {one_shot_ms(args.one_shot_runs):.0f} ms wall, process start included '
+            f"(median of {args.one_shot_runs})"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ stack/flatten, RMSNorm as three separate ops, `F.scaled_dot_product_attention(is
 SwiGLU, a tied output layer, and AdamW without `fused` (llama2.c fuses only on CUDA).
 Shapes come from the caller, so both models run identical configurations.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -33,7 +34,9 @@ class Norm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x):
-        return (x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+        return (
+            x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
+        ).type_as(x) * self.weight
 
 
 def rope_pairs(x, cos, sin):
@@ -59,9 +62,19 @@ class SelfAttention(nn.Module):
         v = self.wv(x).view(B, T, self.n_kv, self.head_dim)
         rep = self.n_heads // self.n_kv
         if rep > 1:  # (B, T, n_kv, D) -> (B, T, n_heads, D)
-            k = k[:, :, :, None].expand(B, T, self.n_kv, rep, self.head_dim).reshape(B, T, self.n_heads, self.head_dim)
-            v = v[:, :, :, None].expand(B, T, self.n_kv, rep, self.head_dim).reshape(B, T, self.n_heads, self.head_dim)
-        y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
+            k = (
+                k[:, :, :, None]
+                .expand(B, T, self.n_kv, rep, self.head_dim)
+                .reshape(B, T, self.n_heads, self.head_dim)
+            )
+            v = (
+                v[:, :, :, None]
+                .expand(B, T, self.n_kv, rep, self.head_dim)
+                .reshape(B, T, self.n_heads, self.head_dim)
+            )
+        y = F.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True
+        )
         return self.wo(y.transpose(1, 2).contiguous().view(B, T, -1))
 
 
@@ -101,7 +114,11 @@ class Llama2cModel(nn.Module):
         self.register_buffer("cos", angles.cos(), persistent=False)
         self.register_buffer("sin", angles.sin(), persistent=False)
         for name, p in self.named_parameters():
-            std = 0.02 / math.sqrt(2 * a.n_layers) if name.endswith(("w3.weight", "wo.weight")) else 0.02
+            std = (
+                0.02 / math.sqrt(2 * a.n_layers)
+                if name.endswith(("w3.weight", "wo.weight"))
+                else 0.02
+            )
             if p.dim() >= 2:
                 nn.init.normal_(p, mean=0.0, std=std)
 
@@ -113,8 +130,13 @@ class Llama2cModel(nn.Module):
         logits = self.output(self.norm(h))
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
 
-    def configure_optimizers(self, weight_decay: float, learning_rate: float, betas) -> torch.optim.AdamW:
+    def configure_optimizers(
+        self, weight_decay: float, learning_rate: float, betas
+    ) -> torch.optim.AdamW:
         decay = [p for p in self.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.parameters() if p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        groups = [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas)

@@ -15,6 +15,7 @@ completion together, as an editor opening a file does; three starts, each figure
 On a shared machine wall times swing with the load; the CPU time per keystroke (the
 server process's, from /proc, against this process's for the completer alone) does not.
 """
+
 import argparse
 import json
 import os
@@ -25,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sqlschema import split_tables  # noqa: E402
-from schema_sources import merge_schema  # noqa: E402
+from sqlcomplete.db.sources import merge_schema  # noqa: E402
+from sqlcomplete.sql.schema import split_tables# noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "seed_corpus" / "dev_seed.jsonl"
 
@@ -85,21 +86,32 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def typing_lsp(client: StdioClient, uri: str, head: str, statement: str, version: list[int]) -> list[float]:
+def typing_lsp(
+    client: StdioClient, uri: str, head: str, statement: str, version: list[int]
+) -> list[float]:
     """Open head, type the statement; round-trip ms per keystroke (the first, which prefills, not counted)."""
-    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "sql", "version": 0,
-                                                            "text": head}})
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "sql", "version": 0, "text": head}},
+    )
     line = head.count("\n")
     col0 = len(head) - (head.rfind("\n") + 1)
     out = []
     for i, ch in enumerate(statement):
         version[0] += 1
         pos = {"line": line, "character": col0 + i}
-        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version[0]},
-                                                 "contentChanges": [{"range": {"start": pos, "end": pos}, "text": ch}]})
+        client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version[0]},
+                "contentChanges": [{"range": {"start": pos, "end": pos}, "text": ch}],
+            },
+        )
         t0 = time.perf_counter()
-        client.request("textDocument/completion", {"textDocument": {"uri": uri},
-                                                   "position": {"line": line, "character": col0 + i + 1}})
+        client.request(
+            "textDocument/completion",
+            {"textDocument": {"uri": uri}, "position": {"line": line, "character": col0 + i + 1}},
+        )
         if i:
             out.append(1000 * (time.perf_counter() - t0))
     client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
@@ -111,7 +123,7 @@ def typing_completer(completer, schema: str, statement: str) -> list[float]:
     out = []
     for i in range(len(statement)):
         t0 = time.perf_counter()
-        completer.complete(statement[:i + 1], "", 5)
+        completer.complete(statement[: i + 1], "", 5)
         if i:
             out.append(1000 * (time.perf_counter() - t0))
     return out
@@ -120,18 +132,37 @@ def typing_completer(completer, schema: str, statement: str) -> list[float]:
 def first_answer(ckpt: str | None) -> tuple[float, float, float, float]:
     """ms from spawning the server to its initialize answer, from `initialized` to the first completion's
     answer, and the server's CPU ms over each (steadier than wall time on a busy machine)."""
-    cmd = [sys.executable, str(ROOT / "lsp.py"), "--schema", str(ROOT / "examples" / "schema.sql"), "--poll-s", "0",
-           "--schema-glob", ""] + (["--ckpt", ckpt] if ckpt else [])
+    cmd = [
+        sys.executable,
+        str(ROOT / "lsp.py"),
+        "--schema",
+        str(ROOT / "examples" / "schema.sql"),
+        "--poll-s",
+        "0",
+        "--schema-glob",
+        "",
+    ] + (["--ckpt", ckpt] if ckpt else [])
     t0 = time.perf_counter()
     client = StdioClient(cmd)
     client.request("initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {}})
     t1, c1 = time.perf_counter(), client.cpu()
     client.notify("initialized", {})
     uri = "file:///bench/first.sql"
-    client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "sql", "version": 0,
-                                                            "text": "SELECT count(*) FROM "}})
-    items = client.request("textDocument/completion", {"textDocument": {"uri": uri},
-                                                       "position": {"line": 0, "character": 21}})["items"]
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": uri,
+                "languageId": "sql",
+                "version": 0,
+                "text": "SELECT count(*) FROM ",
+            }
+        },
+    )
+    items = client.request(
+        "textDocument/completion",
+        {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 21}},
+    )["items"]
     t2, c2 = time.perf_counter(), client.cpu()
     client.close()
     assert items, "no suggestion"
@@ -144,20 +175,27 @@ def report(name: str, xs: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ckpt", default=None, help="checkpoint (default: the shipped models/default)")
-    ap.add_argument("--dev", default=str(DEFAULT_DEV), help="dev set JSONL with schema and statement")
+    ap.add_argument(
+        "--ckpt", default=None, help="checkpoint (default: the shipped sqlcomplete/models/default)"
+    )
+    ap.add_argument(
+        "--dev", default=str(DEFAULT_DEV), help="dev set JSONL with schema and statement"
+    )
     ap.add_argument("--rows", type=int, default=10)
     ap.add_argument("--long-lines", type=int, default=50_000)
     ap.add_argument("--startup-only", action="store_true", help="only the start-up figures")
     args = ap.parse_args()
     starts = [first_answer(args.ckpt) for _ in range(3)]
     spawn, first, spawn_cpu, first_cpu = (sorted(s[k] for s in starts)[1] for k in range(4))
-    print(f"{'start-up (median of 3)':<34} initialize answered {spawn:.0f} ms after spawn ({spawn_cpu:.0f} ms CPU); "
-          f"first completion {first:.0f} ms after initialized ({first_cpu:.0f} ms CPU; target <= 500 ms: "
-          f"{'met' if first <= 500 else 'NOT met'})", flush=True)
+    print(
+        f"{'start-up (median of 3)':<34} initialize answered {spawn:.0f} ms after spawn ({spawn_cpu:.0f} ms CPU); "
+        f"first completion {first:.0f} ms after initialized ({first_cpu:.0f} ms CPU; target <= 500 ms: "
+        f"{'met' if first <= 500 else 'NOT met'})",
+        flush=True,
+    )
     if args.startup_only:
         return
-    rows = [json.loads(x) for x in open(args.dev, encoding="utf-8")][:args.rows]
+    rows = [json.loads(x) for x in open(args.dev, encoding="utf-8")][: args.rows]
     cmd = [sys.executable, str(ROOT / "lsp.py"), "--poll-s", "0", "--schema-glob", ""]
     if args.ckpt:
         cmd += ["--ckpt", args.ckpt]
@@ -168,7 +206,9 @@ def main() -> None:
     lsp_ms = []
     cpu0 = client.cpu()
     for k, row in enumerate(rows):
-        lsp_ms += typing_lsp(client, f"file:///bench/{k}.sql", row["schema"] + "\n\n", row["statement"], version)
+        lsp_ms += typing_lsp(
+            client, f"file:///bench/{k}.sql", row["schema"] + "\n\n", row["statement"], version
+        )
     lsp_cpu = 1000 * (client.cpu() - cpu0) / (len(lsp_ms) + len(rows))
     print(report("lsp.py round-trip over stdio", lsp_ms), file=sys.stderr, flush=True)
 
@@ -176,34 +216,50 @@ def main() -> None:
     row = rows[0]
     filler = "".join(r["statement"].rstrip(";").replace("\n", " ") + ";\n" for r in rows)
     long_head = row["schema"] + "\n\n" + filler * (args.long_lines // len(rows) + 1) + "\n"
-    short_ms = typing_lsp(client, "file:///bench/short.sql", row["schema"] + "\n\n" + filler + "\n", row["statement"],
-                          version)
+    short_ms = typing_lsp(
+        client,
+        "file:///bench/short.sql",
+        row["schema"] + "\n\n" + filler + "\n",
+        row["statement"],
+        version,
+    )
     t0 = time.perf_counter()
     long_ms = typing_lsp(client, "file:///bench/long.sql", long_head, row["statement"], version)
     long_total = time.perf_counter() - t0
     client.close()
     print(report("50,000-line file", long_ms), file=sys.stderr, flush=True)
 
-    from sample import Completer
+    from sqlcomplete.completion.engine import Completer
+
     completer = Completer(args.ckpt, threads=1)
     own_ms = []
     cpu0 = time.process_time()
     for row in rows:
-        own_ms += typing_completer(completer, merge_schema(split_tables(row["schema"])), row["statement"])
+        own_ms += typing_completer(
+            completer, merge_schema(split_tables(row["schema"])), row["statement"]
+        )
     own_cpu = 1000 * (time.process_time() - cpu0) / (len(own_ms) + len(rows))
 
-    print(f"{len(rows)} dev statements typed one character at a time, a completion after each "
-          f"({args.ckpt or 'models/default'})")
+    print(
+        f"{len(rows)} dev statements typed one character at a time, a completion after each "
+        f"({args.ckpt or 'sqlcomplete/models/default'})"
+    )
     print(report("completer alone (in process)", own_ms))
     print(report("lsp.py round-trip over stdio", lsp_ms))
     d50, d95 = pct(lsp_ms, 0.5) - pct(own_ms, 0.5), pct(lsp_ms, 0.95) - pct(own_ms, 0.95)
     ok = d50 <= 5 and d95 <= 5
-    print(f"{'overhead':<34} p50 {d50:+7.2f} ms   p95 {d95:+7.2f} ms   target <= +5 ms: {'met' if ok else 'NOT met'}")
-    print(f"{'CPU per keystroke':<34} completer {own_cpu:.2f} ms, server {lsp_cpu:.2f} ms "
-          f"({lsp_cpu - own_cpu:+.2f} ms: JSON-RPC, text sync, statement scan, schema check)")
+    print(
+        f"{'overhead':<34} p50 {d50:+7.2f} ms   p95 {d95:+7.2f} ms   target <= +5 ms: {'met' if ok else 'NOT met'}"
+    )
+    print(
+        f"{'CPU per keystroke':<34} completer {own_cpu:.2f} ms, server {lsp_cpu:.2f} ms "
+        f"({lsp_cpu - own_cpu:+.2f} ms: JSON-RPC, text sync, statement scan, schema check)"
+    )
     print(report("short file, one statement", short_ms))
-    print(report(f"{long_head.count(chr(10)):,}-line file, same statement", long_ms)
-          + f"   (open + typing: {long_total:.1f} s)")
+    print(
+        report(f"{long_head.count(chr(10)):,}-line file, same statement", long_ms)
+        + f"   (open + typing: {long_total:.1f} s)"
+    )
 
 
 if __name__ == "__main__":

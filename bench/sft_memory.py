@@ -16,6 +16,7 @@ grows with the vocabulary (fp32 logits, log-probabilities and their gradient, 12
 per vocabulary entry), the tiled loss's does not. Activation offload is left out: on a CPU it
 copies host memory to host memory.
 """
+
 import argparse
 import ctypes
 import gc
@@ -28,11 +29,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fim.longseq import LongSeqConfig, packed_loss  # noqa: E402
-from model import Transformer, precompute_rope  # noqa: E402
 from sft_memory_model import QWEN3_4B, Pieces, per_token_bytes  # noqa: E402
 
-MiB = 2 ** 20
+from sqlcomplete.fim.longseq import LongSeqConfig, packed_loss  # noqa: E402
+from sqlcomplete.model import Transformer, precompute_rope  # noqa: E402
+
+MiB = 2**20
 MODES = {
     "plain": LongSeqConfig(),
     "+tiled loss": LongSeqConfig(tiled_loss=True),
@@ -89,7 +91,14 @@ def slope(xs, ys) -> float:
 
 
 def model_bytes_per_token(args, cfg: LongSeqConfig) -> float:
-    p = Pieces("", cfg.tiled_loss, cfg.tiled_mlp, cfg.checkpoint_activations, cfg.offload_activations, cfg.attention)
+    p = Pieces(
+        "",
+        cfg.tiled_loss,
+        cfg.tiled_mlp,
+        cfg.checkpoint_activations,
+        cfg.offload_activations,
+        cfg.attention,
+    )
     return sum(per_token_bytes(args, p, cpu_linear_copies=True).values())
 
 
@@ -102,7 +111,9 @@ def build(args) -> Transformer:
     model.to_empty(device="cpu")
     if args.tie_embeddings:  # to_empty makes new tensors: tie them again
         model.lm_head.weight = model.embed_tokens.weight
-    model.rope_cos, model.rope_sin = precompute_rope(args.head_dim, args.max_seq_len, args.rope_theta)
+    model.rope_cos, model.rope_sin = precompute_rope(
+        args.head_dim, args.max_seq_len, args.rope_theta
+    )
     with torch.no_grad():
         for p in model.parameters():
             p.normal_(0, 0.02) if p.dim() > 1 else p.fill_(1.0)
@@ -121,11 +132,19 @@ def main():
     lengths = [int(x) for x in args.lengths.split(",")]
     margs = replace(QWEN3_4B, n_layers=args.layers, max_seq_len=max(lengths))
     model = build(margs)
-    print(f"Qwen3-4B shape, {args.layers} layer(s), bf16 on CPU ({args.threads} threads): "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters; samples of {args.sample_len} tokens\n")
-    print("peak MiB above the weights, per row length; growth per token between the two longest rows, and the "
-          "memory model's\n")
-    print("| mode | " + " | ".join(f"{T:,}" for T in lengths) + " | KiB/token | model KiB/token | tokens/s |")
+    print(
+        f"Qwen3-4B shape, {args.layers} layer(s), bf16 on CPU ({args.threads} threads): "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters; samples of {args.sample_len} tokens\n"
+    )
+    print(
+        "peak MiB above the weights, per row length; growth per token between the two longest rows, and the "
+        "memory model's\n"
+    )
+    print(
+        "| mode | "
+        + " | ".join(f"{T:,}" for T in lengths)
+        + " | KiB/token | model KiB/token | tokens/s |"
+    )
     print("|---|" + "---:|" * (len(lengths) + 3))
     curves = {}
     for name, cfg in MODES.items():
@@ -133,11 +152,17 @@ def main():
         runs = [step(model, T, args.sample_len, cfg) for T in lengths]
         curves[name] = [peak for peak, _ in runs]
         fit = slope(lengths[-2:], curves[name][-2:]) * MiB / 1024
-        print(f"| {name} | " + " | ".join(f"{peak:,.0f}" for peak in curves[name])
-              + f" | {fit:,.0f} | {model_bytes_per_token(margs, cfg) / 1024:,.0f} | {runs[-1][1]:,.1f} |", flush=True)
+        print(
+            f"| {name} | "
+            + " | ".join(f"{peak:,.0f}" for peak in curves[name])
+            + f" | {fit:,.0f} | {model_bytes_per_token(margs, cfg) / 1024:,.0f} | {runs[-1][1]:,.1f} |",
+            flush=True,
+        )
     del model
     vocabs = [margs.vocab_size // 8, margs.vocab_size // 4, margs.vocab_size // 2, margs.vocab_size]
-    print(f"\ngrowth per token (KiB) between rows of {lengths[-2]:,} and {lengths[-1]:,} tokens, per vocabulary\n")
+    print(
+        f"\ngrowth per token (KiB) between rows of {lengths[-2]:,} and {lengths[-1]:,} tokens, per vocabulary\n"
+    )
     print("| mode | " + " | ".join(f"V={V:,}" for V in vocabs) + " |")
     print("|---|" + "---:|" * len(vocabs))
     vcurves = {name: [] for name in ("plain", "+tiled loss")}
@@ -153,17 +178,27 @@ def main():
         print(f"| {name} | " + " | ".join(f"{y:,.0f}" for y in ys) + " |")
     if args.png:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
         for name, ys in curves.items():
             ax1.plot(lengths, [y / 1024 for y in ys], marker="o", label=name)
-        ax1.set(xlabel="row length (tokens)", ylabel="peak memory above weights (GiB)", ylim=(0, None),
-                title=f"Qwen3-4B shape, {args.layers} layer(s), vocabulary 151,936, bf16 CPU")
+        ax1.set(
+            xlabel="row length (tokens)",
+            ylabel="peak memory above weights (GiB)",
+            ylim=(0, None),
+            title=f"Qwen3-4B shape, {args.layers} layer(s), vocabulary 151,936, bf16 CPU",
+        )
         for name, ys in vcurves.items():
             ax2.plot(vocabs, ys, marker="o", label=name)
-        ax2.set(xlabel="vocabulary", ylabel="growth per token (KiB)", ylim=(0, None),
-                title=f"memory per token, rows of {lengths[-2]:,} to {lengths[-1]:,} tokens")
+        ax2.set(
+            xlabel="vocabulary",
+            ylabel="growth per token (KiB)",
+            ylim=(0, None),
+            title=f"memory per token, rows of {lengths[-2]:,} to {lengths[-1]:,} tokens",
+        )
         for ax in (ax1, ax2):
             ax.grid(alpha=0.3)
             ax.legend()

@@ -7,6 +7,7 @@ fp32 master weights under FSDP2, AdamW). `layer_saved_bytes` counts what autogra
 one layer of fim/longseq.py, tensor by tensor; tests/test_longseq.py checks that count
 against the bytes a real layer saves. docs/long_sequence.md holds the printed tables.
 """
+
 import argparse
 import math
 import sys
@@ -14,13 +15,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fim.longseq import train_flops  # noqa: E402
-from model import ModelArgs  # noqa: E402
+from sqlcomplete.fim.longseq import train_flops  # noqa: E402
+from sqlcomplete.model import ModelArgs  # noqa: E402
 
-GiB = 2 ** 30
-QWEN3_4B = ModelArgs(dim=2560, n_layers=36, n_heads=32, n_kv_heads=8, head_dim=128, hidden_dim=9728,
-                     vocab_size=151936, max_seq_len=262144, norm_eps=1e-6, rope_theta=5e6, qk_norm=True,
-                     tie_embeddings=True)  # Qwen3-4B-Instruct-2507
+GiB = 2**30
+QWEN3_4B = ModelArgs(
+    dim=2560,
+    n_layers=36,
+    n_heads=32,
+    n_kv_heads=8,
+    head_dim=128,
+    hidden_dim=9728,
+    vocab_size=151936,
+    max_seq_len=262144,
+    norm_eps=1e-6,
+    rope_theta=5e6,
+    qk_norm=True,
+    tie_embeddings=True,
+)  # Qwen3-4B-Instruct-2507
 
 
 def param_counts(a: ModelArgs) -> tuple[int, int]:
@@ -30,20 +42,36 @@ def param_counts(a: ModelArgs) -> tuple[int, int]:
     return layer, a.vocab_size * a.dim * (1 if a.tie_embeddings else 2) + a.dim
 
 
-def layer_saved_bytes(a: ModelArgs, e: int = 2, tiled_mlp: bool = False, cpu_linear_copies: bool = False) -> int:
+def layer_saved_bytes(
+    a: ModelArgs, e: int = 2, tiled_mlp: bool = False, cpu_linear_copies: bool = False
+) -> int:
     """Bytes per token that autograd saves for one layer (activations in e-byte floats).
 
     RoPE multiplies by the shared cos/sin tables, which need no gradient: nothing per layer.
     cpu_linear_copies: on CPU a bf16 nn.Linear keeps its own copy of a normed (B, T, dim) input.
     """
-    d, q, k, h, kv, f = a.dim, a.n_heads * a.head_dim, a.n_kv_heads * a.head_dim, a.n_heads, a.n_kv_heads, a.hidden_dim
+    d, q, k, h, kv, f = (
+        a.dim,
+        a.n_heads * a.head_dim,
+        a.n_kv_heads * a.head_dim,
+        a.n_heads,
+        a.n_kv_heads,
+        a.hidden_dim,
+    )
 
-    def rmsnorm(n, rows):  # model.RMSNorm on bf16: fp32 copy of the input, fp32 rsqrt per row, normed output
+    def rmsnorm(
+        n, rows
+    ):  # model.RMSNorm on bf16: fp32 copy of the input, fp32 rsqrt per row, normed output
         return 4 * n + 4 * rows + e * n
-    b = 2 * rmsnorm(d, 1)  # input_layernorm, post_attention_layernorm (their outputs feed the projections)
+
+    b = 2 * rmsnorm(
+        d, 1
+    )  # input_layernorm, post_attention_layernorm (their outputs feed the projections)
     if a.qk_norm:
         b += rmsnorm(q, h) + rmsnorm(k, kv)
-    b += e * (q + 2 * k) + e * q + 4 * h  # attention keeps q, k, v (after norm and RoPE), output, fp32 log-sum-exp
+    b += (
+        e * (q + 2 * k) + e * q + 4 * h
+    )  # attention keeps q, k, v (after norm and RoPE), output, fp32 log-sum-exp
     b += e * q  # o_proj's input (the output, transposed and made contiguous)
     if not tiled_mlp:
         b += 4 * e * f  # gate, silu(gate), up, their product
@@ -57,7 +85,9 @@ class Setup:
     name: str
     gpus: int  # FSDP2 shards parameters, gradients and optimizer state over all of them
     sp: int  # Ulysses sequence parallel degree: each GPU holds row / sp tokens
-    cpu_offload: bool  # FSDP2 CPUOffloadPolicy: sharded params, grads and the AdamW step on the host
+    cpu_offload: (
+        bool  # FSDP2 CPUOffloadPolicy: sharded params, grads and the AdamW step on the host
+    )
 
 
 @dataclass
@@ -81,7 +111,9 @@ def static_bytes(a: ModelArgs, s: Setup, e: int = 2) -> dict[str, float]:
     return {"sharded state": sharded, "gathered params+grads": working}
 
 
-def per_token_bytes(a: ModelArgs, p: Pieces, e: int = 2, cpu_linear_copies: bool = False) -> dict[str, float]:
+def per_token_bytes(
+    a: ModelArgs, p: Pieces, e: int = 2, cpu_linear_copies: bool = False
+) -> dict[str, float]:
     """Per-GPU bytes per token of this GPU's slice of the row."""
     d, q, k = a.dim, a.n_heads * a.head_dim, a.n_kv_heads * a.head_dim
     saved = layer_saved_bytes(a, e, p.tiled_mlp, cpu_linear_copies)
@@ -92,23 +124,37 @@ def per_token_bytes(a: ModelArgs, p: Pieces, e: int = 2, cpu_linear_copies: bool
     else:
         out["saved activations, all layers"] = a.n_layers * saved
     # backward of one layer: gradients of its MLP intermediates (untiled) or of q, k, v with flash's fp32 dq
-    out["layer backward"] = max(4 * e * a.hidden_dim if not p.tiled_mlp else 0, e * (q + 2 * k) + 4 * q) + 2 * e * d
+    out["layer backward"] = (
+        max(4 * e * a.hidden_dim if not p.tiled_mlp else 0, e * (q + 2 * k) + 4 * q) + 2 * e * d
+    )
     out["residual stream, rope, ids"] = 2 * e * d + 2 * e * a.head_dim + 4 * 8
     # untiled: fp32 log-softmax kept for backward, plus its gradient and the logits' gradient in backward
     out["loss"] = 3 * e * d + 20 if p.tiled_loss else 12 * a.vocab_size
     return out
 
 
-def fixed_bytes(a: ModelArgs, p: Pieces, row: int, local: int | None = None, e: int = 2, loss_chunk: int = 1024,
-                mlp_chunk: int = 4096, block: int = 128) -> dict[str, float]:
+def fixed_bytes(
+    a: ModelArgs,
+    p: Pieces,
+    row: int,
+    local: int | None = None,
+    e: int = 2,
+    loss_chunk: int = 1024,
+    mlp_chunk: int = 4096,
+    block: int = 128,
+) -> dict[str, float]:
     """Per-GPU bytes set by chunk sizes (and the flex block mask, quadratic in the whole row).
     local: the tokens of this GPU's slice (default: the row)."""
     tokens = row if local is None else local
     out = {}
     if p.tiled_loss:  # one chunk's logits (bf16), their fp32 softmax and bf16 gradient
         out["loss tile"] = min(loss_chunk, tokens) * a.vocab_size * (e + 4 + e)
-    if p.tiled_mlp:  # one chunk's gate, up, silu, product and their gradients; fp32 weight-gradient sums
-        out["mlp tile"] = min(mlp_chunk, tokens) * a.hidden_dim * 8 * e + 3 * 4 * a.dim * a.hidden_dim
+    if (
+        p.tiled_mlp
+    ):  # one chunk's gate, up, silu, product and their gradients; fp32 weight-gradient sums
+        out["mlp tile"] = (
+            min(mlp_chunk, tokens) * a.hidden_dim * 8 * e + 3 * 4 * a.dim * a.hidden_dim
+        )
     if p.attention == "flex":  # kv and q block indices, partial and full, int32
         out["block mask"] = 16 * math.ceil(row / block) ** 2
     return out
@@ -116,8 +162,11 @@ def fixed_bytes(a: ModelArgs, p: Pieces, row: int, local: int | None = None, e: 
 
 def peak_bytes(a: ModelArgs, s: Setup, p: Pieces, row: int, **kw) -> float:
     local = row // s.sp
-    return (sum(static_bytes(a, s).values()) + local * sum(per_token_bytes(a, p).values())
-            + sum(fixed_bytes(a, p, row, local, **kw).values()))
+    return (
+        sum(static_bytes(a, s).values())
+        + local * sum(per_token_bytes(a, p).values())
+        + sum(fixed_bytes(a, p, row, local, **kw).values())
+    )
 
 
 def max_row(a: ModelArgs, s: Setup, p: Pieces, budget: float, **kw) -> int:
@@ -129,40 +178,70 @@ def max_row(a: ModelArgs, s: Setup, p: Pieces, budget: float, **kw) -> int:
     return lo
 
 
-SETUPS = [Setup("1xH100", 1, 1, False), Setup("1xH100, FSDP2 CPU offload", 1, 1, True),
-          Setup("8xH100, FSDP2, a row per GPU", 8, 1, False), Setup("8xH100, FSDP2 + Ulysses SP=8", 8, 8, False)]
-PIECES = [Pieces("plain"), Pieces("+tiled loss", tiled_loss=True), Pieces("+tiled MLP", True, True),
-          Pieces("+checkpointing", True, True, True), Pieces("+activation offload", True, True, True, True)]
+SETUPS = [
+    Setup("1xH100", 1, 1, False),
+    Setup("1xH100, FSDP2 CPU offload", 1, 1, True),
+    Setup("8xH100, FSDP2, a row per GPU", 8, 1, False),
+    Setup("8xH100, FSDP2 + Ulysses SP=8", 8, 8, False),
+]
+PIECES = [
+    Pieces("plain"),
+    Pieces("+tiled loss", tiled_loss=True),
+    Pieces("+tiled MLP", True, True),
+    Pieces("+checkpointing", True, True, True),
+    Pieces("+activation offload", True, True, True, True),
+]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--gpu_gib", type=float, default=79.6, help="H100 80GB: what torch.cuda reports")
-    ap.add_argument("--reserve_gib", type=float, default=6.0, help="CUDA context, NCCL buffers, fragmentation")
+    ap.add_argument(
+        "--gpu_gib", type=float, default=79.6, help="H100 80GB: what torch.cuda reports"
+    )
+    ap.add_argument(
+        "--reserve_gib", type=float, default=6.0, help="CUDA context, NCCL buffers, fragmentation"
+    )
     ap.add_argument("--loss_chunk", type=int, default=1024)
     ap.add_argument("--row", type=int, default=262144, help="the seed's max_length")
     ap.add_argument("--mfu", type=float, default=0.4, help="for the step-time column")
     args = ap.parse_args()
     a, budget = QWEN3_4B, (args.gpu_gib - args.reserve_gib) * GiB
     layer, outside = param_counts(a)
-    print(f"Qwen3-4B: {a.n_layers * layer + outside:,} parameters ({layer:,} per layer, {outside:,} embedding/norm); "
-          f"budget {budget / GiB:.1f} GiB per GPU\n")
-    print("per token per layer, saved by autograd (bf16): "
-          f"{layer_saved_bytes(a):,} B plain, {layer_saved_bytes(a, tiled_mlp=True):,} B with the tiled MLP, "
-          f"{2 * a.dim:,} B checkpointed, 0 offloaded\n")
+    print(
+        f"Qwen3-4B: {a.n_layers * layer + outside:,} parameters ({layer:,} per layer, {outside:,} embedding/norm); "
+        f"budget {budget / GiB:.1f} GiB per GPU\n"
+    )
+    print(
+        "per token per layer, saved by autograd (bf16): "
+        f"{layer_saved_bytes(a):,} B plain, {layer_saved_bytes(a, tiled_mlp=True):,} B with the tiled MLP, "
+        f"{2 * a.dim:,} B checkpointed, 0 offloaded\n"
+    )
     print("per-GPU bytes per token of the GPU's slice:")
     keys = list(dict.fromkeys(k for p in PIECES for k in per_token_bytes(a, p)))
     print("| pieces | " + " | ".join(keys) + " | total |")
     print("|---|" + "---:|" * (len(keys) + 1))
     for p in PIECES:
         t = per_token_bytes(a, p)
-        print(f"| {p.name} | " + " | ".join(f"{t[k]:,.0f}" if k in t else "" for k in keys)
-              + f" | {sum(t.values()):,.0f} |")
-    print("\nstatic per GPU: " + "; ".join(f"{s.name}: " + ", ".join(f"{k} {v / GiB:.1f} GiB"
-                                                                     for k, v in static_bytes(a, s).items())
-                                         for s in SETUPS))
-    print(f"fixed (all pieces, row {args.row:,}): " + ", ".join(
-        f"{k} {v / GiB:.2f} GiB" for k, v in fixed_bytes(a, PIECES[-1], args.row, loss_chunk=args.loss_chunk).items()))
+        print(
+            f"| {p.name} | "
+            + " | ".join(f"{t[k]:,.0f}" if k in t else "" for k in keys)
+            + f" | {sum(t.values()):,.0f} |"
+        )
+    print(
+        "\nstatic per GPU: "
+        + "; ".join(
+            f"{s.name}: "
+            + ", ".join(f"{k} {v / GiB:.1f} GiB" for k, v in static_bytes(a, s).items())
+            for s in SETUPS
+        )
+    )
+    print(
+        f"fixed (all pieces, row {args.row:,}): "
+        + ", ".join(
+            f"{k} {v / GiB:.2f} GiB"
+            for k, v in fixed_bytes(a, PIECES[-1], args.row, loss_chunk=args.loss_chunk).items()
+        )
+    )
     print(f"\nlongest row that fits (tokens), and peak GiB per GPU at the seed's {args.row:,}:")
     print("| pieces | " + " | ".join(s.name for s in SETUPS) + " |")
     print("|---|" + "---|" * len(SETUPS))
@@ -176,18 +255,24 @@ def main():
     layer, outside = param_counts(a)
     host = 16 * (a.n_layers * layer + outside)
     acts = args.row * a.n_layers * 2 * a.dim
-    print(f"\nFLOPs of one {args.row:,}-token row (forward + backward, fim/longseq.train_flops), and the step time of"
-          f" 8 H100s at {args.mfu:.0%} MFU (989 TFLOP/s dense bf16 each), by the length of the packed samples:")
+    print(
+        f"\nFLOPs of one {args.row:,}-token row (forward + backward, fim/longseq.train_flops), and the step time of"
+        f" 8 H100s at {args.mfu:.0%} MFU (989 TFLOP/s dense bf16 each), by the length of the packed samples:"
+    )
     print("| samples of | matmul PFLOP | attention PFLOP | seconds per row on 8 GPUs |")
     print("|---:|---:|---:|---:|")
     for n in (1024, 4096, 32768, args.row):
         lengths = [[n] * (args.row // n)]
         total, matmul = train_flops(a, lengths), train_flops(replace(a, n_layers=0), lengths)
         matmul += 6 * a.n_layers * layer * args.row
-        print(f"| {n:,} | {matmul / 1e15:,.1f} | {(total - matmul) / 1e15:,.1f} | "
-              f"{total / (8 * 989e12 * args.mfu):,.2f} |")
-    print(f"\nhost memory: FSDP2 CPU offload {host / GiB:.0f} GiB (fp32 params, grads, AdamW); offloaded "
-          f"checkpoints {acts / GiB:.0f} GiB (pinned) per {args.row:,}-token row in flight")
+        print(
+            f"| {n:,} | {matmul / 1e15:,.1f} | {(total - matmul) / 1e15:,.1f} | "
+            f"{total / (8 * 989e12 * args.mfu):,.2f} |"
+        )
+    print(
+        f"\nhost memory: FSDP2 CPU offload {host / GiB:.0f} GiB (fp32 params, grads, AdamW); offloaded "
+        f"checkpoints {acts / GiB:.0f} GiB (pinned) per {args.row:,}-token row in flight"
+    )
 
 
 if __name__ == "__main__":

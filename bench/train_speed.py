@@ -14,6 +14,7 @@ Random tokens: the data does not change the arithmetic. The variants take their 
 (medians), so a change in the machine's load hits them alike; warm-up (compiling included) is
 reported apart. Absolute numbers swing with load; the ratios in one run are what to compare.
 """
+
 import argparse
 import os
 import statistics
@@ -25,11 +26,14 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.llama2c_ref import Llama2cArgs, Llama2cModel  # noqa: E402
-from model import ModelArgs, Transformer  # noqa: E402
-from train import autocast_context, default_threads, load_config, resolve_compile, resolve_dtype  # noqa: E402
+from sqlcomplete.model import ModelArgs, Transformer  # noqa: E402
+from sqlcomplete.training import autocast_context, default_threads, resolve_compile, resolve_dtype  # noqa: E402
+from train import load_config  # noqa: E402
 
 
-def matmul_peak(dtype: torch.dtype, m: int = 4096, k: int = 288, n: int = 1152, reps: int = 20) -> float:
+def matmul_peak(
+    dtype: torch.dtype, m: int = 4096, k: int = 288, n: int = 1152, reps: int = 20
+) -> float:
     """FLOP/s of one (m, k) @ (k, n) matmul, best of `reps` (15M's MLP shape by default)."""
     a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
     for _ in range(3):
@@ -53,18 +57,29 @@ def make_step(model, optimizer, x, y, ctx, forward=None):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+
     return step
 
 
 def model_args(name: str, seq: int) -> ModelArgs:
-    return ModelArgs(**{**load_config(f"configs/{name}.py")["model"], "vocab_size": 512, "max_seq_len": seq})
+    return ModelArgs(
+        **{**load_config(f"configs/{name}.py")["model"], "vocab_size": 512, "max_seq_len": seq}
+    )
 
 
 def llama2c_step(args: ModelArgs, x, y):
     torch.manual_seed(0)
-    ref = Llama2cModel(Llama2cArgs(dim=args.dim, n_layers=args.n_layers, n_heads=args.n_heads,
-                                   n_kv_heads=args.n_kv_heads, hidden_dim=args.hidden_dim,
-                                   vocab_size=args.vocab_size, max_seq_len=args.max_seq_len))
+    ref = Llama2cModel(
+        Llama2cArgs(
+            dim=args.dim,
+            n_layers=args.n_layers,
+            n_heads=args.n_heads,
+            n_kv_heads=args.n_kv_heads,
+            hidden_dim=args.hidden_dim,
+            vocab_size=args.vocab_size,
+            max_seq_len=args.max_seq_len,
+        )
+    )
     return make_step(ref, ref.configure_optimizers(0.1, 5e-4, (0.9, 0.95)), x, y, nullcontext())
 
 
@@ -99,17 +114,25 @@ def main():
     torch.set_num_threads(a.threads or default_threads())
     dtype = resolve_dtype("auto", "cpu")
     fp32_peak, bf16_peak = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
-    print(f"{torch.get_num_threads()} threads; matmul 4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, "
-          f"bf16 {bf16_peak / 1e9:,.0f} GFLOP/s; default path: dtype {dtype}", flush=True)
-    print("\n| config | params | llama2.c fp32 tok/s | fp32 eager tok/s | default tok/s | default / llama2.c "
-          "| GFLOP/s | % fp32 peak | % bf16 peak | warm-up s |\n|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"{torch.get_num_threads()} threads; matmul 4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, "
+        f"bf16 {bf16_peak / 1e9:,.0f} GFLOP/s; default path: dtype {dtype}",
+        flush=True,
+    )
+    print(
+        "\n| config | params | llama2.c fp32 tok/s | fp32 eager tok/s | default tok/s | default / llama2.c "
+        "| GFLOP/s | % fp32 peak | % bf16 peak | warm-up s |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
     for name in a.configs:
         args = model_args(name, a.seq)
         x = torch.randint(0, 512, (a.batch, a.seq))
         y = torch.randint(0, 512, (a.batch, a.seq))
         compile_model = resolve_compile(None, "cpu", planned_steps=10_000)
-        steps = {"llama2.c": llama2c_step(args, x, y), "fp32 eager": our_step(args, x, y, "float32", False),
-                 "default": our_step(args, x, y, dtype, compile_model)}
+        steps = {
+            "llama2.c": llama2c_step(args, x, y),
+            "fp32 eager": our_step(args, x, y, "float32", False),
+            "default": our_step(args, x, y, dtype, compile_model),
+        }
         t0 = time.perf_counter()
         for step in steps.values():  # warm-up; compiles the default path
             step()
@@ -118,9 +141,13 @@ def main():
         sec = interleaved_seconds(steps, a.steps)
         tps = {k: x.numel() / v for k, v in sec.items()}
         flops = tps["default"] * Transformer(args).flops_per_token(a.seq)
-        print(f"| {name} | {Transformer(args).num_params():,} | {tps['llama2.c']:,.0f} | {tps['fp32 eager']:,.0f} "
-              f"| {tps['default']:,.0f} | {tps['default'] / tps['llama2.c']:.2f}x | {flops / 1e9:,.0f} "
-              f"| {100 * flops / fp32_peak:.0f}% | {100 * flops / bf16_peak:.0f}% | {warmup:.0f} |", flush=True)
+        print(
+            f"| {name} | {Transformer(args).num_params():,} | {tps['llama2.c']:,.0f} | {tps['fp32 eager']:,.0f} "
+            f"| {tps['default']:,.0f} | {tps['default'] / tps['llama2.c']:.2f}x | {flops / 1e9:,.0f} "
+            f"| {100 * flops / fp32_peak:.0f}% | {100 * flops / bf16_peak:.0f}% | {warmup:.0f} |",
+            flush=True,
+        )
+
 
 if __name__ == "__main__":
     main()

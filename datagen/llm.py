@@ -18,6 +18,7 @@ a rerun alone could never fix) is moved aside as <name>.corrupt, with the units 
 <name>.stale, and regenerated. Exit codes: 0 done, 75 some units failed (rerun to finish),
 2 cannot continue (bad flags, the server refuses, another run holds the output), 130 interrupted.
 """
+
 import argparse
 import asyncio
 import dataclasses
@@ -38,16 +39,26 @@ from typing import Any
 import instructor
 import openai
 import pydantic
-from instructor.core import ConfigurationError, IncompleteOutputException, InstructorError, InstructorRetryException
+from instructor.core import (
+    ConfigurationError,
+    IncompleteOutputException,
+    InstructorError,
+    InstructorRetryException,
+)
 from tqdm import tqdm
 
 from datagen import prompts, store
-from sqlschema import parse_schema
+from sqlcomplete.corpus import schema_text
+from sqlcomplete.sql.schema import parse_schema
 
 STAGES = ("topics", "details", "schemas", "statements", "groups")
 EXIT_RERUN = 75  # sysexits' EX_TEMPFAIL: a rerun finishes the job; not 1, which any crash gives
 EXIT_FATAL = 2  # a rerun as is cannot help
-MODES = {"json_schema": instructor.Mode.JSON_SCHEMA, "json": instructor.Mode.JSON, "tools": instructor.Mode.TOOLS}
+MODES = {
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "json": instructor.Mode.JSON,
+    "tools": instructor.Mode.TOOLS,
+}
 
 
 @dataclass
@@ -119,7 +130,10 @@ class Stats:
 
     def as_dict(self) -> dict:
         # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, counting the pairs
-        return {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in vars(self).items()}
+        return {
+            k: dict(sorted(v.items())) if isinstance(v, Counter) else v
+            for k, v in vars(self).items()
+        }
 
 
 class Fatal(Exception):
@@ -180,8 +194,14 @@ def classify(e: Exception, cfg: Config) -> tuple[str, str]:
     return f"invalid output ({type(cause).__name__})", "invalid"
 
 
-async def ask(run: Run, stage: str, model: type[pydantic.BaseModel], prompt: str, max_tokens: int,
-              check: Callable[[Any], str | None] | None = None) -> Any:
+async def ask(
+    run: Run,
+    stage: str,
+    model: type[pydantic.BaseModel],
+    prompt: str,
+    max_tokens: int,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
     """One structured request; retried on errors and on answers `check` finds a problem with."""
     cfg, stats = run.cfg, run.stats[stage]
     reason, kind = "", "invalid"
@@ -190,13 +210,20 @@ async def ask(run: Run, stage: str, model: type[pydantic.BaseModel], prompt: str
             stats.retried += 1
             stats.retries[reason] += 1
             # exponential backoff with jitter, so the retries of many tasks do not arrive together
-            await asyncio.sleep(min(60.0, cfg.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+            await asyncio.sleep(
+                min(60.0, cfg.backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            )
         async with run.sem:
             stats.requests += 1
             try:
                 answer = await run.client.chat.completions.create(
-                    model=cfg.model, response_model=model, max_retries=0, max_tokens=max_tokens,
-                    messages=[{"role": "user", "content": prompt}], **run.sampling)
+                    model=cfg.model,
+                    response_model=model,
+                    max_retries=0,
+                    max_tokens=max_tokens,
+                    messages=[{"role": "user", "content": prompt}],
+                    **run.sampling,
+                )
             except (InstructorError, openai.OpenAIError) as e:
                 reason, kind = classify(e, cfg)
                 if kind == "rejected":
@@ -224,7 +251,9 @@ async def gather_pieces(run: Run, stage: str, requests: list[Awaitable]) -> list
     return [None if isinstance(a, Invalid) else a for a in answers]
 
 
-async def run_units(run: Run, stage: str, units: list[tuple[Path, Callable[[], Awaitable[Any]]]]) -> None:
+async def run_units(
+    run: Run, stage: str, units: list[tuple[Path, Callable[[], Awaitable[Any]]]]
+) -> None:
     """Make and write every unit whose file is missing, a bounded number at a time."""
     stats = run.stats[stage]
     todo = [(path, make) for path, make in units if not path.exists()]
@@ -232,7 +261,10 @@ async def run_units(run: Run, stage: str, units: list[tuple[Path, Callable[[], A
     stats.attempted += len(todo)
     # few units in flight, so a crash loses little and files appear in order
     slots = asyncio.Semaphore(2 * run.cfg.concurrency)
-    with tqdm(total=len(todo), desc=f"{stage:>10}", unit="unit", disable=not todo, file=sys.stderr) as bar:
+    with tqdm(
+        total=len(todo), desc=f"{stage:>10}", unit="unit", disable=not todo, file=sys.stderr
+    ) as bar:
+
         async def one(path: Path, make: Callable[[], Awaitable[Any]]) -> None:
             async with slots:
                 try:
@@ -264,8 +296,12 @@ def _nonempty(items: list[str]) -> str | None:
 def _selected(cfg: Config, slugs: list[str]) -> list[str]:
     """Slugs within --limit-topics and this --shard, in topic order."""
     i, n = (int(x) for x in cfg.shard.split("/"))
-    keep = [s for s in slugs if (not cfg.limit_topics or store.topic_key(s)[0] < cfg.limit_topics)
-            and store.topic_key(s)[0] % n == i]
+    keep = [
+        s
+        for s in slugs
+        if (not cfg.limit_topics or store.topic_key(s)[0] < cfg.limit_topics)
+        and store.topic_key(s)[0] % n == i
+    ]
     return sorted(keep, key=store.topic_key)
 
 
@@ -273,8 +309,14 @@ async def stage_topics(run: Run) -> None:
     cfg, stats = run.cfg, run.stats["topics"]
 
     async def make() -> dict:
-        answer = await ask(run, "topics", prompts.Topics, prompts.topics_prompt(cfg.topics), cfg.max_tokens_topics,
-                           check=lambda a: _nonempty(a.topics))
+        answer = await ask(
+            run,
+            "topics",
+            prompts.Topics,
+            prompts.topics_prompt(cfg.topics),
+            cfg.max_tokens_topics,
+            check=lambda a: _nonempty(a.topics),
+        )
         topics = prompts.clean_list(answer.topics, cfg.topics)
         stats.kept += len(topics)
         return {"topics": topics}
@@ -284,13 +326,32 @@ async def stage_topics(run: Run) -> None:
 
 async def details_unit(run: Run, topic: str) -> list[str]:
     cfg, stats = run.cfg, run.stats["details"]
-    sub = await ask(run, "details", prompts.Subtopics, prompts.subtopics_prompt(topic, cfg.subtopics),
-                    cfg.max_tokens_details, check=lambda a: _nonempty(a.subtopics))
-    answers = await gather_pieces(run, "details", [
-        ask(run, "details", prompts.Examples, prompts.examples_prompt(s, cfg.examples), cfg.max_tokens_details,
-            check=lambda a: _nonempty(a.examples))
-        for s in prompts.clean_list(sub.subtopics, cfg.subtopics)])
-    details = [d for a in answers if a is not None for d in prompts.clean_list(a.examples, cfg.examples)]
+    sub = await ask(
+        run,
+        "details",
+        prompts.Subtopics,
+        prompts.subtopics_prompt(topic, cfg.subtopics),
+        cfg.max_tokens_details,
+        check=lambda a: _nonempty(a.subtopics),
+    )
+    answers = await gather_pieces(
+        run,
+        "details",
+        [
+            ask(
+                run,
+                "details",
+                prompts.Examples,
+                prompts.examples_prompt(s, cfg.examples),
+                cfg.max_tokens_details,
+                check=lambda a: _nonempty(a.examples),
+            )
+            for s in prompts.clean_list(sub.subtopics, cfg.subtopics)
+        ],
+    )
+    details = [
+        d for a in answers if a is not None for d in prompts.clean_list(a.examples, cfg.examples)
+    ]
     unique = prompts.clean_list(details)
     if len(unique) < len(details):
         stats.dropped["duplicate"] += len(details) - len(unique)
@@ -304,22 +365,48 @@ async def stage_details(run: Run) -> None:
         raise Fatal(f"{root / store.TOPICS} is missing: run the topics stage first")
     names = store.read_json(root / store.TOPICS)["topics"]
     by_slug = {store.topic_slug(i, t): t for i, t in enumerate(names)}
-    merged = store.read_json(root / store.TOPIC_DETAIL) if (root / store.TOPIC_DETAIL).exists() else {}
+    merged = (
+        store.read_json(root / store.TOPIC_DETAIL) if (root / store.TOPIC_DETAIL).exists() else {}
+    )
     slugs = _selected(run.cfg, list(by_slug))
-    run.stats["details"].skipped += sum(s in merged for s in slugs)  # e.g. the seed's published topic_detail.json
-    await run_units(run, "details", [(store.details_path(root, s), functools.partial(details_unit, run, by_slug[s]))
-                                     for s in slugs if s not in merged])
+    run.stats["details"].skipped += sum(
+        s in merged for s in slugs
+    )  # e.g. the seed's published topic_detail.json
+    await run_units(
+        run,
+        "details",
+        [
+            (store.details_path(root, s), functools.partial(details_unit, run, by_slug[s]))
+            for s in slugs
+            if s not in merged
+        ],
+    )
     if run.cfg.shard == "0/1":  # shards only write their units; the Modal orchestrator merges once
         store.merge_details(root)
 
 
 async def schemas_unit(run: Run, detail: str) -> list[dict]:
     cfg = run.cfg
-    answers = await gather_pieces(run, "schemas", [
-        ask(run, "schemas", prompts.DatabaseSchema, prompts.schema_prompt(detail, n), cfg.max_tokens_schemas,
-            check=lambda a, n=n: prompts.schema_problem(prompts.schema_tables(a), n))
-        for n in range(1, cfg.max_tables + 1)])
-    variants = [{"tables": [{"table_schema": t} for t in prompts.schema_tables(a)]} for a in answers if a is not None]
+    answers = await gather_pieces(
+        run,
+        "schemas",
+        [
+            ask(
+                run,
+                "schemas",
+                prompts.DatabaseSchema,
+                prompts.schema_prompt(detail, n),
+                cfg.max_tokens_schemas,
+                check=lambda a, n=n: prompts.schema_problem(prompts.schema_tables(a), n),
+            )
+            for n in range(1, cfg.max_tables + 1)
+        ],
+    )
+    variants = [
+        {"tables": [{"table_schema": t} for t in prompts.schema_tables(a)]}
+        for a in answers
+        if a is not None
+    ]
     run.stats["schemas"].kept += len(variants)
     return variants
 
@@ -327,23 +414,44 @@ async def schemas_unit(run: Run, detail: str) -> list[dict]:
 async def stage_schemas(run: Run) -> None:
     root = Path(run.cfg.out)
     details = store.read_details(root)
-    await run_units(run, "schemas", [
-        (store.schema_path(root, slug, i), functools.partial(schemas_unit, run, detail))
-        for slug in _selected(run.cfg, list(details)) for i, detail in enumerate(details[slug])])
+    await run_units(
+        run,
+        "schemas",
+        [
+            (store.schema_path(root, slug, i), functools.partial(schemas_unit, run, detail))
+            for slug in _selected(run.cfg, list(details))
+            for i, detail in enumerate(details[slug])
+        ],
+    )
 
 
-def _validate(raw: list[list[str]], kind: str, schemas: list[str]) -> list[tuple[list[str], Counter]]:
-    return [prompts.clean_statements(stmts, kind, parse_schema(schema)) for stmts, schema in zip(raw, schemas)]
+def _validate(
+    raw: list[list[str]], kind: str, schemas: list[str]
+) -> list[tuple[list[str], Counter]]:
+    return [
+        prompts.clean_statements(stmts, kind, parse_schema(schema))
+        for stmts, schema in zip(raw, schemas)
+    ]
 
 
 async def statements_unit(run: Run, path: Path, kind: str, n: int) -> list[dict]:
     cfg, stats = run.cfg, run.stats["statements"]
-    schemas = [store.schema_text(v) for v in store.read_json(path)]
+    schemas = [schema_text(v) for v in store.read_json(path)]
     jobs = [(k, c) for k in range(len(schemas)) for c in prompts.COMPLEXITIES]
-    answers = await gather_pieces(run, "statements", [
-        ask(run, "statements", prompts.SQLStatements, prompts.statements_prompt(schemas[k], kind, c, n),
-            cfg.max_tokens_statements)
-        for k, c in jobs])
+    answers = await gather_pieces(
+        run,
+        "statements",
+        [
+            ask(
+                run,
+                "statements",
+                prompts.SQLStatements,
+                prompts.statements_prompt(schemas[k], kind, c, n),
+                cfg.max_tokens_statements,
+            )
+            for k, c in jobs
+        ],
+    )
     raw: list[list[str]] = [[] for _ in schemas]
     for (k, _), a in zip(jobs, answers):
         if a is not None:
@@ -363,20 +471,30 @@ def parse_kinds(spec: str) -> dict[str, int]:
     for item in spec.split(","):
         kind, _, n = item.strip().partition(":")
         if kind not in prompts.KIND_HINTS or not n.isdigit() or int(n) < 1:
-            raise ValueError(f"bad --kinds item {item!r}: want KIND:N with KIND in {', '.join(prompts.KIND_HINTS)}")
+            raise ValueError(
+                f"bad --kinds item {item!r}: want KIND:N with KIND in {', '.join(prompts.KIND_HINTS)}"
+            )
         kinds[kind] = int(n)
     return kinds
 
 
 async def stage_statements(run: Run) -> None:
     root = Path(run.cfg.out)
-    topics = [p.name for p in (root / store.TABLES).iterdir() if p.is_dir()] if (root / store.TABLES).is_dir() else []
+    topics = (
+        [p.name for p in (root / store.TABLES).iterdir() if p.is_dir()]
+        if (root / store.TABLES).is_dir()
+        else []
+    )
     units = []
     for slug in _selected(run.cfg, topics):
         for path in store.detail_files(root / store.TABLES / slug):
             for kind, n in parse_kinds(run.cfg.kinds).items():
-                units.append((store.statements_path(root, slug, int(path.stem), kind),
-                              functools.partial(statements_unit, run, path, kind, n)))
+                units.append(
+                    (
+                        store.statements_path(root, slug, int(path.stem), kind),
+                        functools.partial(statements_unit, run, path, kind, n),
+                    )
+                )
     await run_units(run, "statements", units)
 
 
@@ -392,13 +510,26 @@ def stage_groups(run: Run) -> None:
 # driver
 
 
-def write_report(cfg: Config, stats: dict[str, Stats], path: Path, started: float, status: str,
-                 recovered: list[str] | None = None) -> None:
+def write_report(
+    cfg: Config,
+    stats: dict[str, Stats],
+    path: Path,
+    started: float,
+    status: str,
+    recovered: list[str] | None = None,
+) -> None:
     config = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "api_key"}
-    store.write_json(path, {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "seconds": round(time.time() - started, 1), "status": status, "config": config,
-        "recovered": recovered or [], "stages": {name: s.as_dict() for name, s in stats.items()}})
+    store.write_json(
+        path,
+        {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": round(time.time() - started, 1),
+            "status": status,
+            "config": config,
+            "recovered": recovered or [],
+            "stages": {name: s.as_dict() for name, s in stats.items()},
+        },
+    )
 
 
 def recover(out: Path) -> list[str]:
@@ -420,7 +551,9 @@ def recover(out: Path) -> list[str]:
     return lines + store.set_aside_corrupt(out)
 
 
-async def generate(cfg: Config, recovered: list[str] | None = None) -> tuple[dict[str, Stats], Path]:
+async def generate(
+    cfg: Config, recovered: list[str] | None = None
+) -> tuple[dict[str, Stats], Path]:
     """Run cfg.stage (or all stages) and return the counts per stage and the report's path;
     `recovered` (what `recover` did before) goes into the report."""
     stages = STAGES if cfg.stage == "all" else (cfg.stage,)
@@ -428,18 +561,34 @@ async def generate(cfg: Config, recovered: list[str] | None = None) -> tuple[dic
         raise Fatal("--llm-url (or $LLM_URL) is required for the LLM stages")
     started = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started))
-    report = Path(cfg.out) / "reports" / f"{stamp}-{cfg.shard.replace('/', 'of')}-{os.getpid()}.json"
-    sampling = {k: v for k, v in (("temperature", cfg.temperature), ("top_p", cfg.top_p)) if v is not None}
-    steps = {"topics": stage_topics, "details": stage_details, "schemas": stage_schemas,
-             "statements": stage_statements}
+    report = (
+        Path(cfg.out) / "reports" / f"{stamp}-{cfg.shard.replace('/', 'of')}-{os.getpid()}.json"
+    )
+    sampling = {
+        k: v for k, v in (("temperature", cfg.temperature), ("top_p", cfg.top_p)) if v is not None
+    }
+    steps = {
+        "topics": stage_topics,
+        "details": stage_details,
+        "schemas": stage_schemas,
+        "statements": stage_statements,
+    }
     stats: dict[str, Stats] = {}
     status = "interrupted"
-    write_report(cfg, stats, report, started, "running", recovered)  # a killed run leaves this behind
+    write_report(
+        cfg, stats, report, started, "running", recovered
+    )  # a killed run leaves this behind
     try:
-        async with openai.AsyncOpenAI(base_url=cfg.llm_url or None, api_key=cfg.api_key, timeout=cfg.timeout,
-                                      max_retries=0) as client:  # retries are ours: counted, with backoff
-            run = Run(cfg, instructor.from_openai(client, mode=MODES[cfg.mode]), asyncio.Semaphore(cfg.concurrency),
-                      stats, sampling)
+        async with openai.AsyncOpenAI(
+            base_url=cfg.llm_url or None, api_key=cfg.api_key, timeout=cfg.timeout, max_retries=0
+        ) as client:  # retries are ours: counted, with backoff
+            run = Run(
+                cfg,
+                instructor.from_openai(client, mode=MODES[cfg.mode]),
+                asyncio.Semaphore(cfg.concurrency),
+                stats,
+                sampling,
+            )
             for stage in stages:
                 stats[stage] = Stats()
                 if stage == "groups":
@@ -462,20 +611,35 @@ def format_summary(stats: dict[str, Stats]) -> str:
     for name, s in stats.items():
         values = [getattr(s, c) if c != "dropped" else sum(s.dropped.values()) for c in cols]
         lines.append(f"{name:<11}" + "".join(f"{v:>10}" for v in values))
-        for label, counter in (("retries", s.retries), ("dropped", s.dropped), ("failures", s.failures)):
+        for label, counter in (
+            ("retries", s.retries),
+            ("dropped", s.dropped),
+            ("failures", s.failures),
+        ):
             if counter:
-                lines.append(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counter.items())))
+                lines.append(
+                    f"  {label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counter.items()))
+                )
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
-    parser = argparse.ArgumentParser(prog="python -m datagen.llm", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m datagen.llm", description=__doc__.split("\n\n")[0]
+    )
     for f in dataclasses.fields(Config):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        shown = "" if f.name in ("llm_url", "api_key") or default is None else f" (default: {default})"
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=default,
-                            type=float if default is None else type(default), help=HELP[f.name] + shown,
-                            choices=("all",) + STAGES if f.name == "stage" else MODES if f.name == "mode" else None)
+        shown = (
+            "" if f.name in ("llm_url", "api_key") or default is None else f" (default: {default})"
+        )
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=default,
+            type=float if default is None else type(default),
+            help=HELP[f.name] + shown,
+            choices=("all",) + STAGES if f.name == "stage" else MODES if f.name == "mode" else None,
+        )
     cfg = Config(**vars(parser.parse_args(argv)))
     try:
         parse_kinds(cfg.kinds)
@@ -487,7 +651,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
 
 
 def quiet_logs() -> None:
-    logging.getLogger("instructor").setLevel(logging.CRITICAL)  # it logs each failed attempt; we count them
+    logging.getLogger("instructor").setLevel(
+        logging.CRITICAL
+    )  # it logs each failed attempt; we count them
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to parsing as a Command"
 
 

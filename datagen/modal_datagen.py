@@ -9,6 +9,7 @@ each running the stage's units with its own bounded concurrency against the vLLM
 Resuming works as locally: finished unit files are skipped, so rerunning a stage (or Modal
 retrying a preempted container) redoes only what is missing.
 """
+
 import asyncio
 import shlex
 from collections import Counter
@@ -22,15 +23,21 @@ MINUTES = 60  # seconds
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
-    .uv_pip_install("openai==3.3.0", "instructor==1.17.0", "pydantic==2.14.3", "sqlglot==30.30.0", "tqdm")
+    .uv_pip_install(
+        "openai==3.3.0", "instructor==1.17.0", "pydantic==2.14.3", "sqlglot==30.30.0", "tqdm"
+    )
     .add_local_python_source("datagen")
 )
 volume = modal.Volume.from_name("sqlcomplete-datagen", create_if_missing=True)
 app = modal.App(APP)
 
 
-@app.function(image=image, volumes={ROOT: volume}, timeout=24 * 60 * MINUTES,
-              retries=modal.Retries(max_retries=3, initial_delay=30.0))
+@app.function(
+    image=image,
+    volumes={ROOT: volume},
+    timeout=24 * 60 * MINUTES,
+    retries=modal.Retries(max_retries=3, initial_delay=30.0),
+)
 def run_stage(stage: str, shard: str, options: dict) -> dict:
     """One stage for the topics of one shard ("I/N"); returns its counts."""
     from datagen import llm
@@ -86,14 +93,20 @@ def _run(stage: str, llm_url: str, shards: int, flags: str) -> None:
     if stage in ("topics", "groups"):  # one unit, or a local rebuild: no fan-out
         results = [run_stage.remote(stage, "0/1", options)]
     else:
-        results = list(run_stage.starmap([(stage, f"{i}/{shards}", options) for i in range(shards)]))
+        results = list(
+            run_stage.starmap([(stage, f"{i}/{shards}", options) for i in range(shards)])
+        )
     if stage == "details":
         print(f"topic_detail.json holds {merge_details.remote()} topics")
     total = llm.Stats()
     for result in results:
         s = result[stage]
         for key, value in s.items():
-            setattr(total, key, getattr(total, key) + (Counter(value) if isinstance(value, dict) else value))
+            setattr(
+                total,
+                key,
+                getattr(total, key) + (Counter(value) if isinstance(value, dict) else value),
+            )
     print(llm.format_summary({stage: total}))
     if total.failed:
         print(f"{total.failed} {stage} units failed; rerun to finish them")

@@ -13,6 +13,7 @@
 Every file is written whole or not at all (temp file, fsync, rename), so a crash never leaves a
 half-written unit and "file exists" means "unit done".
 """
+
 import contextlib
 import gzip
 import json
@@ -23,8 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from datagen.sqlcheck import statement_problem
-from sqlschema import parse_schema
+from sqlcomplete.corpus import assign_flat, schema_text
 
 TOPICS = "topics.json"
 TOPIC_DETAIL = "topic_detail.json"
@@ -81,7 +81,9 @@ def write_jsonl_gz(path: Path, rows: Iterable[dict]) -> int:
 
 def sweep_tmp(root: Path) -> int:
     """Remove temp files a killed run left behind; returns how many."""
-    stale = [p for p in Path(root).rglob(".*.tmp") if _TMP.match(p.name)] if Path(root).exists() else []
+    stale = (
+        [p for p in Path(root).rglob(".*.tmp") if _TMP.match(p.name)] if Path(root).exists() else []
+    )
     for p in stale:
         p.unlink()
     return len(stale)
@@ -105,7 +107,9 @@ def topic_key(slug: str) -> tuple[int, str]:
 
 def detail_files(folder: Path) -> list[Path]:
     """<detail>.json files of a topic folder in detail order (2 before 10)."""
-    return sorted((p for p in Path(folder).glob("*.json") if p.stem.isdigit()), key=lambda p: int(p.stem))
+    return sorted(
+        (p for p in Path(folder).glob("*.json") if p.stem.isdigit()), key=lambda p: int(p.stem)
+    )
 
 
 def details_path(root: Path, topic: str) -> Path:
@@ -118,11 +122,6 @@ def schema_path(root: Path, topic: str, detail: int) -> Path:
 
 def statements_path(root: Path, topic: str, detail: int, kind: str) -> Path:
     return Path(root) / STATEMENTS / topic / str(detail) / f"{kind}.json"
-
-
-def schema_text(variant: dict) -> str:
-    """A schema variant as the text the statements were generated against (tables joined by a blank line)."""
-    return "\n\n".join(t["table_schema"].strip() for t in variant["tables"])
 
 
 # -----------------------------------------------------------------------------
@@ -142,8 +141,9 @@ def _statements_entry(x: Any) -> bool:
 
 
 def _schema_variant(x: Any) -> bool:
-    return isinstance(x, dict) and _list_of(x.get("tables"), lambda t: isinstance(t, dict)
-                                            and isinstance(t.get("table_schema"), str))
+    return isinstance(x, dict) and _list_of(
+        x.get("tables"), lambda t: isinstance(t, dict) and isinstance(t.get("table_schema"), str)
+    )
 
 
 # the shape of each kind of unit file; statements also in the seed's flat Modal variant
@@ -189,20 +189,37 @@ def set_aside_corrupt(root: Path) -> list[str]:
                 write_json(path, restore)
 
     def made_from_topic(topic: str) -> list[Path]:
-        return sorted((root / TABLES / topic).glob("*.json")) + sorted((root / STATEMENTS / topic).glob("*/*.json"))
+        return sorted((root / TABLES / topic).glob("*.json")) + sorted(
+            (root / STATEMENTS / topic).glob("*/*.json")
+        )
 
     def all_units() -> list[Path]:
-        return sorted((root / DETAILS).glob("*.json")) + [p for p in [root / TOPIC_DETAIL] if p.exists()] + \
-            sorted((root / TABLES).glob("*/*.json")) + sorted((root / STATEMENTS).glob("*/*/*.json"))
+        return (
+            sorted((root / DETAILS).glob("*.json"))
+            + [p for p in [root / TOPIC_DETAIL] if p.exists()]
+            + sorted((root / TABLES).glob("*/*.json"))
+            + sorted((root / STATEMENTS).glob("*/*/*.json"))
+        )
 
     if (root / TOPICS).exists() and (problem := unit_problem(root / TOPICS, TOPICS)):
         aside(root / TOPICS, problem, all_units())  # new topics: everything below them is new
-    merged_problem = unit_problem(root / TOPIC_DETAIL, TOPIC_DETAIL) if (root / TOPIC_DETAIL).exists() else None
-    merged = read_json(root / TOPIC_DETAIL) if (root / TOPIC_DETAIL).exists() and not merged_problem else {}
+    merged_problem = (
+        unit_problem(root / TOPIC_DETAIL, TOPIC_DETAIL) if (root / TOPIC_DETAIL).exists() else None
+    )
+    merged = (
+        read_json(root / TOPIC_DETAIL)
+        if (root / TOPIC_DETAIL).exists() and not merged_problem
+        else {}
+    )
     for unit in sorted((root / DETAILS).glob("*.json")):
         if problem := unit_problem(unit, DETAILS):
             # topic_detail.json may still hold this topic's details: then nothing below is stale
-            aside(unit, problem, [] if unit.stem in merged else made_from_topic(unit.stem), merged.get(unit.stem))
+            aside(
+                unit,
+                problem,
+                [] if unit.stem in merged else made_from_topic(unit.stem),
+                merged.get(unit.stem),
+            )
     if merged_problem:
         # rebuilt from the details units; a topic only it held gets new details, so new schemas
         held = {p.stem for p in (root / DETAILS).glob("*.json")}
@@ -211,7 +228,11 @@ def set_aside_corrupt(root: Path) -> list[str]:
         merge_details(root)
     for unit in sorted((root / TABLES).glob("*/*.json")):
         if problem := unit_problem(unit, TABLES):  # its statements belong to the old variants
-            aside(unit, problem, sorted((root / STATEMENTS / unit.parent.name / unit.stem).glob("*.json")))
+            aside(
+                unit,
+                problem,
+                sorted((root / STATEMENTS / unit.parent.name / unit.stem).glob("*.json")),
+            )
     for unit in sorted((root / STATEMENTS).glob("*/*/*.json")):
         if problem := unit_problem(unit, STATEMENTS):
             aside(unit, problem, [])
@@ -245,19 +266,6 @@ def merge_details(root: Path) -> int:
     return len(details)
 
 
-def assign_flat(statements: list[str], variants: list[dict]) -> list[list[str]]:
-    """The seed's Modal variant stored one flat {"statements": [...]} per kind, losing which schema
-    variant each came from; give each statement to the first variant it is valid against."""
-    tables = [parse_schema(schema_text(v)) for v in variants]
-    out: list[list[str]] = [[] for _ in variants]
-    for sql in statements:
-        for k, t in enumerate(tables):
-            if statement_problem(sql, t) is None:
-                out[k].append(sql)
-                break
-    return out
-
-
 def read_seed_layout(root: Path) -> Iterator[dict]:
     """Groups {"topic", "detail", "variant", "schema", "statements": {kind: [...]}} from the seed's
     on-disk layout (ours or the seed's published one), in topic, detail, variant order; variants
@@ -265,12 +273,16 @@ def read_seed_layout(root: Path) -> Iterator[dict]:
     root = Path(root)
     if not (root / TABLES).is_dir():
         return
-    for topic_dir in sorted((p for p in (root / TABLES).iterdir() if p.is_dir()), key=lambda p: topic_key(p.name)):
+    for topic_dir in sorted(
+        (p for p in (root / TABLES).iterdir() if p.is_dir()), key=lambda p: topic_key(p.name)
+    ):
         for schema_file in detail_files(topic_dir):
             variants = read_json(schema_file)
             detail = int(schema_file.stem)
             by_kind: dict[str, list[list[str]]] = {}
-            for kind_file in sorted((root / STATEMENTS / topic_dir.name / str(detail)).glob("*.json")):
+            for kind_file in sorted(
+                (root / STATEMENTS / topic_dir.name / str(detail)).glob("*.json")
+            ):
                 entries = read_json(kind_file)
                 if isinstance(entries, dict):
                     by_kind[kind_file.stem] = assign_flat(entries.get("statements", []), variants)
@@ -279,5 +291,10 @@ def read_seed_layout(root: Path) -> Iterator[dict]:
             for k, variant in enumerate(variants):
                 statements = {kind: lists[k] for kind, lists in by_kind.items() if k < len(lists)}
                 if any(statements.values()):
-                    yield {"topic": topic_dir.name, "detail": detail, "variant": k,
-                           "schema": schema_text(variant), "statements": statements}
+                    yield {
+                        "topic": topic_dir.name,
+                        "detail": detail,
+                        "variant": k,
+                        "schema": schema_text(variant),
+                        "statements": statements,
+                    }

@@ -26,6 +26,7 @@ The sample is chosen by attempt number, not by the random stream, so validation 
 what is generated: the same arguments give byte-identical output (gzip header included).
 Measured: ~33,000 statements/s per core of CPU time with the default 1% sample (~40,000 without).
 """
+
 import argparse
 import gzip
 import json
@@ -35,17 +36,24 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from tqdm import tqdm
 
 from datagen import vocab
-from datagen.sqlcheck import statement_problem
-from sqlschema import parse_schema
+from sqlcomplete.sql.check import statement_problem
+from sqlcomplete.sql.schema import parse_schema
 
 KINDS = ("select", "insert", "update", "delete", "truncate", "upsert")
-DEFAULT_MIX = {"select": 0.4, "insert": 0.2, "update": 0.15, "delete": 0.1, "truncate": 0.05, "upsert": 0.1}
+DEFAULT_MIX = {
+    "select": 0.4,
+    "insert": 0.2,
+    "update": 0.15,
+    "delete": 0.1,
+    "truncate": 0.05,
+    "upsert": 0.1,
+}
 VALIDATE_EVERY = 100  # default sample: 1% of statements get the full sqlglot check
 LONG_RATE = 0.03  # share of long schemas (8-12 tables)
 MAX_LONG_CHARS = 3000
@@ -53,14 +61,16 @@ LAYOUTS = ("crdb", "hand", "tablecons", "oneline", "lower", "sqlite")
 LAYOUT_WEIGHTS = (0.30, 0.30, 0.16, 0.06, 0.09, 0.09)
 
 # words that must not become bare identifiers or aliases (SQL reserved words, parse_schema's non-columns)
-RESERVED = set("""all analyse analyze and any array as asc asymmetric both case cast check collate column
+RESERVED = set(
+    """all analyse analyze and any array as asc asymmetric both case cast check collate column
 concurrently constraint create current_catalog current_date current_role current_schema current_time
 current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign
 from grant group having in index initially intersect into lateral leading limit localtime localtimestamp
 not nothing null offset on only or order placing primary references returning select session_user some
 symmetric table then to trailing true union unique user using variadic when where window with key family
 inverted exclude is by at if of set no go like ilike between exists join left right inner outer full cross natural
-values update delete insert over filter similar""".split())
+values update delete insert over filter similar""".split()
+)
 
 # ---------------------------------------------------------------------------------------------
 # vocabulary: domains of tables with column kinds
@@ -87,9 +97,17 @@ def infer_kind(n: str) -> tuple[str, tuple[str, ...]]:
         return "enum", tuple(vocab.ENUMS[n].split("|"))
     if n in vocab.POOLS:
         return "pool", tuple(vocab.POOLS[n].split("|"))
-    if n.startswith(("is_", "has_", "can_")) or n in vocab.BOOL_NAMES or n.endswith(("_enabled", "_verified", "_sent", "_notified", "_covered")):
+    if (
+        n.startswith(("is_", "has_", "can_"))
+        or n in vocab.BOOL_NAMES
+        or n.endswith(("_enabled", "_verified", "_sent", "_notified", "_covered"))
+    ):
         return "bool", ()
-    if n in vocab.DATE_NAMES or n.endswith(("_date", "_on", "_until", "_from", "_since")) or n.startswith("period_"):
+    if (
+        n in vocab.DATE_NAMES
+        or n.endswith(("_date", "_on", "_until", "_from", "_since"))
+        or n.startswith("period_")
+    ):
         return "date", ()
     if n.endswith(("_at", "_for", "_start", "_end")) or n in ("kickoff", "recorded"):
         return "ts", ()
@@ -103,7 +121,9 @@ def infer_kind(n: str) -> tuple[str, tuple[str, ...]]:
         return "first", ()
     if n == "last_name":
         return "last", ()
-    if n in vocab.PERSON_NAMES or (n.endswith(("_name", "_by")) and n.split("_")[0] in vocab.PERSON_WORDS):
+    if n in vocab.PERSON_NAMES or (
+        n.endswith(("_name", "_by")) and n.split("_")[0] in vocab.PERSON_WORDS
+    ):
         return "person", ()
     if n in ("username", "login", "display_name", "twitter_handle"):
         return "username", ()
@@ -135,7 +155,13 @@ def infer_kind(n: str) -> tuple[str, tuple[str, ...]]:
         return "json", ()
     if n in vocab.TAG_NAMES:
         return "tags", ()
-    if n in ("duration", "estimated_duration", "prep_time", "cook_time", "expected_duration") or n.endswith("_interval"):
+    if n in (
+        "duration",
+        "estimated_duration",
+        "prep_time",
+        "cook_time",
+        "expected_duration",
+    ) or n.endswith("_interval"):
         return "interval", ()
     if n in ("checksum", "password_hash", "client_secret_hash", "signature"):
         return "bytes", ()
@@ -149,7 +175,13 @@ def infer_kind(n: str) -> tuple[str, tuple[str, ...]]:
         return "lat", ()
     if n in ("longitude", "current_longitude"):
         return "lng", ()
-    if n.endswith(("_pct", "_ratio", "_multiplier", "probability", "_chance")) or n in ("rate", "tax_rate", "interest_rate", "commission_rate", "earn_rate"):
+    if n.endswith(("_pct", "_ratio", "_multiplier", "probability", "_chance")) or n in (
+        "rate",
+        "tax_rate",
+        "interest_rate",
+        "commission_rate",
+        "earn_rate",
+    ):
         return "pct", ()
     if n in vocab.FLOAT_NAMES or n.endswith(vocab.FLOAT_SUFFIXES):
         return "float", ()
@@ -157,9 +189,13 @@ def infer_kind(n: str) -> tuple[str, tuple[str, ...]]:
         return "money", ()
     if n.endswith("_id") and n not in ("national_id", "tax_id", "microchip_id"):
         return "ref", ()
-    if n in vocab.CODE_NAMES or n.endswith(("_code", "_number", "_ref", "_hash", "_token", "_key", "_prefix", "_last4")):
+    if n in vocab.CODE_NAMES or n.endswith(
+        ("_code", "_number", "_ref", "_hash", "_token", "_key", "_prefix", "_last4")
+    ):
         return "code", ()
-    if n in vocab.TEXT_NAMES or n.endswith(("_notes", "_text", "_summary", "_reason", "_comment", "_instructions", "_requests")):
+    if n in vocab.TEXT_NAMES or n.endswith(
+        ("_notes", "_text", "_summary", "_reason", "_comment", "_instructions", "_requests")
+    ):
         return "text", ()
     if n in ("name", "title", "headline", "subject", "subheadline") or n.endswith("_name"):
         return "title", ()
@@ -190,7 +226,9 @@ def _parse_domains(text: str) -> list[tuple[str, list[TableSpec]]]:
                 else:
                     kind, values = infer_kind(item)
                     cols.append(ColSpec(item, kind, values))
-            domains[-1][1].append(TableSpec(table.strip(), cols, [c.strip() for c in pk.split(",") if c.strip()]))
+            domains[-1][1].append(
+                TableSpec(table.strip(), cols, [c.strip() for c in pk.split(",") if c.strip()])
+            )
     return domains
 
 
@@ -235,7 +273,9 @@ class Table:
     settable: list[Col] = field(default_factory=list)  # UPDATE SET candidates
     required: list[Col] = field(default_factory=list)  # INSERT must name these
     optional: list[Col] = field(default_factory=list)
-    children: list[tuple["Table", Col]] = field(default_factory=list)  # tables whose col references our pk
+    children: list[tuple["Table", Col]] = field(
+        default_factory=list
+    )  # tables whose col references our pk
     parents: list[tuple[Col, "Table"]] = field(default_factory=list)
 
 
@@ -250,7 +290,20 @@ class Schema:
 
 
 _NUMERIC = {"int", "money", "float", "rating5", "pct", "lat", "lng", "year"}
-_GROUPABLE = {"enum", "pool", "bool", "fk", "city", "country", "year", "currency", "language", "timezone", "color", "date"}
+_GROUPABLE = {
+    "enum",
+    "pool",
+    "bool",
+    "fk",
+    "city",
+    "country",
+    "year",
+    "currency",
+    "language",
+    "timezone",
+    "color",
+    "date",
+}
 _UNORDERABLE = {"json", "tags", "bytes", "inet", "text", "url", "file", "bool", "uuid", "fkuuid"}
 _MINMAX = _NUMERIC | {"date", "ts", "interval"}
 
@@ -262,8 +315,18 @@ def _words(base: str) -> list[str]:
 def singular(word: str) -> str:
     """English singular of a snake_case plural table name (last word only)."""
     head, _, last = word.rpartition("_")
-    for end, rep in (("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("status", "status"),
-                     ("news", "news"), ("ss", "ss"), ("us", "us"), ("s", "")):
+    for end, rep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("xes", "x"),
+        ("status", "status"),
+        ("news", "news"),
+        ("ss", "ss"),
+        ("us", "us"),
+        ("s", ""),
+    ):
         if last.endswith(end):
             last = last[: len(last) - len(end)] + rep
             break
@@ -274,7 +337,11 @@ def _style_name(base: str, style: str, is_table: bool, rng: random.Random) -> tu
     """(DDL name, statement reference) of a snake_case base name under a naming style."""
     parts = _words(base)
     if style == "camel":
-        name = "".join(p.capitalize() for p in parts) if is_table and rng.random() < 0.7 else parts[0] + "".join(p.capitalize() for p in parts[1:])
+        name = (
+            "".join(p.capitalize() for p in parts)
+            if is_table and rng.random() < 0.7
+            else parts[0] + "".join(p.capitalize() for p in parts[1:])
+        )
         return name, name
     if style == "pascal_q" or (style == "mixed" and rng.random() < (0.25 if is_table else 0.3)):
         name = "".join(p.capitalize() for p in parts)
@@ -294,16 +361,42 @@ def _style_name(base: str, style: str, is_table: bool, rng: random.Random) -> tu
 _TYPE_FLAVOURS = {
     "int": (("INT", 4), ("INT8", 3), ("INTEGER", 2), ("BIGINT", 1), ("INT4", 0.5)),
     "str": (("STRING", 3), ("VARCHAR", 4), ("TEXT", 3)),
-    "money": (("DECIMAL(10,2)", 4), ("DECIMAL(12,2)", 2), ("NUMERIC(10,2)", 2), ("DECIMAL", 1), ("DECIMAL(8,2)", 1)),
+    "money": (
+        ("DECIMAL(10,2)", 4),
+        ("DECIMAL(12,2)", 2),
+        ("NUMERIC(10,2)", 2),
+        ("DECIMAL", 1),
+        ("DECIMAL(8,2)", 1),
+    ),
     "float": (("FLOAT8", 4), ("FLOAT", 2), ("REAL", 1), ("DOUBLE PRECISION", 1)),
     "bool": (("BOOL", 1), ("BOOLEAN", 1)),
     "ts": (("TIMESTAMP", 1), ("TIMESTAMPTZ", 1)),
     "json": (("JSONB", 6), ("JSON", 1)),
 }
-_VARCHAR_LEN = {"email": 255, "phone": 20, "first": 50, "last": 50, "person": 100, "username": 50, "title": 200,
-                "code": 32, "url": 500, "city": 100, "country": 64, "address": 255, "zip": 10, "enum": 20,
-                "currency": 3, "language": 8, "timezone": 64, "color": 20, "word": 64, "text": 1000, "pool": 100,
-                "file": 255}
+_VARCHAR_LEN = {
+    "email": 255,
+    "phone": 20,
+    "first": 50,
+    "last": 50,
+    "person": 100,
+    "username": 50,
+    "title": 200,
+    "code": 32,
+    "url": 500,
+    "city": 100,
+    "country": 64,
+    "address": 255,
+    "zip": 10,
+    "enum": 20,
+    "currency": 3,
+    "language": 8,
+    "timezone": 64,
+    "color": 20,
+    "word": 64,
+    "text": 1000,
+    "pool": 100,
+    "file": 255,
+}
 
 
 def _ch(rng: random.Random, seq):
@@ -346,7 +439,9 @@ def _col_type(kind: str, fl: dict, rng: random.Random) -> str:
     if kind == "json":
         return fl["json"]
     if kind == "tags":
-        return "STRING[]" if fl["str"] == "STRING" else "TEXT[]" if rng.random() < 0.6 else "VARCHAR[]"
+        return (
+            "STRING[]" if fl["str"] == "STRING" else "TEXT[]" if rng.random() < 0.6 else "VARCHAR[]"
+        )
     if kind == "interval":
         return "INTERVAL"
     if kind == "bytes":
@@ -374,7 +469,11 @@ def _pick_tables(rng: random.Random, specs: list[TableSpec], n: int) -> list[Tab
     frontier = list(nbrs[chosen[0]])
     while len(chosen) < n and len(chosen) < len(specs):
         frontier = [f for f in frontier if f not in chosen]
-        nxt = _ch(rng, frontier) if frontier else _ch(rng, [t.base for t in specs if t.base not in chosen])
+        nxt = (
+            _ch(rng, frontier)
+            if frontier
+            else _ch(rng, [t.base for t in specs if t.base not in chosen])
+        )
         chosen.append(nxt)
         frontier.extend(nbrs[nxt])
     return [t for t in specs if t.base in chosen]
@@ -396,7 +495,18 @@ def build_schema(rng: random.Random, long: bool = False) -> Schema:
     if layout == "sqlite" and style in ("camel", "mixed"):
         style = "snake"
     fl = {k: _pick(rng, v) for k, v in _TYPE_FLAVOURS.items()}
-    pk_style = _pick(rng, (("serial", 3), ("int", 3), ("uuid", 2), ("rowid", 1.5), ("named_int", 2), ("named_serial", 1), ("named_uuid", 1)))
+    pk_style = _pick(
+        rng,
+        (
+            ("serial", 3),
+            ("int", 3),
+            ("uuid", 2),
+            ("rowid", 1.5),
+            ("named_int", 2),
+            ("named_serial", 1),
+            ("named_uuid", 1),
+        ),
+    )
     singular_tables = rng.random() < 0.22
     keep = 0.62 if long else 0.85
     max_cols = 7 if long else 11
@@ -413,7 +523,15 @@ def build_schema(rng: random.Random, long: bool = False) -> Schema:
             pbase = "id" if not pk_style.startswith("named") else singular(spec.base) + "_id"
             kind = "uuid" if pk_style.endswith("uuid") else "int"
             name, ref = _style_name(pbase, style, False, rng)
-            c = Col(name, ref, pbase, kind, "UUID" if kind == "uuid" else fl["int"], not_null=True, pk=True)
+            c = Col(
+                name,
+                ref,
+                pbase,
+                kind,
+                "UUID" if kind == "uuid" else fl["int"],
+                not_null=True,
+                pk=True,
+            )
             if kind == "uuid":
                 c.default = "gen_random_uuid()"
             elif pk_style.endswith("serial"):
@@ -422,12 +540,17 @@ def build_schema(rng: random.Random, long: bool = False) -> Schema:
                 c.type, c.default = "INT8", "unique_rowid()"
             cols.append(c)
             pk.append(c)
-        specs_cols = [c for c in spec.cols if c.kind == "fk" or c.base in spec.pk or rng.random() < keep]
+        specs_cols = [
+            c for c in spec.cols if c.kind == "fk" or c.base in spec.pk or rng.random() < keep
+        ]
         if len(specs_cols) < 2:
             specs_cols = spec.cols[:3]
         if len(specs_cols) > max_cols:
-            specs_cols = [c for c in specs_cols if c.kind == "fk" or c.base in spec.pk][:max_cols] + \
-                         [c for c in specs_cols if c.kind != "fk" and c.base not in spec.pk][: max(2, max_cols - 3)]
+            specs_cols = [c for c in specs_cols if c.kind == "fk" or c.base in spec.pk][
+                :max_cols
+            ] + [c for c in specs_cols if c.kind != "fk" and c.base not in spec.pk][
+                : max(2, max_cols - 3)
+            ]
             specs_cols = [c for c in spec.cols if c in specs_cols]
         extra, have = [], {c.base for c in spec.cols}
         if not long and "created_at" not in have and rng.random() < 0.15:
@@ -440,14 +563,22 @@ def build_schema(rng: random.Random, long: bool = False) -> Schema:
             parent = None
             if kind == "fk":
                 parent = tables.get(cs.ref)
-                ptarget = parent.pk[0].kind if parent and len(parent.pk) == 1 else ("uuid" if pk_style.endswith("uuid") else "int")
+                ptarget = (
+                    parent.pk[0].kind
+                    if parent and len(parent.pk) == 1
+                    else ("uuid" if pk_style.endswith("uuid") else "int")
+                )
                 kind = "uuid" if ptarget == "uuid" else "fk"
                 ctype = "UUID" if kind == "uuid" else ("INT8" if pk_style == "rowid" else fl["int"])
             else:
                 ctype = _col_type(kind, fl, rng)
             c = Col(name, ref, cs.base, kind, ctype, cs.values)
             if kind == "title":
-                words = cs.base.replace("_name", "").replace("title", "").strip("_") if cs.base not in ("name", "title") else ""
+                words = (
+                    cs.base.replace("_name", "").replace("title", "").strip("_")
+                    if cs.base not in ("name", "title")
+                    else ""
+                )
                 c.noun = (words or singular(spec.base)).replace("_", " ").title()
             if kind == "uuid" and cs.kind == "fk":
                 c.kind = "fkuuid"
@@ -459,7 +590,13 @@ def build_schema(rng: random.Random, long: bool = False) -> Schema:
             cols.append(c)
         t = Table(tname, tref, spec.base, cols, pk)
         tables[spec.base] = t
-    schema = Schema(domain, list(tables.values()), layout, style, qualify=layout == "crdb" and rng.random() < 0.3)
+    schema = Schema(
+        domain,
+        list(tables.values()),
+        layout,
+        style,
+        qualify=layout == "crdb" and rng.random() < 0.3,
+    )
     for t in schema.tables:
         _prepare(t)
     return schema
@@ -473,23 +610,47 @@ def _decorate(c: Col, rng: random.Random) -> None:
         c.not_null = c.not_null or r() < 0.6
         c.index = r() < 0.45
         return
-    c.not_null = c.not_null or r() < {"title": 0.5, "email": 0.6, "first": 0.6, "last": 0.6, "username": 0.6, "code": 0.5}.get(k, 0.2)
-    if k == "ts" and c.base in ("created_at", "updated_at", "placed_at", "recorded_at", "occurred_at", "logged_at") and r() < 0.6:
+    c.not_null = c.not_null or r() < {
+        "title": 0.5,
+        "email": 0.6,
+        "first": 0.6,
+        "last": 0.6,
+        "username": 0.6,
+        "code": 0.5,
+    }.get(k, 0.2)
+    if (
+        k == "ts"
+        and c.base
+        in ("created_at", "updated_at", "placed_at", "recorded_at", "occurred_at", "logged_at")
+        and r() < 0.6
+    ):
         c.default = "now()"
     elif k == "ts" and r() < 0.06:
         c.default = "current_timestamp()"
     elif k == "bool" and r() < 0.5:
-        c.default = "false" if c.base.startswith(("is_", "has_")) and r() < 0.6 else _ch(rng, ("true", "false"))
+        c.default = (
+            "false"
+            if c.base.startswith(("is_", "has_")) and r() < 0.6
+            else _ch(rng, ("true", "false"))
+        )
         c.not_null = c.not_null or r() < 0.4
     elif k == "enum" and r() < 0.35:
         c.default = f"'{c.values[0]}'"
-    elif k in ("int", "money") and ("count" in c.base or "qty" in c.base or "balance" in c.base or "points" in c.base) and r() < 0.4:
+    elif (
+        k in ("int", "money")
+        and ("count" in c.base or "qty" in c.base or "balance" in c.base or "points" in c.base)
+        and r() < 0.4
+    ):
         c.default = "0"
     elif k == "json" and r() < 0.2:
         c.default = "'{}'"
     elif k == "date" and r() < 0.05:
         c.default = "current_date()"
-    if k in ("email", "code", "username") and r() < 0.5 and not c.base.endswith(("_number", "_hash")):
+    if (
+        k in ("email", "code", "username")
+        and r() < 0.5
+        and not c.base.endswith(("_number", "_hash"))
+    ):
         c.unique = True
     if k in ("money", "int") and r() < 0.12:
         c.check = f"{c.ref} >= 0"
@@ -536,9 +697,20 @@ def _prepare(t: Table) -> None:
 # ---------------------------------------------------------------------------------------------
 # DDL rendering
 
-_CRDB_TYPES = {"INT": "INT8", "INTEGER": "INT8", "BIGINT": "INT8", "TEXT": "STRING", "NUMERIC(10,2)": "DECIMAL(10,2)",
-               "FLOAT": "FLOAT8", "DOUBLE PRECISION": "FLOAT8", "REAL": "FLOAT4", "BOOLEAN": "BOOL", "JSON": "JSONB",
-               "TEXT[]": "STRING[]", "VARCHAR[]": "VARCHAR[]"}
+_CRDB_TYPES = {
+    "INT": "INT8",
+    "INTEGER": "INT8",
+    "BIGINT": "INT8",
+    "TEXT": "STRING",
+    "NUMERIC(10,2)": "DECIMAL(10,2)",
+    "FLOAT": "FLOAT8",
+    "DOUBLE PRECISION": "FLOAT8",
+    "REAL": "FLOAT4",
+    "BOOLEAN": "BOOL",
+    "JSON": "JSONB",
+    "TEXT[]": "STRING[]",
+    "VARCHAR[]": "VARCHAR[]",
+}
 
 
 def _crdb_type(c: Col) -> str:
@@ -579,10 +751,14 @@ def render_crdb(t: Table, qual: str) -> str:
         if d:
             s += f" DEFAULT {d}"
         lines.append(s)
-    lines.append(f"CONSTRAINT {_cname(t, 'pkey')} PRIMARY KEY ({', '.join(c.name + ' ASC' for c in t.pk)})")
+    lines.append(
+        f"CONSTRAINT {_cname(t, 'pkey')} PRIMARY KEY ({', '.join(c.name + ' ASC' for c in t.pk)})"
+    )
     for c in t.cols:
         if c.fk is not None:
-            lines.append(f"CONSTRAINT {_cname(t, _bare(c.name) + '_fkey')} FOREIGN KEY ({c.name}) REFERENCES {qual}{c.fk.name}({c.fk.pk[0].name})")
+            lines.append(
+                f"CONSTRAINT {_cname(t, _bare(c.name) + '_fkey')} FOREIGN KEY ({c.name}) REFERENCES {qual}{c.fk.name}({c.fk.pk[0].name})"
+            )
     for c in t.cols:
         if c.unique:
             lines.append(f"UNIQUE INDEX {_cname(t, _bare(c.name) + '_key')} ({c.name} ASC)")
@@ -600,10 +776,16 @@ def _crdb_check(c: Col) -> str:
     if c.kind == "enum":
         return c.check.replace("', '", "':::STRING, '").replace("')", "':::STRING)")
     tname = _crdb_type(c).split("(")[0]
-    return re.sub(r"(?<![\w.])(\d+)(?![\w.])", lambda m: f"{m.group(1)}:::{tname}", c.check) if tname in ("INT8", "DECIMAL", "INT4") else c.check
+    return (
+        re.sub(r"(?<![\w.])(\d+)(?![\w.])", lambda m: f"{m.group(1)}:::{tname}", c.check)
+        if tname in ("INT8", "DECIMAL", "INT4")
+        else c.check
+    )
 
 
-def render_hand(t: Table, rng: random.Random, inline: bool, indent: str, lower: bool, one_line: bool) -> tuple[str, list[str]]:
+def render_hand(
+    t: Table, rng: random.Random, inline: bool, indent: str, lower: bool, one_line: bool
+) -> tuple[str, list[str]]:
     """Hand-written styles: inline or table-level constraints; returns (CREATE TABLE, extra CREATE INDEX lines)."""
     composite = len(t.pk) > 1
     lines, tail, extra = [], [], []
@@ -622,25 +804,44 @@ def render_hand(t: Table, rng: random.Random, inline: bool, indent: str, lower: 
             else:
                 tail.append(f"UNIQUE ({c.name})")
         if c.fk is not None:
-            target = f"{c.fk.name}({c.fk.pk[0].name})" if rng.random() < 0.6 else f"{c.fk.name} ({c.fk.pk[0].name})"
+            target = (
+                f"{c.fk.name}({c.fk.pk[0].name})"
+                if rng.random() < 0.6
+                else f"{c.fk.name} ({c.fk.pk[0].name})"
+            )
             on_del = " ON DELETE CASCADE" if cascade else ""
             if inline:
                 s += f" REFERENCES {target}{on_del}"
             else:
-                named = f"CONSTRAINT fk_{_bare(t.name).lower()}_{_bare(c.name).lower()} " if rng.random() < 0.4 else ""
+                named = (
+                    f"CONSTRAINT fk_{_bare(t.name).lower()}_{_bare(c.name).lower()} "
+                    if rng.random() < 0.4
+                    else ""
+                )
                 tail.append(f"{named}FOREIGN KEY ({c.name}) REFERENCES {target}{on_del}")
         if c.check:
             if inline:
                 s += f" CHECK ({c.check})"
             else:
-                tail.append(f"CONSTRAINT chk_{_bare(t.name).lower()}_{_bare(c.name).lower()} CHECK ({c.check})" if rng.random() < 0.5 else f"CHECK ({c.check})")
+                tail.append(
+                    f"CONSTRAINT chk_{_bare(t.name).lower()}_{_bare(c.name).lower()} CHECK ({c.check})"
+                    if rng.random() < 0.5
+                    else f"CHECK ({c.check})"
+                )
         lines.append(s)
         if c.index and not c.unique:
-            extra.append(f"CREATE INDEX idx_{_bare(t.name).lower()}_{_bare(c.name).lower()} ON {t.name} ({c.name});")
+            extra.append(
+                f"CREATE INDEX idx_{_bare(t.name).lower()}_{_bare(c.name).lower()} ON {t.name} ({c.name});"
+            )
     if composite or not inline:
         tail.insert(0, f"PRIMARY KEY ({', '.join(c.name for c in t.pk)})")
     if not inline and extra and rng.random() < 0.5:  # CockroachDB accepts inline INDEX definitions
-        tail += [e.split(" ON ")[0].replace("CREATE INDEX ", "INDEX ") + " (" + e.split(" (", 1)[1].rstrip(";") for e in extra]
+        tail += [
+            e.split(" ON ")[0].replace("CREATE INDEX ", "INDEX ")
+            + " ("
+            + e.split(" (", 1)[1].rstrip(";")
+            for e in extra
+        ]
         extra = []
     head = "CREATE TABLE IF NOT EXISTS " if rng.random() < 0.08 else "CREATE TABLE "
     if one_line:
@@ -654,25 +855,36 @@ def render_hand(t: Table, rng: random.Random, inline: bool, indent: str, lower: 
     return text, extra
 
 
-_DDL_WORDS = re.compile(r"'[^']*'|\"[^\"]*\"|\b(?:CREATE|TABLE|IF|NOT|EXISTS|NULL|PRIMARY|KEY|REFERENCES|DEFAULT|UNIQUE|CHECK|"
-                        r"FOREIGN|CONSTRAINT|ON|DELETE|CASCADE|INDEX|SERIAL|INT8|INT4|INT|INTEGER|BIGINT|STRING|VARCHAR|TEXT|"
-                        r"DECIMAL|NUMERIC|FLOAT8|FLOAT|REAL|DOUBLE|PRECISION|BOOL|BOOLEAN|DATE|TIMESTAMPTZ|TIMESTAMP|UUID|"
-                        r"JSONB|JSON|INTERVAL|BYTES|INET|BETWEEN|AND|IN)\b")
+_DDL_WORDS = re.compile(
+    r"'[^']*'|\"[^\"]*\"|\b(?:CREATE|TABLE|IF|NOT|EXISTS|NULL|PRIMARY|KEY|REFERENCES|DEFAULT|UNIQUE|CHECK|"
+    r"FOREIGN|CONSTRAINT|ON|DELETE|CASCADE|INDEX|SERIAL|INT8|INT4|INT|INTEGER|BIGINT|STRING|VARCHAR|TEXT|"
+    r"DECIMAL|NUMERIC|FLOAT8|FLOAT|REAL|DOUBLE|PRECISION|BOOL|BOOLEAN|DATE|TIMESTAMPTZ|TIMESTAMP|UUID|"
+    r"JSONB|JSON|INTERVAL|BYTES|INET|BETWEEN|AND|IN)\b"
+)
 
 
 def _lower_ddl(text: str) -> str:
-    return _DDL_WORDS.sub(lambda m: m.group(0) if m.group(0)[0] in "'\"" else m.group(0).lower(), text)
+    return _DDL_WORDS.sub(
+        lambda m: m.group(0) if m.group(0)[0] in "'\"" else m.group(0).lower(), text
+    )
 
 
 def render_sqlite(t: Table) -> str:
     """Spider/SQLite-like: every name double-quoted, lower-case types, table-level keys."""
+
     def q(name: str) -> str:
         return name if name.startswith('"') else f'"{name}"'
-    lines = [f"{q(c.name)} {('int' if c.serial else c.type.lower())}{' NOT NULL' if c.not_null and not c.pk else ''}" for c in t.cols]
+
+    lines = [
+        f"{q(c.name)} {('int' if c.serial else c.type.lower())}{' NOT NULL' if c.not_null and not c.pk else ''}"
+        for c in t.cols
+    ]
     lines.append(f"primary key ({', '.join(q(c.name) for c in t.pk)})")
     for c in t.cols:
         if c.fk is not None:
-            lines.append(f"foreign key ({q(c.name)}) references {q(c.fk.name)}({q(c.fk.pk[0].name)})")
+            lines.append(
+                f"foreign key ({q(c.name)}) references {q(c.fk.name)}({q(c.fk.pk[0].name)})"
+            )
     return f"CREATE TABLE {q(t.name)} (\n" + ",\n".join(lines) + "\n);"
 
 
@@ -687,8 +899,14 @@ def render_schema(s: Schema, rng: random.Random) -> str:
         elif lay == "sqlite":
             parts.append(render_sqlite(t))
         else:
-            text, extra = render_hand(t, rng, inline=lay in ("hand", "oneline", "lower") and rng.random() < 0.85,
-                                      indent="  " if lay == "lower" else indent, lower=lay == "lower", one_line=lay == "oneline")
+            text, extra = render_hand(
+                t,
+                rng,
+                inline=lay in ("hand", "oneline", "lower") and rng.random() < 0.85,
+                indent="  " if lay == "lower" else indent,
+                lower=lay == "lower",
+                one_line=lay == "oneline",
+            )
             parts.append(text)
             extras += extra
     if extras and rng.random() < 0.6:
@@ -760,12 +978,38 @@ def raw_value(rng: random.Random, c: Col) -> str:
         return _ch(rng, vocab.PHRASES)
     if k == "title":
         noun = c.noun or "Item"
-        return f"{_ch(rng, vocab.ADJECTIVES)} {noun}" if rng.random() < 0.7 else f"{noun} {_ri(rng, 1, 99)}"
+        return (
+            f"{_ch(rng, vocab.ADJECTIVES)} {noun}"
+            if rng.random() < 0.7
+            else f"{noun} {_ri(rng, 1, 99)}"
+        )
     return _ch(rng, vocab.WORDS)
 
 
-_TEXTY = {"enum", "pool", "file", "email", "first", "last", "person", "username", "phone", "city", "country", "address", "zip", "url",
-          "code", "currency", "language", "timezone", "color", "text", "title", "word"}
+_TEXTY = {
+    "enum",
+    "pool",
+    "file",
+    "email",
+    "first",
+    "last",
+    "person",
+    "username",
+    "phone",
+    "city",
+    "country",
+    "address",
+    "zip",
+    "url",
+    "code",
+    "currency",
+    "language",
+    "timezone",
+    "color",
+    "text",
+    "title",
+    "word",
+}
 
 
 def value(rng: random.Random, c: Col) -> str:
@@ -777,13 +1021,21 @@ def value(rng: random.Random, c: Col) -> str:
         b = c.base
         if "age" == b:
             return str(_ri(rng, 18, 85))
-        if "quantity" in b or "qty" in b or b in ("seats", "guests", "adults", "servings", "party_size"):
+        if (
+            "quantity" in b
+            or "qty" in b
+            or b in ("seats", "guests", "adults", "servings", "party_size")
+        ):
             return str(_ri(rng, 1, 20))
         if "score" in b:
             return str(_ri(rng, 0, 100))
         return str(_ri(rng, 1, 500) if rng.random() < 0.8 else _ri(rng, 500, 20000))
     if k == "money":
-        return f"{_ri(rng, 1, 2000)}.{_ch(rng, ('00', '99', '50', '95', '25', str(_ri(rng, 10, 99))))}" if rng.random() < 0.8 else str(_ri(rng, 1, 5000))
+        return (
+            f"{_ri(rng, 1, 2000)}.{_ch(rng, ('00', '99', '50', '95', '25', str(_ri(rng, 10, 99))))}"
+            if rng.random() < 0.8
+            else str(_ri(rng, 1, 5000))
+        )
     if k == "float":
         return f"{rng.uniform(0, 200):.{_ri(rng, 1, 2)}f}"
     if k == "pct":
@@ -808,40 +1060,64 @@ def value(rng: random.Random, c: Col) -> str:
         return f"'{_uuid(rng)}'"
     if k == "json":
         n = _ri(rng, 1, 2)
-        pairs = ", ".join(f'"{_ch(rng, vocab.JSON_KEYS)}": "{_ch(rng, vocab.JSON_VALUES)}"' for _ in range(n))
-        return "'{" + pairs + "}'" if rng.random() < 0.8 else "'{" + f'"{_ch(rng, vocab.JSON_KEYS)}": {_ri(rng, 1, 9)}' + "}'"
+        pairs = ", ".join(
+            f'"{_ch(rng, vocab.JSON_KEYS)}": "{_ch(rng, vocab.JSON_VALUES)}"' for _ in range(n)
+        )
+        return (
+            "'{" + pairs + "}'"
+            if rng.random() < 0.8
+            else "'{" + f'"{_ch(rng, vocab.JSON_KEYS)}": {_ri(rng, 1, 9)}' + "}'"
+        )
     if k == "tags":
         items = rng.sample(vocab.WORDS, _ri(rng, 1, 3))
-        return "ARRAY[" + ", ".join(f"'{w}'" for w in items) + "]" if rng.random() < 0.7 else "'{" + ",".join(items) + "}'"
+        return (
+            "ARRAY[" + ", ".join(f"'{w}'" for w in items) + "]"
+            if rng.random() < 0.7
+            else "'{" + ",".join(items) + "}'"
+        )
     if k == "interval":
         iv = _ch(rng, vocab.INTERVALS)
         return f"INTERVAL '{iv}'" if rng.random() < 0.6 else f"'{iv}'"
     if k == "bytes":
-        return f"x'{rng.getrandbits(32):08x}'" if rng.random() < 0.6 else f"'\\x{rng.getrandbits(32):08x}'"
+        return (
+            f"x'{rng.getrandbits(32):08x}'"
+            if rng.random() < 0.6
+            else f"'\\x{rng.getrandbits(32):08x}'"
+        )
     if k == "inet":
-        return f"'{_ch(rng, (10, 192, 172))}.{_ri(rng, 0, 255)}.{_ri(rng, 0, 255)}.{_ri(rng, 1, 254)}'"
+        return (
+            f"'{_ch(rng, (10, 192, 172))}.{_ri(rng, 0, 255)}.{_ri(rng, 0, 255)}.{_ri(rng, 1, 254)}'"
+        )
     return "NULL"
 
 
 # ---------------------------------------------------------------------------------------------
 # statements
 
-_KEYWORDS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\b(?:SELECT|FROM|WHERE|AND|OR|NOT|IN|IS|NULL|AS|JOIN|LEFT|RIGHT|INNER|"
-                       r"OUTER|ON|GROUP|BY|ORDER|HAVING|LIMIT|OFFSET|ASC|DESC|DISTINCT|INSERT|INTO|VALUES|UPDATE|SET|"
-                       r"DELETE|TRUNCATE|TABLE|CASCADE|RESTRICT|UPSERT|RETURNING|CONFLICT|DO|NOTHING|WITH|BETWEEN|LIKE|"
-                       r"ILIKE|EXISTS|CASE|WHEN|THEN|ELSE|END|INTERVAL|TRUE|FALSE|USING|ANY|ARRAY|NULLS|LAST|FIRST|OVER|"
-                       r"PARTITION|EXTRACT|YEAR|MONTH|DEFAULT|ALL|UNION|INTERSECT|EXCEPT)\b")
-_FUNCS = re.compile(r"\b(count|sum|avg|min|max|coalesce|lower|upper|now|round|length|date_trunc|row_number|rank|"
-                    r"array_length|array_append|concat)\(")
+_KEYWORDS = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|\b(?:SELECT|FROM|WHERE|AND|OR|NOT|IN|IS|NULL|AS|JOIN|LEFT|RIGHT|INNER|"
+    r"OUTER|ON|GROUP|BY|ORDER|HAVING|LIMIT|OFFSET|ASC|DESC|DISTINCT|INSERT|INTO|VALUES|UPDATE|SET|"
+    r"DELETE|TRUNCATE|TABLE|CASCADE|RESTRICT|UPSERT|RETURNING|CONFLICT|DO|NOTHING|WITH|BETWEEN|LIKE|"
+    r"ILIKE|EXISTS|CASE|WHEN|THEN|ELSE|END|INTERVAL|TRUE|FALSE|USING|ANY|ARRAY|NULLS|LAST|FIRST|OVER|"
+    r"PARTITION|EXTRACT|YEAR|MONTH|DEFAULT|ALL|UNION|INTERSECT|EXCEPT)\b"
+)
+_FUNCS = re.compile(
+    r"\b(count|sum|avg|min|max|coalesce|lower|upper|now|round|length|date_trunc|row_number|rank|"
+    r"array_length|array_append|concat)\("
+)
 _SPACING = re.compile(r"'(?:[^']|'')*'|, | = ")
 
 
 def _lower_keywords(sql: str) -> str:
-    return _KEYWORDS.sub(lambda m: m.group(0) if m.group(0)[0] in "'\"" else m.group(0).lower(), sql)
+    return _KEYWORDS.sub(
+        lambda m: m.group(0) if m.group(0)[0] in "'\"" else m.group(0).lower(), sql
+    )
 
 
 def _respace(sql: str, comma: str, eq: str) -> str:
-    return _SPACING.sub(lambda m: comma if m.group(0) == ", " else eq if m.group(0) == " = " else m.group(0), sql)
+    return _SPACING.sub(
+        lambda m: comma if m.group(0) == ", " else eq if m.group(0) == " = " else m.group(0), sql
+    )
 
 
 def _initials(base: str) -> str:
@@ -855,7 +1131,9 @@ class Writer:
         self.s = schema
         self.rng = rng
         self.tables = schema.tables
-        self.edges = [(child, col, parent) for child in schema.tables for col, parent in child.parents]
+        self.edges = [
+            (child, col, parent) for child in schema.tables for col, parent in child.parents
+        ]
         self.ml = False
 
     # -- small helpers ------------------------------------------------------------------------
@@ -883,7 +1161,11 @@ class Writer:
             for t in ts:
                 a = _initials(t.base)
                 if a in RESERVED or a in out:
-                    a = t.base[:3] if t.base[:3] not in RESERVED and t.base[:3] not in out else f"{a}{len(out) + 1}"
+                    a = (
+                        t.base[:3]
+                        if t.base[:3] not in RESERVED and t.base[:3] not in out
+                        else f"{a}{len(out) + 1}"
+                    )
                 out.append(a)
             return out
         return [""] * len(ts)
@@ -891,7 +1173,11 @@ class Writer:
     def from_item(self, t: Table, alias: str) -> str:
         if not alias:
             return self.tref(t)
-        return f"{self.tref(t)} AS {alias}" if alias[0] == "T" or self.rng.random() < 0.45 else f"{self.tref(t)} {alias}"
+        return (
+            f"{self.tref(t)} AS {alias}"
+            if alias[0] == "T" or self.rng.random() < 0.45
+            else f"{self.tref(t)} {alias}"
+        )
 
     def q(self, alias: str, t: Table, c: Col) -> str:
         """Column reference qualified by the alias (or the table name when alias is "-")."""
@@ -964,7 +1250,7 @@ class Writer:
             if r < 0.5:
                 return f"{ref}->>'{_ch(rng, vocab.JSON_KEYS)}' = '{_ch(rng, vocab.JSON_VALUES)}'"
             if r < 0.8:
-                return f"{ref} @> '{{\"{_ch(rng, vocab.JSON_KEYS)}\": \"{_ch(rng, vocab.JSON_VALUES)}\"}}'"
+                return f'{ref} @> \'{{"{_ch(rng, vocab.JSON_KEYS)}": "{_ch(rng, vocab.JSON_VALUES)}"}}\''
             return f"{ref} IS NOT NULL"
         if k == "tags":
             if r < 0.5:
@@ -978,7 +1264,9 @@ class Writer:
             return f"{ref} = {self.lit(c)}"
         return f"{ref} IS NOT NULL"
 
-    def where(self, items: list[tuple[str, Table]], lo: int = 1, hi: int = 3, nopk: bool = False) -> str:
+    def where(
+        self, items: list[tuple[str, Table]], lo: int = 1, hi: int = 3, nopk: bool = False
+    ) -> str:
         """WHERE with lo-hi conditions on distinct columns of (alias, table) items."""
         rng = self.rng
         n = _ri(rng, lo, hi) if rng.random() < 0.5 else lo
@@ -1010,7 +1298,9 @@ class Writer:
 
     def limit(self) -> str:
         n = _ch(self.rng, (1, 5, 10, 10, 20, 25, 50, 100, 3))
-        return f"LIMIT {n}" + (f" OFFSET {_ch(self.rng, (10, 20, 50, 100, 5))}" if self.rng.random() < 0.25 else "")
+        return f"LIMIT {n}" + (
+            f" OFFSET {_ch(self.rng, (10, 20, 50, 100, 5))}" if self.rng.random() < 0.25 else ""
+        )
 
     def select_list(self, exprs: list[str]) -> str:
         if self.ml and len(exprs) > 2:
@@ -1036,14 +1326,22 @@ class Writer:
         if pool and r < 0.65:
             c = _ch(rng, pool)
             fn = _ch(rng, ("max", "min"))
-            name = f"{'latest' if fn == 'max' else 'earliest'}_{c.base}" if c.kind in ("ts", "date") else f"{fn}_{c.base}"
+            name = (
+                f"{'latest' if fn == 'max' else 'earliest'}_{c.base}"
+                if c.kind in ("ts", "date")
+                else f"{fn}_{c.base}"
+            )
             return f"{fn}({ref_of(c)})", name, self.lit(c)
         pool = [c for c in t.filt if c not in avoid]
         if pool and r < 0.75:
             c = _ch(rng, pool)
             name = f"distinct_{c.base}s" if not c.base.endswith("s") else f"distinct_{c.base}"
             return f"count(DISTINCT {ref_of(c)})", name, str(_ri(rng, 1, 10))
-        return "count(*)", _ch(rng, ("cnt", "total", "n", f"{t.base}_count", f"num_{t.base}", "count")), str(_ri(rng, 1, 10))
+        return (
+            "count(*)",
+            _ch(rng, ("cnt", "total", "n", f"{t.base}_count", f"num_{t.base}", "count")),
+            str(_ri(rng, 1, 10)),
+        )
 
     # -- SELECT -------------------------------------------------------------------------------
     def select(self) -> str:
@@ -1068,7 +1366,17 @@ class Writer:
         """A table and its alias for a single-table query ("" mostly)."""
         t = _ch(self.rng, self.tables)
         r = self.rng.random()
-        alias = "" if r < 0.82 else ("T1" if r < 0.87 else _initials(t.base) if _initials(t.base) not in RESERVED else "x")
+        alias = (
+            ""
+            if r < 0.82
+            else (
+                "T1"
+                if r < 0.87
+                else _initials(t.base)
+                if _initials(t.base) not in RESERVED
+                else "x"
+            )
+        )
         return t, alias
 
     def select_simple(self) -> str:
@@ -1083,7 +1391,9 @@ class Writer:
             exprs = [self.q(qual, t, c) for c in self.cols(t, 1, 5)]
             if rng.random() < 0.08:  # SELECT name AS customer_name
                 i = _ri(rng, 0, len(exprs) - 1)
-                exprs[i] += f" AS {singular(t.base)}_{exprs[i].split('.')[-1].strip(chr(34)).lower()}"
+                exprs[i] += (
+                    f" AS {singular(t.base)}_{exprs[i].split('.')[-1].strip(chr(34)).lower()}"
+                )
             if rng.random() < 0.05:
                 c = _ch(rng, t.cols)
                 if c.kind in _TEXTY:
@@ -1098,6 +1408,7 @@ class Writer:
 
         def ref(c: Col) -> str:
             return self.q(a, t, c)
+
         r = rng.random()
         if r < 0.22:  # plain aggregates over the table
             exprs = []
@@ -1115,7 +1426,10 @@ class Writer:
         if rng.random() < 0.12 and any(c.kind == "ts" for c in t.cols):  # bucket by month
             c = next(c for c in t.cols if c.kind == "ts")
             gref = [f"date_trunc('month', {ref(c)})"]
-            clauses = [self.select_list([f"{gref[0]} AS month", e + f" AS {name}"]), f"FROM {self.from_item(t, a)}"]
+            clauses = [
+                self.select_list([f"{gref[0]} AS month", e + f" AS {name}"]),
+                f"FROM {self.from_item(t, a)}",
+            ]
             clauses.append("GROUP BY " + ("month" if rng.random() < 0.5 else "1"))
             clauses.append("ORDER BY month" + (" DESC" if rng.random() < 0.5 else ""))
             return self.join(clauses)
@@ -1133,7 +1447,11 @@ class Writer:
             clauses.append(f"HAVING {e} {_ch(rng, ('>', '>=', '<'))} {thr}")
         if rng.random() < 0.55:
             key = name if named and rng.random() < 0.6 else e
-            clauses.append(f"ORDER BY {key} {_ch(rng, ('DESC', 'DESC', 'ASC'))}" if rng.random() < 0.8 else f"ORDER BY {gref[0]}")
+            clauses.append(
+                f"ORDER BY {key} {_ch(rng, ('DESC', 'DESC', 'ASC'))}"
+                if rng.random() < 0.8
+                else f"ORDER BY {gref[0]}"
+            )
             if rng.random() < 0.4:
                 clauses.append(self.limit())
         return self.join(clauses)
@@ -1153,18 +1471,30 @@ class Writer:
             used.append(e)
         return ts, used
 
-    def join_clauses(self, ts: list[Table], used: list, als: list[str], left: bool = False) -> list[str]:
+    def join_clauses(
+        self, ts: list[Table], used: list, als: list[str], left: bool = False
+    ) -> list[str]:
         """FROM ts[0] JOIN ts[1] ON <foreign key> ..., each table joined by the edge linking it to an earlier one."""
         rng = self.rng
         out = [f"FROM {self.from_item(ts[0], als[0])}"]
         spider = als[0] == "T1"
         for i, t in enumerate(ts[1:], 1):
-            child, col, parent = next(e for e in used if (e[0] is t and e[2] in ts[:i]) or (e[2] is t and e[0] in ts[:i]))
+            child, col, parent = next(
+                e for e in used if (e[0] is t and e[2] in ts[:i]) or (e[2] is t and e[0] in ts[:i])
+            )
             ca, pa = als[ts.index(child)] or "-", als[ts.index(parent)] or "-"
             cond = [self.q(ca, child, col), self.q(pa, parent, parent.pk[0])]
             if rng.random() < 0.5:
                 cond.reverse()
-            kw = "LEFT JOIN" if left else ("JOIN" if spider or rng.random() < 0.7 else _ch(rng, ("INNER JOIN", "LEFT JOIN", "JOIN")))
+            kw = (
+                "LEFT JOIN"
+                if left
+                else (
+                    "JOIN"
+                    if spider or rng.random() < 0.7
+                    else _ch(rng, ("INNER JOIN", "LEFT JOIN", "JOIN"))
+                )
+            )
             out.append(f"{kw} {self.from_item(t, als[i])} ON {cond[0]} = {cond[1]}")
         return out
 
@@ -1189,7 +1519,11 @@ class Writer:
             if rng.random() < 0.25:
                 clauses.append(f"HAVING {cnt} > {_ri(rng, 1, 10)}")
             if rng.random() < 0.6:
-                clauses.append(f"ORDER BY {cnt} DESC" if rng.random() < 0.6 else f"ORDER BY {self.q(pa, parent, gc)}")
+                clauses.append(
+                    f"ORDER BY {cnt} DESC"
+                    if rng.random() < 0.6
+                    else f"ORDER BY {self.q(pa, parent, gc)}"
+                )
                 if rng.random() < 0.4:
                     clauses.append(self.limit())
             return self.join(clauses)
@@ -1213,7 +1547,9 @@ class Writer:
         clauses = [self.select_list(exprs)] + self.join_clauses(ts, used, als)
         return self.join(clauses + self.filter_order_limit(items, 0.75, 0.35, 0.2))
 
-    def filter_order_limit(self, items, p_where: float, p_order: float, p_limit: float) -> list[str]:
+    def filter_order_limit(
+        self, items, p_where: float, p_order: float, p_limit: float
+    ) -> list[str]:
         """WHERE, ORDER BY and LIMIT clauses, each drawn with its probability (in this order)."""
         rng, out = self.rng, []
         if rng.random() < p_where:
@@ -1233,8 +1569,18 @@ class Writer:
                 exprs = [c.ref for c in self.cols(child, 1, 4)] if rng.random() < 0.8 else ["*"]
                 inner = f"SELECT {parent.pk[0].ref} FROM {self.tref(parent)} {self.where([('', parent)], 1, 2, nopk=True)}"
                 neg = "NOT IN" if rng.random() < 0.15 else "IN"
-                return self.join([self.select_list(exprs), f"FROM {self.tref(child)}", f"WHERE {col.ref} {neg} ({inner})"])
-            pa, ca = (_initials(parent.base), _initials(child.base)) if rng.random() < 0.6 else ("p", "c")
+                return self.join(
+                    [
+                        self.select_list(exprs),
+                        f"FROM {self.tref(child)}",
+                        f"WHERE {col.ref} {neg} ({inner})",
+                    ]
+                )
+            pa, ca = (
+                (_initials(parent.base), _initials(child.base))
+                if rng.random() < 0.6
+                else ("p", "c")
+            )
             if pa == ca or pa in RESERVED or ca in RESERVED:
                 pa, ca = "p", "c"
             if r < 0.4:  # EXISTS
@@ -1244,10 +1590,18 @@ class Writer:
                     c = _ch(rng, child.filt)
                     inner += f" AND {self.pred(c, f'{ca}.{c.ref}')}"
                 exprs = [f"{pa}.{c.ref}" for c in self.cols(parent, 1, 3)]
-                return self.join([self.select_list(exprs), f"FROM {self.tref(parent)} {pa}", f"WHERE {neg} ({inner})"])
+                return self.join(
+                    [
+                        self.select_list(exprs),
+                        f"FROM {self.tref(parent)} {pa}",
+                        f"WHERE {neg} ({inner})",
+                    ]
+                )
             # correlated scalar subquery in the select list
             exprs = [f"{pa}.{c.ref}" for c in self.cols(parent, 1, 2)]
-            exprs.append(f"(SELECT count(*) FROM {self.tref(child)} {ca} WHERE {ca}.{col.ref} = {pa}.{parent.pk[0].ref}) AS {child.base}_count")
+            exprs.append(
+                f"(SELECT count(*) FROM {self.tref(child)} {ca} WHERE {ca}.{col.ref} = {pa}.{parent.pk[0].ref}) AS {child.base}_count"
+            )
             return self.join([self.select_list(exprs), f"FROM {self.tref(parent)} {pa}"])
         t = _ch(rng, self.tables)
         if t.num and r < 0.8:  # compare with an aggregate of the same table
@@ -1258,7 +1612,9 @@ class Writer:
             if rng.random() < 0.3:
                 inner += " " + self.where([("", t)], 1, 1)
             op = {"avg": _ch(rng, (">", "<", ">=")), "max": "=", "min": "="}[fn]
-            return self.join([self.select_list(exprs), f"FROM {self.tref(t)}", f"WHERE {c.ref} {op} ({inner})"])
+            return self.join(
+                [self.select_list(exprs), f"FROM {self.tref(t)}", f"WHERE {c.ref} {op} ({inner})"]
+            )
         # derived table
         inner_cols = self.cols(t, 1, 4)
         sub = _ch(rng, ("sub", "x", "q", "t", "filtered"))
@@ -1285,7 +1641,11 @@ class Writer:
                 inner += " " + self.where([("", t)], 1, 1)
             inner += f" GROUP BY {g.ref}"
             name = f"{t.base}_stats" if rng.random() < 0.5 else name
-            outer = [f"SELECT {g.ref}, {agg_name} FROM {name}" if rng.random() < 0.6 else f"SELECT * FROM {name}"]
+            outer = [
+                f"SELECT {g.ref}, {agg_name} FROM {name}"
+                if rng.random() < 0.6
+                else f"SELECT * FROM {name}"
+            ]
             if rng.random() < 0.5:
                 outer.append(f"WHERE {agg_name} > {thr}")
             outer.append(f"ORDER BY {agg_name} DESC")
@@ -1298,8 +1658,13 @@ class Writer:
                 col, p = _ch(rng, parents)
                 ra, pa = "r", "p"
                 gc = _ch(rng, p.group or p.order)
-                outer = [f"SELECT {pa}.{gc.ref}, count(*) AS n", f"FROM {name} {ra}", f"JOIN {self.tref(p)} {pa} ON {pa}.{p.pk[0].ref} = {ra}.{col.ref}",
-                         f"GROUP BY {pa}.{gc.ref}", "ORDER BY n DESC"]
+                outer = [
+                    f"SELECT {pa}.{gc.ref}, count(*) AS n",
+                    f"FROM {name} {ra}",
+                    f"JOIN {self.tref(p)} {pa} ON {pa}.{p.pk[0].ref} = {ra}.{col.ref}",
+                    f"GROUP BY {pa}.{gc.ref}",
+                    "ORDER BY n DESC",
+                ]
             else:
                 outer = [self.select_list([c.ref for c in self.cols(t, 1, 3)]), f"FROM {name}"]
                 if rng.random() < 0.5:
@@ -1315,7 +1680,10 @@ class Writer:
             clauses = [f"SELECT count(DISTINCT {self.q(a, t, c)})", f"FROM {self.from_item(t, a)}"]
         else:
             cs = self.cols(t, 1, 2, t.group)
-            clauses = [f"SELECT DISTINCT {', '.join(self.q(a, t, c) for c in cs)}", f"FROM {self.from_item(t, a)}"]
+            clauses = [
+                f"SELECT DISTINCT {', '.join(self.q(a, t, c) for c in cs)}",
+                f"FROM {self.from_item(t, a)}",
+            ]
             if rng.random() < 0.4:
                 clauses.append(self.where([(a, t)], 1, 1))
             if rng.random() < 0.4:
@@ -1371,7 +1739,12 @@ class Writer:
         n = 1 if rng.random() < 0.6 else _ri(rng, 2, 4)
         rows = []
         for _ in range(n):
-            vals = ["DEFAULT" if default_ok and (c.default or c.serial) and rng.random() < 0.5 else self.lit(c) for c in cols]
+            vals = [
+                "DEFAULT"
+                if default_ok and (c.default or c.serial) and rng.random() < 0.5
+                else self.lit(c)
+                for c in cols
+            ]
             rows.append(f"({', '.join(vals)})")
         if n > 1 and (self.ml or rng.random() < 0.3):
             return "VALUES\n    " + ",\n    ".join(rows)
@@ -1396,8 +1769,16 @@ class Writer:
         exprs = []
         for c in cols:
             s = by_base.get(c.base)
-            exprs.append(s.ref if s is not None and s.kind == c.kind and not (src is t and c.pk) else self.lit(c))
-        clauses = [f"{verb} {self.tref(t)} ({', '.join(c.ref for c in cols)})", f"SELECT {', '.join(exprs)}", f"FROM {self.tref(src)}"]
+            exprs.append(
+                s.ref
+                if s is not None and s.kind == c.kind and not (src is t and c.pk)
+                else self.lit(c)
+            )
+        clauses = [
+            f"{verb} {self.tref(t)} ({', '.join(c.ref for c in cols)})",
+            f"SELECT {', '.join(exprs)}",
+            f"FROM {self.tref(src)}",
+        ]
         if rng.random() < 0.8:
             clauses.append(self.where([("", src)], 1, 2))
         if rng.random() < 0.1:
@@ -1415,13 +1796,20 @@ class Writer:
             return self.join(clauses)
         with_pk = any(c.pk for c in t.cols if c not in t.required) and rng.random() < 0.15
         cols = self.insert_cols(t, with_pk)
-        clauses = [f"INSERT INTO {self.tref(t)} ({', '.join(c.ref for c in cols)})", self.values_rows(cols)]
+        clauses = [
+            f"INSERT INTO {self.tref(t)} ({', '.join(c.ref for c in cols)})",
+            self.values_rows(cols),
+        ]
         r = rng.random()
         if r < 0.1:
             clauses.append("ON CONFLICT DO NOTHING")
         elif r < 0.18:
             target = self.conflict_target(t, cols)
-            clauses.append(f"ON CONFLICT ({', '.join(c.ref for c in target)}) DO NOTHING" if target else "ON CONFLICT DO NOTHING")
+            clauses.append(
+                f"ON CONFLICT ({', '.join(c.ref for c in target)}) DO NOTHING"
+                if target
+                else "ON CONFLICT DO NOTHING"
+            )
         elif r < 0.24:
             self.on_conflict_update(t, cols, clauses)
         if rng.random() < 0.14:
@@ -1441,7 +1829,12 @@ class Writer:
             clauses.append("ON CONFLICT DO NOTHING")
             return
         sets = self.rng.sample(rest, min(len(rest), _ri(self.rng, 1, 3)))
-        assign = ", ".join(f"{c.ref} = excluded.{c.ref}" if self.rng.random() < 0.6 else f"{c.ref} = EXCLUDED.{c.ref}" for c in sets)
+        assign = ", ".join(
+            f"{c.ref} = excluded.{c.ref}"
+            if self.rng.random() < 0.6
+            else f"{c.ref} = EXCLUDED.{c.ref}"
+            for c in sets
+        )
         clauses.append(f"ON CONFLICT ({', '.join(c.ref for c in target)}) DO UPDATE SET {assign}")
 
     def upsert(self) -> str:
@@ -1452,7 +1845,10 @@ class Writer:
             return self.insert_select(t, "UPSERT INTO")
         cols = self.insert_cols(t, with_pk=True)
         verb = "UPSERT INTO" if r < 0.72 else "INSERT INTO"
-        clauses = [f"{verb} {self.tref(t)} ({', '.join(c.ref for c in cols)})", self.values_rows(cols)]
+        clauses = [
+            f"{verb} {self.tref(t)} ({', '.join(c.ref for c in cols)})",
+            self.values_rows(cols),
+        ]
         if verb == "INSERT INTO":
             self.on_conflict_update(t, cols, clauses)
         if rng.random() < 0.1:
@@ -1491,14 +1887,18 @@ class Writer:
             verb_clauses.append(self.where([("", t)], 1, 2))
         elif r < 0.92 and t.parents:
             col, p = _ch(rng, t.parents)
-            inner = f"SELECT {p.pk[0].ref} FROM {self.tref(p)} {self.where([('', p)], 1, 1, nopk=True)}"
+            inner = (
+                f"SELECT {p.pk[0].ref} FROM {self.tref(p)} {self.where([('', p)], 1, 1, nopk=True)}"
+            )
             verb_clauses.append(f"WHERE {col.ref} IN ({inner})")
         elif r < 0.97 and t.parents:
             col, p = _ch(rng, t.parents)
             kw = "FROM" if verb_clauses[0].startswith("UPDATE") else "USING"
             c = _ch(rng, p.filt)
             verb_clauses.append(f"{kw} {p.ref}")
-            verb_clauses.append(f"WHERE {t.ref}.{col.ref} = {p.ref}.{p.pk[0].ref} AND {self.pred(c, f'{p.ref}.{c.ref}')}")
+            verb_clauses.append(
+                f"WHERE {t.ref}.{col.ref} = {p.ref}.{p.pk[0].ref} AND {self.pred(c, f'{p.ref}.{c.ref}')}"
+            )
         elif r < 0.97:
             verb_clauses.append(self.where([("", t)], 1, 1))
 
@@ -1531,7 +1931,9 @@ class Writer:
         ts = [_ch(rng, self.tables)]
         if len(self.tables) > 1 and rng.random() < 0.15:
             ts.append(_ch(rng, [x for x in self.tables if x is not ts[0]]))
-        sql = ("TRUNCATE TABLE " if rng.random() < 0.6 else "TRUNCATE ") + ", ".join(self.tref(t) for t in ts)
+        sql = ("TRUNCATE TABLE " if rng.random() < 0.6 else "TRUNCATE ") + ", ".join(
+            self.tref(t) for t in ts
+        )
         # CockroachDB refuses to truncate a table referenced from outside the list without CASCADE
         if any(c not in ts for t in ts for c, _ in t.children) or rng.random() < 0.25:
             sql += " CASCADE"
@@ -1572,7 +1974,9 @@ def parse_mix(text: str) -> dict[str, float]:
         kind, _, w = item.partition("=")
         kind = kind.strip().lower()
         if kind not in mix:
-            raise ValueError(f"unknown statement kind {kind!r} (expected one of {', '.join(KINDS)})")
+            raise ValueError(
+                f"unknown statement kind {kind!r} (expected one of {', '.join(KINDS)})"
+            )
         mix[kind] = float(w)
         if mix[kind] < 0:
             raise ValueError(f"negative weight for {kind}")
@@ -1587,8 +1991,15 @@ def _reason(problem: str) -> str:
     return " ".join(problem.split(":")[0].split()[:2])
 
 
-def generate_groups(n_groups: int, seed: int, mix: dict[str, float] | None = None, statements_per_group: int = 16,
-                    validate: bool = False, long_rate: float = LONG_RATE, stats: Counter | None = None) -> Iterator[dict]:
+def generate_groups(
+    n_groups: int,
+    seed: int,
+    mix: dict[str, float] | None = None,
+    statements_per_group: int = 16,
+    validate: bool = False,
+    long_rate: float = LONG_RATE,
+    stats: Counter | None = None,
+) -> Iterator[dict]:
     """Yield n_groups schema groups in the seed corpus format, deterministic in (seed, arguments).
 
     validate=True checks every statement with sqlglot; otherwise every VALIDATE_EVERY-th attempt.
@@ -1602,7 +2013,9 @@ def generate_groups(n_groups: int, seed: int, mix: dict[str, float] | None = Non
     stats = stats if stats is not None else Counter()
     attempt = 0
     for i in range(n_groups):
-        rng = random.Random(seed * 1_000_003 + i)  # per-group stream: group i does not depend on the others
+        rng = random.Random(
+            seed * 1_000_003 + i
+        )  # per-group stream: group i does not depend on the others
         schema = build_schema(rng, long=rng.random() < long_rate)
         text = render_schema(schema, rng)
         if len(schema.tables) >= 8:
@@ -1635,8 +2048,13 @@ def generate_groups(n_groups: int, seed: int, mix: dict[str, float] | None = Non
                     continue
             out[kind].append(sql)
             stats["written"] += 1
-        yield {"topic": f"synth/{schema.domain}", "detail": i, "variant": LAYOUTS.index(schema.layout),
-               "schema": text, "statements": out}
+        yield {
+            "topic": f"synth/{schema.domain}",
+            "detail": i,
+            "variant": LAYOUTS.index(schema.layout),
+            "schema": text,
+            "statements": out,
+        }
 
 
 def _bisect(cum: list[float], x: float) -> int:
@@ -1664,7 +2082,11 @@ def write_groups(path: str, groups: Iterator[dict]) -> int:
     n = 0
     try:
         with open(tmp, "wb") as raw:
-            f = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) if path.endswith(".gz") else raw
+            f = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+                if path.endswith(".gz")
+                else raw
+            )
             for g in groups:
                 f.write((json.dumps(g, ensure_ascii=False) + "\n").encode("utf-8"))
                 n += 1
@@ -1679,14 +2101,33 @@ def write_groups(path: str, groups: Iterator[dict]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """CLI: write procedurally generated schema groups to a JSONL(.gz) file."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("-o", "--out", required=True, help="output .jsonl or .jsonl.gz")
     p.add_argument("--groups", type=int, default=1000, help="schema groups to write (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="same seed and arguments, same bytes (default 0)")
-    p.add_argument("--mix", default=",".join(f"{k}={v}" for k, v in DEFAULT_MIX.items()), help="statement kind weights")
-    p.add_argument("--statements-per-group", type=int, default=16, help="statements attempted per schema (default 16)")
-    p.add_argument("--long-rate", type=float, default=LONG_RATE, help="share of long (8-12 table) schemas")
-    p.add_argument("--validate", action="store_true", help=f"sqlglot-check every statement (default: every {VALIDATE_EVERY}th)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="same seed and arguments, same bytes (default 0)"
+    )
+    p.add_argument(
+        "--mix",
+        default=",".join(f"{k}={v}" for k, v in DEFAULT_MIX.items()),
+        help="statement kind weights",
+    )
+    p.add_argument(
+        "--statements-per-group",
+        type=int,
+        default=16,
+        help="statements attempted per schema (default 16)",
+    )
+    p.add_argument(
+        "--long-rate", type=float, default=LONG_RATE, help="share of long (8-12 table) schemas"
+    )
+    p.add_argument(
+        "--validate",
+        action="store_true",
+        help=f"sqlglot-check every statement (default: every {VALIDATE_EVERY}th)",
+    )
     args = p.parse_args(argv)
     try:
         mix = parse_mix(args.mix)
@@ -1694,15 +2135,32 @@ def main(argv: list[str] | None = None) -> None:
         p.error(str(e))
     stats: Counter = Counter()
     t0 = time.time()
-    groups = tqdm(generate_groups(args.groups, args.seed, mix, args.statements_per_group, args.validate, args.long_rate, stats),
-                  total=args.groups, unit="group", file=sys.stderr, mininterval=1.0)
+    groups = tqdm(
+        generate_groups(
+            args.groups,
+            args.seed,
+            mix,
+            args.statements_per_group,
+            args.validate,
+            args.long_rate,
+            stats,
+        ),
+        total=args.groups,
+        unit="group",
+        file=sys.stderr,
+        mininterval=1.0,
+    )
     n = write_groups(args.out, groups)
     dt = max(time.time() - t0, 1e-9)
-    discarded = {k.split(": ", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("discarded: ")}
+    discarded = {
+        k.split(": ", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("discarded: ")
+    }
     checked = "all" if args.validate else f"{stats['validated']} sampled"
-    print(f"{args.out}: {n} groups, {stats['written']} statements written, {sum(discarded.values())} discarded "
-          f"{json.dumps(discarded)} of {stats['attempted']} attempted ({checked} checked with sqlglot), "
-          f"{stats['attempted'] / dt:,.0f} statements/s")
+    print(
+        f"{args.out}: {n} groups, {stats['written']} statements written, {sum(discarded.values())} discarded "
+        f"{json.dumps(discarded)} of {stats['attempted']} attempted ({checked} checked with sqlglot), "
+        f"{stats['attempted'] / dt:,.0f} statements/s"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ reading weights from a Volume, with structured outputs (xgrammar guided decoding
 JSON-schema requests come back as valid JSON; it scales to zero after 15 idle minutes.
 vllm is installed only in the Modal image, never locally.
 """
+
 import json
 import os
 import subprocess
@@ -32,11 +33,17 @@ image = (
     .env({"HF_HUB_ENABLE_HF_TRANSFER": "1"})  # faster weight downloads
 )
 hf_cache = modal.Volume.from_name("sqlcomplete-hf-cache", create_if_missing=True)
-vllm_cache = modal.Volume.from_name("sqlcomplete-vllm-cache", create_if_missing=True)  # compiled graphs
+vllm_cache = modal.Volume.from_name(
+    "sqlcomplete-vllm-cache", create_if_missing=True
+)  # compiled graphs
 app = modal.App(APP)
 
 # optional bearer token: deploy with VLLM_API_KEY=... set, and give clients the same key (LLM_API_KEY)
-secrets = [modal.Secret.from_dict({"VLLM_API_KEY": os.environ["VLLM_API_KEY"]})] if "VLLM_API_KEY" in os.environ else []
+secrets = (
+    [modal.Secret.from_dict({"VLLM_API_KEY": os.environ["VLLM_API_KEY"]})]
+    if "VLLM_API_KEY" in os.environ
+    else []
+)
 
 
 @app.function(image=image, volumes={"/root/.cache/huggingface": hf_cache}, timeout=240 * MINUTES)
@@ -58,17 +65,30 @@ def download(model: str = MODEL) -> None:
     max_containers=1,  # one 4-GPU replica; vLLM batches the concurrent requests itself
 )
 @modal.concurrent(max_inputs=256)  # in-flight requests per replica, matches --max-num-seqs
-@modal.web_server(port=PORT, startup_timeout=30 * MINUTES)  # loading 240 GB and compiling takes a while
+@modal.web_server(
+    port=PORT, startup_timeout=30 * MINUTES
+)  # loading 240 GB and compiling takes a while
 def serve() -> None:
     cmd = [
-        "vllm", "serve", MODEL,
-        "--host", "0.0.0.0", "--port", str(PORT),
-        "--tensor-parallel-size", str(N_GPU),
-        "--max-model-len", "32768",  # prompts are short; a smaller window leaves more KV cache for batching
-        "--max-num-seqs", "256",
-        "--gpu-memory-utilization", "0.92",
-        "--guided-decoding-backend", "xgrammar",  # response_format json_schema -> constrained decoding
-        "--uvicorn-log-level", "warning",
+        "vllm",
+        "serve",
+        MODEL,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(PORT),
+        "--tensor-parallel-size",
+        str(N_GPU),
+        "--max-model-len",
+        "32768",  # prompts are short; a smaller window leaves more KV cache for batching
+        "--max-num-seqs",
+        "256",
+        "--gpu-memory-utilization",
+        "0.92",
+        "--guided-decoding-backend",
+        "xgrammar",  # response_format json_schema -> constrained decoding
+        "--uvicorn-log-level",
+        "warning",
     ]
     if os.environ.get("VLLM_API_KEY"):
         cmd += ["--api-key", os.environ["VLLM_API_KEY"]]
@@ -76,13 +96,18 @@ def serve() -> None:
 
 
 def _request(url: str, api_key: str, body: dict | None = None, timeout: float = 600) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read() or b"{}")
 
 
-def check_endpoint(base_url: str, model: str = MODEL, api_key: str = "EMPTY", wait: float = 40 * MINUTES) -> str:
+def check_endpoint(
+    base_url: str, model: str = MODEL, api_key: str = "EMPTY", wait: float = 40 * MINUTES
+) -> str:
     """Wait until `base_url` (ending in /v1) is healthy, check it serves `model`, and that a request with
     the pipeline's Topics schema as response_format comes back as valid JSON of that shape."""
     from datagen import prompts  # local only: the vLLM image does not carry the project
@@ -100,11 +125,19 @@ def check_endpoint(base_url: str, model: str = MODEL, api_key: str = "EMPTY", wa
     served = [m["id"] for m in _request(base_url.rstrip("/") + "/models", api_key)["data"]]
     if model not in served:
         raise RuntimeError(f"{base_url} serves {served}, not {model}")
-    answer = _request(base_url.rstrip("/") + "/chat/completions", api_key, {
-        "model": model, "max_tokens": 256,
-        "messages": [{"role": "user", "content": prompts.topics_prompt(3)}],
-        "response_format": {"type": "json_schema",
-                            "json_schema": {"name": "Topics", "schema": prompts.Topics.model_json_schema()}}})
+    answer = _request(
+        base_url.rstrip("/") + "/chat/completions",
+        api_key,
+        {
+            "model": model,
+            "max_tokens": 256,
+            "messages": [{"role": "user", "content": prompts.topics_prompt(3)}],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "Topics", "schema": prompts.Topics.model_json_schema()},
+            },
+        },
+    )
     topics = prompts.Topics.model_validate_json(answer["choices"][0]["message"]["content"]).topics
     return f"ok: {base_url} serves {model}; guided JSON answer: {topics}"
 
@@ -119,5 +152,10 @@ def check(url: str = "", api_key: str = "") -> None:
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         sys.exit("usage: python -m datagen.vllm_server BASE_URL/v1 [MODEL]")
-    print(check_endpoint(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else MODEL,
-                         os.environ.get("LLM_API_KEY", "EMPTY")))
+    print(
+        check_endpoint(
+            sys.argv[1],
+            sys.argv[2] if len(sys.argv) > 2 else MODEL,
+            os.environ.get("LLM_API_KEY", "EMPTY"),
+        )
+    )

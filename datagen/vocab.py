@@ -782,36 +782,56 @@ scheduled_jobs: job_name, cron_expression, last_run_at, next_run_at, is_enabled,
 """
 
 # literal pools
-FIRST_NAMES = ("James Mary John Patricia Robert Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
-               "Joseph Jessica Thomas Sarah Carlos Maria Wei Aiko Priya Omar Fatima Lukas Sofia Mateo Chloe Noah "
-               "Emma Liam Olivia Hiroshi Ananya Kwame Ingrid Pierre Elena Diego Yuki Amara Jonas Leila").split()
-LAST_NAMES = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Wilson "
-              "Anderson Taylor Thomas Moore Jackson Martin Lee Chen Wang Kim Patel Nguyen Mueller Rossi Dubois "
-              "Silva Kowalski Tanaka Okafor Hansen Novak Ivanova Cohen Haddad Schmidt Fernandes").split()
-CITIES = ("New York|London|Paris|Berlin|Tokyo|Toronto|Sydney|Madrid|Chicago|Austin|Seattle|Boston|Denver|Lisbon|"
-          "Amsterdam|Dublin|Singapore|Mumbai|Nairobi|Lagos|Sao Paulo|Mexico City|Seoul|Oslo|Warsaw|Vienna|Zurich|"
-          "Cape Town|Melbourne|Vancouver").split("|")
-COUNTRIES = ("USA|UK|France|Germany|Japan|Canada|Australia|Spain|Brazil|India|Mexico|Italy|Netherlands|Sweden|"
-             "Norway|Kenya|Nigeria|South Korea|Singapore|Ireland|Portugal|Poland").split("|")
+FIRST_NAMES = (
+    "James Mary John Patricia Robert Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
+    "Joseph Jessica Thomas Sarah Carlos Maria Wei Aiko Priya Omar Fatima Lukas Sofia Mateo Chloe Noah "
+    "Emma Liam Olivia Hiroshi Ananya Kwame Ingrid Pierre Elena Diego Yuki Amara Jonas Leila"
+).split()
+LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Wilson "
+    "Anderson Taylor Thomas Moore Jackson Martin Lee Chen Wang Kim Patel Nguyen Mueller Rossi Dubois "
+    "Silva Kowalski Tanaka Okafor Hansen Novak Ivanova Cohen Haddad Schmidt Fernandes"
+).split()
+CITIES = (
+    "New York|London|Paris|Berlin|Tokyo|Toronto|Sydney|Madrid|Chicago|Austin|Seattle|Boston|Denver|Lisbon|"
+    "Amsterdam|Dublin|Singapore|Mumbai|Nairobi|Lagos|Sao Paulo|Mexico City|Seoul|Oslo|Warsaw|Vienna|Zurich|"
+    "Cape Town|Melbourne|Vancouver"
+).split("|")
+COUNTRIES = (
+    "USA|UK|France|Germany|Japan|Canada|Australia|Spain|Brazil|India|Mexico|Italy|Netherlands|Sweden|"
+    "Norway|Kenya|Nigeria|South Korea|Singapore|Ireland|Portugal|Poland"
+).split("|")
 COUNTRY_CODES = "US GB FR DE JP CA AU ES BR IN MX IT NL SE NO KE NG KR SG IE PT PL".split()
-STREETS = "Main St|Oak Ave|Maple Dr|Cedar Ln|Elm St|Park Rd|Lake View Blvd|Hill St|River Rd|Sunset Ave|Market St|2nd Ave".split("|")
+STREETS = "Main St|Oak Ave|Maple Dr|Cedar Ln|Elm St|Park Rd|Lake View Blvd|Hill St|River Rd|Sunset Ave|Market St|2nd Ave".split(
+    "|"
+)
 EMAIL_DOMAINS = "example.com example.org mail.com test.io acme.co company.net".split()
-ADJECTIVES = ("Classic Premium Deluxe Basic Smart Ultra Compact Golden Silver Green Blue Red Urban Coastal Northern "
-              "Summer Winter Express Advanced Essential Modern Vintage Annual Quarterly Weekly Grand Little").split()
-PHRASES = ("needs follow-up|works as expected|customer requested a change|pending review|checked and approved|"
-           "late delivery|great service|minor issue reported|updated after call|see attached notes|"
-           "first time order|priority handling|scheduled for next week|resolved by support|duplicate entry|"
-           "requires manager approval|damaged on arrival|all good|temporary fix applied|waiting for parts").split("|")
-WORDS = ("alpha beta gamma delta north south east west standard custom primary secondary internal external "
-         "draft final manual auto local global mobile desktop retail wholesale").split()
+ADJECTIVES = (
+    "Classic Premium Deluxe Basic Smart Ultra Compact Golden Silver Green Blue Red Urban Coastal Northern "
+    "Summer Winter Express Advanced Essential Modern Vintage Annual Quarterly Weekly Grand Little"
+).split()
+PHRASES = (
+    "needs follow-up|works as expected|customer requested a change|pending review|checked and approved|"
+    "late delivery|great service|minor issue reported|updated after call|see attached notes|"
+    "first time order|priority handling|scheduled for next week|resolved by support|duplicate entry|"
+    "requires manager approval|damaged on arrival|all good|temporary fix applied|waiting for parts"
+).split("|")
+WORDS = (
+    "alpha beta gamma delta north south east west standard custom primary secondary internal external "
+    "draft final manual auto local global mobile desktop retail wholesale"
+).split()
 JSON_KEYS = "color size source version region theme plan channel mode lang".split()
 JSON_VALUES = "red blue large small web mobile v2 eu dark pro email fast en".split()
 COLORS = "red blue green black white yellow orange purple gray navy".split()
 CURRENCIES = "USD EUR GBP JPY CAD AUD CHF".split()
 LANGUAGES = "en fr de es it pt ja zh nl sv".split()
-TIMEZONES = "UTC|America/New_York|Europe/London|Europe/Berlin|Asia/Tokyo|Australia/Sydney|America/Los_Angeles".split("|")
-INTERVALS = ("1 day|2 days|7 days|30 days|1 hour|2 hours|30 minutes|45 minutes|90 minutes|1 week|"
-             "3 months|1 year|00:30:00|01:15:00").split("|")
+TIMEZONES = "UTC|America/New_York|Europe/London|Europe/Berlin|Asia/Tokyo|Australia/Sydney|America/Los_Angeles".split(
+    "|"
+)
+INTERVALS = (
+    "1 day|2 days|7 days|30 days|1 hour|2 hours|30 minutes|45 minutes|90 minutes|1 week|"
+    "3 months|1 year|00:30:00|01:15:00"
+).split("|")
 
 # values for string enums named only by a common column name
 ENUMS = {
@@ -933,22 +953,35 @@ POOLS = {
 }
 
 # column names that decide a column's kind (datagen/synth.py: infer_kind)
-BOOL_NAMES = set("""active enabled verified paid approved passed completed converted attended billable explicit vip
+BOOL_NAMES = set(
+    """active enabled verified paid approved passed completed converted attended billable explicit vip
 success revoked acknowledged muted cancelled checked_in auto_renew from_seller was_correct in_service irrigation
 accepted verified climate_controlled insurance_covered parent_notified requires_prescription certified_first_aid
-tax_receipt_sent cancel_at_period_end""".split())
-DATE_NAMES = set("""dob birthday check_in check_out expected_return reporting_due ex_date next_calibration_due
-evidence_due_by""".split())
-PERSON_WORDS = set("""customer author owner technician inspector interviewer editor prescriber curator driver principal
+tax_receipt_sent cancel_at_period_end""".split()
+)
+DATE_NAMES = set(
+    """dob birthday check_in check_out expected_return reporting_due ex_date next_calibration_due
+evidence_due_by""".split()
+)
+PERSON_WORDS = set(
+    """customer author owner technician inspector interviewer editor prescriber curator driver principal
 guardian leader pastor manager coach contact observer mechanic full client created granted deployed triggered
-visitor funder assigned""".split())
-PERSON_NAMES = set("""director developer technician author assigned_to principal_investigator emergency_contact
-""".split())
-JSON_NAMES = set("""metadata attributes settings payload properties details config trigger_config parameters rules
+visitor funder assigned""".split()
+)
+PERSON_NAMES = set(
+    """director developer technician author assigned_to principal_investigator emergency_contact
+""".split()
+)
+JSON_NAMES = set(
+    """metadata attributes settings payload properties details config trigger_config parameters rules
 conditions stats raw_payload raw_data custom_fields context changes diff preferences targeting permissions
-state attachments""".split())
-TAG_NAMES = set("""tags labels skills amenities topics scopes event_types redirect_uris features""".split())
-INT_NAMES = set("""quantity capacity seats floor floors age rank kills deaths points assists rebounds fouls refills
+state attachments""".split()
+)
+TAG_NAMES = set(
+    """tags labels skills amenities topics scopes event_types redirect_uris features""".split()
+)
+INT_NAMES = set(
+    """quantity capacity seats floor floors age rank kills deaths points assists rebounds fouls refills
 renewals attempts bedrooms bathrooms guests adults children servings views calories level score credits decimals
 confirmations population mileage bottles hours_used lesson_count total_tracks screen_count photo_count
 follower_count like_count view_count play_count usage_count vote_count word_count page_count citation_count
@@ -968,31 +1001,95 @@ overall_score safety_score popularity_score battery_level seed_quantity_kg thres
 meeting_hours_included available_hours calories_burned avg_heart_rate systolic_bp diastolic_bp
 annual_mileage bottles_produced end_mileage end_odometer start_mileage start_odometer minutes_played
 monthly_listeners refills_remaining seconds_on_page seconds_played target_enrollment time_on_page max_throughput
-days_impact difficulty""".split())
-INT_SUFFIXES = ("_count", "_qty", "_minutes", "_seconds", "_days", "_hour", "_units", "_points", "_score")
-FLOAT_NAMES = set("""gpa weight height temperature humidity watts liters hours hours_worked overtime_hours
+days_impact difficulty""".split()
+)
+INT_SUFFIXES = (
+    "_count",
+    "_qty",
+    "_minutes",
+    "_seconds",
+    "_days",
+    "_hour",
+    "_units",
+    "_points",
+    "_score",
+)
+FLOAT_NAMES = set(
+    """gpa weight height temperature humidity watts liters hours hours_worked overtime_hours
 sugar_brix efficiency result_value reading_value metric_value numeric_value event_value reading_kwh usage_kwh
 output_mwh energy_kwh kwh_today gross_tonnage volume min_value max_value optimal_temperature max_power_kw
-surge_multiplier""".split())
-FLOAT_SUFFIXES = ("_kg", "_km", "_cm", "_m", "_mw", "_mwh", "_kwh", "_hpa", "_mm", "_c", "_gb", "_kmh", "_km2",
-                   "_hectares", "_liters", "_ml", "_brix", "_100g")
-MONEY_NAMES = set("""price amount total cost balance fee salary budget revenue subtotal tip fare premium principal
+surge_multiplier""".split()
+)
+FLOAT_SUFFIXES = (
+    "_kg",
+    "_km",
+    "_cm",
+    "_m",
+    "_mw",
+    "_mwh",
+    "_kwh",
+    "_hpa",
+    "_mm",
+    "_c",
+    "_gb",
+    "_kmh",
+    "_km2",
+    "_hectares",
+    "_liters",
+    "_ml",
+    "_brix",
+    "_100g",
+)
+MONEY_NAMES = set(
+    """price amount total cost balance fee salary budget revenue subtotal tip fare premium principal
 deductible quota copay charge debit credit deductions commission amount_charged amount_claimed min_order_size
-price_per_minute tax_due amount_due daily_rate nightly_rate hourly_rate base_rate""".split())
-MONEY_SUFFIXES = ("_price", "_amount", "_cost", "_fee", "_balance", "_total", "_budget", "_revenue", "_pay",
-                   "_salary", "_value", "_limit", "_paid", "_spent", "_raised", "_withheld", "_impact", "_due",
-                   "_income", "_rent", "_deposit", "_wage", "_premium", "_share", "_min", "_max",
-                   "_high", "_low", "_discount")
-CODE_NAMES = set("""code sku isbn iban vin license_plate barcode reference slug sha commit_sha doi orcid ticker
+price_per_minute tax_due amount_due daily_rate nightly_rate hourly_rate base_rate""".split()
+)
+MONEY_SUFFIXES = (
+    "_price",
+    "_amount",
+    "_cost",
+    "_fee",
+    "_balance",
+    "_total",
+    "_budget",
+    "_revenue",
+    "_pay",
+    "_salary",
+    "_value",
+    "_limit",
+    "_paid",
+    "_spent",
+    "_raised",
+    "_withheld",
+    "_impact",
+    "_due",
+    "_income",
+    "_rent",
+    "_deposit",
+    "_wage",
+    "_premium",
+    "_share",
+    "_min",
+    "_max",
+    "_high",
+    "_low",
+    "_discount",
+)
+CODE_NAMES = set(
+    """code sku isbn iban vin license_plate barcode reference slug sha commit_sha doi orcid ticker
 symbol national_id tax_id qr_code version firmware_version apn cron_expression expression isrc registration
 microchip_id rfid_tag head_ref base_ref hostname instance_type model make brand variety strength medium
 movement protocol runner branch default_branch cost_center acronym tag word emoji label translation
 card_code access_code key_prefix bank_account gate berth seat_label seat_row seat_number unit_number space_number
 room_number lot_number batch_number tag_number species_code review_period academic_year term section
-print_size court courtroom room district booking_reference un_locode last4 card_number_last4""".split())
-TEXT_NAMES = set("""description notes note body bio content comment comments summary message reason feedback
+print_size court courtroom room district booking_reference un_locode last4 card_number_last4""".split()
+)
+TEXT_NAMES = set(
+    """description notes note body bio content comment comments summary message reason feedback
 instructions synopsis biography diagnosis treatment findings hypothesis outcome scope purpose excerpt
 cover_letter release_notes tasting_notes special_requests special_instructions review changes_summary
 result_summary issue violation allergies caption alt_text topic question_text option_text text_value
 instruction html_body body_text memo dosage cause condition user_agent opening_hours meeting_day
-result objective target_audience mode""".split())
+result objective target_audience mode""".split()
+)

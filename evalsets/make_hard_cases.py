@@ -1,6 +1,6 @@
 """Build evalsets/hard_cases.jsonl: (schema, statement) pairs unlike the LLM-written corpus.
 
-    python evalsets/make_hard_cases.py [--spider ../shared/spider/train.jsonl.gz] \\
+    python -m evalsets.make_hard_cases [--spider ../shared/spider/train.jsonl.gz] \\
         [--dev ../shared/seed_corpus/dev_seed.jsonl] [-o evalsets/hard_cases.jsonl]
 
 Four parts, each row tagged with its `set`:
@@ -14,6 +14,7 @@ Four parts, each row tagged with its `set`:
 A row's `topic` is its Spider database (or dev topic): `ngram.py train --holdout` leaves
 those databases out of the n-gram. Seeded, so the file is reproducible.
 """
+
 import argparse
 import gzip
 import json
@@ -22,11 +23,12 @@ import random
 import re
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sqlschema import parse_schema, split_tables  # noqa: E402
-from prepare import rename_identifiers, rename_map  # noqa: E402
+from prepare import rename_identifiers, rename_map
+from sqlcomplete.sql.schema import parse_schema, split_tables
 
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared")
+SHARED = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared"
+)
 
 HAND_SCHEMA = """CREATE TABLE "Employee" (
     "EmployeeId" INTEGER PRIMARY KEY,
@@ -75,7 +77,7 @@ HAND_STATEMENTS = [
 
 
 def unquote_names(schema: str) -> str:
-    """"name" and `name` -> name, so renaming (which skips quoted text) reaches them."""
+    """ "name" and `name` -> name, so renaming (which skips quoted text) reaches them."""
     return re.sub(r"[\"`]([A-Za-z_][A-Za-z0-9_]*)[\"`]", r"\1", schema)
 
 
@@ -89,27 +91,55 @@ def restyle(tables: dict, rng: random.Random, pool: list[str]) -> dict[str, str]
 
 
 def hardness(stmt: str) -> int:
-    return 2 * bool(re.search(r"\bT\d\.", stmt)) + bool(re.search(r"count\(\*\)", stmt, re.I)) + \
-        bool(re.search(r"\((\s*)select", stmt, re.I)) + bool(re.search(r"group by|order by", stmt, re.I))
+    return (
+        2 * bool(re.search(r"\bT\d\.", stmt))
+        + bool(re.search(r"count\(\*\)", stmt, re.I))
+        + bool(re.search(r"\((\s*)select", stmt, re.I))
+        + bool(re.search(r"group by|order by", stmt, re.I))
+    )
 
 
 def spider_rows(groups: list[dict], rng: random.Random) -> list[dict]:
     rows = []
-    big = [g for g in groups
-           if (len(parse_schema(g["schema"])) >= 8 or len(g["schema"]) >= 2500) and len(g["schema"]) <= 4000]
-    mid = [g for g in groups if g not in big and 4 <= len(parse_schema(g["schema"])) and len(g["schema"]) < 2500]
-    pool = sorted({c for g in groups for cols in parse_schema(g["schema"]).values() for c in cols if c.isidentifier()})
+    big = [
+        g
+        for g in groups
+        if (len(parse_schema(g["schema"])) >= 8 or len(g["schema"]) >= 2500)
+        and len(g["schema"]) <= 4000
+    ]
+    mid = [
+        g
+        for g in groups
+        if g not in big and 4 <= len(parse_schema(g["schema"])) and len(g["schema"]) < 2500
+    ]
+    pool = sorted(
+        {
+            c
+            for g in groups
+            for cols in parse_schema(g["schema"]).values()
+            for c in cols
+            if c.isidentifier()
+        }
+    )
     for g in rng.sample(big, min(10, len(big))):
         stmts = sorted(set(g["statements"]["select"]), key=lambda s: (-hardness(s), s))[:12]
         for s in rng.sample(stmts, min(2, len(stmts))):
-            rows.append({"set": "spider-long", "topic": g["topic"], "schema": g["schema"], "statement": s})
+            rows.append(
+                {"set": "spider-long", "topic": g["topic"], "schema": g["schema"], "statement": s}
+            )
     for g in rng.sample(mid, min(6, len(mid))):
         schema = unquote_names(g["schema"])
         mapping = restyle(parse_schema(schema), rng, pool)
         stmts = sorted(set(g["statements"]["select"]), key=lambda s: (-hardness(s), s))[:12]
         for s in rng.sample(stmts, min(2, len(stmts))):
-            rows.append({"set": "spider-renamed", "topic": g["topic"], "schema": rename_identifiers(schema, mapping),
-                         "statement": rename_identifiers(s, mapping)})
+            rows.append(
+                {
+                    "set": "spider-renamed",
+                    "topic": g["topic"],
+                    "schema": rename_identifiers(schema, mapping),
+                    "statement": rename_identifiers(s, mapping),
+                }
+            )
     return rows
 
 
@@ -122,7 +152,15 @@ def llm_long_rows(dev: list[dict], rng: random.Random) -> list[dict]:
         if sql and want.get(row["kind"], 0) > 0:
             want[row["kind"]] -= 1
             picked.append(row)
-    words = sorted({c for r in pool for cols in parse_schema(r["schema"]).values() for c in cols if c.isidentifier()})
+    words = sorted(
+        {
+            c
+            for r in pool
+            for cols in parse_schema(r["schema"]).values()
+            for c in cols
+            if c.isidentifier()
+        }
+    )
     rows = []
     for k, row in enumerate(picked):
         own = split_tables(row["schema"])
@@ -142,8 +180,15 @@ def llm_long_rows(dev: list[dict], rng: random.Random) -> list[dict]:
         if k % 2:
             mapping = restyle(parse_schema(row["schema"]), rng, words)
             schema, stmt = rename_identifiers(schema, mapping), rename_identifiers(stmt, mapping)
-        rows.append({"set": "llm-long", "topic": row["topic"], "kind": row["kind"], "schema": schema,
-                     "statement": stmt})
+        rows.append(
+            {
+                "set": "llm-long",
+                "topic": row["topic"],
+                "kind": row["kind"],
+                "schema": schema,
+                "statement": stmt,
+            }
+        )
     return rows
 
 
@@ -151,7 +196,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Build the hard-case evaluation set.")
     ap.add_argument("--spider", default=os.path.join(SHARED, "spider", "train.jsonl.gz"))
     ap.add_argument("--dev", default=os.path.join(SHARED, "seed_corpus", "dev_seed.jsonl"))
-    ap.add_argument("-o", "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "hard_cases.jsonl"))
+    ap.add_argument(
+        "-o",
+        "--out",
+        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "hard_cases.jsonl"),
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
@@ -160,14 +209,20 @@ def main(argv=None):
     with open(args.dev, encoding="utf-8") as f:
         dev = [json.loads(line) for line in f if line.strip()]
     rows = spider_rows(groups, rng) + llm_long_rows(dev, rng)
-    rows += [{"set": "hand", "topic": "hand", "schema": HAND_SCHEMA, "statement": s} for s in HAND_STATEMENTS]
+    rows += [
+        {"set": "hand", "topic": "hand", "schema": HAND_SCHEMA, "statement": s}
+        for s in HAND_STATEMENTS
+    ]
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:
         for i, row in enumerate(rows, 1):
             kind = row.pop("kind", None) or row["statement"].split()[0].lower()
             f.write(json.dumps({"id": f"hc-{i:03d}", "kind": kind, **row}) + "\n")
     os.replace(args.out + ".tmp", args.out)
     sizes = [len(r["schema"]) for r in rows]
-    print(f"{args.out}: {len(rows)} rows, schemas {min(sizes)}-{max(sizes)} characters", file=sys.stderr)
+    print(
+        f"{args.out}: {len(rows)} rows, schemas {min(sizes)}-{max(sizes)} characters",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

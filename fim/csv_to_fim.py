@@ -54,6 +54,7 @@ Input handling, decided here:
   ends of the prefix and suffix; the text right around the cursor is kept (see
   fim/prompt.py for the exact order). A response longer than N is too_long.
 """
+
 import argparse
 import hashlib
 import json
@@ -71,20 +72,30 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-if __package__ in (None, ""):  # run as `python fim/csv_to_fim.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fim.bpe import BPETokenizer  # noqa: E402
-from fim.hub import tokenizer_file  # noqa: E402
-from fim.prompt import (PromptTooLong, Template, check_tokenizer, fit_prompt, has_control_token,  # noqa: E402
-                        load_template, normalize_newlines)
+from sqlcomplete.fim.bpe import BPETokenizer
+from sqlcomplete.fim.hub import tokenizer_file
+from sqlcomplete.fim.prompt import (
+    PromptTooLong,
+    Template,
+    check_tokenizer,
+    fit_prompt,
+    has_control_token,
+    load_template,
+    normalize_newlines,
+)
 
 FILL = "<fillMe>"
 _JSON = json.JSONDecoder(strict=False)  # raw control characters in strings are accepted
 BATCH_ROWS = 4096
 SHARD_BYTES = 500 << 20  # datasets' default max_shard_size
-FEATURES = {"prompt": {"dtype": "string", "_type": "Value"}, "response": {"dtype": "string", "_type": "Value"}}
-SCHEMA = pa.schema([("prompt", pa.string()), ("response", pa.string())],
-                   metadata={"huggingface": json.dumps({"info": {"features": FEATURES}})})
+FEATURES = {
+    "prompt": {"dtype": "string", "_type": "Value"},
+    "response": {"dtype": "string", "_type": "Value"},
+}
+SCHEMA = pa.schema(
+    [("prompt", pa.string()), ("response", pa.string())],
+    metadata={"huggingface": json.dumps({"info": {"features": FEATURES}})},
+)
 
 
 class BadRow(Exception):
@@ -96,6 +107,7 @@ class BadRow(Exception):
 @dataclass
 class Unreadable:
     """A record the reader could not turn into INPUT/OUTPUT values."""
+
     reason: str
     detail: str
 
@@ -107,16 +119,23 @@ class Stats:
     skipped: Counter = field(default_factory=Counter)
     truncated: int = 0
     newlines_fixed: int = 0
-    prompt_tokens: Counter = field(default_factory=Counter)  # {token count: rows}, exact and bounded
+    prompt_tokens: Counter = field(
+        default_factory=Counter
+    )  # {token count: rows}, exact and bounded
     response_tokens: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
 
 # ---- reading
 
+
 def _find_column(names, want: str) -> str | None:
     """want itself, else a name equal to it case-insensitively, else None."""
-    return want if want in names else next((n for n in names if n.strip().lower() == want.lower()), None)
+    return (
+        want
+        if want in names
+        else next((n for n in names if n.strip().lower() == want.lower()), None)
+    )
 
 
 def _resolve_columns(names: list[str], path) -> tuple[str, str]:
@@ -133,7 +152,9 @@ def _read_csv(path: Path, batch_rows: int):
     def on_bad(row) -> str:
         # row.number counts records from 1 with the header as record 1
         key = row.number - 1 if row.number is not None else -len(bad) - 1
-        bad[key] = f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text[:200]!r}"
+        bad[key] = (
+            f"expected {row.expected_columns} fields, got {row.actual_columns}: {row.text[:200]!r}"
+        )
         return "skip"
 
     # a record must fit in one block: 16 MB allows very large file_content cells
@@ -144,17 +165,23 @@ def _read_csv(path: Path, batch_rows: int):
     inp, out = _resolve_columns(names, path)
     bad.clear()
     # binary, not string: a cell that is not UTF-8 rejects its row rather than the whole file
-    conv = pacsv.ConvertOptions(column_types={inp: pa.binary(), out: pa.binary()}, include_columns=[inp, out])
+    conv = pacsv.ConvertOptions(
+        column_types={inp: pa.binary(), out: pa.binary()}, include_columns=[inp, out]
+    )
 
     def batches():
         row = 1
-        with pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=conv) as r:
+        with pacsv.open_csv(
+            path, read_options=read_opts, parse_options=parse_opts, convert_options=conv
+        ) as r:
             for block in r:
                 for start in range(0, max(block.num_rows, 1), batch_rows):
                     batch = block.slice(start, batch_rows)
                     rows = []
                     for a, b in zip(batch.column(inp).to_pylist(), batch.column(out).to_pylist()):
-                        while row in bad:  # parser-rejected records keep their place in the numbering
+                        while (
+                            row in bad
+                        ):  # parser-rejected records keep their place in the numbering
                             rows.append((row, Unreadable("csv_bad_row", bad.pop(row)), None))
                             row += 1
                         rows.append((row, a, b))
@@ -163,6 +190,7 @@ def _read_csv(path: Path, batch_rows: int):
         rest = sorted(bad.items())
         if rest:
             yield [(r if r > 0 else None, Unreadable("csv_bad_row", d), None) for r, d in rest]
+
     return batches(), None
 
 
@@ -170,7 +198,9 @@ def _column_values(col: pa.ChunkedArray | pa.Array) -> list:
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
         try:
             return col.to_pylist()
-        except UnicodeDecodeError:  # bytes the file claims are UTF-8 but are not: check cell by cell
+        except (
+            UnicodeDecodeError
+        ):  # bytes the file claims are UTF-8 but are not: check cell by cell
             return col.cast(pa.large_binary()).to_pylist()
     return col.to_pylist()
 
@@ -186,6 +216,7 @@ def _read_parquet(path: Path, batch_rows: int):
             a, b = _column_values(batch.column(inp)), _column_values(batch.column(out))
             yield list(zip(range(row, row + len(a)), a, b))
             row += len(a)
+
     return batches(), pf.metadata.num_rows
 
 
@@ -202,7 +233,9 @@ def _parse_jsonl_line(line: bytes, lineno: int, cols: list, path: Path) -> tuple
     if not cols:
         inp = _find_column(obj, "INPUT")
         if inp is None:
-            raise ValueError(f"{path}: missing column INPUT in the first record; columns found: {list(obj)}")
+            raise ValueError(
+                f"{path}: missing column INPUT in the first record; columns found: {list(obj)}"
+            )
         cols += [inp, None]
     if cols[1] is None:  # OUTPUT may be absent from records (empty completions) until one has it
         cols[1] = _find_column(obj, "OUTPUT")
@@ -225,6 +258,7 @@ def _read_jsonl(path: Path, batch_rows: int):
                     rows = []
         if rows:
             yield rows
+
     return batches(), None
 
 
@@ -241,6 +275,7 @@ def open_rows(path: Path, batch_rows: int = BATCH_ROWS):
 
 
 # ---- one row
+
 
 def _check_unicode(text: str, what: str) -> None:
     try:
@@ -265,7 +300,7 @@ def _cell_text(v, name: str, missing_ok: bool) -> str:
     else:
         raise BadRow(f"{name.lower()}_not_string", f"{name} is {type(v).__name__}: {str(v)[:100]}")
     if "\ufeff" in text:
-        raise BadRow("bom_in_cell", f"{name} holds U+FEFF at offset {text.index(chr(0xfeff))}")
+        raise BadRow("bom_in_cell", f"{name} holds U+FEFF at offset {text.index(chr(0xFEFF))}")
     return text
 
 
@@ -276,7 +311,9 @@ def parse_input(text: str) -> tuple[dict, str, str]:
     except ValueError as e:
         raise BadRow("input_not_json", str(e)) from None
     if not isinstance(parts, list) or not all(
-            isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in parts):
+        isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+        for p in parts
+    ):
         raise BadRow("bad_parts", 'INPUT is not a JSON list of {"type": "text", "text": ...} parts')
     context, sql = None, []
     for p in parts:
@@ -341,12 +378,21 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
     if "\ufeff" in text or "\ufeff" in prefix or "\ufeff" in suffix or "\ufeff" in ctx_json:
         raise BadRow("bom_in_cell", "INPUT holds U+FEFF")
     if "<|" in text or "<|" in response or escaped:
-        where = [n for n, s in (("SQL", prefix + suffix), ("OUTPUT", response), ("context", ctx_json))
-                 if has_control_token(s)]
+        where = [
+            n
+            for n, s in (("SQL", prefix + suffix), ("OUTPUT", response), ("context", ctx_json))
+            if has_control_token(s)
+        ]
         if where:
-            raise BadRow("control_token_in_text", f"{', '.join(where)} holds a control token's text")
-    had_cr = "\r" in prefix or "\r" in suffix or "\r" in response or (
-        ("\r" in text or "\\r" in text) and _contains(context, "\r"))
+            raise BadRow(
+                "control_token_in_text", f"{', '.join(where)} holds a control token's text"
+            )
+    had_cr = (
+        "\r" in prefix
+        or "\r" in suffix
+        or "\r" in response
+        or (("\r" in text or "\\r" in text) and _contains(context, "\r"))
+    )
     response = normalize_newlines(response)  # the prompt's text is normalized by fit_prompt
     if opts.skip_empty_output and response == "":
         raise BadRow("empty_output", "")
@@ -358,7 +404,9 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
     if opts.max_length is not None:
         budget = opts.max_length - n_resp
         if budget <= 0:
-            raise BadRow("too_long", f"response alone has {n_resp} tokens (max_length {opts.max_length})")
+            raise BadRow(
+                "too_long", f"response alone has {n_resp} tokens (max_length {opts.max_length})"
+            )
     try:
         prompt, n_prompt, dropped = fit_prompt(context, prefix, suffix, opts.template, tok, budget)
     except PromptTooLong as e:
@@ -372,6 +420,7 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
 
 
 # ---- writing
+
 
 def _replace_dir(tmp: Path, out: Path) -> None:
     """Move the finished directory tmp to out, replacing whatever out was."""
@@ -422,12 +471,24 @@ class DiskWriter:
         names = [f"data-{i:05d}-of-{n:05d}.arrow" for i in range(n)]
         for shard, name in zip(self.shards, names):
             os.rename(shard, self.tmp / name)
-        state = {"_data_files": [{"filename": name} for name in names], "_fingerprint": self.hash.hexdigest(),
-                 "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
-                 "_output_all_columns": False, "_split": None}
+        state = {
+            "_data_files": [{"filename": name} for name in names],
+            "_fingerprint": self.hash.hexdigest(),
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": None,
+        }
         with open(self.tmp / "state.json", "w", encoding="utf-8") as f:
             json.dump(state, f, indent=2, sort_keys=True)
-        info = {"citation": "", "description": "", "features": FEATURES, "homepage": "", "license": ""}
+        info = {
+            "citation": "",
+            "description": "",
+            "features": FEATURES,
+            "homepage": "",
+            "license": "",
+        }
         with open(self.tmp / "dataset_info.json", "w", encoding="utf-8") as f:
             json.dump(info, f, indent=2)
         _replace_dir(self.tmp, self.out)
@@ -455,8 +516,12 @@ class FileWriter:
             self.writer.write_batch(batch)
             return
         d = batch.to_pydict()
-        self.file.write("".join(json.dumps({"prompt": p, "response": r}, ensure_ascii=False) + "\n"
-                                for p, r in zip(d["prompt"], d["response"])))
+        self.file.write(
+            "".join(
+                json.dumps({"prompt": p, "response": r}, ensure_ascii=False) + "\n"
+                for p, r in zip(d["prompt"], d["response"])
+            )
+        )
 
     def close(self) -> None:
         (self.writer if self.fmt == "parquet" else self.file).close()
@@ -485,7 +550,12 @@ class RejectsWriter:
             return
         if isinstance(inp, bytes):
             inp = inp.decode("utf-8", errors="replace")
-        rec = {"row": row, "reason": reason, "detail": detail, "input": inp[:300] if isinstance(inp, str) else None}
+        rec = {
+            "row": row,
+            "reason": reason,
+            "detail": detail,
+            "input": inp[:300] if isinstance(inp, str) else None,
+        }
         self.file.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def commit(self) -> None:
@@ -504,11 +574,22 @@ def default_output(input_path: Path, fmt: str) -> Path:
     return base if fmt == "disk" else base.with_name(base.name + "." + fmt)
 
 
-def convert(input_path: str | Path, output: str | Path | None = None, *, tokenizer: BPETokenizer | None = None,
-            template: str | Path | Template | None = None, fmt: str = "disk", skip_empty_output: bool = False,
-            skip_empty_prefix: bool = False, max_length: int | None = None, limit: int | None = None,
-            rejects: str | Path | None = None, progress: bool = False, batch_rows: int = BATCH_ROWS,
-            shard_bytes: int = SHARD_BYTES) -> Stats:
+def convert(
+    input_path: str | Path,
+    output: str | Path | None = None,
+    *,
+    tokenizer: BPETokenizer | None = None,
+    template: str | Path | Template | None = None,
+    fmt: str = "disk",
+    skip_empty_output: bool = False,
+    skip_empty_prefix: bool = False,
+    max_length: int | None = None,
+    limit: int | None = None,
+    rejects: str | Path | None = None,
+    progress: bool = False,
+    batch_rows: int = BATCH_ROWS,
+    shard_bytes: int = SHARD_BYTES,
+) -> Stats:
     """Convert input_path to a prompt/response dataset at output; returns the counts."""
     t0 = time.perf_counter()
     input_path = Path(input_path)
@@ -517,7 +598,9 @@ def convert(input_path: str | Path, output: str | Path | None = None, *, tokeniz
     if max_length is not None and tokenizer is None:
         raise ValueError("--max-length needs a tokenizer")
     out = Path(output) if output is not None else default_output(input_path, fmt)
-    opts = Options(load_template(template), tokenizer, max_length, skip_empty_output, skip_empty_prefix)
+    opts = Options(
+        load_template(template), tokenizer, max_length, skip_empty_output, skip_empty_prefix
+    )
     if tokenizer is not None:
         check_tokenizer(tokenizer)
     batches, total = open_rows(input_path, batch_rows)
@@ -530,22 +613,28 @@ def convert(input_path: str | Path, output: str | Path | None = None, *, tokeniz
     try:
         for rows in batches:
             if limit is not None and stats.read + len(rows) > limit:
-                rows = rows[:limit - stats.read]
+                rows = rows[: limit - stats.read]
             prompts, responses = [], []
             for row, inp, out_value in rows:
                 try:
                     prompt, response = convert_row(inp, out_value, opts, stats)
                 except BadRow as e:
                     stats.skipped[e.reason] += 1
-                    rej.write(row, e.reason, e.detail, inp if not isinstance(inp, Unreadable) else None)
+                    rej.write(
+                        row, e.reason, e.detail, inp if not isinstance(inp, Unreadable) else None
+                    )
                     continue
                 prompts.append(prompt)
                 responses.append(response)
             stats.read += len(rows)
             stats.written += len(prompts)
             if prompts:
-                writer.write(pa.record_batch([pa.array(prompts, pa.string()), pa.array(responses, pa.string())],
-                                             schema=SCHEMA))
+                writer.write(
+                    pa.record_batch(
+                        [pa.array(prompts, pa.string()), pa.array(responses, pa.string())],
+                        schema=SCHEMA,
+                    )
+                )
             bar.update(len(rows))
             if limit is not None and stats.read >= limit:
                 break
@@ -564,12 +653,20 @@ def convert(input_path: str | Path, output: str | Path | None = None, *, tokeniz
 
 def summary(stats: Stats, out: Path | str, fmt: str, max_length: int | None = None) -> str:
     """The lines printed at the end of a run."""
-    lines = [f"read {stats.read} rows: wrote {stats.written}, skipped {sum(stats.skipped.values())}"
-             + (" (" + ", ".join(f"{r} {n}" for r, n in stats.skipped.most_common()) + ")" if stats.skipped else "")]
+    lines = [
+        f"read {stats.read} rows: wrote {stats.written}, skipped {sum(stats.skipped.values())}"
+        + (
+            " (" + ", ".join(f"{r} {n}" for r, n in stats.skipped.most_common()) + ")"
+            if stats.skipped
+            else ""
+        )
+    ]
     if stats.prompt_tokens:
         p, r = percentiles(stats.prompt_tokens), percentiles(stats.response_tokens)
-        lines.append(f"prompt tokens p50/p95/max: {p[0]}/{p[1]}/{p[2]}; "
-                     f"response tokens p50/p95/max: {r[0]}/{r[1]}/{r[2]}")
+        lines.append(
+            f"prompt tokens p50/p95/max: {p[0]}/{p[1]}/{p[2]}; "
+            f"response tokens p50/p95/max: {r[0]}/{r[1]}/{r[2]}"
+        )
     if max_length is not None:
         lines.append(f"truncated {stats.truncated} prompts to fit --max-length {max_length}")
     if stats.newlines_fixed:
@@ -597,16 +694,36 @@ def percentiles(hist: Counter, qs: tuple[float, ...] = (0.5, 0.95)) -> list[int]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Convert INPUT/OUTPUT rows into a FIM prompt/response dataset.")
+    ap = argparse.ArgumentParser(
+        description="Convert INPUT/OUTPUT rows into a FIM prompt/response dataset."
+    )
     ap.add_argument("input", help=".csv, .parquet or .jsonl file with INPUT and OUTPUT columns")
-    ap.add_argument("-o", "--output", help="output path (default: <input>_hf_fim_dataset[.parquet|.jsonl])")
-    ap.add_argument("--tokenizer", required=True,
-                    help="a tokenizer.json, a directory holding one, or a hub model id (Hugging Face cache)")
-    ap.add_argument("--template", default=None, help="prompt template (default: fim/fim_prompt.tmpl)")
+    ap.add_argument(
+        "-o", "--output", help="output path (default: <input>_hf_fim_dataset[.parquet|.jsonl])"
+    )
+    ap.add_argument(
+        "--tokenizer",
+        required=True,
+        help="a tokenizer.json, a directory holding one, or a hub model id (Hugging Face cache)",
+    )
+    ap.add_argument(
+        "--template", default=None, help="prompt template (default: fim/fim_prompt.tmpl)"
+    )
     ap.add_argument("--format", default="disk", choices=["disk", "parquet", "jsonl"])
-    ap.add_argument("--skip-empty-output", action="store_true", help="drop rows whose OUTPUT is empty")
-    ap.add_argument("--skip-empty-prefix", action="store_true", help="drop rows whose <fillMe> is at the very start")
-    ap.add_argument("--max-length", type=int, default=None, help="most prompt + response tokens; context trimmed first")
+    ap.add_argument(
+        "--skip-empty-output", action="store_true", help="drop rows whose OUTPUT is empty"
+    )
+    ap.add_argument(
+        "--skip-empty-prefix",
+        action="store_true",
+        help="drop rows whose <fillMe> is at the very start",
+    )
+    ap.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="most prompt + response tokens; context trimmed first",
+    )
     ap.add_argument("--limit", type=int, default=None, help="read at most this many rows")
     ap.add_argument("--rejects", default=None, help="write skipped rows here as JSON lines")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -617,10 +734,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_length is not None and args.max_length <= 0:
             raise ValueError("--max-length must be positive")
         out = Path(args.output) if args.output else default_output(Path(args.input), args.format)
-        stats = convert(args.input, out, tokenizer=tokenizer, template=args.template, fmt=args.format,
-                        skip_empty_output=args.skip_empty_output, skip_empty_prefix=args.skip_empty_prefix,
-                        max_length=args.max_length, limit=args.limit, rejects=args.rejects,
-                        progress=not args.no_progress)
+        stats = convert(
+            args.input,
+            out,
+            tokenizer=tokenizer,
+            template=args.template,
+            fmt=args.format,
+            skip_empty_output=args.skip_empty_output,
+            skip_empty_prefix=args.skip_empty_prefix,
+            max_length=args.max_length,
+            limit=args.limit,
+            rejects=args.rejects,
+            progress=not args.no_progress,
+        )
     except (ValueError, OSError, pa.ArrowException) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

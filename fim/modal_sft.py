@@ -9,6 +9,7 @@ The command runs with the Volume as its working directory, so the config's relat
 (models/..., data/..., out/...) are Volume paths. A preempted or failed container is retried and
 resumes from OUT_DIR/last (init_from=auto); save_interval bounds the work lost.
 """
+
 import os
 import shlex
 import subprocess
@@ -23,8 +24,16 @@ HOURS = 60 * 60  # seconds
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
-    .uv_pip_install("torch==2.13.0", "numpy>=1.26", "safetensors>=0.4", "pyarrow>=15", "regex>=2023.0",
-                    "tqdm>=4.66", "huggingface_hub>=0.34", "pyyaml>=6")
+    .uv_pip_install(
+        "torch==2.13.0",
+        "numpy>=1.26",
+        "safetensors>=0.4",
+        "pyarrow>=15",
+        "regex>=2023.0",
+        "tqdm>=4.66",
+        "huggingface_hub>=0.34",
+        "pyyaml>=6",
+    )
     .add_local_python_source("fim", "model", "train")
     .add_local_dir("configs", "/root/configs")
 )
@@ -38,19 +47,37 @@ def download(model: str = MODEL) -> str:
     from huggingface_hub import snapshot_download
 
     path = f"{VOL}/models/{model.split('/')[-1]}"
-    snapshot_download(model, local_dir=path, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.jinja"])
+    snapshot_download(
+        model, local_dir=path, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.jinja"]
+    )
     volume.commit()
     return path
 
 
-@app.function(image=image, gpu=f"H100:{N_GPUS}", volumes={VOL: volume}, timeout=24 * HOURS,
-              retries=modal.Retries(max_retries=2, initial_delay=30.0))
+@app.function(
+    image=image,
+    gpu=f"H100:{N_GPUS}",
+    volumes={VOL: volume},
+    timeout=24 * HOURS,
+    retries=modal.Retries(max_retries=2, initial_delay=30.0),
+)
 def sft(config: str = "configs/fim_qwen3_4b.py", flags: str = "") -> int:
     """torchrun fim/sft.py CONFIG FLAGS on this container's GPUs; resumes a run that has a checkpoint."""
-    cmd = ["torchrun", "--standalone", f"--nproc_per_node={N_GPUS}", "/root/fim/sft.py", f"/root/{config}",
-           "--init_from=auto", *shlex.split(flags)]
+    cmd = [
+        "torchrun",
+        "--standalone",
+        f"--nproc_per_node={N_GPUS}",
+        "/root/fim/sft.py",
+        f"/root/{config}",
+        "--init_from=auto",
+        *shlex.split(flags),
+    ]
     print(" ".join(cmd), flush=True)
-    env = {**os.environ, "PYTHONPATH": "/root", "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": "/root",
+        "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
+    }
     try:
         rc = subprocess.run(cmd, cwd=VOL, env=env).returncode
     finally:

@@ -27,6 +27,7 @@ from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py re
 - Long sequences: tiled_loss, tiled_mlp, attention="flex", offload_activations and
   sequence_parallel hand the loss of a batch to fim/longseq.py (batch_loss below).
 """
+
 import json
 import math
 import os
@@ -35,33 +36,52 @@ import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-if __package__ in (None, ""):  # run as `python fim/sft.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fim import longseq  # noqa: E402
-from fim.bpe import BPETokenizer  # noqa: E402
-from fim.data import (DataStats, Settings, Tokenized, collate, detect_kind, epoch_rows, load_source,  # noqa: E402
-                      packed_attention_mask, row_tokens)
-from fim.hub import dataset_files, model_dir, tokenizer_file  # noqa: E402
-from model import from_pretrained, save_pretrained, write_json_atomic  # noqa: E402
-from train import (NonFiniteError, checkpoint_problem, commit_checkpoint, cosine_lr,  # noqa: E402, F401
-                   gpu_peak_flops, init_distributed, skip_nonfinite, stop_if_diverging, weight_checksums)
-from train import config_help, load_config as load_config_values  # noqa: E402
-
+from sqlcomplete.fim import longseq
+from sqlcomplete.fim.bpe import BPETokenizer
+from sqlcomplete.fim.data import (
+    DataStats,
+    Settings,
+    Tokenized,
+    collate,
+    detect_kind,
+    epoch_rows,
+    load_source,
+    packed_attention_mask,
+    row_tokens,
+)
+from sqlcomplete.fim.hub import dataset_files, model_dir, tokenizer_file
+from sqlcomplete.model import from_pretrained, save_pretrained, write_json_atomic
+from sqlcomplete.training import (
+    NonFiniteError,
+    checkpoint_problem,
+    commit_checkpoint,
+    config_help,
+    cosine_lr,
+    gpu_peak_flops,
+    init_distributed,
+    skip_nonfinite,
+    stop_if_diverging,
+    weight_checksums,
+)
+from sqlcomplete.training import load_config as load_config_values
 
 # ---------------------------------------------------------------- config
+
 
 @dataclass
 class SFTConfig:
     """fim/sft.py's settings; those train.py also has are spelled as there (nanoGPT's names)."""
+
     type: str = "sft"
     pretrained: str = ""  # the model to fine-tune: a directory (config.json, safetensors, tokenizer.json) or a hub id
     tokenizer: str = ""  # a tokenizer.json, a directory or a hub id; "": the model's own
-    sources: list = field(default_factory=list)  # paths, hub dataset ids or {name_or_path, split, kind} (fim/hub.py)
+    sources: list = field(
+        default_factory=list
+    )  # paths, hub dataset ids or {name_or_path, split, kind} (fim/hub.py)
     block_size: int = 4096  # tokens per row; a longer sample is dropped or truncated (too_long)
     pack_samples: bool = True  # whole samples packed into rows, each attending only to itself
     too_long: str = "drop"  # "drop" or "truncate" (keeps the first block_size tokens)
@@ -70,7 +90,9 @@ class SFTConfig:
     num_proc: int = 1  # tokenizer processes
     cache_dir: str = ""  # tokenized sources; "" means OUT_DIR/tokens
     # optimizer and schedule
-    optimizer: str = "adamw"  # "adamw", or "adafactor" (factored second moments: ~no state; lr is relative)
+    optimizer: str = (
+        "adamw"  # "adamw", or "adafactor" (factored second moments: ~no state; lr is relative)
+    )
     learning_rate: float = 1e-5
     weight_decay: float = 0.0
     beta1: float = 0.9
@@ -88,13 +110,17 @@ class SFTConfig:
     dtype: str = "auto"  # compute dtype: "auto" is bfloat16 on CUDA, float32 elsewhere
     checkpoint_activations: bool = False  # recompute each block in backward
     # long sequences: fim/longseq.py
-    attention: str = "sdpa"  # "sdpa" (a block-diagonal mask) or "flex" (document-masked flex attention)
+    attention: str = (
+        "sdpa"  # "sdpa" (a block-diagonal mask) or "flex" (document-masked flex attention)
+    )
     tiled_loss: bool = False
     tiled_mlp: bool = False
     offload_activations: bool = False
     sequence_parallel: int = 1  # Ulysses degree: ranks sharing one row
     # the loop
-    init_from: str = "pretrained"  # "pretrained", "resume" (OUT_DIR/last, else prev) or "auto" (resume if any)
+    init_from: str = (
+        "pretrained"  # "pretrained", "resume" (OUT_DIR/last, else prev) or "auto" (resume if any)
+    )
     stop_at: int = 0  # > 0: stop after this step (the schedule still spans all epochs)
     save_interval: int = 0  # steps between checkpoints; 0: at the end of each epoch
     log_interval: int = 10
@@ -106,7 +132,15 @@ class SFTConfig:
 
 
 # fields a resumed run may change without changing what it computes
-RESUME_MAY_CHANGE = {"init_from", "stop_at", "save_interval", "log_interval", "device", "threads", "nonfinite_patience"}
+RESUME_MAY_CHANGE = {
+    "init_from",
+    "stop_at",
+    "save_interval",
+    "log_interval",
+    "device",
+    "threads",
+    "nonfinite_patience",
+}
 
 
 def load_config(path: str | None = None, overrides: list[str] | None = None) -> SFTConfig:
@@ -115,18 +149,26 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
     A .yml/.yaml file is an arctic_training config, read under its own key names (fim/arctic_yaml.py)."""
     values = None
     if path and path.endswith((".yml", ".yaml")):
-        from fim.arctic_yaml import read_arctic_yaml
+        from sqlcomplete.fim.arctic_yaml import read_arctic_yaml
+
         values = read_arctic_yaml(path)
     cfg = SFTConfig(**load_config_values(path, overrides, cls=SFTConfig, values=values))
-    checks = [(cfg.type == "sft", f"type must be 'sft', not {cfg.type!r}"),
-              (cfg.too_long in ("drop", "truncate"), "too_long must be 'drop' or 'truncate'"),
-              (cfg.attention in ("sdpa", "flex"), "attention must be 'sdpa' or 'flex'"),
-              (cfg.optimizer in ("adamw", "adafactor"), "optimizer must be 'adamw' or 'adafactor'"),
-              (cfg.lr_schedule in ("cosine", "linear", "constant"),
-               "lr_schedule must be 'cosine', 'linear' or 'constant'"),
-              (cfg.init_from in ("pretrained", "resume", "auto"), "init_from must be pretrained, resume or auto"),
-              (bool(cfg.sources), "sources is empty"),
-              (bool(cfg.pretrained), "pretrained (the model to fine-tune) is not set")]
+    checks = [
+        (cfg.type == "sft", f"type must be 'sft', not {cfg.type!r}"),
+        (cfg.too_long in ("drop", "truncate"), "too_long must be 'drop' or 'truncate'"),
+        (cfg.attention in ("sdpa", "flex"), "attention must be 'sdpa' or 'flex'"),
+        (cfg.optimizer in ("adamw", "adafactor"), "optimizer must be 'adamw' or 'adafactor'"),
+        (
+            cfg.lr_schedule in ("cosine", "linear", "constant"),
+            "lr_schedule must be 'cosine', 'linear' or 'constant'",
+        ),
+        (
+            cfg.init_from in ("pretrained", "resume", "auto"),
+            "init_from must be pretrained, resume or auto",
+        ),
+        (bool(cfg.sources), "sources is empty"),
+        (bool(cfg.pretrained), "pretrained (the model to fine-tune) is not set"),
+    ]
     for ok, msg in checks:
         if not ok:
             raise SystemExit(msg)
@@ -135,21 +177,30 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
 
 # ---------------------------------------------------------------- data
 
+
 def source_paths(sources: list) -> list[tuple[str, str]]:
     """(local path, kind) of each data file of data.sources: paths, hub dataset ids, DatasetDict splits."""
     out = []
     for i, src in enumerate(sources):
         src = {"name_or_path": src} if isinstance(src, str) else dict(src)
-        name, split, kind = src.pop("name_or_path", None), src.pop("split", "train"), src.pop("kind", None)
+        name, split, kind = (
+            src.pop("name_or_path", None),
+            src.pop("split", "train"),
+            src.pop("kind", None),
+        )
         if not isinstance(name, str) or src:
-            raise SystemExit(f"data.sources[{i}]: expected a path or {{name_or_path, split, kind}}, got "
-                             f"{sources[i]!r}")
+            raise SystemExit(
+                f"data.sources[{i}]: expected a path or {{name_or_path, split, kind}}, got "
+                f"{sources[i]!r}"
+            )
         try:
             paths = dataset_files(name, split, what=f"data.sources[{i}]")
         except ValueError as e:
             raise SystemExit(str(e)) from None
         for path in paths:
-            if os.path.isfile(os.path.join(path, "dataset_dict.json")):  # a DatasetDict's save_to_disk
+            if os.path.isfile(
+                os.path.join(path, "dataset_dict.json")
+            ):  # a DatasetDict's save_to_disk
                 path = os.path.join(path, split)
             found = detect_kind(path)
             if kind and kind != found:
@@ -158,7 +209,9 @@ def source_paths(sources: list) -> list[tuple[str, str]]:
     return out
 
 
-def load_data(cfg: SFTConfig, tok_path: str, rank: int, barrier) -> tuple[Tokenized, list[tuple[str, DataStats]]]:
+def load_data(
+    cfg: SFTConfig, tok_path: str, rank: int, barrier
+) -> tuple[Tokenized, list[tuple[str, DataStats]]]:
     """All sources tokenized (rank 0 tokenizes and caches, the other ranks then read the cache)."""
     cache_dir = cfg.cache_dir or os.path.join(cfg.out_dir, "tokens")
     parts, report = [], []
@@ -179,12 +232,20 @@ def load_data(cfg: SFTConfig, tok_path: str, rank: int, barrier) -> tuple[Tokeni
 
 # ---------------------------------------------------------------- model, optimizer, the loss
 
+
 def uses_longseq(cfg: SFTConfig) -> bool:
-    return (cfg.tiled_loss or cfg.tiled_mlp or cfg.attention != "sdpa" or cfg.offload_activations
-            or cfg.sequence_parallel > 1)
+    return (
+        cfg.tiled_loss
+        or cfg.tiled_mlp
+        or cfg.attention != "sdpa"
+        or cfg.offload_activations
+        or cfg.sequence_parallel > 1
+    )
 
 
-def batch_loss(model, batch: dict[str, torch.Tensor], cfg: SFTConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_loss(
+    model, batch: dict[str, torch.Tensor], cfg: SFTConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(sum of the token losses, number of trained tokens) of a packed batch.
 
     batch (see fim/data.py collate): input_ids, labels (shifted, -100 where untrained),
@@ -195,9 +256,14 @@ def batch_loss(model, batch: dict[str, torch.Tensor], cfg: SFTConfig) -> tuple[t
     if uses_longseq(cfg):
         return longseq.batch_loss(model, batch, cfg)
     labels = batch["labels"]
-    logits = model(batch["input_ids"], positions=batch["position_ids"],
-                   attn_mask=packed_attention_mask(batch["sample_ids"]))
-    loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum")
+    logits = model(
+        batch["input_ids"],
+        positions=batch["position_ids"],
+        attn_mask=packed_attention_mask(batch["sample_ids"]),
+    )
+    loss = F.cross_entropy(
+        logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100, reduction="sum"
+    )
     return loss, (labels != -100).sum()
 
 
@@ -205,7 +271,9 @@ def make_optimizer(model, cfg: SFTConfig, fused: bool) -> torch.optim.Optimizer:
     groups = model.param_groups(cfg.weight_decay)  # train.py's groups: norms are not decayed
     if cfg.optimizer == "adafactor":
         return torch.optim.Adafactor(groups, lr=cfg.learning_rate)
-    return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), fused=fused)
+    return torch.optim.AdamW(
+        groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), fused=fused
+    )
 
 
 def get_lr(step: int, total: int, cfg: SFTConfig) -> float:
@@ -229,27 +297,56 @@ def clip_gradients(model, max_norm: float) -> float:
 
 # ---------------------------------------------------------------- checkpoints
 
-def save_checkpoint(cfg: SFTConfig, model, optimizer, state: dict, rank: int, barrier, name: str = "last",
-                    dtype: torch.dtype | None = None, base_dir: str | None = None):
+
+def save_checkpoint(
+    cfg: SFTConfig,
+    model,
+    optimizer,
+    state: dict,
+    rank: int,
+    barrier,
+    name: str = "last",
+    dtype: torch.dtype | None = None,
+    base_dir: str | None = None,
+):
     """Every rank gathers (FSDP); rank 0 writes OUT_DIR/<name> via a temp dir, with the checksums of its
     weights files in state.json, and train.commit_checkpoint renames it (a verified `last` becomes `prev`)."""
     from safetensors.torch import save_file
-    from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
-                                                         get_optimizer_state_dict)
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_model_state_dict,
+        get_optimizer_state_dict,
+    )
+
     opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
     weights = get_model_state_dict(model, options=opts)
-    optim = get_optimizer_state_dict(model, optimizer, options=opts) if optimizer is not None else None
+    optim = (
+        get_optimizer_state_dict(model, optimizer, options=opts) if optimizer is not None else None
+    )
     if rank == 0:
         tmp = os.path.join(cfg.out_dir, f".{name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        save_pretrained(weights, tmp, dtype=dtype, args=model.args, base_dir=base_dir or cfg.pretrained)
+        save_pretrained(
+            weights, tmp, dtype=dtype, args=model.args, base_dir=base_dir or cfg.pretrained
+        )
         if optim is not None:  # optimizer state by parameter name, whatever the sharding
-            save_file({f"{fqn}.{k}": (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
-                       for fqn, st in optim["state"].items() for k, v in st.items()},
-                      os.path.join(tmp, "optim.safetensors"))
-            write_json_atomic(os.path.join(tmp, "state.json"),
-                              {**state, "config": asdict(cfg), "param_groups": optim["param_groups"],
-                               "checksums": weight_checksums(tmp)})
+            save_file(
+                {
+                    f"{fqn}.{k}": (v if torch.is_tensor(v) else torch.tensor(v)).contiguous()
+                    for fqn, st in optim["state"].items()
+                    for k, v in st.items()
+                },
+                os.path.join(tmp, "optim.safetensors"),
+            )
+            write_json_atomic(
+                os.path.join(tmp, "state.json"),
+                {
+                    **state,
+                    "config": asdict(cfg),
+                    "param_groups": optim["param_groups"],
+                    "checksums": weight_checksums(tmp),
+                },
+            )
         commit_checkpoint(tmp, cfg.out_dir, name)
     barrier()
 
@@ -261,7 +358,11 @@ def find_checkpoint(cfg: SFTConfig) -> str | None:
         path = os.path.join(cfg.out_dir, name)
         if not os.path.isdir(path):
             continue
-        missing = [f for f in ("state.json", "optim.safetensors") if not os.path.isfile(os.path.join(path, f))]
+        missing = [
+            f
+            for f in ("state.json", "optim.safetensors")
+            if not os.path.isfile(os.path.join(path, f))
+        ]
         problem = f"no {', '.join(missing)}" if missing else checkpoint_problem(path)
         if not problem:
             return path
@@ -275,6 +376,7 @@ def load_training_state(path: str, model, optimizer, rank: int, distributed: boo
     """Optimizer state (broadcast from rank 0 under FSDP) and the loop's state from a checkpoint."""
     from safetensors.torch import load_file
     from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
     with open(os.path.join(path, "state.json")) as f:
         state = json.load(f)
     state.pop("checksums", None)
@@ -284,17 +386,23 @@ def load_training_state(path: str, model, optimizer, rank: int, distributed: boo
         for key, v in load_file(os.path.join(path, "optim.safetensors")).items():
             fqn, k = key.rsplit(".", 1)
             optim["state"].setdefault(fqn, {})[k] = v
-    set_optimizer_state_dict(model, optimizer, optim_state_dict=optim,
-                             options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=distributed))
+    set_optimizer_state_dict(
+        model,
+        optimizer,
+        optim_state_dict=optim,
+        options=StateDictOptions(full_state_dict=True, broadcast_from_rank0=distributed),
+    )
     return state
 
 
 # ---------------------------------------------------------------- training
 
+
 def train(cfg: SFTConfig) -> dict:
     distributed, rank, world, device = init_distributed(cfg.device)
     if distributed:
         import torch.distributed as dist
+
         barrier = dist.barrier
     else:
         barrier = lambda: None  # noqa: E731
@@ -306,65 +414,109 @@ def train(cfg: SFTConfig) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device_type = "cuda" if str(device).startswith("cuda") else str(device)
-    dtype = getattr(torch, cfg.dtype if cfg.dtype != "auto" else ("bfloat16" if device_type == "cuda" else "float32"))
+    dtype = getattr(
+        torch,
+        cfg.dtype if cfg.dtype != "auto" else ("bfloat16" if device_type == "cuda" else "float32"),
+    )
     torch.manual_seed(cfg.seed)
     os.makedirs(cfg.out_dir, exist_ok=True)
 
     resume = find_checkpoint(cfg) if cfg.init_from in ("resume", "auto") else None
     try:  # hub ids become directories of the Hugging Face cache
         base_dir = model_dir(cfg.pretrained)
-        tok_path = str(tokenizer_file(cfg.tokenizer, "tokenizer")) if cfg.tokenizer else \
-            os.path.join(resume or base_dir, "tokenizer.json")
+        tok_path = (
+            str(tokenizer_file(cfg.tokenizer, "tokenizer"))
+            if cfg.tokenizer
+            else os.path.join(resume or base_dir, "tokenizer.json")
+        )
     except ValueError as e:
         raise SystemExit(str(e)) from None
     weights_dir = resume or base_dir
-    pad_id = BPETokenizer.from_file(tok_path).token_to_id(cfg.end_token)  # any id: padding has no targets
+    pad_id = BPETokenizer.from_file(tok_path).token_to_id(
+        cfg.end_token
+    )  # any id: padding has no targets
     if pad_id is None:
         raise SystemExit(f"end_token {cfg.end_token!r} is not in {tok_path}")
     data, report = load_data(cfg, tok_path, rank, barrier)
     for name, stats in report:
         say(f"data {name}: {stats.summary()}")
-    plans = [epoch_rows(data, e, cfg.seed, cfg.block_size, cfg.pack_samples) for e in range(cfg.epochs)]
+    plans = [
+        epoch_rows(data, e, cfg.seed, cfg.block_size, cfg.pack_samples) for e in range(cfg.epochs)
+    ]
     per_step = cfg.batch_size * cfg.grad_accum * dp_world  # rows
     epoch_steps = [math.ceil(len(rows) / per_step) for rows in plans]
     total_steps = sum(epoch_steps)
     fill = data.lengths.sum() / (len(plans[0]) * cfg.block_size)
-    say(f"{len(data)} samples -> {len(plans[0])} rows of <= {cfg.block_size} tokens per epoch "
+    say(
+        f"{len(data)} samples -> {len(plans[0])} rows of <= {cfg.block_size} tokens per epoch "
         f"({100 * fill:.1f}% full), {per_step} rows per step, {epoch_steps[0]} steps per epoch, "
-        f"{total_steps} steps in all")
+        f"{total_steps} steps in all"
+    )
 
     model = from_pretrained(weights_dir, device=device, dtype=torch.float32)
     if cfg.block_size > model.args.max_seq_len:
-        raise SystemExit(f"block_size {cfg.block_size} exceeds the model's {model.args.max_seq_len}")
+        raise SystemExit(
+            f"block_size {cfg.block_size} exceeds the model's {model.args.max_seq_len}"
+        )
     model.checkpoint_activations = cfg.checkpoint_activations
     model.train()
     n_params = model.num_params()
     flops_per_token = model.flops_per_token(int(data.lengths.mean()))
-    if distributed:  # FSDP2: each block, then the root (embedding, tied head, final norm), over all ranks
+    if (
+        distributed
+    ):  # FSDP2: each block, then the root (embedding, tied head, final norm), over all ranks
         from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.fsdp import MixedPrecisionPolicy
-        longseq.shard_model(model, init_device_mesh(device_type, (world,)),
-                            mp_policy=MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32))
+
+        longseq.shard_model(
+            model,
+            init_device_mesh(device_type, (world,)),
+            mp_policy=MixedPrecisionPolicy(param_dtype=dtype, reduce_dtype=torch.float32),
+        )
     optimizer = make_optimizer(model, cfg, fused=device_type == "cuda" and not distributed)
     say(f"model: {n_params:,} parameters, {model.args}; {world} rank(s), compute {dtype}")
-    state = {"step": 0, "skipped": 0, "nonfinite_in_a_row": 0, "tokens": 0, "trained_tokens": 0,
-             "data": {name: s.to_dict() for name, s in report}}
+    state = {
+        "step": 0,
+        "skipped": 0,
+        "nonfinite_in_a_row": 0,
+        "tokens": 0,
+        "trained_tokens": 0,
+        "data": {name: s.to_dict() for name, s in report},
+    }
     if resume:
         state = load_training_state(resume, model, optimizer, rank, distributed)
         old = state.pop("config")
-        changed = sorted(k for k, v in asdict(cfg).items()
-                         if k not in RESUME_MAY_CHANGE and json.loads(json.dumps(v)) != old.get(k))
+        changed = sorted(
+            k
+            for k, v in asdict(cfg).items()
+            if k not in RESUME_MAY_CHANGE and json.loads(json.dumps(v)) != old.get(k)
+        )
         if changed:
-            say(f"warning: resuming with a different {', '.join(changed)}: the run is no longer exact")
+            say(
+                f"warning: resuming with a different {', '.join(changed)}: the run is no longer exact"
+            )
         state.pop("param_groups")
         say(f"resumed from {resume} at step {state['step']}")
-    ctx = torch.autocast(device_type, dtype=dtype) if not distributed and dtype != torch.float32 else nullcontext()
+    ctx = (
+        torch.autocast(device_type, dtype=dtype)
+        if not distributed and dtype != torch.float32
+        else nullcontext()
+    )
     peak = gpu_peak_flops(device_type)
     metrics = open(os.path.join(cfg.out_dir, "metrics.jsonl"), "a") if master else None
 
     def checkpoint(name="last", dtype=None):
-        save_checkpoint(cfg, model, optimizer if name == "last" else None, state, rank, barrier, name, dtype,
-                        base_dir)
+        save_checkpoint(
+            cfg,
+            model,
+            optimizer if name == "last" else None,
+            state,
+            rank,
+            barrier,
+            name,
+            dtype,
+            base_dir,
+        )
 
     losses = []
     stop = min(total_steps, cfg.stop_at or total_steps)
@@ -372,10 +524,12 @@ def train(cfg: SFTConfig) -> dict:
     try:
         while state["step"] < stop:
             step = state["step"]
-            epoch = next(e for e in range(cfg.epochs) if step < sum(epoch_steps[:e + 1]))
+            epoch = next(e for e in range(cfg.epochs) if step < sum(epoch_steps[: e + 1]))
             k = step - sum(epoch_steps[:epoch])
-            rows = plans[epoch][k * per_step:(k + 1) * per_step]
-            rows += [[]] * (per_step - len(rows))  # an epoch's last step: empty rows keep the ranks in step
+            rows = plans[epoch][k * per_step : (k + 1) * per_step]
+            rows += [[]] * (
+                per_step - len(rows)
+            )  # an epoch's last step: empty rows keep the ranks in step
             n_tokens, n_trained = row_tokens(data, rows)
             lr = get_lr(step, total_steps, cfg)
             for group in optimizer.param_groups:
@@ -383,7 +537,9 @@ def train(cfg: SFTConfig) -> dict:
             total = torch.zeros((), device=device)
             for micro in range(cfg.grad_accum):
                 start = (micro * dp_world + dp_rank) * cfg.batch_size
-                batch = collate(data, rows[start:start + cfg.batch_size], pad_id, cfg.pad_to_multiple_of)
+                batch = collate(
+                    data, rows[start : start + cfg.batch_size], pad_id, cfg.pad_to_multiple_of
+                )
                 batch = {key: v.to(device, non_blocking=True) for key, v in batch.items()}
                 with ctx:
                     loss_sum, _ = batch_loss(model, batch, cfg)
@@ -404,19 +560,36 @@ def train(cfg: SFTConfig) -> dict:
             state["trained_tokens"] += n_trained
             tokens_since_log += n_tokens
             if metrics:
-                metrics.write(json.dumps({"step": state["step"], "epoch": epoch, "loss": loss, "grad_norm": norm,
-                                          "lr": lr, "tokens": n_tokens, "trained_tokens": n_trained,
-                                          "skipped": not finite}) + "\n")
+                metrics.write(
+                    json.dumps(
+                        {
+                            "step": state["step"],
+                            "epoch": epoch,
+                            "loss": loss,
+                            "grad_norm": norm,
+                            "lr": lr,
+                            "tokens": n_tokens,
+                            "trained_tokens": n_trained,
+                            "skipped": not finite,
+                        }
+                    )
+                    + "\n"
+                )
                 metrics.flush()
             stop_if_diverging(state, cfg.nonfinite_patience, state["step"])
             if state["step"] % cfg.log_interval == 0 and master:
                 tps = tokens_since_log / (time.time() - t0)
                 t0, tokens_since_log = time.time(), 0
                 mfu = f", mfu {100 * flops_per_token * tps / world / peak:.1f}%" if peak else ""
-                print(f"step {state['step']}/{total_steps} (epoch {epoch + 1}): loss {loss:.4f}, grad norm "
-                      f"{norm:.3f}, lr {lr:.2e}, {tps:,.0f} tok/s{mfu}, {state['skipped']} skipped", flush=True)
-            epoch_end = state["step"] == sum(epoch_steps[:epoch + 1])
-            if (cfg.save_interval and state["step"] % cfg.save_interval == 0) or (not cfg.save_interval and epoch_end):
+                print(
+                    f"step {state['step']}/{total_steps} (epoch {epoch + 1}): loss {loss:.4f}, grad norm "
+                    f"{norm:.3f}, lr {lr:.2e}, {tps:,.0f} tok/s{mfu}, {state['skipped']} skipped",
+                    flush=True,
+                )
+            epoch_end = state["step"] == sum(epoch_steps[: epoch + 1])
+            if (cfg.save_interval and state["step"] % cfg.save_interval == 0) or (
+                not cfg.save_interval and epoch_end
+            ):
                 if state["step"] < stop:
                     checkpoint("last")
     except KeyboardInterrupt:
@@ -431,7 +604,9 @@ def train(cfg: SFTConfig) -> dict:
     checkpoint("last")
     if state["step"] == total_steps:
         checkpoint("final", dtype=getattr(torch, cfg.export_dtype))
-        say(f"done: {state['step']} steps, {state['skipped']} skipped; model in {cfg.out_dir}/final")
+        say(
+            f"done: {state['step']} steps, {state['skipped']} skipped; model in {cfg.out_dir}/final"
+        )
     if distributed:
         dist.destroy_process_group()
     return {"losses": losses, "state": state, "total_steps": total_steps, "model": model}

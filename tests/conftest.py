@@ -1,6 +1,6 @@
 """Shared fixtures: a tiny checkpoint (random weights, a tokenizer trained on a few lines of SQL)."""
+
 import os
-import shutil
 
 import pytest
 import torch
@@ -29,10 +29,15 @@ STATEMENTS = [
 
 
 def make_tiny_ckpt(path: str, seed: int = 0, **model_kw) -> str:
-    from model import ModelArgs, Transformer, save_pretrained
     from prepare import prompt_text, train_tokenizer
+    from sqlcomplete.model import ModelArgs, Transformer, save_pretrained
+
     os.makedirs(path, exist_ok=True)
-    texts = [prompt_text(SCHEMA)] + STATEMENTS * 20 + ["\t\n  \u00e9\u4e2d\U0001F600 'it''s' \"Q\" 0123456789"]
+    texts = (
+        [prompt_text(SCHEMA)]
+        + STATEMENTS * 20
+        + ["\t\n  \u00e9\u4e2d\U0001f600 'it''s' \"Q\" 0123456789"]
+    )
     train_tokenizer(texts, 400, os.path.join(path, "tok.model"))
     torch.manual_seed(seed)
     args = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=400, max_seq_len=512)
@@ -49,7 +54,9 @@ def tiny_ckpt(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def shipped_ckpt() -> str:
     """The shipped default model; tests that need real suggestions use it."""
-    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "default")
+    path = os.path.join(
+        os.path.dirname(os.path.dirname(__file__)), "sqlcomplete", "models", "default"
+    )
     if not os.path.isfile(os.path.join(path, "model.safetensors")):
-        pytest.skip("no shipped model in models/default")
+        pytest.skip("no shipped model in sqlcomplete/models/default")
     return path

@@ -6,6 +6,7 @@ malformed, truncated or wrongly shaped JSON, schemas with invalid SQL, statement
 dropped), and tallies what it injected in the client's vocabulary, per stage, so a test can
 compare the tally with the pipeline's report. It shuts itself down on exit, or after `lifetime`.
 """
+
 import json
 import re
 import sys
@@ -15,14 +16,34 @@ from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlschema import parse_schema
+from sqlcomplete.sql.schema import parse_schema
 
-STAGE = {"Topics": "topics", "Subtopics": "details", "Examples": "details", "DatabaseSchema": "schemas",
-         "SQLStatements": "statements"}
+STAGE = {
+    "Topics": "topics",
+    "Subtopics": "details",
+    "Examples": "details",
+    "DatabaseSchema": "schemas",
+    "SQLStatements": "statements",
+}
 # fault name -> reason as datagen.llm reports it
-REASON = {"500": "http 500", "timeout": "timeout", "malformed": "malformed json", "truncated": "truncated",
-          "wrong shape": "invalid output", "invalid schema": "invalid schema"}
-DOMAINS = ["e-commerce", "healthcare", "logistics", "banking", "education", "gaming", "travel", "farming"]
+REASON = {
+    "500": "http 500",
+    "timeout": "timeout",
+    "malformed": "malformed json",
+    "truncated": "truncated",
+    "wrong shape": "invalid output",
+    "invalid schema": "invalid schema",
+}
+DOMAINS = [
+    "e-commerce",
+    "healthcare",
+    "logistics",
+    "banking",
+    "education",
+    "gaming",
+    "travel",
+    "farming",
+]
 
 # plan(response model name, prompt, attempt number for this exact prompt) -> fault name or None
 Plan = Callable[[str, str, int], str | None]
@@ -42,13 +63,19 @@ def tables_in(prompt: str) -> int:
 
 def answer_topics(prompt: str) -> dict:
     n = int(re.search(r"list of (\d+)", prompt).group(1))
-    return {"topics": [DOMAINS[i % len(DOMAINS)] + ("" if i < len(DOMAINS) else f" {i}") for i in range(n)]}
+    return {
+        "topics": [
+            DOMAINS[i % len(DOMAINS)] + ("" if i < len(DOMAINS) else f" {i}") for i in range(n)
+        ]
+    }
 
 
 def answer_subtopics(prompt: str) -> dict:
     n = int(re.search(r"Generate (\d+) topics", prompt).group(1))
     topic = re.search(r"following topic: (.+)$", prompt).group(1)
-    return {"subtopics": [f"{j + 1}. {topic} area {j}" for j in range(n)]}  # numbering, as models do
+    return {
+        "subtopics": [f"{j + 1}. {topic} area {j}" for j in range(n)]
+    }  # numbering, as models do
 
 
 def answer_examples(prompt: str) -> dict:
@@ -62,8 +89,10 @@ def answer_schema(prompt: str, broken: bool = False) -> dict:
     tables = []
     for j in range(tables_in(prompt)):
         fk = f",\n    parent_id INT REFERENCES {base}_{j - 1}(id)" if j else ""
-        tables.append(f"CREATE TABLE {base}_{j} (\n    id INT PRIMARY KEY,\n    name VARCHAR(50) NOT NULL,\n"
-                      f"    amount DECIMAL(10, 2),\n    created_at TIMESTAMP{fk}\n);")
+        tables.append(
+            f"CREATE TABLE {base}_{j} (\n    id INT PRIMARY KEY,\n    name VARCHAR(50) NOT NULL,\n"
+            f"    amount DECIMAL(10, 2),\n    created_at TIMESTAMP{fk}\n);"
+        )
     if broken:  # no closing parenthesis: sqlglot cannot parse it
         tables[-1] = tables[-1].replace("\n);", "\n")
     return {"tables": [{"table_schema": t} for t in tables]}
@@ -75,8 +104,10 @@ def good_statements(kind: str, complex_: bool, n: int, tables: list[str]) -> lis
         v = i + (100 if complex_ else 0)  # simple and complex never coincide
         t = tables[i % len(tables)]
         if kind == "select" and complex_ and len(tables) > 1:
-            out.append(f"SELECT a.name, COUNT(*) FROM {tables[0]} a JOIN {tables[1]} b ON b.parent_id = a.id "
-                       f"WHERE a.id > {v} GROUP BY a.name;")
+            out.append(
+                f"SELECT a.name, COUNT(*) FROM {tables[0]} a JOIN {tables[1]} b ON b.parent_id = a.id "
+                f"WHERE a.id > {v} GROUP BY a.name;"
+            )
         elif kind == "select":
             out.append(f"SELECT name, amount FROM {t} WHERE id = {v} ORDER BY name;")
         elif kind == "insert":
@@ -94,16 +125,26 @@ def good_statements(kind: str, complex_: bool, n: int, tables: list[str]) -> lis
 
 
 BAD = {  # statements the pipeline must drop, per reason
-    "unknown column": {"select": "SELECT bogus_col FROM {t};",
-                       "insert": "INSERT INTO {t} (id, bogus_col) VALUES (1, 2);",
-                       "upsert": "UPSERT INTO {t} (bogus_col) VALUES (1);", "update": "UPDATE {t} SET bogus_col = 1;",
-                       "delete": "DELETE FROM {t} WHERE bogus_col = 1;"},
+    "unknown column": {
+        "select": "SELECT bogus_col FROM {t};",
+        "insert": "INSERT INTO {t} (id, bogus_col) VALUES (1, 2);",
+        "upsert": "UPSERT INTO {t} (bogus_col) VALUES (1);",
+        "update": "UPDATE {t} SET bogus_col = 1;",
+        "delete": "DELETE FROM {t} WHERE bogus_col = 1;",
+    },
     "unknown table": {"truncate": "TRUNCATE TABLE bogus_table;"},
-    "parse error": {"select": "SELECT * FROM {t} WHERE name = 'oops", "insert": "INSERT INTO {t} (id) VALUES (1,",
-                    "upsert": "UPSERT INTO {t} (id) VALUES (1,", "update": "UPDATE {t} SET name = 'oops",
-                    "delete": "DELETE FROM {t} WHERE name = 'oops", "truncate": "TRUNCATE TABLE {t}, ;"},
-    "wrong kind": {k: "DELETE FROM {t};" if k == "select" else "SELECT 1;"
-                   for k in ("select", "insert", "upsert", "update", "delete", "truncate")},
+    "parse error": {
+        "select": "SELECT * FROM {t} WHERE name = 'oops",
+        "insert": "INSERT INTO {t} (id) VALUES (1,",
+        "upsert": "UPSERT INTO {t} (id) VALUES (1,",
+        "update": "UPDATE {t} SET name = 'oops",
+        "delete": "DELETE FROM {t} WHERE name = 'oops",
+        "truncate": "TRUNCATE TABLE {t}, ;",
+    },
+    "wrong kind": {
+        k: "DELETE FROM {t};" if k == "select" else "SELECT 1;"
+        for k in ("select", "insert", "upsert", "update", "delete", "truncate")
+    },
 }
 
 
@@ -114,8 +155,11 @@ def answer_statements(prompt: str) -> tuple[dict, Counter]:
     tables = list(parse_schema(prompt.split("Schema:\n", 1)[1]))
     statements = good_statements(kind, complexity == "complex", int(n), tables)
     h, bad = crc(prompt), Counter()
-    picks = [("unknown column" if kind != "truncate" else "unknown table", h % 3 == 0),
-             ("parse error", h % 5 == 1), ("wrong kind", h % 4 == 3)]
+    picks = [
+        ("unknown column" if kind != "truncate" else "unknown table", h % 3 == 0),
+        ("parse error", h % 5 == 1),
+        ("wrong kind", h % 4 == 3),
+    ]
     for reason, chosen in picks:
         if chosen:
             statements.append(BAD[reason][kind].format(t=tables[0]))
@@ -138,14 +182,22 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # a killed client hangs up
+        if not isinstance(
+            sys.exc_info()[1], (ConnectionError, TimeoutError)
+        ):  # a killed client hangs up
             super().handle_error(request, client_address)
 
 
 class FakeLLM:
     """with FakeLLM(plan) as llm: ... llm.url ... llm.injected[("schemas", "invalid schema")]"""
 
-    def __init__(self, plan: Plan = no_faults, stall: float = 8.0, lifetime: float = 240.0, model: str = "fake"):
+    def __init__(
+        self,
+        plan: Plan = no_faults,
+        stall: float = 8.0,
+        lifetime: float = 240.0,
+        model: str = "fake",
+    ):
         self.plan, self.stall, self.model = plan, stall, model
         self.injected: Counter = Counter()  # (stage, reason) -> count
         self.requests = 0
@@ -181,7 +233,9 @@ class FakeLLM:
             self.requests += 1
         name = body.get("response_format", {}).get("json_schema", {}).get("name")
         if name not in STAGE:
-            return 400, {"error": {"message": "this fake only serves json_schema requests of datagen.llm"}}
+            return 400, {
+                "error": {"message": "this fake only serves json_schema requests of datagen.llm"}
+            }
         if body.get("model") != self.model:
             return 404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}}
         prompt = body["messages"][-1]["content"]
@@ -218,11 +272,24 @@ class FakeLLM:
         elif not fault:
             with self._lock:
                 self.injected.update({(stage, reason): n for reason, n in bad.items()})
-        return 200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": self.model,
-                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                                  "finish_reason": finish}],
-                     "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(content) // 4,
-                               "total_tokens": (len(prompt) + len(content)) // 4}}
+        return 200, {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": finish,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": len(prompt) // 4,
+                "completion_tokens": len(content) // 4,
+                "total_tokens": (len(prompt) + len(content)) // 4,
+            },
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -251,12 +318,16 @@ class FakeLLM:
                 if self.path == "/health":
                     self._send(200, {})
                 elif self.path == "/v1/models":
-                    self._send(200, {"object": "list", "data": [{"id": fake.model, "object": "model"}]})
+                    self._send(
+                        200, {"object": "list", "data": [{"id": fake.model, "object": "model"}]}
+                    )
                 else:
                     self._send(404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = json.loads(
+                    self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}"
+                )
                 if self.path != "/v1/chat/completions":
                     self._send(404, {"error": {"message": "not found"}})
                 else:

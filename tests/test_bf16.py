@@ -1,8 +1,10 @@
 """Training at the hardware's speed: dtype/compile choices, bf16 autocast on CPU tracking fp32, one graph."""
+
 import torch
 
 import train
-from model import ModelArgs, Transformer
+from sqlcomplete import training
+from sqlcomplete.model import ModelArgs, Transformer
 
 TINY = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=64)
 
@@ -14,32 +16,34 @@ def test_native_bf16_is_read_from_cpu_flags(tmp_path):
     with_avx512.write_text("flags : fpu avx512f avx512_bf16\n")
     without = tmp_path / "none"
     without.write_text("flags : fpu sse2 avx2 fma\n")
-    assert train.cpu_has_native_bf16(str(with_amx))
-    assert train.cpu_has_native_bf16(str(with_avx512))
-    assert not train.cpu_has_native_bf16(str(without))
-    assert not train.cpu_has_native_bf16(str(tmp_path / "missing"))
+    assert training.cpu_has_native_bf16(str(with_amx))
+    assert training.cpu_has_native_bf16(str(with_avx512))
+    assert not training.cpu_has_native_bf16(str(without))
+    assert not training.cpu_has_native_bf16(str(tmp_path / "missing"))
 
 
 def test_auto_dtype_is_bf16_only_where_it_is_native(monkeypatch):
-    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: True)
-    assert train.resolve_dtype("auto", "cpu") == "bfloat16"
-    monkeypatch.setattr(train, "cpu_has_native_bf16", lambda: False)
-    assert train.resolve_dtype("auto", "cpu") == "float32"
-    assert train.resolve_dtype("auto", "mps") == "float32"
-    assert train.resolve_dtype("auto", "cuda") == "bfloat16"
-    assert train.resolve_dtype("float32", "cuda") == "float32"
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    assert training.resolve_dtype("auto", "cpu") == "bfloat16"
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    assert training.resolve_dtype("auto", "cpu") == "float32"
+    assert training.resolve_dtype("auto", "mps") == "float32"
+    assert training.resolve_dtype("auto", "cuda") == "bfloat16"
+    assert training.resolve_dtype("float32", "cuda") == "float32"
 
 
 def test_compile_only_where_it_repays_its_cost(monkeypatch):
-    monkeypatch.setattr(train.shutil, "which", lambda name: "/usr/bin/c++")
-    assert not train.resolve_compile(None, "cpu", planned_steps=200)
-    assert train.resolve_compile(None, "cpu", planned_steps=5000)
-    assert train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=60)
-    assert not train.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=10)
-    assert not train.resolve_compile(False, "cuda", planned_steps=5000)
-    assert not train.resolve_compile(None, "mps", planned_steps=5000)
-    monkeypatch.setattr(train.shutil, "which", lambda name: None)  # inductor needs a C++ compiler on CPU
-    assert not train.resolve_compile(None, "cpu", planned_steps=5000)
+    monkeypatch.setattr(training.shutil, "which", lambda name: "/usr/bin/c++")
+    assert not training.resolve_compile(None, "cpu", planned_steps=200)
+    assert training.resolve_compile(None, "cpu", planned_steps=5000)
+    assert training.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=60)
+    assert not training.resolve_compile(None, "cpu", planned_steps=100_000, planned_minutes=10)
+    assert not training.resolve_compile(False, "cuda", planned_steps=5000)
+    assert not training.resolve_compile(None, "mps", planned_steps=5000)
+    monkeypatch.setattr(
+        train.shutil, "which", lambda name: None
+    )  # inductor needs a C++ compiler on CPU
+    assert not training.resolve_compile(None, "cpu", planned_steps=5000)
 
 
 def _train(dtype: str, steps: int = 50) -> tuple[list[float], Transformer]:
@@ -52,7 +56,7 @@ def _train(dtype: str, steps: int = 50) -> tuple[list[float], Transformer]:
     x = (starts + torch.arange(33)) % 64
     losses = []
     for _ in range(steps):
-        with train.autocast_context("cpu", dtype):
+        with training.autocast_context("cpu", dtype):
             _, loss = model(x[:, :-1], x[:, 1:])
         loss.backward()
         opt.step()
@@ -90,9 +94,15 @@ def test_fused_adamw_matches_the_loop_implementation():
     b.load_state_dict(a.state_dict())
     opt_a = a.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
     assert opt_a.defaults["fused"]
-    opt_b = torch.optim.AdamW([{"params": [p for p in b.parameters() if p.dim() >= 2], "weight_decay": 0.1},
-                               {"params": [p for p in b.parameters() if p.dim() < 2], "weight_decay": 0.0}],
-                              lr=1e-3, betas=(0.9, 0.95), foreach=False)
+    opt_b = torch.optim.AdamW(
+        [
+            {"params": [p for p in b.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+            {"params": [p for p in b.parameters() if p.dim() < 2], "weight_decay": 0.0},
+        ],
+        lr=1e-3,
+        betas=(0.9, 0.95),
+        foreach=False,
+    )
     x = torch.randint(0, 64, (2, 16))
     for model, opt in ((a, opt_a), (b, opt_b)):
         for _ in range(3):

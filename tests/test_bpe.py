@@ -1,4 +1,5 @@
 """fim/bpe.py against the `tokenizers` library on a small Qwen-style byte-level BPE trained here."""
+
 import json
 import random
 import time
@@ -7,29 +8,195 @@ import unicodedata
 import pytest
 
 tokenizers = pytest.importorskip("tokenizers")
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+    trainers,
+)  # noqa: E402
 
-from fim.bpe import BPETokenizer  # noqa: E402
+from sqlcomplete.fim.bpe import BPETokenizer  # noqa: E402
 
 QWEN_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>"]
+SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+]
 
-KEYWORDS = ["SELECT", "FROM", "WHERE", "JOIN", "LEFT JOIN", "ON", "GROUP BY", "ORDER BY", "LIMIT", "INSERT INTO",
-            "VALUES", "UPDATE", "SET", "DELETE", "CREATE TABLE", "PRIMARY KEY", "NOT NULL", "AND", "OR", "AS",
-            "COUNT(*)", "SUM", "DISTINCT", "HAVING", "WITH", "CASE WHEN", "THEN", "ELSE", "END", "select", "from",
-            "where", "is null", "in", "between", "like", "desc", "asc", "coalesce", "now()", "INTERVAL '1 day'"]
-IDENTS = ["users", "orders", "o.id", "u.email", "created_at", "order_items", "product_id", "total_cents",
-          "\"Mixed Case\"", "`weird-name`", "t1", "customer_name", "qty", "price", "_tmp", "schema1.table_2",
-          "données", "名前", "ユーザー", "таблица", "naïve_col", "straße"]
-UNICODE = ["日本語のテキスト", "中文字符串测试", "한국어 문장", "emoji 😀🎉👍🏽", "👨‍👩‍👧‍👦 family", "🇫🇷🇯🇵",
-           "e\u0301te\u0301", "cafe\u0301", "A\u030a", "\u1100\u1161\u11a8", "Ω≈ç√∫", "ﬁ ligature", "Ｆｕｌｌｗｉｄｔｈ",
-           "مرحبا بالعالم", "नमस्ते दुनिया", "Привет, мир", "Ελληνικά", "ſtraße", "İstanbul", "ǅemal", "\u200b\u200d",
-           "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\U0001f9d1\u200d\U0001f4bb", "½ ² ³ ⅷ", "٣٤٥", "a\u0300\u0301\u0302\u0303"]
-SPACES = [" ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", "\r\n\r\n", "\r", " \n", "\n  ", "\u00a0", "\u3000",
-          "\x0b", "\x0c", "\x85", "\u2028", "\x1c", "    \n\t", " \r\n "]
-PUNCT = [",", ";", "(", ")", "'", "''", "\"", ".", "*", "=", "<>", "!=", ">=", "::", "--", "/*", "*/", "||", "%",
-         "'s", "'S", "'LL", "'re", "'VE", "'d", "'m", "'t", "don't", "it's", "@", "$1", "?", "#"]
-NUMBERS = ["0", "1", "42", "3.14159", "1e-9", "100000", "2024-01-31", "0xFF", "007", "12345678901234567890"]
+KEYWORDS = [
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "JOIN",
+    "LEFT JOIN",
+    "ON",
+    "GROUP BY",
+    "ORDER BY",
+    "LIMIT",
+    "INSERT INTO",
+    "VALUES",
+    "UPDATE",
+    "SET",
+    "DELETE",
+    "CREATE TABLE",
+    "PRIMARY KEY",
+    "NOT NULL",
+    "AND",
+    "OR",
+    "AS",
+    "COUNT(*)",
+    "SUM",
+    "DISTINCT",
+    "HAVING",
+    "WITH",
+    "CASE WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "select",
+    "from",
+    "where",
+    "is null",
+    "in",
+    "between",
+    "like",
+    "desc",
+    "asc",
+    "coalesce",
+    "now()",
+    "INTERVAL '1 day'",
+]
+IDENTS = [
+    "users",
+    "orders",
+    "o.id",
+    "u.email",
+    "created_at",
+    "order_items",
+    "product_id",
+    "total_cents",
+    '"Mixed Case"',
+    "`weird-name`",
+    "t1",
+    "customer_name",
+    "qty",
+    "price",
+    "_tmp",
+    "schema1.table_2",
+    "données",
+    "名前",
+    "ユーザー",
+    "таблица",
+    "naïve_col",
+    "straße",
+]
+UNICODE = [
+    "日本語のテキスト",
+    "中文字符串测试",
+    "한국어 문장",
+    "emoji 😀🎉👍🏽",
+    "👨‍👩‍👧‍👦 family",
+    "🇫🇷🇯🇵",
+    "e\u0301te\u0301",
+    "cafe\u0301",
+    "A\u030a",
+    "\u1100\u1161\u11a8",
+    "Ω≈ç√∫",
+    "ﬁ ligature",
+    "Ｆｕｌｌｗｉｄｔｈ",
+    "مرحبا بالعالم",
+    "नमस्ते दुनिया",
+    "Привет, мир",
+    "Ελληνικά",
+    "ſtraße",
+    "İstanbul",
+    "ǅemal",
+    "\u200b\u200d",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "\U0001f9d1\u200d\U0001f4bb",
+    "½ ² ³ ⅷ",
+    "٣٤٥",
+    "a\u0300\u0301\u0302\u0303",
+]
+SPACES = [
+    " ",
+    "  ",
+    "   ",
+    "\t",
+    "\t\t",
+    "\n",
+    "\n\n",
+    "\r\n",
+    "\r\n\r\n",
+    "\r",
+    " \n",
+    "\n  ",
+    "\u00a0",
+    "\u3000",
+    "\x0b",
+    "\x0c",
+    "\x85",
+    "\u2028",
+    "\x1c",
+    "    \n\t",
+    " \r\n ",
+]
+PUNCT = [
+    ",",
+    ";",
+    "(",
+    ")",
+    "'",
+    "''",
+    '"',
+    ".",
+    "*",
+    "=",
+    "<>",
+    "!=",
+    ">=",
+    "::",
+    "--",
+    "/*",
+    "*/",
+    "||",
+    "%",
+    "'s",
+    "'S",
+    "'LL",
+    "'re",
+    "'VE",
+    "'d",
+    "'m",
+    "'t",
+    "don't",
+    "it's",
+    "@",
+    "$1",
+    "?",
+    "#",
+]
+NUMBERS = [
+    "0",
+    "1",
+    "42",
+    "3.14159",
+    "1e-9",
+    "100000",
+    "2024-01-31",
+    "0xFF",
+    "007",
+    "12345678901234567890",
+]
 
 
 def _random_sql(rng: random.Random) -> str:
@@ -53,8 +220,19 @@ def _random_sql(rng: random.Random) -> str:
 
 
 def _random_chars(rng: random.Random) -> str:
-    pools = [(0x20, 0x7e), (0x00, 0x20), (0xa0, 0x2ff), (0x300, 0x36f), (0x400, 0x4ff), (0x3040, 0x30ff),
-             (0x4e00, 0x4fff), (0xac00, 0xac40), (0x1f300, 0x1f64f), (0x2000, 0x206f), (0xfe00, 0xfe0f)]
+    pools = [
+        (0x20, 0x7E),
+        (0x00, 0x20),
+        (0xA0, 0x2FF),
+        (0x300, 0x36F),
+        (0x400, 0x4FF),
+        (0x3040, 0x30FF),
+        (0x4E00, 0x4FFF),
+        (0xAC00, 0xAC40),
+        (0x1F300, 0x1F64F),
+        (0x2000, 0x206F),
+        (0xFE00, 0xFE0F),
+    ]
     chars = []
     for _ in range(rng.randint(1, 40)):
         lo, hi = rng.choice(pools)
@@ -69,7 +247,18 @@ def _random_special(rng: random.Random) -> str:
         if r < 0.35:
             parts.append(rng.choice(SPECIALS + ["<think>", "</think>"]))
         elif r < 0.45:
-            parts.append(rng.choice(["<|im_start", "im_end|>", "<|fim_", "<|<|im_end|>|>", "< |im_start|>", "<|IM_START|>"]))
+            parts.append(
+                rng.choice(
+                    [
+                        "<|im_start",
+                        "im_end|>",
+                        "<|fim_",
+                        "<|<|im_end|>|>",
+                        "< |im_start|>",
+                        "<|IM_START|>",
+                    ]
+                )
+            )
         elif r < 0.75:
             parts.append(_random_sql(rng)[:60])
         else:
@@ -79,12 +268,30 @@ def _random_special(rng: random.Random) -> str:
 
 def _strings(seed: int, n: int) -> list[str]:
     rng = random.Random(seed)
-    gens = [_random_sql, _random_sql, _random_chars, _random_special,
-            lambda r: "".join(r.choice(SPACES) for _ in range(r.randint(1, 12))),
-            lambda r: r.choice(UNICODE) + r.choice(SPACES) + r.choice(UNICODE)]
+    gens = [
+        _random_sql,
+        _random_sql,
+        _random_chars,
+        _random_special,
+        lambda r: "".join(r.choice(SPACES) for _ in range(r.randint(1, 12))),
+        lambda r: r.choice(UNICODE) + r.choice(SPACES) + r.choice(UNICODE),
+    ]
     out = [rng.choice(gens)(rng) for _ in range(n)]
-    out += ["", " ", "\n", "\r\n", "SELECT", "<|im_start|>", "<|endoftext|><|endoftext|>", " <|fim_middle|> ",
-            "a" * 300, "ab" * 200 + "\n" * 50, "😀" * 80, "x = 'it''s'", "\t\tSELECT *\r\n\tFROM t;\r\n"]
+    out += [
+        "",
+        " ",
+        "\n",
+        "\r\n",
+        "SELECT",
+        "<|im_start|>",
+        "<|endoftext|><|endoftext|>",
+        " <|fim_middle|> ",
+        "a" * 300,
+        "ab" * 200 + "\n" * 50,
+        "😀" * 80,
+        "x = 'it''s'",
+        "\t\tSELECT *\r\n\tFROM t;\r\n",
+    ]
     return out
 
 
@@ -92,21 +299,31 @@ def _strings(seed: int, n: int) -> list[str]:
 def tok_path(tmp_path_factory) -> str:
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=1500, min_frequency=2, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=1500,
+        min_frequency=2,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(_strings(1, 20_000), trainer)
     # like Qwen: special tokens after the BPE vocab, plus non-special added tokens
     tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
-    tok.add_tokens([AddedToken("<think>", special=False, normalized=False),
-                    AddedToken("</think>", special=False, normalized=False),
-                    # matched after NFC, so "cafe\u0301" finds "café" too
-                    AddedToken("ORDER BY", special=False, normalized=True),
-                    AddedToken("cafe\u0301", special=False, normalized=True)])
+    tok.add_tokens(
+        [
+            AddedToken("<think>", special=False, normalized=False),
+            AddedToken("</think>", special=False, normalized=False),
+            # matched after NFC, so "cafe\u0301" finds "café" too
+            AddedToken("ORDER BY", special=False, normalized=True),
+            AddedToken("cafe\u0301", special=False, normalized=True),
+        ]
+    )
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
     tok.save(str(path))
     return str(path)
@@ -208,19 +425,62 @@ def test_long_pieces_use_same_merge_order(tok_path):
         assert ours._bpe_scan(list(word)) == ours._bpe_heap(list(word))
 
 
-BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+BYTE_LEVEL = {
+    "type": "ByteLevel",
+    "add_prefix_space": False,
+    "trim_offsets": False,
+    "use_regex": False,
+}
 
 
-@pytest.mark.parametrize("pre_tokenizer", [
-    {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},  # GPT-2 style
-    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-    {"type": "Sequence", "pretokenizers": [  # matches that leave gaps: the slow Split path
-        {"type": "Split", "pattern": {"Regex": r"\d+|\p{Han}+"}, "behavior": "Isolated", "invert": False}, BYTE_LEVEL]},
-    {"type": "Sequence", "pretokenizers": [
-        {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": False}, BYTE_LEVEL]},
-    {"type": "Sequence", "pretokenizers": [  # a capturing group: findall would return the group
-        {"type": "Split", "pattern": {"Regex": r"(\p{L})\p{L}*"}, "behavior": "Isolated", "invert": False}, BYTE_LEVEL]},
-])
+@pytest.mark.parametrize(
+    "pre_tokenizer",
+    [
+        {
+            "type": "ByteLevel",
+            "add_prefix_space": True,
+            "trim_offsets": True,
+            "use_regex": True,
+        },  # GPT-2 style
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        {
+            "type": "Sequence",
+            "pretokenizers": [  # matches that leave gaps: the slow Split path
+                {
+                    "type": "Split",
+                    "pattern": {"Regex": r"\d+|\p{Han}+"},
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
+                BYTE_LEVEL,
+            ],
+        },
+        {
+            "type": "Sequence",
+            "pretokenizers": [
+                {
+                    "type": "Split",
+                    "pattern": {"String": " "},
+                    "behavior": "Removed",
+                    "invert": False,
+                },
+                BYTE_LEVEL,
+            ],
+        },
+        {
+            "type": "Sequence",
+            "pretokenizers": [  # a capturing group: findall would return the group
+                {
+                    "type": "Split",
+                    "pattern": {"Regex": r"(\p{L})\p{L}*"},
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
+                BYTE_LEVEL,
+            ],
+        },
+    ],
+)
 def test_other_pre_tokenizers(tok_path, tmp_path, pre_tokenizer):
     spec = json.load(open(tok_path, encoding="utf-8"))
     spec["pre_tokenizer"] = pre_tokenizer
@@ -253,6 +513,8 @@ def test_speed(tok_path):
     for d in docs:
         ref.encode(d, add_special_tokens=False)
     dt_ref = time.perf_counter() - t0
-    print(f"\nbpe encode: {nbytes / dt / 1e6:.2f} MB/s wall, {nbytes / cpu / 1e6:.2f} MB/s of CPU"
-          f" ({n / cpu / 1e3:.0f}k tokens/s) on {nbytes / 1e6:.2f} MB SQL-ish text, cold cache;"
-          f" tokenizers (Rust, one call per string): {nbytes / dt_ref / 1e6:.2f} MB/s wall")
+    print(
+        f"\nbpe encode: {nbytes / dt / 1e6:.2f} MB/s wall, {nbytes / cpu / 1e6:.2f} MB/s of CPU"
+        f" ({n / cpu / 1e3:.0f}k tokens/s) on {nbytes / 1e6:.2f} MB SQL-ish text, cold cache;"
+        f" tokenizers (Rust, one call per string): {nbytes / dt_ref / 1e6:.2f} MB/s wall"
+    )

@@ -1,11 +1,16 @@
 """The named configs have llama2.c's shapes (issue 18): its hidden_dim rule and its parameter counts."""
+
 import pytest
 
-from model import ModelArgs, Transformer
+from sqlcomplete.model import ModelArgs, Transformer
 from train import load_config
 
 # name: (multiple_of in llama2.c's run, parameters at vocab 512, parameters at llama2.c's 32,000)
-LLAMA2C = {"260K": (4, 260_032, None), "15M": (32, 6_123_168, 15_191_712), "42M": (32, 25_567_744, 41_689_600)}
+LLAMA2C = {
+    "260K": (4, 260_032, None),
+    "15M": (32, 6_123_168, 15_191_712),
+    "42M": (32, 25_567_744, 41_689_600),
+}
 
 
 def llama2c_hidden_dim(dim: int, multiple_of: int) -> int:

@@ -1,7 +1,7 @@
 """database.py against real databases: SQLite and DuckDB in-process, and a real PostgreSQL server
 (tests/pg_server.py) that skips with its reason where it cannot start (and fails under CI=true)."""
+
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -10,8 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from database import (Database, DatabaseError, DbOptions, merge, open_string, pgpass_password, redact,
-                      render_table, sqlite_path, Table, Column, value_completions, value_target)
+from sqlcomplete.db.database import (
+    Column,
+    Database,
+    DatabaseError,
+    DbOptions,
+    Table,
+    merge,
+    pgpass_password,
+    redact,
+    render_table,
+    sqlite_path,
+    value_completions,
+    value_target,
+)
+from sqlcomplete.sql.scan import string_start
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = [
@@ -27,24 +40,50 @@ STATUSES = ["active"] * 5 + ["inactive"] * 3 + ["banned"]
 
 def fill(execute) -> None:
     for i in range(45):
-        execute(f"INSERT INTO customers (id, name, email, status) VALUES ({i}, 'n{i}', 'e{i}@x.org', "
-                f"'{STATUSES[i % len(STATUSES)]}')")
+        execute(
+            f"INSERT INTO customers (id, name, email, status) VALUES ({i}, 'n{i}', 'e{i}@x.org', "
+            f"'{STATUSES[i % len(STATUSES)]}')"
+        )
 
 
 # ---------------------------------------------------------------- pure functions
 
+
 def test_value_target_finds_the_column_of_the_open_string():
-    assert value_target("SELECT * FROM customers WHERE status = '") == (None, "status", ["customers"], "", True, ())
-    assert value_target("SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status IN ('a', 'sh") \
-        == ("orders", "status", ["customers", "orders"], "sh", True, ("a",))
-    assert value_target("UPDATE orders SET status = 'it''s") == (None, "status", ["orders"], "it's", True, ())
-    assert value_target("INSERT INTO orders (id, customer_id, status) VALUES (1, 2, 'pa")[:2] == ("orders", "status")
-    assert value_target("INSERT INTO orders (id, status) VALUES (1, 'x'), (2, '")[:2] == ("orders", "status")
+    assert value_target("SELECT * FROM customers WHERE status = '") == (
+        None,
+        "status",
+        ["customers"],
+        "",
+        True,
+        (),
+    )
+    assert value_target(
+        "SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status IN ('a', 'sh"
+    ) == ("orders", "status", ["customers", "orders"], "sh", True, ("a",))
+    assert value_target("UPDATE orders SET status = 'it''s") == (
+        None,
+        "status",
+        ["orders"],
+        "it's",
+        True,
+        (),
+    )
+    assert value_target("INSERT INTO orders (id, customer_id, status) VALUES (1, 2, 'pa")[:2] == (
+        "orders",
+        "status",
+    )
+    assert value_target("INSERT INTO orders (id, status) VALUES (1, 'x'), (2, '")[:2] == (
+        "orders",
+        "status",
+    )
     assert value_target("SELECT * FROM t WHERE name LIKE 'Jo")[1:4] == ("name", ["t"], "Jo")
-    assert value_target("SELECT * FROM t WHERE status = 'done' AND x = 1") is None  # the string is closed
+    assert (
+        value_target("SELECT * FROM t WHERE status = 'done' AND x = 1") is None
+    )  # the string is closed
     assert value_target("SELECT 'abc") is None  # no column to compare with
     assert value_target("SELECT * FROM t WHERE a = 1 -- it's") is None  # a comment, not a string
-    assert open_string("SELECT 'a''") == 7 and open_string("SELECT 'a'") is None
+    assert string_start("SELECT 'a''") == 7 and string_start("SELECT 'a'") is None
     # where a value may start: the whole quoted value is offered
     assert value_target("SELECT * FROM t WHERE status = ") == (None, "status", ["t"], "", False, ())
     assert value_target("INSERT INTO t (a, b) VALUES (1, ")[:2] == ("t", "b")
@@ -54,7 +93,9 @@ def test_value_target_finds_the_column_of_the_open_string():
 
 def test_pgpass_rules(tmp_path):
     f = tmp_path / "pgpass"
-    f.write_text("# comment\nother:5432:*:*:no\n/tmp/sock:5432:app:sqlc:pa\\:ss\n*:*:*:*:fallback\n")
+    f.write_text(
+        "# comment\nother:5432:*:*:no\n/tmp/sock:5432:app:sqlc:pa\\:ss\n*:*:*:*:fallback\n"
+    )
     assert pgpass_password("/tmp/sock", "5432", "app", "sqlc", str(f)) == "pa:ss"
     assert pgpass_password("db.example", "5432", "app", "sqlc", str(f)) == "fallback"
     assert pgpass_password("x", "1", "y", "z", str(tmp_path / "missing")) is None
@@ -63,18 +104,31 @@ def test_pgpass_rules(tmp_path):
 def test_urls_and_redaction():
     assert redact("postgresql://me:hunter2@db/app") == "postgresql://me:***@db/app"
     assert redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"
-    assert sqlite_path("sqlite:///rel/a.db") == "rel/a.db" and sqlite_path("sqlite:////abs/a.db") == "/abs/a.db"
+    assert (
+        sqlite_path("sqlite:///rel/a.db") == "rel/a.db"
+        and sqlite_path("sqlite:////abs/a.db") == "/abs/a.db"
+    )
     assert sqlite_path("plain.db") == "plain.db"
 
 
 def test_render_matches_the_training_layout():
-    t = Table("line_items", None, [Column("order_id", "INTEGER", False), Column("sku", "VARCHAR(20)", False),
-                                   Column("note", "TEXT", True, "'none'::text")],
-              primary_key=["order_id", "sku"], foreign_keys=[(["order_id"], "orders", ["id"])])
-    assert render_table(t) == ("CREATE TABLE line_items (\n    order_id INTEGER NOT NULL,\n"
-                               "    sku VARCHAR(20) NOT NULL,\n"
-                               "    note TEXT DEFAULT 'none',\n    PRIMARY KEY (order_id, sku),\n"
-                               "    FOREIGN KEY (order_id) REFERENCES orders(id)\n);")
+    t = Table(
+        "line_items",
+        None,
+        [
+            Column("order_id", "INTEGER", False),
+            Column("sku", "VARCHAR(20)", False),
+            Column("note", "TEXT", True, "'none'::text"),
+        ],
+        primary_key=["order_id", "sku"],
+        foreign_keys=[(["order_id"], "orders", ["id"])],
+    )
+    assert render_table(t) == (
+        "CREATE TABLE line_items (\n    order_id INTEGER NOT NULL,\n"
+        "    sku VARCHAR(20) NOT NULL,\n"
+        "    note TEXT DEFAULT 'none',\n    PRIMARY KEY (order_id, sku),\n"
+        "    FOREIGN KEY (order_id) REFERENCES orders(id)\n);"
+    )
 
 
 def test_merge_puts_values_first_without_duplicates():
@@ -82,6 +136,7 @@ def test_merge_puts_values_first_without_duplicates():
 
 
 # ---------------------------------------------------------------- SQLite and DuckDB, in-process
+
 
 def test_sqlite_schema_values_and_refresh(tmp_path):
     path = tmp_path / "shop.db"
@@ -93,16 +148,38 @@ def test_sqlite_schema_values_and_refresh(tmp_path):
     db = Database(DbOptions(f"sqlite:///{path}"))
     assert db.refresh() is True
     text = "\n\n".join(db.ddl)
-    assert text.index("CREATE TABLE customers") < text.index("CREATE TABLE orders") < text.index('"Order Items"')
-    assert 'CREATE TABLE "Order Items" (\n    ItemId INTEGER,' in text  # SQLite: names are case-insensitive
-    assert 'PRIMARY KEY (ItemId, order_id),\n    FOREIGN KEY (order_id) REFERENCES orders(id)' in text
+    assert (
+        text.index("CREATE TABLE customers")
+        < text.index("CREATE TABLE orders")
+        < text.index('"Order Items"')
+    )
+    assert (
+        'CREATE TABLE "Order Items" (\n    ItemId INTEGER,' in text
+    )  # SQLite: names are case-insensitive
+    assert (
+        "PRIMARY KEY (ItemId, order_id),\n    FOREIGN KEY (order_id) REFERENCES orders(id)" in text
+    )
     assert "FOREIGN KEY (customer_id) REFERENCES customers(id)" in text
-    assert "CREATE TABLE active_customers (\n    id INTEGER,\n    name VARCHAR(100)\n);" in text  # a view's columns
-    assert value_completions(db, "SELECT * FROM customers WHERE status = '") == ["active'", "inactive'", "banned'"]
-    assert value_completions(db, "SELECT * FROM customers WHERE status = 'in", suffix="'") == ["active"]
+    assert (
+        "CREATE TABLE active_customers (\n    id INTEGER,\n    name VARCHAR(100)\n);" in text
+    )  # a view's columns
+    assert value_completions(db, "SELECT * FROM customers WHERE status = '") == [
+        "active'",
+        "inactive'",
+        "banned'",
+    ]
+    assert value_completions(db, "SELECT * FROM customers WHERE status = 'in", suffix="'") == [
+        "active"
+    ]
     assert value_completions(db, "SELECT * FROM customers WHERE id = '") == []  # not a text column
-    assert value_completions(db, "SELECT * FROM customers WHERE status = ", n=2) == ["'active'", "'inactive'"]
-    assert value_completions(db, "SELECT * FROM customers WHERE status IN ('active', '") == ["inactive'", "banned'"]
+    assert value_completions(db, "SELECT * FROM customers WHERE status = ", n=2) == [
+        "'active'",
+        "'inactive'",
+    ]
+    assert value_completions(db, "SELECT * FROM customers WHERE status IN ('active', '") == [
+        "inactive'",
+        "banned'",
+    ]
     assert db.refresh() is False
     con.execute("CREATE TABLE refunds (id INTEGER PRIMARY KEY, reason TEXT)")
     con.commit()
@@ -120,10 +197,14 @@ def test_duckdb_schema_and_values(tmp_path):
     pytest.importorskip("duckdb_engine")
     path = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, email VARCHAR UNIQUE, "
-                "status VARCHAR)")
-    con.execute('CREATE TABLE "OrderItems" ("ItemId" INTEGER PRIMARY KEY, customer_id INTEGER '
-                "REFERENCES customers(id), qty INTEGER)")
+    con.execute(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, email VARCHAR UNIQUE, "
+        "status VARCHAR)"
+    )
+    con.execute(
+        'CREATE TABLE "OrderItems" ("ItemId" INTEGER PRIMARY KEY, customer_id INTEGER '
+        "REFERENCES customers(id), qty INTEGER)"
+    )
     fill(con.execute)
     con.close()
     db = Database(DbOptions(f"duckdb:///{path}"))
@@ -138,9 +219,11 @@ def test_duckdb_schema_and_values(tmp_path):
 
 # ---------------------------------------------------------------- a real PostgreSQL server
 
+
 @pytest.fixture(scope="module")
 def pg():
     import pg_server
+
     yield from pg_server.fixture_server(
         "CREATE TABLE customers (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
         "status TEXT DEFAULT 'active', created_at TIMESTAMPTZ DEFAULT now())",
@@ -148,38 +231,47 @@ def pg():
         'REFERENCES customers(id), total NUMERIC(10, 2), "Status" VARCHAR(20))',
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
         "CREATE TABLE people (id INT, mood mood, PRIMARY KEY (id))",
-        "CREATE VIEW big_orders AS SELECT \"OrderId\", total FROM \"CustomerOrders\" WHERE total > 100",
+        'CREATE VIEW big_orders AS SELECT "OrderId", total FROM "CustomerOrders" WHERE total > 100',
         "CREATE SCHEMA sales",
         "CREATE TABLE sales.leads (id INT PRIMARY KEY, customer_id INT REFERENCES public.customers(id))",
         "INSERT INTO customers (name, email, status) SELECT 'n' || i, 'e' || i, "
         "(ARRAY['active', 'active', 'inactive', 'banned', 'active', 'inactive'])[1 + i % 6] "
         "FROM generate_series(1, 400) i",
-        "INSERT INTO \"CustomerOrders\" (customer_id, \"Status\") SELECT 1 + i % 400, "
-        "(ARRAY['paid', 'shipped', 'paid'])[1 + i % 3] FROM generate_series(1, 300) i")
+        'INSERT INTO "CustomerOrders" (customer_id, "Status") SELECT 1 + i % 400, '
+        "(ARRAY['paid', 'shipped', 'paid'])[1 + i % 3] FROM generate_series(1, 300) i",
+    )
 
 
 def test_pg_schema_keys_names_and_namespaces(pg):
     db = Database(DbOptions(pg.url()))
     db.refresh()
     text = "\n\n".join(db.ddl)
-    assert text.startswith("CREATE TABLE customers (\n    id SERIAL PRIMARY KEY,\n    name VARCHAR(100) NOT NULL,\n"
-                           "    email TEXT UNIQUE,\n    status TEXT DEFAULT 'active',\n"
-                           "    created_at TIMESTAMPTZ DEFAULT now()\n);")
-    assert ('CREATE TABLE "CustomerOrders" (\n    "OrderId" BIGSERIAL PRIMARY KEY,\n    customer_id INTEGER NOT NULL,'
-            in text)
+    assert text.startswith(
+        "CREATE TABLE customers (\n    id SERIAL PRIMARY KEY,\n    name VARCHAR(100) NOT NULL,\n"
+        "    email TEXT UNIQUE,\n    status TEXT DEFAULT 'active',\n"
+        "    created_at TIMESTAMPTZ DEFAULT now()\n);"
+    )
+    assert (
+        'CREATE TABLE "CustomerOrders" (\n    "OrderId" BIGSERIAL PRIMARY KEY,\n    customer_id INTEGER NOT NULL,'
+        in text
+    )
     assert "FOREIGN KEY (customer_id) REFERENCES customers(id)" in text
     assert "CREATE TABLE people (\n    id INTEGER PRIMARY KEY,\n    mood mood\n);" in text
     assert 'CREATE TABLE big_orders (\n    "OrderId" BIGINT,' in text
     assert "leads" not in text  # sales is not on the search_path
     both = Database(DbOptions(pg.url(), schemas=["public", "sales"]))
     both.refresh()
-    assert "CREATE TABLE sales.leads (\n    id INTEGER PRIMARY KEY,\n    customer_id INTEGER,\n" \
-           "    FOREIGN KEY (customer_id) REFERENCES customers(id)\n);" in both.ddl  # public: on the search_path
+    assert (
+        "CREATE TABLE sales.leads (\n    id INTEGER PRIMARY KEY,\n    customer_id INTEGER,\n"
+        "    FOREIGN KEY (customer_id) REFERENCES customers(id)\n);" in both.ddl
+    )  # public: on the search_path
     db.close(), both.close()
 
 
 def test_pg_values_from_pg_stats_then_sample(pg):
-    db = Database(DbOptions(pg.url(), values=True, sample_rows=0))  # no sample: only pg_stats can answer
+    db = Database(
+        DbOptions(pg.url(), values=True, sample_rows=0)
+    )  # no sample: only pg_stats can answer
     db.refresh()
     q = "SELECT * FROM customers WHERE status = '"
     assert value_completions(db, q) == []  # not analyzed yet
@@ -190,12 +282,15 @@ def test_pg_values_from_pg_stats_then_sample(pg):
     sampled.refresh()
     in_list = 'SELECT * FROM "CustomerOrders" o WHERE o."Status" IN (\''
     assert value_completions(sampled, in_list) == ["paid'", "shipped'"]
-    assert value_completions(sampled, "SELECT * FROM people WHERE mood = 'h") == ["appy'"]  # enum labels, no query
+    assert value_completions(sampled, "SELECT * FROM people WHERE mood = 'h") == [
+        "appy'"
+    ]  # enum labels, no query
     db.close(), sampled.close()
 
 
 def test_pg_is_read_only_with_a_statement_timeout(pg):
     import sqlalchemy as sa
+
     db = Database(DbOptions(pg.url(), query_timeout=0.5))
     with db._engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
@@ -213,7 +308,11 @@ def test_pg_wrong_password_and_server_down_are_one_line(pg, tmp_path):
     with pytest.raises(DatabaseError) as e:
         db.refresh()
     msg = str(e.value)
-    assert "password authentication failed" in msg and "not-the-password" not in msg and "\n" not in msg
+    assert (
+        "password authentication failed" in msg
+        and "not-the-password" not in msg
+        and "\n" not in msg
+    )
     assert "***" in msg
     down = Database(DbOptions(pg.url().replace(pg.socket_dir, str(tmp_path)), connect_timeout=2))
     t0 = time.monotonic()
@@ -236,6 +335,7 @@ def test_pg_password_from_pgpass(pg, tmp_path, monkeypatch):
 
 def pg_server_password() -> str:
     import pg_server
+
     return pg_server.PASSWORD
 
 
@@ -251,9 +351,15 @@ def test_pg_schema_change_is_picked_up_on_refresh(pg):
 
 # ---------------------------------------------------------------- sample.py over a live database
 
+
 def sample_py(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "sample.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "sample.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def shop_db(path: Path) -> str:
@@ -274,23 +380,54 @@ def test_sample_py_reads_the_schema_and_values_from_db(tiny_ckpt, tmp_path):
     lines = [json.loads(line.split("\t", 1)[1]) for line in r.stdout.splitlines()]
     assert lines[:3] == ["active'", "inactive'", "banned'"]
     without = sample_py("--ckpt", tiny_ckpt, "--db", url, "--prefix", prefix)
-    assert "active'" not in [json.loads(line.split("\t", 1)[1]) for line in without.stdout.splitlines()]
+    assert "active'" not in [
+        json.loads(line.split("\t", 1)[1]) for line in without.stdout.splitlines()
+    ]
     reqs = tmp_path / "in.jsonl"
-    reqs.write_text(json.dumps({"id": "a", "prefix": "UPDATE orders SET status = "}) + "\n"
-                    + json.dumps({"id": "b", "schema": "CREATE TABLE t (status TEXT);", "prefix": "SELECT "}) + "\n")
-    r = sample_py("--ckpt", tiny_ckpt, "--db", url, "--db-values", "--batch", str(reqs), "--out",
-                  str(tmp_path / "out.jsonl"))
+    reqs.write_text(
+        json.dumps({"id": "a", "prefix": "UPDATE orders SET status = "})
+        + "\n"
+        + json.dumps({"id": "b", "schema": "CREATE TABLE t (status TEXT);", "prefix": "SELECT "})
+        + "\n"
+    )
+    r = sample_py(
+        "--ckpt",
+        tiny_ckpt,
+        "--db",
+        url,
+        "--db-values",
+        "--batch",
+        str(reqs),
+        "--out",
+        str(tmp_path / "out.jsonl"),
+    )
     assert r.returncode == 0, r.stderr
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [o["id"] for o in out] == ["a", "b"] and all(o["completions"] for o in out)
-    r = sample_py("--ckpt", tiny_ckpt, "--db", f"sqlite:///{tmp_path / 'missing.db'}", "--prefix", "SELECT ")
+    r = sample_py(
+        "--ckpt", tiny_ckpt, "--db", f"sqlite:///{tmp_path / 'missing.db'}", "--prefix", "SELECT "
+    )
     assert r.returncode != 0 and r.stderr.strip().count("\n") == 0 and "no such file" in r.stderr
 
 
 def test_sample_py_over_postgres(tiny_ckpt, pg):
-    r = sample_py("--ckpt", tiny_ckpt, "--db", pg.url(), "--db-values", "--prefix",
-                  'SELECT * FROM "CustomerOrders" WHERE "Status" = ')
+    r = sample_py(
+        "--ckpt",
+        tiny_ckpt,
+        "--db",
+        pg.url(),
+        "--db-values",
+        "--prefix",
+        'SELECT * FROM "CustomerOrders" WHERE "Status" = ',
+    )
     assert r.returncode == 0, r.stderr
-    assert [json.loads(line.split("\t", 1)[1]) for line in r.stdout.splitlines()][:2] == ["'paid'", "'shipped'"]
+    assert [json.loads(line.split("\t", 1)[1]) for line in r.stdout.splitlines()][:2] == [
+        "'paid'",
+        "'shipped'",
+    ]
     r = sample_py("--ckpt", tiny_ckpt, "--db", pg.url(password="nope"), "--prefix", "SELECT ")
-    assert r.returncode != 0 and "password authentication failed" in r.stderr and "nope" not in r.stderr
+    assert (
+        r.returncode != 0
+        and "password authentication failed" in r.stderr
+        and "nope" not in r.stderr
+    )

@@ -1,4 +1,5 @@
 """eval.py's metrics against the official scorer, the n-gram baseline, and eval.py end to end."""
+
 import gzip
 import importlib.util
 import json
@@ -6,10 +7,10 @@ import os
 import random
 
 import pytest
-
-import eval as ev
-import ngram
 from conftest import SCHEMA, STATEMENTS
+
+from sqlcomplete import evaluate as ev
+from sqlcomplete.completion import ngram
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCORE_PY = os.path.join(ROOT, "..", "shared", "eval", "score.py")
@@ -30,9 +31,19 @@ CREATE TABLE posts (
 
 def rows_for_tests() -> list[dict]:
     rows = [{"id": f"t{i}", "schema": SCHEMA, "statement": s} for i, s in enumerate(STATEMENTS)]
-    rows += [{"id": "odd1", "schema": OTHER_SCHEMA, "statement": "  select T1.username ,count(*) from users AS T1  group by T1.username"},
-             {"id": "odd2", "schema": OTHER_SCHEMA, "statement": 'SELECT "title" FROM posts WHERE body = \'it\'\'s\' LIMIT 10'},
-             {"id": "odd3", "schema": OTHER_SCHEMA, "statement": "x"}]
+    rows += [
+        {
+            "id": "odd1",
+            "schema": OTHER_SCHEMA,
+            "statement": "  select T1.username ,count(*) from users AS T1  group by T1.username",
+        },
+        {
+            "id": "odd2",
+            "schema": OTHER_SCHEMA,
+            "statement": "SELECT \"title\" FROM posts WHERE body = 'it''s' LIMIT 10",
+        },
+        {"id": "odd3", "schema": OTHER_SCHEMA, "statement": "x"},
+    ]
     return rows
 
 
@@ -42,18 +53,27 @@ def perturbed_results(statements: list[dict], requests: list[dict], seed: int = 
     out = {}
     for q in requests:
         r, _, i = q["key"]
-        rest = statements[r]["text"][len(q["prefix"]):]
+        rest = statements[r]["text"][len(q["prefix"]) :]
         choice = rng.randrange(9)
         if choice == 8:
             continue  # no answer at all for this request
-        comps = [rest, rest[:rng.randrange(len(rest) + 1)], rest.upper(), " " + rest, "",
-                 "zzz " + rest, rest[:3], "(", "FROM x"]
+        comps = [
+            rest,
+            rest[: rng.randrange(len(rest) + 1)],
+            rest.upper(),
+            " " + rest,
+            "",
+            "zzz " + rest,
+            rest[:3],
+            "(",
+            "FROM x",
+        ]
         rng.shuffle(comps)
         if choice == 0:
             comps = []
         elif choice <= 3:
             comps = [comps[0], rest] + comps[1:]
-        out[q["key"]] = comps[:rng.randrange(1, 8)]
+        out[q["key"]] = comps[: rng.randrange(1, 8)]
     return out
 
 
@@ -72,36 +92,77 @@ def test_metrics_agree_with_score_py():
         results = perturbed_results(statements, requests, seed)
         mine = ev.score(statements, results)["overall"]
         theirs = official.score(sims, {ids(k): v for k, v in results.items()})
-        for k in ("next@1", "next@5", "ident@1", "mid@1", "saved", "unknown@1", "unknown@5", "n_next", "n_ident", "n_mid"):
+        for k in (
+            "next@1",
+            "next@5",
+            "ident@1",
+            "mid@1",
+            "saved",
+            "unknown@1",
+            "unknown@5",
+            "n_next",
+            "n_ident",
+            "n_mid",
+        ):
             assert mine[k] == pytest.approx(theirs[k], abs=1e-12), (seed, k)
-    oracle = {q["key"]: [statements[q["key"][0]]["text"][len(q["prefix"]):]] for q in requests}
+    oracle = {q["key"]: [statements[q["key"][0]]["text"][len(q["prefix"]) :]] for q in requests}
     mine = ev.score(statements, oracle)["overall"]
     assert mine["next@1"] == mine["mid@1"] == 1.0
-    assert mine["saved"] == pytest.approx(official.score(sims, {ids(k): v for k, v in oracle.items()})["saved"])
+    assert mine["saved"] == pytest.approx(
+        official.score(sims, {ids(k): v for k, v in oracle.items()})["saved"]
+    )
 
 
 def test_unknown_counts_completions_that_start_with_a_name_found_nowhere():
     """EVAL.md's unknown@1 / unknown@5 (as score.py counts them, with or without ../shared)."""
-    rows = [{"id": "a", "schema": SCHEMA, "statement": "SELECT c.name FROM customers AS c WHERE c.total > 1"}]
+    rows = [
+        {
+            "id": "a",
+            "schema": SCHEMA,
+            "statement": "SELECT c.name FROM customers AS c WHERE c.total > 1",
+        }
+    ]
     requests, statements = ev.build_requests(rows)
-    word_starts = [q["key"] for q in requests if q["key"][1] == "s" and
-                   ev.WORD.match(statements[0]["text"][statements[0]["spans"][q["key"][2]][0]:].split()[0][:1] or "")]
+    word_starts = [
+        q["key"]
+        for q in requests
+        if q["key"][1] == "s"
+        and ev.WORD.match(
+            statements[0]["text"][statements[0]["spans"][q["key"][2]][0] :].split()[0][:1] or ""
+        )
+    ]
     fine = ["name FROM customers", "T1.name", "c", "count(*)", "(SELECT", "'x'", ""]
     results = {k: fine for k in word_starts}
     assert ev.score(statements, results)["overall"]["unknown@5"] == 0.0
     results[word_starts[0]] = ["clients WHERE"] + fine  # a table of no schema here, ranked first
     results[word_starts[1]] = fine[:4] + ["orders_archive"]  # ... and fifth
     m = ev.score(statements, results)["overall"]
-    assert m["unknown@1"] == pytest.approx(1 / m["n_next"]) and m["unknown@5"] == pytest.approx(2 / m["n_next"])
-    assert "unknown@1" in ev.METRICS and "unknown@5" in ev.METRICS  # the README's table carries them
+    assert m["unknown@1"] == pytest.approx(1 / m["n_next"]) and m["unknown@5"] == pytest.approx(
+        2 / m["n_next"]
+    )
+    assert (
+        "unknown@1" in ev.METRICS and "unknown@5" in ev.METRICS
+    )  # the README's table carries them
 
 
 def write_corpus(path: str, n: int = 12) -> str:
     with gzip.open(path, "wt") as f:
         for i in range(n):
             schema = SCHEMA.replace("customers", f"clients{i}").replace("orders", f"purchases{i}")
-            stmts = [s.replace("customers", f"clients{i}").replace("orders", f"purchases{i}") for s in STATEMENTS]
-            f.write(json.dumps({"topic": f"t{i}", "schema": schema, "statements": {"select": stmts[:3], "other": stmts[3:]}}) + "\n")
+            stmts = [
+                s.replace("customers", f"clients{i}").replace("orders", f"purchases{i}")
+                for s in STATEMENTS
+            ]
+            f.write(
+                json.dumps(
+                    {
+                        "topic": f"t{i}",
+                        "schema": schema,
+                        "statements": {"select": stmts[:3], "other": stmts[3:]},
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -109,7 +170,18 @@ def write_corpus(path: str, n: int = 12) -> str:
 def ngram_model(tmp_path_factory) -> str:
     d = tmp_path_factory.mktemp("ngram")
     model = str(d / "ngram.json.gz")
-    ngram.main(["train", write_corpus(str(d / "groups.jsonl.gz")), "-o", model, "--min-count", "1", "--rank-every", "1"])
+    ngram.main(
+        [
+            "train",
+            write_corpus(str(d / "groups.jsonl.gz")),
+            "-o",
+            model,
+            "--min-count",
+            "1",
+            "--rank-every",
+            "1",
+        ]
+    )
     return model
 
 
@@ -117,7 +189,9 @@ def test_ngram_completes_from_the_schema(ngram_model):
     c = ngram.NgramCompleter(ngram_model)
     c.set_schema(SCHEMA)
     after_from = c.complete("SELECT name, email FROM ")
-    assert after_from and ev.first_word(after_from[0]) == "customers"  # the table holding both columns
+    assert (
+        after_from and ev.first_word(after_from[0]) == "customers"
+    )  # the table holding both columns
     assert ev.first_word(c.complete("DELETE FROM ")[0]) in ("customers", "orders")
     mid = c.complete("SELECT name, email FROM cu")
     assert mid[0].startswith("stomers")  # only the missing part of the word
@@ -134,20 +208,42 @@ def test_ngram_completes_from_the_schema(ngram_model):
 
 def test_eval_end_to_end(tmp_path, tiny_ckpt, ngram_model):
     data = tmp_path / "dev.jsonl"
-    rows = [{**r, "kind": r["statement"].split()[0].lower(), "set": "ab"[i % 2]} for i, r in enumerate(rows_for_tests()[:4])]
+    rows = [
+        {**r, "kind": r["statement"].split()[0].lower(), "set": "ab"[i % 2]}
+        for i, r in enumerate(rows_for_tests()[:4])
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nafter\n")
     out = tmp_path / "results"
-    ev.main([str(data), "--ckpt", tiny_ckpt, "--baseline", "ngram", "--baseline", "duckdb", "--ngram", ngram_model,
-             "--rows", "3", "--out-dir", str(out), "--readme", str(readme)])
+    ev.main(
+        [
+            str(data),
+            "--ckpt",
+            tiny_ckpt,
+            "--baseline",
+            "ngram",
+            "--baseline",
+            "duckdb",
+            "--ngram",
+            ngram_model,
+            "--rows",
+            "3",
+            "--out-dir",
+            str(out),
+            "--readme",
+            str(readme),
+        ]
+    )
     report = json.loads((out / "results.json").read_text())
     ds = report["datasets"]["dev"]
     assert ds["rows"] == 3
     names = list(ds["completers"])
     assert any(n.startswith("model ") for n in names) and "4-gram (schema-aware)" in names
     duck = any(n.startswith("DuckDB") for n in names)
-    assert duck or any("duckdb" in note.lower() for note in report["notes"])  # run, or skipped with a note
+    assert duck or any(
+        "duckdb" in note.lower() for note in report["notes"]
+    )  # run, or skipped with a note
     for r in ds["completers"].values():
         assert set(ev.METRICS) <= set(r["overall"]) and r["errors"] == 0
         assert r["latency_ms"]["p50"] > 0 and r["schema_ms"]["schemas"] == 1
@@ -158,9 +254,26 @@ def test_eval_end_to_end(tmp_path, tiny_ckpt, ngram_model):
     assert "| 4-gram (schema-aware) |" in md
     assert (out / "accuracy_latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = readme.read_text()
-    assert "old" not in text and "| 4-gram (schema-aware) |" in text and text.endswith("<!-- results:end -->\n\nafter\n")
+    assert (
+        "old" not in text
+        and "| 4-gram (schema-aware) |" in text
+        and text.endswith("<!-- results:end -->\n\nafter\n")
+    )
     readme.write_text("# no markers\n")
     with pytest.raises(SystemExit, match="results:start"):
-        ev.main([str(data), "--baseline", "ngram", "--ngram", ngram_model, "--rows", "1", "--out-dir", str(out),
-                 "--readme", str(readme)])
+        ev.main(
+            [
+                str(data),
+                "--baseline",
+                "ngram",
+                "--ngram",
+                ngram_model,
+                "--rows",
+                "1",
+                "--out-dir",
+                str(out),
+                "--readme",
+                str(readme),
+            ]
+        )
     assert readme.read_text() == "# no markers\n"

@@ -1,20 +1,27 @@
-"""train.py init_from=DIR: fine-tune a checkpoint's weights (models/default, out/x/best) on new shards."""
-import os
-import shutil
+"""train.py init_from=DIR: fine-tune a checkpoint's weights (sqlcomplete/models/default, out/x/best) on new shards."""
+
 
 import pytest
 import torch
+from test_train import cfg, data_dir  # noqa: F401 (fixture)
 
 import train
-from model import from_pretrained
-from test_train import cfg, data_dir  # noqa: F401 (fixture)
+from sqlcomplete.model import from_pretrained
 
 
 def test_init_from_checkpoint_starts_from_its_weights(data_dir, tmp_path):  # noqa: F811
     train.train(cfg(data_dir, tmp_path / "base", max_iters=4))
     base = from_pretrained(str(tmp_path / "base" / "last"))
-    out = train.train(cfg(data_dir, tmp_path / "tuned", max_iters=1, learning_rate=0.0, min_lr=0.0,
-                          init_from=str(tmp_path / "base" / "last")))
+    out = train.train(
+        cfg(
+            data_dir,
+            tmp_path / "tuned",
+            max_iters=1,
+            learning_rate=0.0,
+            min_lr=0.0,
+            init_from=str(tmp_path / "base" / "last"),
+        )
+    )
     assert out["state"]["iter"] == 1  # a fresh schedule, not the base run's
     tuned = from_pretrained(str(tmp_path / "tuned" / "last"))
     for a, b in zip(base.parameters(), tuned.parameters()):
@@ -28,4 +35,6 @@ def test_init_from_refuses_another_tokenizer(data_dir, tmp_path):  # noqa: F811
     with pytest.raises(SystemExit, match="tok.model differs"):
         train.train(cfg(data_dir, tmp_path / "tuned", max_iters=1, init_from=str(ckpt)))
     with pytest.raises(SystemExit, match="checkpoint directory"):
-        train.train(cfg(data_dir, tmp_path / "tuned", max_iters=1, init_from=str(tmp_path / "nowhere")))
+        train.train(
+            cfg(data_dir, tmp_path / "tuned", max_iters=1, init_from=str(tmp_path / "nowhere"))
+        )

@@ -2,6 +2,7 @@
 directory, a completion through the API, the `sqlcomplete` command and the `sqlcomplete-lsp`
 language server. No download: the new venv sees this environment's packages (torch, pygls, ...)
 through a .pth file and installs only the project itself (--no-deps)."""
+
 import ast
 import glob
 import json
@@ -13,11 +14,21 @@ import sysconfig
 import tomllib
 
 import pytest
-
 from conftest import SCHEMA
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SKIP = {".venv", ".git", "data", "out", "runs", "build", "node_modules", "__pycache__", "results", ".pytest_cache"}
+SKIP = {
+    ".venv",
+    ".git",
+    "data",
+    "out",
+    "runs",
+    "build",
+    "node_modules",
+    "__pycache__",
+    "results",
+    ".pytest_cache",
+}
 
 
 def pyproject() -> dict:
@@ -25,17 +36,20 @@ def pyproject() -> dict:
         return tomllib.load(f)
 
 
-def test_every_module_is_installed():
+def test_one_import_name_is_installed():
+    """Only the package `sqlcomplete` (and its subpackages) is installed: no top-level module."""
     setup = pyproject()["tool"]["setuptools"]
-    modules = {os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "*.py"))}
-    assert modules == set(setup["py-modules"])
+    assert "py-modules" not in setup
+    assert all(p == "sqlcomplete" or p.startswith("sqlcomplete.") for p in setup["packages"])
     for package in setup["packages"]:
-        assert os.path.isdir(os.path.join(ROOT, package))
+        assert os.path.isfile(os.path.join(ROOT, *package.split("."), "__init__.py"))
 
 
 def test_no_import_cycle_among_the_modules():
     """Imports anywhere in a file (also inside functions) among the top-level modules form no cycle."""
-    modules = {os.path.splitext(os.path.basename(p))[0]: p for p in glob.glob(os.path.join(ROOT, "*.py"))}
+    modules = {
+        os.path.splitext(os.path.basename(p))[0]: p for p in glob.glob(os.path.join(ROOT, "*.py"))
+    }
     edges = {}
     for name, path in modules.items():
         with open(path, encoding="utf-8") as f:
@@ -67,19 +81,41 @@ def installed(tmp_path_factory) -> str:
     """A fresh venv holding the project installed from a copy of its source; returns its bin/ folder."""
     tmp = tmp_path_factory.mktemp("install")
     src = tmp / "src"
-    shutil.copytree(ROOT, src, ignore=lambda d, names: [n for n in names if n in SKIP or n.endswith(".egg-info")])
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=lambda d, names: [n for n in names if n in SKIP or n.endswith(".egg-info")],
+    )
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     # this environment's packages (torch, sentencepiece, pygls, pip, setuptools) after the venv's own
     paths = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     with open(os.path.join(site, "_this_env.pth"), "w") as f:
         f.write("\n".join(paths) + "\n")
-    r = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                        "--ignore-installed", "--disable-pip-version-check", str(src)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--ignore-installed",
+            "--disable-pip-version-check",
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
@@ -94,9 +130,11 @@ def run_elsewhere(installed: str, *cmd: str, **kw) -> subprocess.CompletedProces
 
 
 def test_api_from_another_directory(installed):
-    code = ("import sample, ngram; from sample import Completer; c = Completer(); "
-            "c.set_schema(open('schema.sql').read()); "
-            "print(sample.__file__); print(c.ngram is not None); print(c.complete('SELECT name, ema')[0])")
+    code = (
+        "import sqlcomplete; from sqlcomplete import Completer; c = Completer(); "
+        "c.set_schema(open('schema.sql').read()); "
+        "print(sqlcomplete.__file__); print(c.ngram is not None); print(c.complete('SELECT name, ema')[0])"
+    )
     r = run_elsewhere(installed, os.path.join(installed, "python"), "-c", code)
     assert r.returncode == 0, r.stderr
     where, has_ngram, best = r.stdout.splitlines()
@@ -106,11 +144,19 @@ def test_api_from_another_directory(installed):
 
 
 def test_cli_from_another_directory(installed):
-    r = run_elsewhere(installed, os.path.join(installed, "sqlcomplete"), "--schema", "schema.sql",
-                      "--prefix", "SELECT name, email FROM ")
+    r = run_elsewhere(
+        installed,
+        os.path.join(installed, "sqlcomplete"),
+        "--schema",
+        "schema.sql",
+        "--prefix",
+        "SELECT name, email FROM ",
+    )
     assert r.returncode == 0, r.stderr
     suggestions = [json.loads(line.split("\t", 1)[1]) for line in r.stdout.splitlines()]
-    assert suggestions and any(s.split()[0] in ("customers", "orders") for s in suggestions if s.split())
+    assert suggestions and any(
+        s.split()[0] in ("customers", "orders") for s in suggestions if s.split()
+    )
 
 
 def lsp_message(payload: dict) -> bytes:
@@ -133,11 +179,19 @@ def read_message(stream) -> dict:
 def test_lsp_initialize_and_complete_from_another_directory(installed):
     pytest.importorskip("pygls")
     cwd = os.path.join(os.path.dirname(installed), "..", "elsewhere")
-    proc = subprocess.Popen([os.path.join(installed, "sqlcomplete-lsp"), "--schema", "schema.sql"], cwd=cwd,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [os.path.join(installed, "sqlcomplete-lsp"), "--schema", "schema.sql"],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
+
         def request(id_, method, params):
-            proc.stdin.write(lsp_message({"jsonrpc": "2.0", "id": id_, "method": method, "params": params}))
+            proc.stdin.write(
+                lsp_message({"jsonrpc": "2.0", "id": id_, "method": method, "params": params})
+            )
             proc.stdin.flush()
             while True:
                 msg = read_message(proc.stdout)
@@ -152,9 +206,22 @@ def test_lsp_initialize_and_complete_from_another_directory(installed):
         assert "completionProvider" in init["result"]["capabilities"]
         notify("initialized", {})
         uri = "file:///elsewhere/q.sql"
-        notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "sql", "version": 1,
-                                                         "text": "SELECT name, email FROM "}})
-        done = request(2, "textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 24}})
+        notify(
+            "textDocument/didOpen",
+            {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "sql",
+                    "version": 1,
+                    "text": "SELECT name, email FROM ",
+                }
+            },
+        )
+        done = request(
+            2,
+            "textDocument/completion",
+            {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 24}},
+        )
         items = done["result"]["items"] if isinstance(done["result"], dict) else done["result"]
         assert items, done
         request(3, "shutdown", None)

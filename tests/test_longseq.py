@@ -1,15 +1,38 @@
 """fim/longseq.py: every long-sequence piece gives the loss and gradients of the plain path on packed rows."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from fim.longseq import (LongSeqConfig, TiledLinearCrossEntropy, TiledMLP, batch_loss, check_packing,
-                         doc_block_mask, packed_loss, shard_batch, swiglu, train_flops)
-from model import ModelArgs, Transformer
+from sqlcomplete.fim.longseq import (
+    LongSeqConfig,
+    TiledLinearCrossEntropy,
+    TiledMLP,
+    batch_loss,
+    check_packing,
+    doc_block_mask,
+    packed_loss,
+    shard_batch,
+    swiglu,
+    train_flops,
+)
+from sqlcomplete.model import ModelArgs, Transformer
 
 # Qwen3-shaped: q/k norm, head_dim independent of dim, grouped-query attention, tied embeddings
-ARGS = dict(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=24, hidden_dim=96, vocab_size=101,
-            max_seq_len=64, qk_norm=True, tie_embeddings=True, rope_theta=1e6, norm_eps=1e-6)
+ARGS = dict(
+    dim=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=24,
+    hidden_dim=96,
+    vocab_size=101,
+    max_seq_len=64,
+    qk_norm=True,
+    tie_embeddings=True,
+    rope_theta=1e6,
+    norm_eps=1e-6,
+)
 ROWS = [[9, 1, 13, 17], [25, 15]]  # sample lengths per packed row (40 tokens each)
 
 
@@ -28,7 +51,9 @@ def packed_batch(rows, vocab: int = 101, seed: int = 1):
         lab, p, s = torch.full_like(toks, -100), [], []
         start = 0
         for i, n in enumerate(lengths):
-            lab[start + n // 3:start + n - 1] = toks[start + n // 3 + 1:start + n]  # next token inside the sample
+            lab[start + n // 3 : start + n - 1] = toks[
+                start + n // 3 + 1 : start + n
+            ]  # next token inside the sample
             p.append(torch.arange(n))
             s.append(torch.full((n,), i))
             start += n
@@ -58,6 +83,7 @@ def reference(model, batch):
 def cpu_flex_backward(monkeypatch):
     """torch guards flex_attention's (eager, dense) backward off on CPU; it runs, so let the tests use it."""
     import torch.nn.attention.flex_attention as fa
+
     monkeypatch.setattr(fa, "_validate_device", lambda *a: None)
 
 
@@ -68,10 +94,24 @@ CONFIGS = {
     "flex": dict(attention="flex", flex_block=16),
     "checkpoint": dict(checkpoint_activations=True),
     "offload": dict(checkpoint_activations=True, offload_activations=True),
-    "all_sdpa": dict(tiled_loss=True, loss_chunk=7, tiled_mlp=True, mlp_chunk=5, checkpoint_activations=True,
-                     offload_activations=True),
-    "all_flex": dict(tiled_loss=True, loss_chunk=7, tiled_mlp=True, mlp_chunk=5, checkpoint_activations=True,
-                     offload_activations=True, attention="flex", flex_block=16),
+    "all_sdpa": dict(
+        tiled_loss=True,
+        loss_chunk=7,
+        tiled_mlp=True,
+        mlp_chunk=5,
+        checkpoint_activations=True,
+        offload_activations=True,
+    ),
+    "all_flex": dict(
+        tiled_loss=True,
+        loss_chunk=7,
+        tiled_mlp=True,
+        mlp_chunk=5,
+        checkpoint_activations=True,
+        offload_activations=True,
+        attention="flex",
+        flex_block=16,
+    ),
 }
 
 
@@ -89,13 +129,19 @@ def test_pieces_match_plain_path(name, cpu_flex_backward):
 def test_untied_head_and_flex_forward_without_patch():
     model, batch = tiny(tie_embeddings=False, n_kv_heads=1), packed_batch(ROWS)
     ref_loss, ref_grads = reference(model, batch)
-    cfg = LongSeqConfig(tiled_loss=True, loss_chunk=3, tiled_mlp=True, mlp_chunk=16, checkpoint_activations=True)
+    cfg = LongSeqConfig(
+        tiled_loss=True, loss_chunk=3, tiled_mlp=True, mlp_chunk=16, checkpoint_activations=True
+    )
     loss = mean_loss(model, batch, cfg)
     for g, r in zip(torch.autograd.grad(loss, list(model.parameters())), ref_grads):
         torch.testing.assert_close(g, r, atol=1e-5, rtol=0)
     with torch.no_grad():  # flex forward runs on CPU as torch ships it
-        torch.testing.assert_close(mean_loss(model, batch, LongSeqConfig(attention="flex", flex_block=8)),
-                                   ref_loss, atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            mean_loss(model, batch, LongSeqConfig(attention="flex", flex_block=8)),
+            ref_loss,
+            atol=1e-5,
+            rtol=0,
+        )
 
 
 def test_tiled_functions_gradcheck():
@@ -104,7 +150,9 @@ def test_tiled_functions_gradcheck():
     w = torch.randn(13, 6, dtype=torch.float64, requires_grad=True)
     y = torch.randint(0, 13, (11,))
     assert torch.autograd.gradcheck(lambda h, w: TiledLinearCrossEntropy.apply(h, w, y, 4), (h, w))
-    torch.testing.assert_close(TiledLinearCrossEntropy.apply(h, w, y, 4), F.cross_entropy(h @ w.T, y, reduction="sum"))
+    torch.testing.assert_close(
+        TiledLinearCrossEntropy.apply(h, w, y, 4), F.cross_entropy(h @ w.T, y, reduction="sum")
+    )
     x = torch.randn(2, 5, 6, dtype=torch.float64, requires_grad=True)
     ws = [torch.randn(s, dtype=torch.float64, requires_grad=True) for s in [(8, 6), (8, 6), (6, 8)]]
     assert torch.autograd.gradcheck(lambda x, a, b, c: TiledMLP.apply(x, a, b, c, 3), (x, *ws))
@@ -117,19 +165,26 @@ def test_no_labels_gives_zero_loss_and_gradients():
     for cfg in (LongSeqConfig(), LongSeqConfig(tiled_loss=True)):
         loss, count = packed_loss(model, ids, torch.full_like(labels, -100), pos, sid, cfg)
         assert loss.item() == 0.0 and count.item() == 0
-        assert all(g.abs().max() == 0 for g in torch.autograd.grad(loss, list(model.parameters()),
-                                                                     allow_unused=True) if g is not None)
+        assert all(
+            g.abs().max() == 0
+            for g in torch.autograd.grad(loss, list(model.parameters()), allow_unused=True)
+            if g is not None
+        )
 
 
 def test_doc_block_mask_matches_dense_mask():
     from torch.nn.attention.flex_attention import create_block_mask
+
     _, _, _, sid = packed_batch([[3, 30, 1, 6], [40], [16, 16, 8]])
     for block in (8, 16, 128):
         ours = doc_block_mask(sid, block)
 
         def same_sample_causal(b, h, q, kv):
             return (sid[b, q] == sid[b, kv]) & (kv <= q)
-        theirs = create_block_mask(same_sample_causal, 3, None, 40, 40, device="cpu", BLOCK_SIZE=block)
+
+        theirs = create_block_mask(
+            same_sample_causal, 3, None, 40, 40, device="cpu", BLOCK_SIZE=block
+        )
         torch.testing.assert_close(ours.to_dense(), theirs.to_dense())
         torch.testing.assert_close(ours.full_kv_num_blocks, theirs.full_kv_num_blocks)
         torch.testing.assert_close(ours.kv_num_blocks, theirs.kv_num_blocks)
@@ -172,6 +227,7 @@ def saved_bytes(model, batch, cfg) -> int:
         if t.untyped_storage().data_ptr() not in params:
             seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
+
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         packed_loss(model, *batch, cfg)
     return sum(seen.values())
@@ -183,7 +239,9 @@ def test_memory_pieces_shrink_what_autograd_saves():
     plain = saved_bytes(model, batch, LongSeqConfig())
     mlp = saved_bytes(model, batch, LongSeqConfig(tiled_mlp=True))
     ckpt = saved_bytes(model, batch, LongSeqConfig(checkpoint_activations=True))
-    off = saved_bytes(model, batch, LongSeqConfig(checkpoint_activations=True, offload_activations=True))
+    off = saved_bytes(
+        model, batch, LongSeqConfig(checkpoint_activations=True, offload_activations=True)
+    )
     # the tiled MLP keeps its input instead of gate, up, silu(gate) and their product (4 x hidden per token)
     assert plain - mlp >= 3 * B * T * 4 * (4 * ARGS["hidden_dim"] - ARGS["dim"])
     assert ckpt < plain / 3
@@ -194,6 +252,7 @@ def test_memory_model_counts_what_a_layer_saves():
     """bench/sft_memory_model.py's per-layer arithmetic is what autograd keeps for a bf16 layer."""
     import importlib.util
     from pathlib import Path
+
     path = Path(__file__).resolve().parent.parent / "bench" / "sft_memory_model.py"
     spec = importlib.util.spec_from_file_location("sft_memory_model", path)
     mm = importlib.util.module_from_spec(spec)
@@ -203,7 +262,9 @@ def test_memory_model_counts_what_a_layer_saves():
     for tiled_mlp in (False, True):
         cfg = LongSeqConfig(tiled_mlp=tiled_mlp)
         two, three = (saved_bytes(tiny(n_layers=n).to(torch.bfloat16), batch, cfg) for n in (2, 3))
-        per_token = mm.layer_saved_bytes(tiny().args, e=2, tiled_mlp=tiled_mlp, cpu_linear_copies=True)
+        per_token = mm.layer_saved_bytes(
+            tiny().args, e=2, tiled_mlp=tiled_mlp, cpu_linear_copies=True
+        )
         assert three - two == B * T * per_token
 
 
@@ -216,7 +277,9 @@ def test_shard_batch_pads_like_collate():
     assert pos[0, 41:].tolist() == [0, 1, 2] and sid[0, 41:].tolist() == [-1, -1, -1]
     check_packing(sid, pos)
     model = tiny()
-    torch.testing.assert_close(mean_loss(model, (ids, labels, pos, sid)), mean_loss(model, batch), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        mean_loss(model, (ids, labels, pos, sid)), mean_loss(model, batch), atol=1e-6, rtol=0
+    )
 
 
 def test_train_flops_counts_attention_per_sample():
@@ -225,24 +288,37 @@ def test_train_flops_counts_attention_per_sample():
         assert train_flops(model.args, [[40]]) == pytest.approx(40 * model.flops_per_token(40))
         packed = train_flops(model.args, ROWS) - 80 * 6 * (model.flops_per_token(0) / 6)
         a = model.args
-        assert packed == pytest.approx(12 * a.n_layers * a.n_heads * a.head_dim * sum(n * n for r in ROWS for n in r))
+        assert packed == pytest.approx(
+            12 * a.n_layers * a.n_heads * a.head_dim * sum(n * n for r in ROWS for n in r)
+        )
 
 
 def test_batch_loss_takes_collated_padding_and_sft_flags():
     """fim/data.py's collate pads rows with sample id -1; fim/sft.py passes its SFTConfig."""
     from types import SimpleNamespace
+
     model, (ids, labels, pos, sid) = tiny(), packed_batch([[9, 1, 13, 11], [25, 9]])
     pad = torch.arange(6)[None].expand(2, 6)
-    batch = dict(input_ids=torch.cat([ids, torch.zeros(2, 6, dtype=torch.long)], 1),
-                 labels=torch.cat([labels, torch.full((2, 6), -100)], 1),
-                 position_ids=torch.cat([pos, pad], 1), sample_ids=torch.cat([sid, torch.full((2, 6), -1)], 1))
+    batch = dict(
+        input_ids=torch.cat([ids, torch.zeros(2, 6, dtype=torch.long)], 1),
+        labels=torch.cat([labels, torch.full((2, 6), -100)], 1),
+        position_ids=torch.cat([pos, pad], 1),
+        sample_ids=torch.cat([sid, torch.full((2, 6), -1)], 1),
+    )
     batch["sample_ids"][1] = -1  # an empty row, as the last step of an epoch has
     batch["position_ids"][1] = torch.arange(40)
     batch["labels"][1] = -100
     ref_loss, _ = reference(model, (ids[:1], labels[:1], pos[:1], sid[:1]))
     n = (labels[0] != -100).sum().item()
-    cfg = SimpleNamespace(tiled_loss=True, tiled_mlp=True, attention="sdpa", checkpoint_activations=True,
-                          offload_activations=False, sequence_parallel=1, dtype="auto")
+    cfg = SimpleNamespace(
+        tiled_loss=True,
+        tiled_mlp=True,
+        attention="sdpa",
+        checkpoint_activations=True,
+        offload_activations=False,
+        sequence_parallel=1,
+        dtype="auto",
+    )
     loss_sum, count = batch_loss(model, batch, cfg)
     assert count.item() == n and loss_sum.item() == pytest.approx(ref_loss.item() * n, abs=1e-4)
 
@@ -251,7 +327,10 @@ def test_tiled_pieces_under_autocast():
     """fim/sft.py's single-GPU path runs under autocast: backward recomputes with the same autocast."""
     model, batch = tiny(), packed_batch(ROWS)
     out = []
-    for cfg in (LongSeqConfig(), LongSeqConfig(tiled_loss=True, loss_chunk=7, tiled_mlp=True, mlp_chunk=5)):
+    for cfg in (
+        LongSeqConfig(),
+        LongSeqConfig(tiled_loss=True, loss_chunk=7, tiled_mlp=True, mlp_chunk=5),
+    ):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             loss = mean_loss(model, batch, cfg)
         out.append((loss, torch.autograd.grad(loss, list(model.parameters()))))

@@ -1,5 +1,6 @@
 """lsp.py over stdio with a pygls client: completion shape, schema sources, cancellation, bad input,
 and the FIM path against a small OpenAI-compatible server (prompt byte-identical to fim/csv_to_fim.py's)."""
+
 import asyncio
 import concurrent.futures
 import json
@@ -13,33 +14,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import SCHEMA
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
 
-from conftest import SCHEMA
-from fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN
-from sqlscan import SqlDocument, scan, split_statements
+from sqlcomplete.fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN
+from sqlcomplete.sql.scan import SqlDocument, scan, split_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-
 # ---------------------------------------------------------------- the statement scanner
 
+
 def test_scanner_respects_strings_names_comments():
-    text = ("CREATE TABLE a (id INT, 'x;y' TEXT);\n-- c;omment\nSELECT 'a;''b', \"q;\", `r;` FROM a; /* ; */ "
-            "SELECT $t$;$t$ FROM\n  a WHERE x = 1;\n\nSELECT 1\n\nSELECT 2\nFROM t;")
+    text = (
+        "CREATE TABLE a (id INT, 'x;y' TEXT);\n-- c;omment\nSELECT 'a;''b', \"q;\", `r;` FROM a; /* ; */ "
+        "SELECT $t$;$t$ FROM\n  a WHERE x = 1;\n\nSELECT 1\n\nSELECT 2\nFROM t;"
+    )
     assert split_statements(text) == [
-        "CREATE TABLE a (id INT, 'x;y' TEXT);", "SELECT 'a;''b', \"q;\", `r;` FROM a;",
-        "SELECT $t$;$t$ FROM\n  a WHERE x = 1;", "SELECT 1", "SELECT 2\nFROM t;"]
+        "CREATE TABLE a (id INT, 'x;y' TEXT);",
+        "SELECT 'a;''b', \"q;\", `r;` FROM a;",
+        "SELECT $t$;$t$ FROM\n  a WHERE x = 1;",
+        "SELECT 1",
+        "SELECT 2\nFROM t;",
+    ]
     assert scan("SELECT 'it''s")[0].mode == "'"
     assert scan("SELECT a$b$ FROM t;")[1] == [19]  # a$b$ is a name, not a dollar quote
     b = SqlDocument(text)
     cur = b.cursor(3, 5)
     assert (cur.prefix, cur.suffix) == ("SELECT $t$;$t$ FROM\n  a W", "HERE x = 1;")
-    assert b.history(cur.start) == ["CREATE TABLE a (id INT, 'x;y' TEXT);", "SELECT 'a;''b', \"q;\", `r;` FROM a;"]
+    assert b.history(cur.start) == [
+        "CREATE TABLE a (id INT, 'x;y' TEXT);",
+        "SELECT 'a;''b', \"q;\", `r;` FROM a;",
+    ]
     assert b.cursor(1, 5).mode == "--"
     assert b.cursor(8, 3).prefix == "SELECT 2\nFRO"
 
@@ -68,7 +78,9 @@ def test_ddl_is_reread_only_after_edits_near_it():
 
 
 def test_long_file_costs_its_statement_not_its_length():
-    b = SqlDocument("SELECT name, email FROM customers WHERE name LIKE 'A;%';\n" * 50_000 + "SELECT * FROM ")
+    b = SqlDocument(
+        "SELECT name, email FROM customers WHERE name LIKE 'A;%';\n" * 50_000 + "SELECT * FROM "
+    )
     b.cursor(50_000, 14)  # the first call scans the file once
     t0 = time.process_time()  # CPU time: a busy machine does not make it fail
     for i in range(20):
@@ -81,6 +93,7 @@ def test_long_file_costs_its_statement_not_its_length():
 
 # ---------------------------------------------------------------- a client session
 
+
 class Session:
     """`python lsp.py ARGS` driven by a pygls client on an event loop in a background thread."""
 
@@ -92,11 +105,19 @@ class Session:
         self.client.feature(T.WINDOW_LOG_MESSAGE)(lambda p: self.logs.append(p.message))
         self.client.feature(T.WINDOW_SHOW_MESSAGE)(lambda p: self.logs.append(p.message))
         self.versions: dict[str, int] = {}
-        self.run(self.client.start_io(sys.executable, str(ROOT / "lsp.py"), *args, cwd=str(ROOT)))
+        self.run(self.client.start_io(sys.executable, "-m", "sqlcomplete.lsp", *args, cwd=str(ROOT)))
         utf16 = [T.PositionEncodingKind.Utf16]
         caps = T.ClientCapabilities(general=T.GeneralClientCapabilities(position_encodings=utf16))
-        self.run(self.client.initialize_async(T.InitializeParams(
-            capabilities=caps, root_uri=from_fs_path(str(root)), initialization_options=init or {})), 60)
+        self.run(
+            self.client.initialize_async(
+                T.InitializeParams(
+                    capabilities=caps,
+                    root_uri=from_fs_path(str(root)),
+                    initialization_options=init or {},
+                )
+            ),
+            60,
+        )
         self.call(self.client.initialized, T.InitializedParams())
 
     def run(self, coro, timeout: float = 30):
@@ -105,43 +126,70 @@ class Session:
     def call(self, fn, *args):
         async def go():
             return fn(*args)
+
         return self.run(go())
 
     def open(self, path: Path, text: str) -> str:
         uri = from_fs_path(str(path))
         self.versions[uri] = 1
-        self.call(self.client.text_document_did_open, T.DidOpenTextDocumentParams(
-            T.TextDocumentItem(uri=uri, language_id="sql", version=1, text=text)))
+        self.call(
+            self.client.text_document_did_open,
+            T.DidOpenTextDocumentParams(
+                T.TextDocumentItem(uri=uri, language_id="sql", version=1, text=text)
+            ),
+        )
         return uri
 
     def change(self, uri: str, l0: int, c0: int, l1: int, c1: int, text: str) -> None:
         self.versions[uri] += 1
-        self.call(self.client.text_document_did_change, T.DidChangeTextDocumentParams(
-            T.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
-            [T.TextDocumentContentChangePartial(range=T.Range(T.Position(l0, c0), T.Position(l1, c1)), text=text)]))
+        self.call(
+            self.client.text_document_did_change,
+            T.DidChangeTextDocumentParams(
+                T.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+                [
+                    T.TextDocumentContentChangePartial(
+                        range=T.Range(T.Position(l0, c0), T.Position(l1, c1)), text=text
+                    )
+                ],
+            ),
+        )
 
-    def complete(self, uri: str, line: int, character: int, timeout: float = 30) -> T.CompletionList:
-        return self.run(self.client.text_document_completion_async(T.CompletionParams(
-            T.TextDocumentIdentifier(uri=uri), T.Position(line, character))), timeout)
+    def complete(
+        self, uri: str, line: int, character: int, timeout: float = 30
+    ) -> T.CompletionList:
+        return self.run(
+            self.client.text_document_completion_async(
+                T.CompletionParams(T.TextDocumentIdentifier(uri=uri), T.Position(line, character))
+            ),
+            timeout,
+        )
 
     def request(self, method: str, params, msg_id=None):
         async def go():
             return await self.client.protocol.send_request_async(method, params, msg_id=msg_id)
+
         return self.run(go())
 
     def raw_request(self, method: str, params: dict):
         """A request as raw JSON, for parameters lsprotocol's types refuse to build."""
+
         async def go():
             proto = self.client.protocol
             fut = proto._request_futures["raw"] = concurrent.futures.Future()
-            body = json.dumps({"jsonrpc": "2.0", "id": "raw", "method": method, "params": params}).encode()
+            body = json.dumps(
+                {"jsonrpc": "2.0", "id": "raw", "method": method, "params": params}
+            ).encode()
             proto.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             return await asyncio.wrap_future(fut)
+
         return self.run(go())
 
     def command(self, name: str, *args):
-        return self.run(self.client.workspace_execute_command_async(T.ExecuteCommandParams(command=name,
-                                                                                          arguments=list(args))))
+        return self.run(
+            self.client.workspace_execute_command_async(
+                T.ExecuteCommandParams(command=name, arguments=list(args))
+            )
+        )
 
     def wait_for(self, cond, timeout: float = 10.0):
         end = time.monotonic() + timeout
@@ -154,6 +202,7 @@ class Session:
             await self.client.shutdown_async(None)
             self.client.exit(None)
             await asyncio.wait_for(self.client.stop(), 10)
+
         try:
             self.run(stop(), 20)
         finally:
@@ -161,8 +210,14 @@ class Session:
 
 
 def edits(result: T.CompletionList) -> list[tuple]:
-    return [((i.text_edit.range.start.line, i.text_edit.range.start.character),
-             (i.text_edit.range.end.line, i.text_edit.range.end.character), i.text_edit.new_text) for i in result.items]
+    return [
+        (
+            (i.text_edit.range.start.line, i.text_edit.range.start.character),
+            (i.text_edit.range.end.line, i.text_edit.range.end.character),
+            i.text_edit.new_text,
+        )
+        for i in result.items
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -180,15 +235,21 @@ def session(tiny_ckpt, ws):
     con.execute("CREATE TABLE products (product_id INTEGER PRIMARY KEY, title TEXT)")
     con.commit()
     con.close()
-    s = Session(["--ckpt", tiny_ckpt, "--db", f"sqlite:///{db}", "--poll-s", "0.2"], ws,
-                {"debounceMs": 250, "schema": "CREATE TABLE notes (note_id INT, body TEXT);"})
-    schema_uri = from_fs_path(str(ws / "schema.sql"))  # until the model is loaded the n-gram answers alone
+    s = Session(
+        ["--ckpt", tiny_ckpt, "--db", f"sqlite:///{db}", "--poll-s", "0.2"],
+        ws,
+        {"debounceMs": 250, "schema": "CREATE TABLE notes (note_id INT, body TEXT);"},
+    )
+    schema_uri = from_fs_path(
+        str(ws / "schema.sql")
+    )  # until the model is loaded the n-gram answers alone
     s.wait_for(lambda: s.command("sqlcomplete.schema", schema_uri)["model"] == "ready", 60)
     yield s
     s.close()
 
 
 # ---------------------------------------------------------------- completion shape
+
 
 def test_completion_inside_a_word(session, ws):
     uri = session.open(ws / "a.sql", "SELECT na FROM customers;")
@@ -198,9 +259,14 @@ def test_completion_inside_a_word(session, ws):
     for (start, end, new), item in zip(edits(r), r.items):
         assert (start, end) == ((0, 7), (0, 9))  # the partly typed word, not the whole line
         assert new.startswith("na") and item.filter_text == new and item.detail == "local model"
-    inline = session.request(T.TEXT_DOCUMENT_INLINE_COMPLETION, T.InlineCompletionParams(
-        context=T.InlineCompletionContext(trigger_kind=T.InlineCompletionTriggerKind.Automatic),
-        text_document=T.TextDocumentIdentifier(uri=uri), position=T.Position(0, 9)))
+    inline = session.request(
+        T.TEXT_DOCUMENT_INLINE_COMPLETION,
+        T.InlineCompletionParams(
+            context=T.InlineCompletionContext(trigger_kind=T.InlineCompletionTriggerKind.Automatic),
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            position=T.Position(0, 9),
+        ),
+    )
     assert len(inline.items) == 1 and inline.items[0].insert_text == r.items[0].text_edit.new_text
     assert inline.items[0].range.start.character == 7
 
@@ -212,11 +278,14 @@ def test_completion_after_from_and_qualified_column(session, ws):
         r = session.complete(uri, line, col)
         assert r.items
         for s, e, _ in edits(r):
-            assert s == (line, start) and e == (line, col)  # after 'c.' nothing is replaced; in 'c.na' only 'na'
+            assert s == (line, start) and e == (
+                line,
+                col,
+            )  # after 'c.' nothing is replaced; in 'c.na' only 'na'
 
 
 def test_second_statement_and_utf16_columns(session, ws):
-    text = "SELECT 'h\u00e9\U0001F600' AS x FROM customers;\nSELECT '\U0001F600', na"
+    text = "SELECT 'h\u00e9\U0001f600' AS x FROM customers;\nSELECT '\U0001f600', na"
     uri = session.open(ws / "c.sql", text)
     r = session.complete(uri, 1, 15)  # UTF-16 columns: the emoji counts 2
     assert r.items and {(s, e) for s, e, _ in edits(r)} == {((1, 13), (1, 15))}
@@ -226,7 +295,9 @@ def test_schema_sources_and_changes(session, ws):
     uri = session.open(ws / "d.sql", "SELECT * FROM ")
     tables = lambda: set(session.command("sqlcomplete.schema", uri)["tables"])  # noqa: E731
     session.wait_for(lambda: {"customers", "orders", "products", "notes"} <= tables())
-    assert not any(t.startswith("caf") for t in tables())  # the Latin-1 file is skipped, and said so
+    assert not any(
+        t.startswith("caf") for t in tables()
+    )  # the Latin-1 file is skipped, and said so
     assert any("latin1.sql" in m and "not UTF-8" in m for m in session.logs)
     session.change(uri, 0, 0, 0, 0, "CREATE TABLE zebras (zebra_id INT, stripes INT);\n")
     assert "zebras" in tables()
@@ -245,14 +316,18 @@ def test_schema_sources_and_changes(session, ws):
 
 # ---------------------------------------------------------------- cancellation, stale results, bad input
 
+
 def test_cancel_and_stale_results(session, ws):
     uri = session.open(ws / "e.sql", "SELECT * FROM ")
     params = T.CompletionParams(T.TextDocumentIdentifier(uri=uri), T.Position(0, 14))
 
     async def cancelled():
-        fut = session.client.protocol.send_request_async(T.TEXT_DOCUMENT_COMPLETION, params, msg_id="c1")
+        fut = session.client.protocol.send_request_async(
+            T.TEXT_DOCUMENT_COMPLETION, params, msg_id="c1"
+        )
         session.client.cancel_request(T.CancelParams(id="c1"))
         return await fut
+
     with pytest.raises(JsonRpcException) as e:
         session.run(cancelled())
     assert e.value.code == -32800  # RequestCancelled
@@ -260,10 +335,18 @@ def test_cancel_and_stale_results(session, ws):
     async def changed_meanwhile():
         fut = session.client.protocol.send_request_async(T.TEXT_DOCUMENT_COMPLETION, params)
         session.versions[uri] += 1
-        session.client.text_document_did_change(T.DidChangeTextDocumentParams(
-            T.VersionedTextDocumentIdentifier(uri=uri, version=session.versions[uri]),
-            [T.TextDocumentContentChangePartial(range=T.Range(T.Position(0, 14), T.Position(0, 14)), text="c")]))
+        session.client.text_document_did_change(
+            T.DidChangeTextDocumentParams(
+                T.VersionedTextDocumentIdentifier(uri=uri, version=session.versions[uri]),
+                [
+                    T.TextDocumentContentChangePartial(
+                        range=T.Range(T.Position(0, 14), T.Position(0, 14)), text="c"
+                    )
+                ],
+            )
+        )
         return await fut
+
     stale = session.run(changed_meanwhile())
     assert stale.is_incomplete and not stale.items  # computed for text that is gone: dropped
     assert session.complete(uri, 0, 15).items
@@ -275,8 +358,10 @@ def test_bad_positions_are_errors(session, ws):
         session.complete(uri, 5, 0)
     assert e.value.code == -32602 and "past the end" in e.value.message
     with pytest.raises(JsonRpcException) as e:
-        session.raw_request(T.TEXT_DOCUMENT_COMPLETION, {"textDocument": {"uri": uri},
-                                                         "position": {"line": -1, "character": 0}})
+        session.raw_request(
+            T.TEXT_DOCUMENT_COMPLETION,
+            {"textDocument": {"uri": uri}, "position": {"line": -1, "character": 0}},
+        )
     assert e.value.code == -32602 and "position" in e.value.message
     r = session.complete(uri, 0, 999)  # past the line's end means its end (LSP)
     assert {(s, e) for s, e, _ in edits(r)} <= {((0, 14), (0, 14))}
@@ -289,11 +374,15 @@ def test_non_utf8_documents_are_errors(session, ws):
     path = ws / "bytes.sql"
     path.write_bytes(b"SELECT * FROM caf\xe9 WHERE ")
     uri = from_fs_path(str(path))
-    body = b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": "' + \
-        uri.encode() + b'", "languageId": "sql", "version": 1, "text": "SELECT * FROM caf\xe9 WHERE "}}}'
+    body = (
+        b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": "'
+        + uri.encode()
+        + b'", "languageId": "sql", "version": 1, "text": "SELECT * FROM caf\xe9 WHERE "}}}'
+    )
 
     async def send_raw():
         session.client.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
     session.run(send_raw())
     with pytest.raises(JsonRpcException) as e:
         session.complete(uri, 0, 22)
@@ -308,20 +397,56 @@ def test_non_utf8_documents_are_errors(session, ws):
 
 # ---------------------------------------------------------------- the FIM backend
 
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"]
+SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+]
 
 
 def byte_tokenizer(path: Path) -> Path:
     """A Qwen-shaped tokenizer.json with one token per byte: prompt lengths are easy to steer."""
     vocab = {c: i for i, c in enumerate(BYTE_TO_CHAR.values())}
-    added = [{"id": 256 + i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True} for i, s in enumerate(SPECIALS)]
-    spec = {"version": "1.0", "added_tokens": added, "normalizer": None, "post_processor": None,
-            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-                {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN}, "behavior": "Isolated", "invert": False},
-                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]},
-            "decoder": {"type": "ByteLevel"},
-            "model": {"type": "BPE", "dropout": None, "unk_token": None, "vocab": vocab, "merges": []}}
+    added = [
+        {
+            "id": 256 + i,
+            "content": s,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
+        for i, s in enumerate(SPECIALS)
+    ]
+    spec = {
+        "version": "1.0",
+        "added_tokens": added,
+        "normalizer": None,
+        "post_processor": None,
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [
+                {
+                    "type": "Split",
+                    "pattern": {"Regex": QWEN2_PATTERN},
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
+                {
+                    "type": "ByteLevel",
+                    "add_prefix_space": False,
+                    "trim_offsets": False,
+                    "use_regex": False,
+                },
+            ],
+        },
+        "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "vocab": vocab, "merges": []},
+    }
     path.write_text(json.dumps(spec))
     return path
 
@@ -344,9 +469,23 @@ class FakeVLLM:
                 if fake.mode == "error":
                     out, code = {"error": {"message": "boom", "type": "server_error"}}, 500
                 else:
-                    out, code = {"id": "c", "object": "text_completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "text": fake.answer, "finish_reason": "stop",
-                                              "logprobs": None}]}, 200
+                    out, code = (
+                        {
+                            "id": "c",
+                            "object": "text_completion",
+                            "created": 0,
+                            "model": body["model"],
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "text": fake.answer,
+                                    "finish_reason": "stop",
+                                    "logprobs": None,
+                                }
+                            ],
+                        },
+                        200,
+                    )
                 data = json.dumps(out).encode()
                 try:
                     self.send_response(code)
@@ -371,18 +510,45 @@ class FakeVLLM:
         self.httpd.server_close()
 
 
-FIM_BUFFER = ("-- report queries\nSELECT name FROM customers;\n"
-              "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a', 2.5);\n\n"
-              "SELECT o.total, c.na FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;\n")
+FIM_BUFFER = (
+    "-- report queries\nSELECT name FROM customers;\n"
+    "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a', 2.5);\n\n"
+    "SELECT o.total, c.na FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;\n"
+)
 
 
-def csv_to_fim_prompt(tmp: Path, context: dict, prefix: str, suffix: str, tok: Path, max_length: int) -> str:
-    row = {"INPUT": json.dumps([{"type": "text", "text": json.dumps(context)},
-                                {"type": "text", "text": prefix + "<fillMe>" + suffix}]), "OUTPUT": ""}
+def csv_to_fim_prompt(
+    tmp: Path, context: dict, prefix: str, suffix: str, tok: Path, max_length: int
+) -> str:
+    row = {
+        "INPUT": json.dumps(
+            [
+                {"type": "text", "text": json.dumps(context)},
+                {"type": "text", "text": prefix + "<fillMe>" + suffix},
+            ]
+        ),
+        "OUTPUT": "",
+    }
     (tmp / "rows.jsonl").write_text(json.dumps(row) + "\n")
-    subprocess.run([sys.executable, str(ROOT / "fim" / "csv_to_fim.py"), str(tmp / "rows.jsonl"), "-o",
-                    str(tmp / "out.jsonl"), "--tokenizer", str(tok), "--format", "jsonl", "--max-length",
-                    str(max_length), "--no-progress"], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "fim" / "csv_to_fim.py"),
+            str(tmp / "rows.jsonl"),
+            "-o",
+            str(tmp / "out.jsonl"),
+            "--tokenizer",
+            str(tok),
+            "--format",
+            "jsonl",
+            "--max-length",
+            str(max_length),
+            "--no-progress",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     return json.loads((tmp / "out.jsonl").read_text())["prompt"]
 
 
@@ -391,49 +557,102 @@ def test_fim_prompt_identical_to_csv_to_fim_and_fallback(tiny_ckpt, tmp_path):
     ws.mkdir()
     (tmp_path / "schema.sql").write_text(SCHEMA)
     tok = byte_tokenizer(tmp_path / "tokenizer.json")
-    context = {"ddl_context": SCHEMA, "sql_history": [
-        "SELECT name FROM customers;", "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a', 2.5);"],
-        "file_content": FIM_BUFFER}
-    prefix, suffix = "SELECT o.total, c.na", " FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;"
-    from fim.prompt import build_prompt
+    context = {
+        "ddl_context": SCHEMA,
+        "sql_history": [
+            "SELECT name FROM customers;",
+            "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a', 2.5);",
+        ],
+        "file_content": FIM_BUFFER,
+    }
+    prefix, suffix = (
+        "SELECT o.total, c.na",
+        " FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;",
+    )
+    from sqlcomplete.fim.prompt import build_prompt
+
     full = len(build_prompt(context, prefix, suffix).encode())
-    max_len = full - 200  # past the budget: the history and file are trimmed by fim/prompt.py's policy
+    max_len = (
+        full - 200
+    )  # past the budget: the history and file are trimmed by fim/prompt.py's policy
     fake = FakeVLLM("me")
-    s = Session(["--ckpt", tiny_ckpt, "--schema", str(tmp_path / "schema.sql"), "--fim-url", fake.url,
-                 "--fim-model", "qwen3-sql-fim", "--fim-tokenizer", str(tok), "--fim-max-prompt-tokens", str(max_len),
-                 "--fim-timeout", "2", "--fim-retry-s", "0", "--poll-s", "0"], ws)
+    s = Session(
+        [
+            "--ckpt",
+            tiny_ckpt,
+            "--schema",
+            str(tmp_path / "schema.sql"),
+            "--fim-url",
+            fake.url,
+            "--fim-model",
+            "qwen3-sql-fim",
+            "--fim-tokenizer",
+            str(tok),
+            "--fim-max-prompt-tokens",
+            str(max_len),
+            "--fim-timeout",
+            "2",
+            "--fim-retry-s",
+            "0",
+            "--poll-s",
+            "0",
+        ],
+        ws,
+    )
     try:
         uri = s.open(ws / "q.sql", FIM_BUFFER)
 
         def bump():  # a new document version: a new request, not the cached answer
             s.change(uri, 5, 0, 5, 0, "-")
+
         r = s.complete(uri, 4, 20)
         assert [(i.text_edit.new_text, i.detail) for i in r.items] == [("name", "Qwen3 FIM")]
         sent = fake.requests[-1]
         expected = csv_to_fim_prompt(tmp_path, context, prefix, suffix, tok, max_len)
         assert sent["prompt"].encode() == expected.encode()
-        assert full > len(sent["prompt"].encode()) and sent["prompt"].endswith(prefix + "<|fim_suffix|>" + suffix
-                                                                               + "<|fim_middle|>")
-        assert sent["model"] == "qwen3-sql-fim" and "<|im_end|>" in sent["stop"] and sent["max_tokens"] == 64
+        assert full > len(sent["prompt"].encode()) and sent["prompt"].endswith(
+            prefix + "<|fim_suffix|>" + suffix + "<|fim_middle|>"
+        )
+        assert (
+            sent["model"] == "qwen3-sql-fim"
+            and "<|im_end|>" in sent["stop"]
+            and sent["max_tokens"] == 64
+        )
 
         fake.delay = 0.6  # the answer comes after the document changed: dropped
+
         async def changed_meanwhile():
-            fut = asyncio.ensure_future(s.client.text_document_completion_async(T.CompletionParams(
-                T.TextDocumentIdentifier(uri=uri), T.Position(4, 20))))
-            while len(fake.requests) == n:  # the FIM server has the request: now the document changes
+            fut = asyncio.ensure_future(
+                s.client.text_document_completion_async(
+                    T.CompletionParams(T.TextDocumentIdentifier(uri=uri), T.Position(4, 20))
+                )
+            )
+            while (
+                len(fake.requests) == n
+            ):  # the FIM server has the request: now the document changes
                 await asyncio.sleep(0.01)
             s.versions[uri] += 1
-            s.client.text_document_did_change(T.DidChangeTextDocumentParams(
-                T.VersionedTextDocumentIdentifier(uri=uri, version=s.versions[uri]),
-                [T.TextDocumentContentChangePartial(range=T.Range(T.Position(5, 0), T.Position(5, 0)), text="-")]))
+            s.client.text_document_did_change(
+                T.DidChangeTextDocumentParams(
+                    T.VersionedTextDocumentIdentifier(uri=uri, version=s.versions[uri]),
+                    [
+                        T.TextDocumentContentChangePartial(
+                            range=T.Range(T.Position(5, 0), T.Position(5, 0)), text="-"
+                        )
+                    ],
+                )
+            )
             return await fut
+
         bump()
         n = len(fake.requests)
         stale = s.run(changed_meanwhile())
         assert len(fake.requests) == n + 1 and not stale.items and stale.is_incomplete
         fake.delay = 0.0
 
-        schema_uri = from_fs_path(str(tmp_path / "schema.sql"))  # the fallback is the model, once it is loaded
+        schema_uri = from_fs_path(
+            str(tmp_path / "schema.sql")
+        )  # the fallback is the model, once it is loaded
         s.wait_for(lambda: s.command("sqlcomplete.schema", schema_uri)["model"] == "ready", 60)
         for mode in ("slow", "error"):
             fake.mode = mode
@@ -454,12 +673,18 @@ def test_fim_prompt_identical_to_csv_to_fim_and_fallback(tiny_ckpt, tmp_path):
 
 # ---------------------------------------------------------------- framing, start-up (raw stdio, no client library)
 
+
 class RawClient:
     """Content-Length framed JSON-RPC written by hand, so a test can send what no client library would."""
 
     def __init__(self, args: list[str]):
-        self.p = subprocess.Popen([sys.executable, str(ROOT / "lsp.py"), *args], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "sqlcomplete.lsp", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
         self.messages: list[dict] = []
         self.lock = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -496,15 +721,25 @@ class RawClient:
                     if cond(m):
                         self.messages.remove(m)
                         return m
-                assert self.lock.wait(max(0.0, end - time.monotonic())) or time.monotonic() < end, "timed out"
+                assert self.lock.wait(max(0.0, end - time.monotonic())) or time.monotonic() < end, (
+                    "timed out"
+                )
 
     def request(self, msg_id, method: str, params, timeout: float = 60.0) -> dict:
         self.send({"id": msg_id, "method": method, "params": params})
         return self.wait(lambda m: m.get("id") == msg_id and "method" not in m, timeout)
 
     def start(self, init: dict | None = None) -> None:
-        self.request(0, "initialize", {"processId": os.getpid(), "rootUri": None, "capabilities": {},
-                                       "initializationOptions": init or {}})
+        self.request(
+            0,
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": None,
+                "capabilities": {},
+                "initializationOptions": init or {},
+            },
+        )
         self.send({"method": "initialized", "params": {}})
 
     def close(self) -> int:
@@ -520,11 +755,22 @@ def test_framing_survives_bad_lengths_and_bad_json(tiny_ckpt):
         c.write(b"Content-Length: 1099511627776\r\n\r\n")  # 1 TiB: refused, not allocated
         c.send({"id": 1, "method": "shutdown_not_yet", "params": None})  # still read and answered
         assert c.wait(lambda m: m.get("id") == 1)["error"]["code"] == -32601
-        c.write(b"Content-Length: abc\r\n\r\n{\"jsonrpc\": \"2.0\"}")  # not a number: skipped to the next header
-        c.send({"id": 2, "method": "workspace/executeCommand",
-                 "params": {"command": "sqlcomplete.schema", "arguments": ["file:///x.sql"]}})
-        assert c.wait(lambda m: m.get("id") == 2)["error"]["code"] == -32803  # answered (x.sql is not open)
-        body = json.dumps({"jsonrpc": "2.0", "id": 3, "method": "shutdown_not_yet", "params": None}).encode()
+        c.write(
+            b'Content-Length: abc\r\n\r\n{"jsonrpc": "2.0"}'
+        )  # not a number: skipped to the next header
+        c.send(
+            {
+                "id": 2,
+                "method": "workspace/executeCommand",
+                "params": {"command": "sqlcomplete.schema", "arguments": ["file:///x.sql"]},
+            }
+        )
+        assert (
+            c.wait(lambda m: m.get("id") == 2)["error"]["code"] == -32803
+        )  # answered (x.sql is not open)
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": 3, "method": "shutdown_not_yet", "params": None}
+        ).encode()
         c.write(b"Content-Length: 10\r\n\r\n" + body)  # too short: its first 10 bytes are not JSON
         err = c.wait(lambda m: m.get("id") is None and "error" in m)
         assert err["error"]["code"] == -32700
@@ -532,13 +778,29 @@ def test_framing_survives_bad_lengths_and_bad_json(tiny_ckpt):
         assert c.wait(lambda m: m.get("id") is None and "error" in m)["error"]["code"] == -32700
         c.write(b"Content-Length: 2\r\n\r\n[]")
         assert c.wait(lambda m: m.get("id") is None and "error" in m)["error"]["code"] == -32600
-        logs = [m["params"]["message"] for m in c.messages if m.get("method") == "window/logMessage"]
+        logs = [
+            m["params"]["message"] for m in c.messages if m.get("method") == "window/logMessage"
+        ]
         assert any("1099511627776" in m and "64 MiB" in m for m in logs), logs
         assert any("'abc'" in m and "not a number" in m for m in logs), logs
-        c.send({"method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": "file:///t.sql", "languageId": "sql", "version": 1, "text": "SELECT "}}})
-        r = c.request(4, "textDocument/completion", {"textDocument": {"uri": "file:///t.sql"},
-                                                     "position": {"line": 0, "character": 7}})
+        c.send(
+            {
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": "file:///t.sql",
+                        "languageId": "sql",
+                        "version": 1,
+                        "text": "SELECT ",
+                    }
+                },
+            }
+        )
+        r = c.request(
+            4,
+            "textDocument/completion",
+            {"textDocument": {"uri": "file:///t.sql"}, "position": {"line": 0, "character": 7}},
+        )
         assert "result" in r and r["result"]["items"]
         assert c.close() == 0
     finally:
@@ -549,15 +811,43 @@ def test_first_completion_right_after_initialized(tiny_ckpt, tmp_path):
     """Everything loads at start-up: a completion sent with `initialized` is answered (the latency
     target, 500 ms of `initialized` with the shipped model, is bench/lsp_latency.py's to measure)."""
     (tmp_path / "s.sql").write_text(SCHEMA)
-    c = RawClient(["--ckpt", tiny_ckpt, "--schema", str(tmp_path / "s.sql"), "--poll-s", "0", "--schema-glob", ""])
+    c = RawClient(
+        [
+            "--ckpt",
+            tiny_ckpt,
+            "--schema",
+            str(tmp_path / "s.sql"),
+            "--poll-s",
+            "0",
+            "--schema-glob",
+            "",
+        ]
+    )
     try:
         c.start()
-        c.send({"method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": "file:///q.sql", "languageId": "sql", "version": 1, "text": "SELECT * FROM "}}})
-        r = c.request(1, "textDocument/completion", {"textDocument": {"uri": "file:///q.sql"},
-                                                     "position": {"line": 0, "character": 14}})
+        c.send(
+            {
+                "method": "textDocument/didOpen",
+                "params": {
+                    "textDocument": {
+                        "uri": "file:///q.sql",
+                        "languageId": "sql",
+                        "version": 1,
+                        "text": "SELECT * FROM ",
+                    }
+                },
+            }
+        )
+        r = c.request(
+            1,
+            "textDocument/completion",
+            {"textDocument": {"uri": "file:///q.sql"}, "position": {"line": 0, "character": 14}},
+        )
         assert r["result"]["items"]
-        assert {i["detail"] for i in r["result"]["items"]} <= {"local model", "n-gram (the model is loading)"}
+        assert {i["detail"] for i in r["result"]["items"]} <= {
+            "local model",
+            "n-gram (the model is loading)",
+        }
         assert c.close() == 0
     finally:
         c.p.kill()
@@ -565,44 +855,88 @@ def test_first_completion_right_after_initialized(tiny_ckpt, tmp_path):
 
 # ---------------------------------------------------------------- a live PostgreSQL database
 
+
 @pytest.fixture(scope="module")
 def pg():
     import pg_server
+
     yield from pg_server.fixture_server(
         "CREATE TABLE accounts (account_id SERIAL PRIMARY KEY, owner VARCHAR(80) NOT NULL, "
         "tier TEXT NOT NULL)",
         "INSERT INTO accounts (owner, tier) SELECT 'o' || i, (ARRAY['gold', 'silver', 'silver'])"
-        "[1 + i % 3] FROM generate_series(1, 90) i", "ANALYZE accounts")
+        "[1 + i % 3] FROM generate_series(1, 90) i",
+        "ANALYZE accounts",
+    )
 
 
 def test_live_postgres_schema_values_refresh_and_outage(tiny_ckpt, pg, tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
-    s = Session(["--ckpt", tiny_ckpt, "--db", pg.url(), "--db-values", "--db-refresh-s", "0", "--poll-s", "0",
-                 "--db-connect-timeout", "2"], ws)
+    s = Session(
+        [
+            "--ckpt",
+            tiny_ckpt,
+            "--db",
+            pg.url(),
+            "--db-values",
+            "--db-refresh-s",
+            "0",
+            "--poll-s",
+            "0",
+            "--db-connect-timeout",
+            "2",
+        ],
+        ws,
+    )
     try:
         uri = s.open(ws / "q.sql", "SELECT * FROM accounts WHERE tier = '")
         tables = lambda: s.command("sqlcomplete.schema", uri)["tables"]  # noqa: E731
         assert tables() == {"accounts": ["account_id", "owner", "tier"]}
         r = s.complete(uri, 0, 37)
-        assert [i.text_edit.new_text for i in r.items][:2] == ["silver'", "gold'"]  # the data's, most common first
-        assert pg.url().split("@")[0].split(":")[-1] not in " ".join(s.logs)  # no password in the log
-        pg.sql("CREATE TABLE invoices (invoice_id INT PRIMARY KEY, account_id INT REFERENCES accounts(account_id))")
+        assert [i.text_edit.new_text for i in r.items][:2] == [
+            "silver'",
+            "gold'",
+        ]  # the data's, most common first
+        assert pg.url().split("@")[0].split(":")[-1] not in " ".join(
+            s.logs
+        )  # no password in the log
+        pg.sql(
+            "CREATE TABLE invoices (invoice_id INT PRIMARY KEY, account_id INT REFERENCES accounts(account_id))"
+        )
         assert "invoices" not in tables()  # no timer (--db-refresh-s 0): only the command re-reads
         out = s.command("sqlcomplete.refreshSchema")
         assert out["databaseTables"] == 2 and "invoices" in tables()
     finally:
         s.close()
-    down = Session(["--ckpt", tiny_ckpt, "--db", pg.url().replace(pg.socket_dir, str(tmp_path)), "--poll-s", "0",
-                    "--db-connect-timeout", "2"], ws)
+    down = Session(
+        [
+            "--ckpt",
+            tiny_ckpt,
+            "--db",
+            pg.url().replace(pg.socket_dir, str(tmp_path)),
+            "--poll-s",
+            "0",
+            "--db-connect-timeout",
+            "2",
+        ],
+        ws,
+    )
     try:
         uri = down.open(ws / "d.sql", "SELECT * FROM ")
-        assert down.complete(uri, 0, 14).items  # the database is down: the server serves without its tables
+        assert down.complete(
+            uri, 0, 14
+        ).items  # the database is down: the server serves without its tables
         notes = [m for m in down.logs if "database" in m]
-        assert len(notes) == 1 and "\n" not in notes[0] and "keeping the 0 tables" in notes[0], down.logs
-        wrong = Session(["--ckpt", tiny_ckpt, "--db", pg.url(password="wrong-pw"), "--poll-s", "0"], ws)
+        assert len(notes) == 1 and "\n" not in notes[0] and "keeping the 0 tables" in notes[0], (
+            down.logs
+        )
+        wrong = Session(
+            ["--ckpt", tiny_ckpt, "--db", pg.url(password="wrong-pw"), "--poll-s", "0"], ws
+        )
         try:
-            wrong.wait_for(lambda: any("password authentication failed" in m for m in wrong.logs), 30)
+            wrong.wait_for(
+                lambda: any("password authentication failed" in m for m in wrong.logs), 30
+            )
             assert not any("wrong-pw" in m for m in wrong.logs)
         finally:
             wrong.close()

@@ -1,8 +1,9 @@
 import os
+
 import pytest
 import torch
 
-from model import KVCache, ModelArgs, Transformer, from_pretrained, save_pretrained
+from sqlcomplete.model import KVCache, ModelArgs, Transformer, from_pretrained, save_pretrained
 
 ARGS = dict(dim=64, n_layers=2, n_heads=8, n_kv_heads=4, vocab_size=97, max_seq_len=128)
 
@@ -30,7 +31,9 @@ def test_incremental_equals_full(qk_norm):
     with torch.no_grad():
         full = m(x)
         cache = KVCache(m.args, 1, 64)
-        parts = [m(x[:, :10], cache=cache)] + [m(x[:, i:i + 1], cache=cache) for i in range(10, 25)]
+        parts = [m(x[:, :10], cache=cache)] + [
+            m(x[:, i : i + 1], cache=cache) for i in range(10, 25)
+        ]
         parts.append(m(x[:, 25:], cache=cache))
     torch.testing.assert_close(torch.cat(parts, 1), full, atol=1e-5, rtol=0)
 
@@ -41,14 +44,14 @@ def test_batched_different_prompt_lengths():
     conts = torch.randint(0, 97, (3, 4))
     padded = torch.zeros(3, 12, dtype=torch.long)
     for i, p in enumerate(prompts):
-        padded[i, :len(p)] = p
+        padded[i, : len(p)] = p
     with torch.no_grad():
         cache = KVCache(m.args, 3, 32)
         m(padded, cache=cache, n_valid=torch.tensor([7, 12, 3]))
-        steps = torch.cat([m(conts[:, i:i + 1], cache=cache) for i in range(4)], 1)
+        steps = torch.cat([m(conts[:, i : i + 1], cache=cache) for i in range(4)], 1)
         for i, p in enumerate(prompts):
-            ref = m(torch.cat([p, conts[i]])[None])[:, len(p):]
-            torch.testing.assert_close(steps[i:i + 1], ref, atol=1e-5, rtol=0)
+            ref = m(torch.cat([p, conts[i]])[None])[:, len(p) :]
+            torch.testing.assert_close(steps[i : i + 1], ref, atol=1e-5, rtol=0)
 
 
 def test_shared_prefix_fork_and_reorder():
@@ -64,7 +67,7 @@ def test_shared_prefix_fork_and_reorder():
         out = m(branches[:, 2:], cache=rows)
         for i in range(3):
             seq = torch.cat([schema[0], branches[0, :2], branches[i, 2:]])[None]
-            torch.testing.assert_close(out[i:i + 1], m(seq)[:, 42:], atol=1e-5, rtol=0)
+            torch.testing.assert_close(out[i : i + 1], m(seq)[:, 42:], atol=1e-5, rtol=0)
         rows.reorder(torch.tensor([2, 1]))  # beam reorder keeps each row's history
         nxt = torch.randint(0, 97, (2, 1))
         out = m(nxt, cache=rows)
@@ -129,6 +132,7 @@ def test_parity_with_transformers(tmp_path, qk_norm, tie):
 
 def test_parameter_counts_of_configs():
     from train import load_config
+
     counts = {}
     for name in ("260K", "15M", "42M"):
         cfg = load_config(f"configs/{name}.py")
@@ -138,9 +142,20 @@ def test_parameter_counts_of_configs():
 
 
 def test_estimate_params_counts_without_building():
-    from model import estimate_params
-    for args in (ModelArgs(dim=64, n_layers=5, n_heads=8, n_kv_heads=4, hidden_dim=172),
-                 ModelArgs(dim=96, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=32, qk_norm=True, tie_embeddings=False)):
+    from sqlcomplete.model import estimate_params
+
+    for args in (
+        ModelArgs(dim=64, n_layers=5, n_heads=8, n_kv_heads=4, hidden_dim=172),
+        ModelArgs(
+            dim=96,
+            n_layers=2,
+            n_heads=4,
+            n_kv_heads=2,
+            head_dim=32,
+            qk_norm=True,
+            tie_embeddings=False,
+        ),
+    ):
         assert estimate_params(args) == Transformer(args).num_params()
 
 
@@ -148,18 +163,31 @@ def test_loading_a_small_model_does_not_import_dynamo(tmp_path):
     """Building on the meta device imports torch._dynamo (~3 s): a completer's start-up must not pay it."""
     import subprocess
     import sys
-    model = Transformer(ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=32))
+
+    model = Transformer(
+        ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=32)
+    )
     save_pretrained(model, str(tmp_path))
-    code = (f"import sys; from model import from_pretrained; from_pretrained({str(tmp_path)!r}); "
-            "print('torch._dynamo' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = (
+        f"import sys; from model import from_pretrained; from_pretrained({str(tmp_path)!r}); "
+        "print('torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.stdout.strip() == "False"
 
 
 def test_big_models_load_through_the_meta_device(tmp_path, monkeypatch):
-    import model as model_module
-    model = Transformer(ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=32))
+    from sqlcomplete import model as model_module
+
+    model = Transformer(
+        ModelArgs(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=64, max_seq_len=32)
+    )
     save_pretrained(model, str(tmp_path))
     monkeypatch.setattr(model_module, "META_MIN_PARAMS", 0)  # as if it were a 4B model
     loaded = from_pretrained(str(tmp_path))

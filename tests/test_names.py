@@ -1,11 +1,12 @@
 """How the n-gram chooses a schema name (ngram.py): column types and foreign keys from the schema,
 the features and context buckets of the class ranker, and the constraints an INSERT or a comparison
 puts on the next symbol."""
-import pytest
 
-import ngram
+import pytest
 from conftest import SCHEMA, STATEMENTS
-from sqlschema import column_types
+
+from sqlcomplete.completion import ngram
+from sqlcomplete.sql.schema import column_types
 
 # the issue's example: five columns of five types, the first a UUID
 ORDERS = """CREATE TABLE orders (
@@ -23,6 +24,7 @@ CREATE TABLE notes (note_id INT8 PRIMARY KEY, body STRING);"""
 def tiny(tmp_path_factory) -> ngram.NgramCompleter:
     """An n-gram trained on a small generated corpus and conftest's statements."""
     from datagen import synth
+
     d = tmp_path_factory.mktemp("names")
     groups = list(synth.generate_groups(60, seed=3))
     groups.append({"topic": "conftest", "schema": SCHEMA, "statements": {"all": STATEMENTS * 3}})
@@ -46,16 +48,43 @@ def first_words(c: ngram.NgramCompleter, prefix: str) -> list[str | None]:
 
 def test_column_types_and_foreign_keys():
     types, fkeys = column_types(
-        'CREATE TABLE public.a (id UUID PRIMARY KEY, b_id INT8 NOT NULL REFERENCES public.b (id), c_id int '
+        "CREATE TABLE public.a (id UUID PRIMARY KEY, b_id INT8 NOT NULL REFERENCES public.b (id), c_id int "
         'references c, "Odd Name" text, x INT, y INT, CONSTRAINT fk FOREIGN KEY (x, y) REFERENCES c (u, v));\n'
-        "CREATE TABLE `B` (`id` INTEGER, `t` DATETIME, FOREIGN KEY (`id`) REFERENCES `a`(`id`))")
-    assert types == {"a": {"id": "uuid", "b_id": "int8", "c_id": "int", "Odd Name": "text", "x": "int", "y": "int"},
-                     "B": {"id": "integer", "t": "datetime"}}
-    assert fkeys == [("a", "b_id", "b", "id"), ("a", "c_id", "c", ""), ("a", "x", "c", "u"), ("a", "y", "c", "v"),
-                     ("B", "id", "a", "id")]
-    assert [ngram.TYPE_KINDS[ngram.type_kind(t)] for t in ("uuid", "int8", "bigserial", "decimal", "varchar",
-                                                           "timestamptz", "interval", "boolean", "jsonb", "")] == \
-        ["uuid", "int", "int", "number", "text", "time", "time", "bool", "other", ""]
+        "CREATE TABLE `B` (`id` INTEGER, `t` DATETIME, FOREIGN KEY (`id`) REFERENCES `a`(`id`))"
+    )
+    assert types == {
+        "a": {
+            "id": "uuid",
+            "b_id": "int8",
+            "c_id": "int",
+            "Odd Name": "text",
+            "x": "int",
+            "y": "int",
+        },
+        "B": {"id": "integer", "t": "datetime"},
+    }
+    assert fkeys == [
+        ("a", "b_id", "b", "id"),
+        ("a", "c_id", "c", ""),
+        ("a", "x", "c", "u"),
+        ("a", "y", "c", "v"),
+        ("B", "id", "a", "id"),
+    ]
+    assert [
+        ngram.TYPE_KINDS[ngram.type_kind(t)]
+        for t in (
+            "uuid",
+            "int8",
+            "bigserial",
+            "decimal",
+            "varchar",
+            "timestamptz",
+            "interval",
+            "boolean",
+            "jsonb",
+            "",
+        )
+    ] == ["uuid", "int", "int", "number", "text", "time", "time", "bool", "other", ""]
 
 
 def test_insert_column_list_offers_unused_columns_then_closes(tiny):
@@ -80,13 +109,19 @@ def test_values_and_comparisons_expect_the_columns_type(tiny):
     def symbols(prefix, constrained=True):
         state = state_of(prefix, tiny.schema)
         ctx = [ngram.BOS] * (tiny.order - 1) + state.norms
-        return [sym for _, sym, _ in tiny.ranked(state, ctx)] if constrained else list(tiny.candidates(ctx))
+        return (
+            [sym for _, sym, _ in tiny.ranked(state, ctx)]
+            if constrained
+            else list(tiny.candidates(ctx))
+        )
 
     def numbers(syms):
         return [s for s in syms if s == ngram.NUMBER or s[0].isdigit()]
 
     # the issue's example: `VALUES (1,` puts the next value in a UUID column; the n-gram alone offers numbers
-    assert numbers(symbols("INSERT INTO orders (customer_id, order_id) VALUES (1, ", constrained=False))
+    assert numbers(
+        symbols("INSERT INTO orders (customer_id, order_id) VALUES (1, ", constrained=False)
+    )
     assert not numbers(symbols("INSERT INTO orders (customer_id, order_id) VALUES (1, "))
     assert not numbers(symbols("INSERT INTO orders VALUES ("))  # order_id UUID, in schema order
     assert not numbers(symbols("INSERT INTO orders VALUES ('a', 1, 2.5, "))  # status STRING
@@ -101,16 +136,29 @@ def test_no_column_right_after_from(tiny):
 
     def symbols(prefix):
         state = state_of(prefix, tiny.schema)
-        return {sym for _, sym, _ in tiny.ranked(state, [ngram.BOS] * (tiny.order - 1) + state.norms)}
+        return {
+            sym for _, sym, _ in tiny.ranked(state, [ngram.BOS] * (tiny.order - 1) + state.norms)
+        }
 
-    for prefix in ("SELECT count(*) FROM ", "SELECT * FROM orders JOIN ", "DELETE FROM ", "UPDATE "):
+    for prefix in (
+        "SELECT count(*) FROM ",
+        "SELECT * FROM orders JOIN ",
+        "DELETE FROM ",
+        "UPDATE ",
+    ):
         assert ngram.COLUMN not in symbols(prefix), prefix
     # inside a call, and after IS DISTINCT FROM, a column may follow
-    assert ngram.COLUMN in ngram.constrain(state_of("SELECT EXTRACT(YEAR FROM ", tiny.schema), tiny.schema,
-                                           {ngram.COLUMN: None})
-    assert ngram.COLUMN in ngram.constrain(state_of("SELECT * FROM orders WHERE total IS DISTINCT FROM ", tiny.schema),
-                                           tiny.schema, {ngram.COLUMN: None})
-    assert ngram.COLUMN not in ngram.constrain(state_of("SELECT * FROM ", tiny.schema), tiny.schema, {ngram.COLUMN: None})
+    assert ngram.COLUMN in ngram.constrain(
+        state_of("SELECT EXTRACT(YEAR FROM ", tiny.schema), tiny.schema, {ngram.COLUMN: None}
+    )
+    assert ngram.COLUMN in ngram.constrain(
+        state_of("SELECT * FROM orders WHERE total IS DISTINCT FROM ", tiny.schema),
+        tiny.schema,
+        {ngram.COLUMN: None},
+    )
+    assert ngram.COLUMN not in ngram.constrain(
+        state_of("SELECT * FROM ", tiny.schema), tiny.schema, {ngram.COLUMN: None}
+    )
 
 
 def test_no_number_nor_untyped_alias_where_a_table_comes(tiny):
@@ -127,14 +175,31 @@ def test_no_number_nor_untyped_alias_where_a_table_comes(tiny):
 
 def test_insert_slot():
     s = ngram.Schema(ORDERS)
-    assert ngram.insert_slot(state_of("INSERT INTO orders (order_id, total", s), s) == \
-        ("list", "orders", ["order_id", "total"])
-    assert ngram.insert_slot(state_of("INSERT INTO orders (total, status) VALUES (1, ", s), s) == \
-        ("value", "orders", "status")
-    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x', 1, now(), ", s), s) == \
-        ("value", "orders", "status")  # a call's own commas are not positions
-    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x', 1), (", s), s) == ("value", "orders", "order_id")
-    assert ngram.insert_slot(state_of("INSERT INTO orders (total) VALUES (1, 2, ", s), s) == ("value", "orders", None)
+    assert ngram.insert_slot(state_of("INSERT INTO orders (order_id, total", s), s) == (
+        "list",
+        "orders",
+        ["order_id", "total"],
+    )
+    assert ngram.insert_slot(state_of("INSERT INTO orders (total, status) VALUES (1, ", s), s) == (
+        "value",
+        "orders",
+        "status",
+    )
+    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x', 1, now(), ", s), s) == (
+        "value",
+        "orders",
+        "status",
+    )  # a call's own commas are not positions
+    assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x', 1), (", s), s) == (
+        "value",
+        "orders",
+        "order_id",
+    )
+    assert ngram.insert_slot(state_of("INSERT INTO orders (total) VALUES (1, 2, ", s), s) == (
+        "value",
+        "orders",
+        None,
+    )
     assert ngram.insert_slot(state_of("INSERT INTO orders VALUES ('x' ", s), s) is None
     assert ngram.insert_slot(state_of("UPDATE orders SET total = ", s), s) is None
 
@@ -160,10 +225,16 @@ def test_rank_buckets_tell_clauses_apart():
     s = ngram.Schema(ORDERS)
     order = ngram.rank_buckets(state_of("SELECT status FROM orders ORDER BY ", s))
     group = ngram.rank_buckets(state_of("SELECT status FROM orders GROUP BY ", s))
-    assert order[0] == "select order by" and group[0] == "select group by" and order[1] == group[1] == "select by"
+    assert (
+        order[0] == "select order by"
+        and group[0] == "select group by"
+        and order[1] == group[1] == "select by"
+    )
     # the alias is left out: `ON t.` and `= t.` differ, whatever the alias is called
     on = ngram.rank_buckets(state_of("SELECT * FROM orders AS t1 JOIN customers AS t2 ON t1.", s))
-    eq = ngram.rank_buckets(state_of("SELECT * FROM orders AS t1 JOIN customers AS t2 ON t1.customer_id = t2.", s))
+    eq = ngram.rank_buckets(
+        state_of("SELECT * FROM orders AS t1 JOIN customers AS t2 ON t1.customer_id = t2.", s)
+    )
     other = ngram.rank_buckets(state_of("SELECT * FROM orders o JOIN customers c ON o.", s))
     assert on[0] == other[0] == "select <A> on ." and eq[0] == "select <C> = ."
 

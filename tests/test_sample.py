@@ -6,9 +6,10 @@ import sys
 import time
 
 import pytest
-
 from conftest import SCHEMA
-from sample import Completer, run_batch
+
+from sqlcomplete.cli import run_batch
+from sqlcomplete.completion.engine import Completer
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,9 @@ def test_bad_inputs_do_not_crash(completer):
     assert isinstance(c.complete("SELECT "), list)
     c.set_schema("this is not sql at all \x00\x07 ☃")
     assert isinstance(c.complete("hello \x1b[31m world"), list)
-    long_schema = "\n\n".join(f"CREATE TABLE t{i} (id INT PRIMARY KEY, v{i} STRING, w{i} TEXT)" for i in range(400))
+    long_schema = "\n\n".join(
+        f"CREATE TABLE t{i} (id INT PRIMARY KEY, v{i} STRING, w{i} TEXT)" for i in range(400)
+    )
     c.set_schema(long_schema)
     t = time.time()
     assert isinstance(c.complete("SELECT * FROM t399 WHERE "), list)
@@ -83,13 +86,14 @@ def test_bad_inputs_do_not_crash(completer):
 def hybrid(tiny_ckpt):
     c = Completer(tiny_ckpt, max_tokens=8)  # the default: n-gram proposals, model reranking
     if c.ngram is None:
-        pytest.skip("no shipped n-gram in models/ngram.safetensors")
+        pytest.skip("no shipped n-gram in sqlcomplete/models/ngram.safetensors")
     c.set_schema(SCHEMA)
     return c
 
 
 def test_log_probs_match_a_full_forward(hybrid):
     import torch
+
     prefix = "SELECT name FROM cu"
     ids, heal = hybrid._heal(prefix)
     hybrid.prefill(prefix)
@@ -109,14 +113,21 @@ def test_log_probs_match_a_full_forward(hybrid):
 
 def test_rerank_orders_ngram_proposals_by_both_models(hybrid, monkeypatch):
     prefix = "SELECT name, email FROM customers "  # keywords come next
-    from sample import RERANK_PROPOSALS
-    proposals = [first for _, first, _ in hybrid.ngram.proposals(prefix, "", RERANK_PROPOSALS) if first is not None]
+    from sqlcomplete.completion.engine import RERANK_PROPOSALS
+
+    proposals = [
+        first
+        for _, first, _ in hybrid.ngram.proposals(prefix, "", RERANK_PROPOSALS)
+        if first is not None
+    ]
     assert len(proposals) >= 2
     out = hybrid.complete(prefix, n=5)
     assert out and all(any(s.startswith(first) for first in proposals) for s in out)
     # a model that strongly prefers the n-gram's last proposal moves it to the top...
     last = proposals[-1]
-    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(last) else 0.0 for t in texts])
+    monkeypatch.setattr(
+        hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(last) else 0.0 for t in texts]
+    )
     assert hybrid.complete(prefix, n=5)[0].startswith(last)
     # ...unless the n-gram's weight says otherwise
     monkeypatch.setattr(hybrid, "ngram_weight", 1e6)
@@ -125,16 +136,26 @@ def test_rerank_orders_ngram_proposals_by_both_models(hybrid, monkeypatch):
 
 def test_rerank_leaves_the_choice_among_names_to_the_ngram(hybrid, monkeypatch):
     prefix = "SELECT * FROM "  # table names come next
-    names = [first for _, first, _ in hybrid.ngram.proposals(prefix, "", 8) if first in ("customers", "orders")]
+    names = [
+        first
+        for _, first, _ in hybrid.ngram.proposals(prefix, "", 8)
+        if first in ("customers", "orders")
+    ]
     assert len(names) == 2
-    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(names[-1]) else 0.0 for t in texts])
+    monkeypatch.setattr(
+        hybrid, "_log_probs", lambda texts: [100.0 if t.endswith(names[-1]) else 0.0 for t in texts]
+    )
     assert [s.split()[0] for s in hybrid.complete(prefix, n=5) if s.split()[0] in names] == names
 
 
 def test_rerank_leaves_literals_to_the_model(hybrid, monkeypatch):
-    prefix = "SELECT * FROM customers WHERE name = "  # a string comes next: the n-gram cannot spell it
+    prefix = (
+        "SELECT * FROM customers WHERE name = "  # a string comes next: the n-gram cannot spell it
+    )
     assert hybrid.ngram.proposals(prefix, "", 5)[0][1] is None
-    monkeypatch.setattr(hybrid, "_log_probs", lambda texts: pytest.fail("the model decodes here, no reranking"))
+    monkeypatch.setattr(
+        hybrid, "_log_probs", lambda texts: pytest.fail("the model decodes here, no reranking")
+    )
     assert isinstance(hybrid.complete(prefix, n=3), list)
 
 
@@ -150,7 +171,8 @@ def test_a_word_before_a_final_newline_is_whole(hybrid):
     for text in ("SELECT * FROM customers\n", "SELECT * FROM customers\n  "):
         firsts = [first for _, first, _ in hybrid.ngram.proposals(text, "", 8) if first]
         assert "WHERE" in firsts and not any(f.startswith("_") for f in firsts)
-    from sample import text_state
+    from sqlcomplete.completion.engine import text_state
+
     assert text_state("SELECT * FROM customers\n") == ("", False)
 
 
@@ -184,12 +206,29 @@ def test_batch_contract(tiny_ckpt, tmp_path):
 def test_cli_one_shot_and_missing_checkpoint(tiny_ckpt, tmp_path):
     schema = tmp_path / "s.sql"
     schema.write_text(SCHEMA)
-    r = subprocess.run([sys.executable, "sample.py", "--ckpt", tiny_ckpt, "--schema", str(schema), "--prefix", "SELECT "],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "sample.py",
+            "--ckpt",
+            tiny_ckpt,
+            "--schema",
+            str(schema),
+            "--prefix",
+            "SELECT ",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert 1 <= len(r.stdout.strip().splitlines()) <= 5
-    r = subprocess.run([sys.executable, "sample.py", "--ckpt", str(tmp_path / "nope"), "--prefix", "x"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "sample.py", "--ckpt", str(tmp_path / "nope"), "--prefix", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode != 0 and "no model in" in r.stderr
 
 
@@ -200,12 +239,14 @@ def test_shipped_model_knows_the_schema(shipped_ckpt):
     assert any(s.split()[0].strip(";") in tables for s in c.complete("SELECT * FROM ") if s.split())
     best = c.complete("SELECT name, ema")[0]
     assert best.startswith("il")  # only the missing part of `email`
-    assert "customer_id" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5)) or \
-        "total" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5))
+    assert "customer_id" in " ".join(
+        c.complete("SELECT * FROM orders WHERE ", n=5)
+    ) or "total" in " ".join(c.complete("SELECT * FROM orders WHERE ", n=5))
 
 
 def test_schema_lexicon_bias():
-    from sample import SchemaLexicon, text_state
+    from sqlcomplete.completion.engine import SchemaLexicon, text_state
+
     pieces = [b" cust", b"omers", b"omerz", b" FROM", b",", b"'x", b" zzzq", b"ers"]
     lex = SchemaLexicon(pieces, bonus=2.0, penalty=4.0)
     lex.set_schema(SCHEMA)
@@ -223,26 +264,38 @@ def test_schema_lexicon_bias():
 
 
 def test_every_flag_has_a_help_text_and_the_help_lists_the_editor_keys(capsys):
-    from sample import arg_parser
+    from sqlcomplete.cli import arg_parser
+
     ap = arg_parser()
     assert [a.dest for a in ap._actions if not a.help] == []
     ap.print_help()
     out = capsys.readouterr().out
-    assert all(key in out for key in ("Tab", "Alt-1..Alt-5", "Esc", "Ctrl-Space", "Ctrl-S", "Ctrl-Q"))
+    assert all(
+        key in out for key in ("Tab", "Alt-1..Alt-5", "Esc", "Ctrl-Space", "Ctrl-S", "Ctrl-Q")
+    )
 
 
 def test_options_from_flags_and_keyword_overrides():
-    from sample import CompleterOptions, arg_parser, completer_options
-    assert completer_options(arg_parser().parse_args([])) == CompleterOptions()  # the API's defaults, threads too
-    opts = completer_options(arg_parser().parse_args(["--ngram", "none", "--max-tokens", "4", "--schema-bonus", "0"]))
+    from sqlcomplete.cli import arg_parser
+    from sqlcomplete.completion.engine import CompleterOptions, completer_options
+
+    assert (
+        completer_options(arg_parser().parse_args([])) == CompleterOptions()
+    )  # the API's defaults, threads too
+    opts = completer_options(
+        arg_parser().parse_args(["--ngram", "none", "--max-tokens", "4", "--schema-bonus", "0"])
+    )
     assert (opts.ngram, opts.max_tokens, opts.schema_bonus) == (None, 4, 0.0)
 
 
 def test_the_completer_imports_neither_the_data_pipeline_nor_sqlglot():
     import os
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = "import sys, sample, ngram, tui; print(sorted(m for m in ('sqlglot', 'prepare', 'datagen') if m in sys.modules))"
-    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    code = "import sys, sqlcomplete.cli, sqlcomplete.tui, sqlcomplete.completion.ngram; print(sorted(m for m in ('sqlglot', 'prepare', 'datagen') if m in sys.modules))"
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr
 
 
@@ -251,15 +304,25 @@ def test_the_completer_imports_neither_the_data_pipeline_nor_sqlglot():
 THREE_TABLES = """CREATE TABLE languages (code TEXT PRIMARY KEY, name TEXT);
 CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT, population INT);
 CREATE TABLE official_languages (country_code TEXT REFERENCES countries (code), language_code TEXT);"""
-TRUST_PREFIXES = ["SELECT count(*) FROM ", "SELECT * FROM ", "SELECT name FROM countries WHERE ", "INSERT INTO ",
-                  "UPDATE countries SET ", "SELECT c.name FROM countries AS c JOIN ", "DELETE FROM lang", "SELECT ",
-                  "SELECT name FROM countries WHERE name = 'Fr", "SELECT name, "]
+TRUST_PREFIXES = [
+    "SELECT count(*) FROM ",
+    "SELECT * FROM ",
+    "SELECT name FROM countries WHERE ",
+    "INSERT INTO ",
+    "UPDATE countries SET ",
+    "SELECT c.name FROM countries AS c JOIN ",
+    "DELETE FROM lang",
+    "SELECT ",
+    "SELECT name FROM countries WHERE name = 'Fr",
+    "SELECT name, ",
+]
 
 
 def invented(prefix: str, suggestion: str, schema: str = THREE_TABLES) -> bool:
     """Whether a suggestion names something that is in neither the schema, the typed text nor SQL."""
-    from sample import ident_tail
-    from sqlschema import invented_at, known_words
+    from sqlcomplete.completion.engine import ident_tail
+    from sqlcomplete.sql.lexicon import invented_at, known_words
+
     lead = "'" if prefix.count("'") % 2 else ident_tail(prefix)
     return invented_at(suggestion, known_words(schema, prefix), lead) is not None
 
@@ -283,8 +346,16 @@ def test_the_shipped_completer_invents_no_names(shipped_ckpt):
     for prefix in TRUST_PREFIXES:
         out = c.complete(prefix, n=5)
         assert out and not [s for s in out if invented(prefix, s)], (prefix, out)
-    names = {m.group(0) for s in c.complete("SELECT count(*) FROM ", n=5) if (m := re.match(r"\s*[A-Za-z_.]+", s))}
-    assert names and {n.strip() for n in names} <= {"languages", "countries", "official_languages"}, names
+    names = {
+        m.group(0)
+        for s in c.complete("SELECT count(*) FROM ", n=5)
+        if (m := re.match(r"\s*[A-Za-z_.]+", s))
+    }
+    assert names and {n.strip() for n in names} <= {
+        "languages",
+        "countries",
+        "official_languages",
+    }, names
 
 
 def test_the_model_alone_fills_the_menu_when_names_are_cut(tiny_ckpt, monkeypatch):
@@ -296,8 +367,14 @@ def test_the_model_alone_fills_the_menu_when_names_are_cut(tiny_ckpt, monkeypatc
 
     def extend(first, *args):
         rounds.append(first.tolist())
-        return ["zzqx FROM languages"] * (len(first) - 1) + ["name"] if len(rounds) == 1 else \
-            ["countries", "languages", "official_languages", "name", "code", "zzqx"][:len(first)]
+        return (
+            ["zzqx FROM languages"] * (len(first) - 1) + ["name"]
+            if len(rounds) == 1
+            else ["countries", "languages", "official_languages", "name", "code", "zzqx"][
+                : len(first)
+            ]
+        )
+
     monkeypatch.setattr(c, "_extend", extend)
     out = c.complete("SELECT count(*) FROM ", n=5)
     assert len(rounds) == 2 and not set(rounds[0]) & set(rounds[1]), rounds
@@ -307,46 +384,79 @@ def test_the_model_alone_fills_the_menu_when_names_are_cut(tiny_ckpt, monkeypatc
 def test_inside_a_literal_few_rows_and_steps_are_decoded(tiny_ckpt):
     """Typing a UUID a character at a time re-typed its whole tail under constraint, 6 rows for 10+ steps
     (the keystroke p95): inside a literal only the last token is healed, over IN_STRING_ROWS rows."""
-    from sample import IN_STRING_ROWS, IN_STRING_TOKENS
+    from sqlcomplete.completion.engine import IN_STRING_ROWS, IN_STRING_TOKENS
+
     c = Completer(tiny_ckpt, ngram=None)
     c.set_schema(THREE_TABLES)
     prefix = "SELECT name FROM countries WHERE code = '9edd8677-3c9d-4909-8215-efe8f985cb"
     ids, heal = c._heal(prefix, in_string=True)
-    assert c.sp.decode(ids) + heal.decode() == prefix and heal == (c.piece_bytes[c.sp.encode(prefix)[-1]] or b"")
-    assert len(c._heal(prefix.replace("'", "x"))[1]) > len(heal)  # outside a literal the whole word is re-typed
+    assert c.sp.decode(ids) + heal.decode() == prefix and heal == (
+        c.piece_bytes[c.sp.encode(prefix)[-1]] or b""
+    )
+    assert len(c._heal(prefix.replace("'", "x"))[1]) > len(
+        heal
+    )  # outside a literal the whole word is re-typed
     shapes = []
     real = c.model.forward
-    c.model.forward = lambda tokens, *a, **k: shapes.append(tuple(tokens.shape)) or real(tokens, *a, **k)
+    c.model.forward = lambda tokens, *a, **k: (
+        shapes.append(tuple(tokens.shape)) or real(tokens, *a, **k)
+    )
     c.complete(prefix)
     rows = [s for s in shapes if s[1] == 1 and s[0] > 1]
-    assert rows and max(b for b, _ in rows) <= IN_STRING_ROWS and len(rows) <= IN_STRING_TOKENS + len(heal), shapes
+    assert (
+        rows
+        and max(b for b, _ in rows) <= IN_STRING_ROWS
+        and len(rows) <= IN_STRING_TOKENS + len(heal)
+    ), shapes
 
 
 def test_variants_of_one_suggestion_are_one():
     """Leading whitespace, case, quotes and a schema qualifier do not make another suggestion; an alias does."""
-    from sample import _distinct
-    texts = [" 'John Doe';", "'John Doe';", "author WHERE Name =", '"author" WHERE "Name" =',
-             "public.author WHERE Name =", "T1.name", "name", "a.name", "  "]
-    assert _distinct(texts, 9, {"author"}) == [" 'John Doe';", "author WHERE Name =", "T1.name", "name", "a.name"]
+    from sqlcomplete.completion.engine import _distinct
+
+    texts = [
+        " 'John Doe';",
+        "'John Doe';",
+        "author WHERE Name =",
+        '"author" WHERE "Name" =',
+        "public.author WHERE Name =",
+        "T1.name",
+        "name",
+        "a.name",
+        "  ",
+    ]
+    assert _distinct(texts, 9, {"author"}) == [
+        " 'John Doe';",
+        "author WHERE Name =",
+        "T1.name",
+        "name",
+        "a.name",
+    ]
 
 
 def test_the_ngram_writes_names_as_the_schema_does():
     """`author` and `"author"` are one proposal, unquoted (the schema's quotes are not needed there)."""
-    from ngram import DEFAULT_MODEL, NgramCompleter
+    from sqlcomplete.completion.ngram import DEFAULT_MODEL, NgramCompleter
+
     if not os.path.isfile(DEFAULT_MODEL):
         pytest.skip(f"no shipped n-gram at {DEFAULT_MODEL}")
     c = NgramCompleter(DEFAULT_MODEL)
-    c.set_schema('CREATE TABLE "author" ("aid" int, "Name" text);\nCREATE TABLE "paper" ("pid" int, "title" text);')
+    c.set_schema(
+        'CREATE TABLE "author" ("aid" int, "Name" text);\nCREATE TABLE "paper" ("pid" int, "title" text);'
+    )
     for prefix in ("SELECT * FROM ", 'SELECT * FROM "', "SELECT * FROM author WHERE "):
         texts = [first + rest for _, first, rest in c.proposals(prefix, "", 8) if first is not None]
         assert texts and not [t for t in texts if '"author"' in t or '"Name"' in t], (prefix, texts)
     # `public.author` is `author`; `T1.name` is an alias used before its `AS T1`
-    assert c._foreign_qualifier("public", "SELECT * FROM ") and not c._foreign_qualifier("T1", "SELECT ")
+    assert c._foreign_qualifier("public", "SELECT * FROM ") and not c._foreign_qualifier(
+        "T1", "SELECT "
+    )
 
 
 def test_after_a_semicolon_the_next_statement_starts_on_a_new_line(shipped_ckpt):
     """`... = 1;SELECT` was glued on."""
-    from sample import _after_end
+    from sqlcomplete.completion.engine import _after_end
+
     assert _after_end("SELECT 1;", ["SELECT", "\nDELETE"]) == ["\nSELECT", "\nDELETE"]
     assert _after_end("SELECT 1; ", ["SELECT"]) == ["SELECT"]
     c = Completer(shipped_ckpt)
@@ -358,6 +468,7 @@ def test_after_a_semicolon_the_next_statement_starts_on_a_new_line(shipped_ckpt)
 def test_one_thread_per_keystroke_by_default(tiny_ckpt):
     """The API's default is the command line's: a keystroke runs on one thread (more cost more on a busy machine)."""
     import torch
+
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
@@ -375,13 +486,17 @@ def test_one_thread_per_keystroke_by_default(tiny_ckpt):
 
 # ---------------------------------------------------------------- bad input (issue 17)
 
+
 def test_a_long_statement_ending_mid_word_or_in_a_quote(tiny_ckpt):
     """The rows (and re-typing the healed word) fit in the context: a suggestion, not `position beyond max_seq_len`."""
     c = Completer(tiny_ckpt, ngram=None)  # max_seq_len 512
     c.set_schema(SCHEMA)
     long = "SELECT " + "customer_id, " * 300
-    for prefix in (long + "name FROM customers WHERE name = 'abc", long + "name FROM customers WHERE na",
-                   long + "name FROM customers WHERE name = 'a" + "b" * 100):
+    for prefix in (
+        long + "name FROM customers WHERE name = 'abc",
+        long + "name FROM customers WHERE na",
+        long + "name FROM customers WHERE name = 'a" + "b" * 100,
+    ):
         assert isinstance(c.complete(prefix), list)
 
 
@@ -389,10 +504,14 @@ def test_huge_words_cost_neither_memory_nor_time(tiny_ckpt):
     """A 100,000-character identifier, a 40,000-character literal: answered at once, with little memory
     (the lexicon kept every prefix of every word: 5.4 GB and 25 s)."""
     import tracemalloc
+
     c = Completer(tiny_ckpt, ngram=None)
     c.set_schema(SCHEMA)
-    for prefix in ("SELECT " + "x" * 100_000, "SELECT " + "x" * 100_000 + " FROM customers WHERE name = 'abc",
-                   "SELECT * FROM customers WHERE name = '" + "ab " * 13_000 + "' AND na"):
+    for prefix in (
+        "SELECT " + "x" * 100_000,
+        "SELECT " + "x" * 100_000 + " FROM customers WHERE name = 'abc",
+        "SELECT * FROM customers WHERE name = '" + "ab " * 13_000 + "' AND na",
+    ):
         tracemalloc.start()
         t = time.perf_counter()
         c.complete(prefix)
@@ -406,19 +525,28 @@ def test_huge_words_cost_neither_memory_nor_time(tiny_ckpt):
 def test_a_megabyte_schema_is_parsed_once_and_answered(tiny_ckpt, monkeypatch):
     """A 1 MB schema (6,000+ tables) was scanned a character at a time, six times per request (13 s):
     the completer, the n-gram and the fitter now share one parse, and its tables are offered."""
-    import sqlschema
+    from sqlcomplete.sql import schema as sqlschema
+
     parses = []
     real = sqlschema._parse_schema
-    monkeypatch.setattr(sqlschema, "_parse_schema", lambda text: parses.append(len(text)) or real(text))
+    monkeypatch.setattr(
+        sqlschema, "_parse_schema", lambda text: parses.append(len(text)) or real(text)
+    )
     sqlschema._parse_schema_cached.cache_clear()
-    tables = [f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, name_{i} TEXT, ref_{i} INTEGER REFERENCES t_{max(i - 1, 0)}(id));\n"
-              for i in range(10_000)]
+    tables = [
+        f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, name_{i} TEXT, ref_{i} INTEGER REFERENCES t_{max(i - 1, 0)}(id));\n"
+        for i in range(10_000)
+    ]
     schema = "".join(tables)
     assert len(schema) > 1_000_000
     c = Completer(tiny_ckpt, ngram="default", max_tokens=4)
     encoded = []
     real_encode = c.sp.encode
-    monkeypatch.setattr(c.sp, "encode", lambda text, *a, **k: encoded.append(len(text)) or real_encode(text, *a, **k))
+    monkeypatch.setattr(
+        c.sp,
+        "encode",
+        lambda text, *a, **k: encoded.append(len(text)) or real_encode(text, *a, **k),
+    )
     c.set_schema(schema)
     for prefix in ("SELECT name_5 FROM t_", "SELECT name_5 FROM t_5 WHERE "):
         assert c.complete(prefix)
@@ -429,7 +557,8 @@ def test_a_megabyte_schema_is_parsed_once_and_answered(tiny_ckpt, monkeypatch):
 
 def test_a_schema_too_long_for_the_context_is_fitted_once(tiny_ckpt, monkeypatch):
     """A 1,000-column table was refitted on every keystroke (0.5 s each)."""
-    import sample
+    from sqlcomplete.completion import engine as sample
+
     calls = []
     real = sample.fit_schema
     monkeypatch.setattr(sample, "fit_schema", lambda *a: calls.append(1) or real(*a))
@@ -450,7 +579,12 @@ def test_a_schema_too_long_for_the_context_is_fitted_once(tiny_ckpt, monkeypatch
 def test_batch_requests_need_a_prefix_and_a_place_for_the_output(tiny_ckpt, tmp_path, monkeypatch):
     c = Completer(tiny_ckpt, max_tokens=4, ngram=None)
     inp = tmp_path / "in.jsonl"
-    inp.write_text(json.dumps({"id": "a", "schema": SCHEMA}) + "\n" + json.dumps({"id": "b", "prefix": "SELECT "}) + "\n")
+    inp.write_text(
+        json.dumps({"id": "a", "schema": SCHEMA})
+        + "\n"
+        + json.dumps({"id": "b", "prefix": "SELECT "})
+        + "\n"
+    )
     run_batch(c, str(inp), str(tmp_path / "out.jsonl"), 3)
     out = [json.loads(l) for l in open(tmp_path / "out.jsonl")]
     assert "prefix" in out[0]["error"] and out[0]["completions"] == [] and "error" not in out[1]
@@ -459,29 +593,52 @@ def test_batch_requests_need_a_prefix_and_a_place_for_the_output(tiny_ckpt, tmp_
     with pytest.raises(FileNotFoundError, match="no-such-dir"):
         run_batch(c, str(inp), str(tmp_path / "no-such-dir" / "out.jsonl"), 3)
     assert calls == []  # found before any request is computed
-    for args in (["--batch", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o.jsonl")],
-                 ["--batch", str(inp), "--out", str(tmp_path / "no-such-dir" / "o.jsonl")]):
-        r = subprocess.run([sys.executable, "sample.py", "--ckpt", tiny_ckpt, *args], capture_output=True, text=True,
-                           timeout=120)
-        assert r.returncode != 0 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for args in (
+        ["--batch", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o.jsonl")],
+        ["--batch", str(inp), "--out", str(tmp_path / "no-such-dir" / "o.jsonl")],
+    ):
+        r = subprocess.run(
+            [sys.executable, "sample.py", "--ckpt", tiny_ckpt, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (
+            r.returncode != 0
+            and "Traceback" not in r.stderr
+            and len(r.stderr.strip().splitlines()) == 1
+        ), r.stderr
 
 
 # ---------------------------------------------------------------- the n-gram's file
 
+
 def test_ngram_file_formats_give_the_same_proposals(tmp_path):
     """safetensors (loads without parsing the counts) and the page's gzipped JSON: the same model."""
-    import ngram
-    from datagen import synth
     from conftest import STATEMENTS
+
+    from datagen import synth
+    from sqlcomplete.completion import ngram
+
     groups = list(synth.generate_groups(30, seed=5))
     groups.append({"topic": "conftest", "schema": SCHEMA, "statements": {"all": STATEMENTS * 3}})
     synth.write_groups(str(tmp_path / "groups.jsonl.gz"), iter(groups))
     model = ngram.train([str(tmp_path / "groups.jsonl.gz")], order=5, rank_every=1)
     ngram.save(model, str(tmp_path / "m.safetensors"))
     ngram.save(model, str(tmp_path / "m.json.gz"))
-    a, b = ngram.NgramCompleter(str(tmp_path / "m.safetensors")), ngram.NgramCompleter(str(tmp_path / "m.json.gz"))
+    a, b = (
+        ngram.NgramCompleter(str(tmp_path / "m.safetensors")),
+        ngram.NgramCompleter(str(tmp_path / "m.json.gz")),
+    )
     assert ngram.read_model(str(tmp_path / "m.safetensors"))["ngrams"] == model["ngrams"]
-    for prefix in ("SELECT ", "SELECT name FROM ", "SELECT na", "INSERT INTO orders (", "UPDATE customers SET e", ""):
+    for prefix in (
+        "SELECT ",
+        "SELECT name FROM ",
+        "SELECT na",
+        "INSERT INTO orders (",
+        "UPDATE customers SET e",
+        "",
+    ):
         for c in (a, b):
             c.set_schema(SCHEMA)
         assert a.proposals(prefix, "", 8) == b.proposals(prefix, "", 8), prefix
@@ -492,7 +649,8 @@ def test_ngram_file_formats_give_the_same_proposals(tmp_path):
 
 def test_the_shipped_ngram_loads_fast():
     """16 MB of JSON took seconds to parse; the arrays load in well under a second even on a busy machine."""
-    from ngram import DEFAULT_MODEL, NgramCompleter
+    from sqlcomplete.completion.ngram import DEFAULT_MODEL, NgramCompleter
+
     if not os.path.isfile(DEFAULT_MODEL):
         pytest.skip(f"no shipped n-gram at {DEFAULT_MODEL}")
     assert DEFAULT_MODEL.endswith(".safetensors")
@@ -510,7 +668,8 @@ def test_literal_keystrokes_are_cheap(tiny_ckpt):
     """The long tail was the model decoding 6 rows of 16 tokens at every keystroke inside a literal:
     there a row ends with the literal, within IN_STRING_TOKENS; typing what the last decoding predicted
     costs no model call at all."""
-    import sample
+    from sqlcomplete.completion import engine as sample
+
     c = Completer(tiny_ckpt, ngram=None, schema_bonus=0, schema_penalty=0)
     c.set_schema(SCHEMA)
     calls = []
@@ -531,7 +690,11 @@ def test_outside_a_literal_a_short_reused_menu_decodes_afresh(tiny_ckpt):
     c = Completer(tiny_ckpt, ngram=None, schema_bonus=0, schema_penalty=0)
     c.set_schema(SCHEMA)
     c.complete("SELECT ")
-    c._decoded = ("SELECT ", "", ["nzzz_predicted", "email"])  # one of two agrees with the next keystroke
+    c._decoded = (
+        "SELECT ",
+        "",
+        ["nzzz_predicted", "email"],
+    )  # one of two agrees with the next keystroke
     assert "zzz_predicted" not in c.complete("SELECT n", n=5)
     c.complete("SELECT * FROM customers WHERE name = 'a")
     c._decoded = ("SELECT * FROM customers WHERE name = 'a", "", ["bzzz'", "cd'"])

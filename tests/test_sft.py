@@ -1,4 +1,5 @@
 """fim/sft.py and fim/data.py on CPU: a tiny Qwen3 and a byte-level BPE trained here, no network, no Qwen weights."""
+
 import json
 import os
 import shutil
@@ -12,19 +13,36 @@ import pytest
 import torch
 
 from fim import sft
-from fim.bpe import QWEN2_PATTERN, BPETokenizer
-from fim.data import Settings, collate, detect_kind, epoch_rows, load_source, packed_attention_mask
-from fim.prompt import build_prompt, parse_template
 from fim.sft import SFTConfig
-from model import ModelArgs, Transformer, from_pretrained, save_pretrained
+from sqlcomplete import training
+from sqlcomplete.fim.bpe import QWEN2_PATTERN, BPETokenizer
+from sqlcomplete.fim.data import (
+    Settings,
+    collate,
+    detect_kind,
+    epoch_rows,
+    load_source,
+    packed_attention_mask,
+)
+from sqlcomplete.fim.prompt import build_prompt, parse_template
+from sqlcomplete.model import ModelArgs, Transformer, from_pretrained, save_pretrained
 
 tokenizers = pytest.importorskip("tokenizers")
 ROOT = Path(__file__).resolve().parent.parent
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
-            "<|fim_pad|>"]
-TEMPLATE = parse_template("=== system ===\nComplete the SQL.\n=== user ===\n{context}\n"
-                          "=== field ddl_context ===\n{value}\n"
-                          "=== assistant ===\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>")
+SPECIALS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+]
+TEMPLATE = parse_template(
+    "=== system ===\nComplete the SQL.\n=== user ===\n{context}\n"
+    "=== field ddl_context ===\n{value}\n"
+    "=== assistant ===\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"
+)
 SCHEMA = "CREATE TABLE users (id INT, name TEXT, email TEXT);\nCREATE TABLE orders (id INT, user_id INT, total INT);"
 FIM = [  # (prefix, suffix, middle)
     ("SELECT ", " FROM users;", "name, email"),
@@ -36,8 +54,18 @@ FIM = [  # (prefix, suffix, middle)
     ("INSERT INTO users (id, name) VALUES ", ";", "(1, 'ann')"),
     ("SELECT * FROM users ORDER BY ", " LIMIT 5;", "name"),
 ]
-TINY = dict(dim=64, n_layers=2, n_heads=4, n_kv_heads=2, head_dim=32, hidden_dim=128, max_seq_len=512,
-            norm_eps=1e-6, rope_theta=5e6, qk_norm=True)
+TINY = dict(
+    dim=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=32,
+    hidden_dim=128,
+    max_seq_len=512,
+    norm_eps=1e-6,
+    rope_theta=5e6,
+    qk_norm=True,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -50,21 +78,36 @@ def one_thread():
 
 
 def fim_rows() -> list[dict]:
-    return [{"prompt": build_prompt({"ddl_context": SCHEMA}, p, s, TEMPLATE), "response": m} for p, s, m in FIM]
+    return [
+        {"prompt": build_prompt({"ddl_context": SCHEMA}, p, s, TEMPLATE), "response": m}
+        for p, s, m in FIM
+    ]
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     """A model directory: a random tiny Qwen3, config.json, model.safetensors and a tokenizer.json trained here."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
-    texts = [r["prompt"] + r["response"] for r in fim_rows()] * 5 + ["system user assistant hello world\n"] * 5
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=400, show_progress=False,
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    texts = [r["prompt"] + r["response"] for r in fim_rows()] * 5 + [
+        "system user assistant hello world\n"
+    ] * 5
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=400,
+            show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
     path = tmp_path_factory.mktemp("base")
     tok.save(str(path / "tokenizer.json"))
@@ -85,9 +128,20 @@ def write_jsonl(path: Path, rows: list[dict]) -> str:
 
 
 def config(base: Path, out: Path, source: str, **kw) -> SFTConfig:
-    settings = dict(pretrained=str(base), sources=[source], block_size=256, pack_samples=True, learning_rate=3e-3,
-                    weight_decay=0.0, grad_clip=1.0, warmup_iters=2, min_lr=3e-4, out_dir=str(out), device="cpu",
-                    log_interval=1000)
+    settings = dict(
+        pretrained=str(base),
+        sources=[source],
+        block_size=256,
+        pack_samples=True,
+        learning_rate=3e-3,
+        weight_decay=0.0,
+        grad_clip=1.0,
+        warmup_iters=2,
+        min_lr=3e-4,
+        out_dir=str(out),
+        device="cpu",
+        log_interval=1000,
+    )
     return SFTConfig(**{**settings, **kw})
 
 
@@ -97,21 +151,31 @@ def metrics(out: Path) -> list[dict]:
 
 # ---- data: masking, lengths, sources
 
+
 def test_prompt_response_masking_is_exact(tmp_path, base, tok):
-    rows = fim_rows() + [{"prompt": fim_rows()[0]["prompt"], "response": ""},  # nothing to insert: learn to stop
-                         {"prompt": "x", "response": "SELECT '<|im_end|>'"},  # would encode as the token
-                         {"prompt": "x"}]
+    rows = fim_rows() + [
+        {"prompt": fim_rows()[0]["prompt"], "response": ""},  # nothing to insert: learn to stop
+        {"prompt": "x", "response": "SELECT '<|im_end|>'"},  # would encode as the token
+        {"prompt": "x"},
+    ]
     src = write_jsonl(tmp_path / "fim.jsonl", rows)
     assert detect_kind(src) == "prompt_response"
-    data, stats = load_source(src, str(base / "tokenizer.json"), Settings("prompt_response", 4096), None)
-    assert (stats.rows, stats.kept, dict(stats.bad)) == (11, 9, {"control_token_in_response": 1,
-                                                                 "missing_or_not_string": 1})
+    data, stats = load_source(
+        src, str(base / "tokenizer.json"), Settings("prompt_response", 4096), None
+    )
+    assert (stats.rows, stats.kept, dict(stats.bad)) == (
+        11,
+        9,
+        {"control_token_in_response": 1, "missing_or_not_string": 1},
+    )
     im_end, fim_middle = tok.token_to_id("<|im_end|>"), tok.token_to_id("<|fim_middle|>")
     for i, row in enumerate(rows[:9]):
         ids, labels = data.sample(i)
         p, r = tok.encode(row["prompt"]), tok.encode(row["response"]) + [im_end]
         assert list(ids) == p + r
-        assert list(labels) == [-100] * len(p) + r  # every prompt token masked, response and end token trained
+        assert (
+            list(labels) == [-100] * len(p) + r
+        )  # every prompt token masked, response and end token trained
         assert ids[len(p) - 1] == fim_middle and labels[len(p) - 1] == -100
         # shifted for training: the token after <|fim_middle|> is the first target, <|im_end|> the last
         batch = collate(data, [[i]], pad_id=0)
@@ -125,8 +189,13 @@ def test_prompt_response_masking_is_exact(tmp_path, base, tok):
 def test_sources_jsonl_parquet_disk_agree(tmp_path, base):
     pq = pytest.importorskip("pyarrow.parquet")
     import pyarrow as pa
-    rows = fim_rows() + [{"prompt": "x", "response": "<|im_end|>"}]  # one unusable row, counted in the cache too
-    table = pa.table({"prompt": [r["prompt"] for r in rows], "response": [r["response"] for r in rows]})
+
+    rows = fim_rows() + [
+        {"prompt": "x", "response": "<|im_end|>"}
+    ]  # one unusable row, counted in the cache too
+    table = pa.table(
+        {"prompt": [r["prompt"] for r in rows], "response": [r["response"] for r in rows]}
+    )
     pq.write_table(table, tmp_path / "fim.parquet")
     datasets = pytest.importorskip("datasets")
     datasets.Dataset.from_dict(table.to_pydict()).save_to_disk(str(tmp_path / "fim_disk"))
@@ -134,11 +203,19 @@ def test_sources_jsonl_parquet_disk_agree(tmp_path, base):
     ref, _ = load_source(write_jsonl(tmp_path / "fim.jsonl", rows), tok_path, s, None)
     for src in (tmp_path / "fim.parquet", tmp_path / "fim_disk"):
         assert detect_kind(src) == "prompt_response"
-        data, stats = load_source(str(src), tok_path, s, str(tmp_path / "cache"), num_proc=2 if src.is_dir() else 1)
+        data, stats = load_source(
+            str(src), tok_path, s, str(tmp_path / "cache"), num_proc=2 if src.is_dir() else 1
+        )
         assert stats.kept == len(rows) - 1 and stats.bad == {"control_token_in_response": 1}
-        assert np.array_equal(data.input_ids, ref.input_ids) and np.array_equal(data.labels, ref.labels)
-    assert len(os.listdir(tmp_path / "cache")) == 2  # cached, and read back from the cache the second time
-    again, cached = load_source(str(tmp_path / "fim_disk"), tok_path, s, str(tmp_path / "cache"), build=False)
+        assert np.array_equal(data.input_ids, ref.input_ids) and np.array_equal(
+            data.labels, ref.labels
+        )
+    assert (
+        len(os.listdir(tmp_path / "cache")) == 2
+    )  # cached, and read back from the cache the second time
+    again, cached = load_source(
+        str(tmp_path / "fim_disk"), tok_path, s, str(tmp_path / "cache"), build=False
+    )
     assert np.array_equal(again.input_ids, ref.input_ids) and cached == stats
     write_jsonl(tmp_path / "other.jsonl", [{"text": "a"}])
     with pytest.raises(ValueError, match="cannot tell the dataset type from its columns"):
@@ -146,19 +223,31 @@ def test_sources_jsonl_parquet_disk_agree(tmp_path, base):
 
 
 def test_messages_masking(tmp_path, base, tok):
-    chat = [{"role": "system", "content": "You complete SQL."},
-            {"role": "user", "content": "users?"},
-            {"role": "assistant", "content": "SELECT * FROM users;"},
-            {"role": "user", "content": "\nand orders"},
-            {"role": "assistant", "content": "\n\nSELECT * FROM orders;"}]
-    rows = [{"messages": chat}, {"messages": chat[:2]}, {"messages": [{"role": "tool", "content": "x"}]},
-            {"messages": "hi"}]
+    chat = [
+        {"role": "system", "content": "You complete SQL."},
+        {"role": "user", "content": "users?"},
+        {"role": "assistant", "content": "SELECT * FROM users;"},
+        {"role": "user", "content": "\nand orders"},
+        {"role": "assistant", "content": "\n\nSELECT * FROM orders;"},
+    ]
+    rows = [
+        {"messages": chat},
+        {"messages": chat[:2]},
+        {"messages": [{"role": "tool", "content": "x"}]},
+        {"messages": "hi"},
+    ]
     src = write_jsonl(tmp_path / "chat.jsonl", rows)
     assert detect_kind(src) == "messages"
     data, stats = load_source(src, str(base / "tokenizer.json"), Settings("messages", 4096), None)
-    assert stats.kept == 1 and dict(stats.bad) == {"no_assistant_turn": 1, "unknown_role": 1, "bad_messages": 1}
+    assert stats.kept == 1 and dict(stats.bad) == {
+        "no_assistant_turn": 1,
+        "unknown_role": 1,
+        "bad_messages": 1,
+    }
     ids, labels = data.sample(0)
-    assert tok.decode(list(ids)) == "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in chat)
+    assert tok.decode(list(ids)) == "".join(
+        f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in chat
+    )
     # the trained runs are exactly the assistant contents, each with its <|im_end|>
     runs, run = [], []
     for t, lab in zip(ids, labels):
@@ -168,11 +257,14 @@ def test_messages_masking(tmp_path, base, tok):
         elif run:
             runs.append(run)
             run = []
-    assert [tok.decode(r) for r in runs] == ["SELECT * FROM users;<|im_end|>", "\n\nSELECT * FROM orders;<|im_end|>"]
+    assert [tok.decode(r) for r in runs] == [
+        "SELECT * FROM users;<|im_end|>",
+        "\n\nSELECT * FROM orders;<|im_end|>",
+    ]
     # each header is tokenized as at generation time, when the prompt ends with "<|im_start|>assistant\n"
     header = [tok.token_to_id("<|im_start|>")] + tok.encode("assistant\n")
     start = len(ids) - len(runs[1]) - 1
-    assert list(ids[start - len(header):start]) == header
+    assert list(ids[start - len(header) : start]) == header
 
 
 def test_too_long_is_dropped_or_truncated_and_counted(tmp_path, base, tok):
@@ -183,7 +275,9 @@ def test_too_long_is_dropped_or_truncated_and_counted(tmp_path, base, tok):
     tok_path = str(base / "tokenizer.json")
     data, stats = load_source(src, tok_path, Settings("prompt_response", limit, "drop"), None)
     assert stats.dropped_too_long == sum(n > limit for n in lengths) > 0
-    assert stats.kept == len(data) == sum(n <= limit for n in lengths) and data.lengths.max() <= limit
+    assert (
+        stats.kept == len(data) == sum(n <= limit for n in lengths) and data.lengths.max() <= limit
+    )
     data, stats = load_source(src, tok_path, Settings("prompt_response", limit, "truncate"), None)
     # a cut sample is kept only while some of its response is left to train on
     n_prompt = [len(tok.encode(r["prompt"])) for r in rows]
@@ -194,11 +288,14 @@ def test_too_long_is_dropped_or_truncated_and_counted(tmp_path, base, tok):
 
 # ---- packing
 
+
 def test_packed_loss_equals_samples_one_by_one(tmp_path, base, tok):
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
     data, _ = load_source(src, str(base / "tokenizer.json"), Settings("prompt_response", 256), None)
     model = from_pretrained(str(base)).eval()
-    for p in model.parameters():  # random weights of a realistic scale, so attention really mixes positions
+    for p in (
+        model.parameters()
+    ):  # random weights of a realistic scale, so attention really mixes positions
         torch.nn.init.normal_(p, std=0.2)
     rows = epoch_rows(data, 0, 0, 256, pack_samples=True)
     assert len(rows) < len(data) and max(len(r) for r in rows) > 1
@@ -212,7 +309,9 @@ def test_packed_loss_equals_samples_one_by_one(tmp_path, base, tok):
             one = collate(data, [[i]], pad_id=0)
             s, n = sft.batch_loss(model, one, cfg)
             ids, labels = data.sample(i)  # the same sample through the model's own loss
-            _, mean = model(torch.from_numpy(ids[:-1]).long()[None], torch.from_numpy(labels[1:]).long()[None])
+            _, mean = model(
+                torch.from_numpy(ids[:-1]).long()[None], torch.from_numpy(labels[1:]).long()[None]
+            )
             torch.testing.assert_close(s / n, mean, atol=1e-5, rtol=0)
             sums.append(s)
             ns.append(n)
@@ -222,6 +321,7 @@ def test_packed_loss_equals_samples_one_by_one(tmp_path, base, tok):
 
 
 # ---- training
+
 
 def greedy(model, ids: list[int], stop: int, limit: int = 40) -> list[int]:
     out = []
@@ -266,7 +366,9 @@ def test_nonfinite_steps_are_skipped_without_touching_the_optimizer(tmp_path, ba
         if len(calls) == 3:
             return loss * float("nan"), n  # a NaN loss
         if len(calls) == 4:
-            loss.register_hook(lambda g: g * float("inf"))  # a finite loss with an infinite gradient
+            loss.register_hook(
+                lambda g: g * float("inf")
+            )  # a finite loss with an infinite gradient
         return loss, n
 
     ref = config(base, tmp_path / "ref", src, epochs=6, stop_at=2)
@@ -277,8 +379,12 @@ def test_nonfinite_steps_are_skipped_without_touching_the_optimizer(tmp_path, ba
     assert state["skipped"] == 2 and state["step"] == 4 and state["nonfinite_in_a_row"] == 2
     assert [m["skipped"] for m in metrics(tmp_path / "nan")] == [False, False, True, True]
     from safetensors.torch import load_file
+
     for name in ("model.safetensors", "optim.safetensors"):  # steps 3 and 4 changed nothing
-        a, b = load_file(str(tmp_path / "ref/last" / name)), load_file(str(tmp_path / "nan/last" / name))
+        a, b = (
+            load_file(str(tmp_path / "ref/last" / name)),
+            load_file(str(tmp_path / "nan/last" / name)),
+        )
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
 
     def always_nan(model, batch, cfg):
@@ -299,7 +405,9 @@ def test_resume_is_exact(tmp_path, base):
     sft.train(first)
     b = sft.train(replace(first, stop_at=0, init_from="resume"))
     assert b["state"]["step"] == a["state"]["step"]
-    assert [m["loss"] for m in metrics(tmp_path / "cut")] == [m["loss"] for m in metrics(tmp_path / "full")]
+    assert [m["loss"] for m in metrics(tmp_path / "cut")] == [
+        m["loss"] for m in metrics(tmp_path / "full")
+    ]
     for (name, p), q in zip(a["model"].state_dict().items(), b["model"].state_dict().values()):
         assert torch.equal(p, q), name
     assert (tmp_path / "cut" / "prev").is_dir()
@@ -308,15 +416,29 @@ def test_resume_is_exact(tmp_path, base):
 def test_adafactor_bf16_and_unpacked_rows_train(tmp_path, base):
     """The lighter optimizer state of the 1-GPU memory plan, under bf16 autocast, one sample per row."""
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
-    cfg = config(base, tmp_path / "out", src, epochs=4, batch_size=2, grad_accum=2, dtype="bfloat16",
-                 optimizer="adafactor", learning_rate=0.1, pack_samples=False)
+    cfg = config(
+        base,
+        tmp_path / "out",
+        src,
+        epochs=4,
+        batch_size=2,
+        grad_accum=2,
+        dtype="bfloat16",
+        optimizer="adafactor",
+        learning_rate=0.1,
+        pack_samples=False,
+    )
     result = sft.train(cfg)
     losses = result["losses"]
     assert len(losses) == 8 and losses[-1] < losses[0] - 1.0
-    assert all(p.dtype == torch.float32 for p in result["model"].parameters())  # fp32 master weights
+    assert all(
+        p.dtype == torch.float32 for p in result["model"].parameters()
+    )  # fp32 master weights
 
 
-def torchrun(cmd: list[str], env: dict, fresh=None, attempts: int = 3) -> subprocess.CompletedProcess:
+def torchrun(
+    cmd: list[str], env: dict, fresh=None, attempts: int = 3
+) -> subprocess.CompletedProcess:
     """Run a torchrun command; gloo on a busy CPU sometimes aborts a process (SIGABRT, "terminate called
     without an active exception") while connecting or tearing down: try again, from scratch when `fresh`
     names the output directory of a run that is not a resume. A wrong result fails either way."""
@@ -336,18 +458,40 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
         f"pretrained = {str(base)!r}\n"
         f"sources = [{src!r}]\nblock_size = 128\n"
         "learning_rate = 3e-3\nwarmup_iters = 1\n"
-        "epochs = 4\nstop_at = 3\ndevice = 'cpu'\nthreads = 1\ncheckpoint_activations = True\n")
-    one = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [f"--out_dir={tmp_path / 'one'}", "--batch_size=2"]))
+        "epochs = 4\nstop_at = 3\ndevice = 'cpu'\nthreads = 1\ncheckpoint_activations = True\n"
+    )
+    one = sft.train(
+        sft.load_config(
+            str(tmp_path / "cfg.py"), [f"--out_dir={tmp_path / 'one'}", "--batch_size=2"]
+        )
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "fim/sft.py",
-           str(tmp_path / "cfg.py"), f"--out_dir={tmp_path / 'two'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "fim/sft.py",
+        str(tmp_path / "cfg.py"),
+        f"--out_dir={tmp_path / 'two'}",
+    ]
     run = torchrun(cmd, env, fresh=tmp_path / "two")
     assert run.returncode == 0, run.stderr[-3000:]
     # resume under FSDP too: the optimizer state goes out from rank 0
     run = torchrun(cmd + ["--stop_at=4", "--init_from=resume"], env)
     assert run.returncode == 0, run.stderr[-3000:]
-    single = sft.train(sft.load_config(str(tmp_path / "cfg.py"), [
-        f"--out_dir={tmp_path / 'one'}", "--batch_size=2", "--stop_at=4", "--init_from=resume"]))
+    single = sft.train(
+        sft.load_config(
+            str(tmp_path / "cfg.py"),
+            [
+                f"--out_dir={tmp_path / 'one'}",
+                "--batch_size=2",
+                "--stop_at=4",
+                "--init_from=resume",
+            ],
+        )
+    )
     a, b = metrics(tmp_path / "one"), metrics(tmp_path / "two")
     assert len(a) == len(b) == 4
     for x, y in zip(a, b):
@@ -361,8 +505,11 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
 
 # ---- config and entrypoints
 
+
 def test_config_file_mirrors_the_seed_and_overrides():
-    cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), ["--block_size=8192", "--epochs=1"])
+    cfg = sft.load_config(
+        str(ROOT / "configs/fim_qwen3_4b.py"), ["--block_size=8192", "--epochs=1"]
+    )
     assert cfg.type == "sft" and cfg.pack_samples and cfg.end_token == "<|im_end|>"
     assert cfg.block_size == 8192 and cfg.epochs == 1
     assert sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py")).block_size == 262144
@@ -375,53 +522,101 @@ def test_config_file_mirrors_the_seed_and_overrides():
 def test_settings_shared_with_train_py_are_spelled_as_there():
     """One spelling of each setting the two scripts share, one schedule, one parameter grouping."""
     import train
+
     shared = {f.name for f in fields(SFTConfig)} & {f.name for f in fields(train.TrainConfig)}
-    assert {"out_dir", "grad_accum", "batch_size", "block_size", "learning_rate", "min_lr", "warmup_iters",
-            "weight_decay", "beta1", "beta2", "grad_clip", "log_interval", "stop_at", "init_from", "seed",
-            "device", "dtype", "threads", "nonfinite_patience"} <= shared
+    assert {
+        "out_dir",
+        "grad_accum",
+        "batch_size",
+        "block_size",
+        "learning_rate",
+        "min_lr",
+        "warmup_iters",
+        "weight_decay",
+        "beta1",
+        "beta2",
+        "grad_clip",
+        "log_interval",
+        "stop_at",
+        "init_from",
+        "seed",
+        "device",
+        "dtype",
+        "threads",
+        "nonfinite_patience",
+    } <= shared
     cfg = config(Path("."), Path("."), "x", learning_rate=1e-3, min_lr=1e-4, warmup_iters=10)
     tcfg = train.TrainConfig(learning_rate=1e-3, min_lr=1e-4, warmup_iters=10, max_iters=100)
-    assert [sft.get_lr(i, 100, cfg) for i in range(0, 101, 7)] == [train.get_lr(i, tcfg) for i in range(0, 101, 7)]
-    keys = train.config_help(SFTConfig)  # fim/sft.py --help
+    assert [sft.get_lr(i, 100, cfg) for i in range(0, 101, 7)] == [
+        train.get_lr(i, tcfg) for i in range(0, 101, 7)
+    ]
+    keys = training.config_help(SFTConfig)  # fim/sft.py --help
     assert "--block_size=4096 " in keys and "--out_dir=out/sft\n" in keys and "--model." not in keys
 
 
 def test_optimizer_state_is_written_by_parameter_name_by_both_scripts(tmp_path):
-    import train
     from safetensors.torch import load_file
+
+    import train
+
     torch.manual_seed(0)
     model = Transformer(ModelArgs(**{**TINY, "vocab_size": 300}))
     optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
     model(torch.randint(0, 300, (1, 16)), torch.randint(0, 300, (1, 16)))[1].backward()
     optimizer.step()
-    train.save_checkpoint(str(tmp_path), model, optimizer, {"iter": 1}, str(tmp_path / "no-tok.model"))
-    sft.save_checkpoint(SFTConfig(out_dir=str(tmp_path / "sft")), model, optimizer, {"step": 1}, 0, lambda: None,
-                        base_dir=None)
-    a, b = load_file(str(tmp_path / "last/optim.safetensors")), load_file(str(tmp_path / "sft/last/optim.safetensors"))
-    assert sorted(a) == sorted(b) and "embed_tokens.weight.exp_avg" in a and all(torch.equal(a[k], b[k]) for k in a)
+    train.save_checkpoint(
+        str(tmp_path), model, optimizer, {"iter": 1}, str(tmp_path / "no-tok.model")
+    )
+    sft.save_checkpoint(
+        SFTConfig(out_dir=str(tmp_path / "sft")),
+        model,
+        optimizer,
+        {"step": 1},
+        0,
+        lambda: None,
+        base_dir=None,
+    )
+    a, b = (
+        load_file(str(tmp_path / "last/optim.safetensors")),
+        load_file(str(tmp_path / "sft/last/optim.safetensors")),
+    )
+    assert (
+        sorted(a) == sorted(b)
+        and "embed_tokens.weight.exp_avg" in a
+        and all(torch.equal(a[k], b[k]) for k in a)
+    )
     _, opt_state, _ = train.load_checkpoint(str(tmp_path), "cpu")
     again = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
     again.load_state_dict(train.optimizer_state_by_index(opt_state, model, again))
-    assert all(torch.equal(again.state_dict()["state"][i]["exp_avg"], st["exp_avg"])
-               for i, st in optimizer.state_dict()["state"].items())
+    assert all(
+        torch.equal(again.state_dict()["state"][i]["exp_avg"], st["exp_avg"])
+        for i, st in optimizer.state_dict()["state"].items()
+    )
 
 
 def test_modal_entrypoint_imports():
     pytest.importorskip("modal")
     from fim import modal_sft
+
     assert modal_sft.app.name == "sqlcomplete-sft"
     assert callable(modal_sft.sft.remote) and callable(modal_sft.download.remote)
 
 
 def test_config_values_parse_and_check_as_in_train_py():
-    import train
-    assert sft.NonFiniteError is train.NonFiniteError and sft.skip_nonfinite is train.skip_nonfinite  # one guard
-    cfg = sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), [
-        "--checkpoint_activations=False", "--learning_rate=1e-4", "--beta2=0.99", "--epochs=3"])
+
+    assert (
+        sft.NonFiniteError is training.NonFiniteError and sft.skip_nonfinite is training.skip_nonfinite
+    )  # one guard
+    cfg = sft.load_config(
+        str(ROOT / "configs/fim_qwen3_4b.py"),
+        ["--checkpoint_activations=False", "--learning_rate=1e-4", "--beta2=0.99", "--epochs=3"],
+    )
     assert cfg.checkpoint_activations is False and cfg.learning_rate == 1e-4 and cfg.beta2 == 0.99
     assert cfg.epochs == 3
-    for arg, message in [("--learning_rate=fast", "learning_rate: expected float, got 'fast'"),
-                         ("--tiled_loss=no", "tiled_loss: expected bool, got 'no'"),
-                         ("--epochs=2.5", "epochs: expected int, got 2.5")]:
+    for arg, message in [
+        ("--learning_rate=fast", "learning_rate: expected float, got 'fast'"),
+        ("--tiled_loss=no", "tiled_loss: expected bool, got 'no'"),
+        ("--epochs=2.5", "epochs: expected int, got 2.5"),
+    ]:
         with pytest.raises(SystemExit, match=message):
             sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), [arg])

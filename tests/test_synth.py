@@ -1,4 +1,5 @@
 """Tests for the procedural generator datagen/synth.py: validity, determinism, coverage, CLI accounting."""
+
 import gzip
 import json
 import os
@@ -11,8 +12,8 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
 from datagen import synth
-from datagen.sqlcheck import statement_problem
-from sqlschema import parse_schema
+from sqlcomplete.sql.check import statement_problem
+from sqlcomplete.sql.schema import parse_schema
 
 
 def _statements(n: int, seed: int) -> list[tuple[dict[str, list[str]], str, str]]:
@@ -25,7 +26,9 @@ def _statements(n: int, seed: int) -> list[tuple[dict[str, list[str]], str, str]
         if len(out) >= n:
             break
     # the default run validates a 1% sample: nothing may have failed it
-    assert not [k for k in stats if k.startswith("discarded: ") and k != "discarded: duplicate"], stats
+    assert not [k for k in stats if k.startswith("discarded: ") and k != "discarded: duplicate"], (
+        stats
+    )
     return out[:n]
 
 
@@ -33,7 +36,9 @@ def _strict_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
     """Stricter than statement_problem: every column must belong to the table it is read from."""
     schema = {t.lower(): {c.lower(): "TEXT" for c in cols} for t, cols in tables.items()}
     sql = re.sub(r"^(\s*)upsert\b", r"\1INSERT", sql, flags=re.I)
-    sql = re.sub(r'"(\w+)"', lambda m: m.group(1).lower(), sql)  # names compare case-insensitively here
+    sql = re.sub(
+        r'"(\w+)"', lambda m: m.group(1).lower(), sql
+    )  # names compare case-insensitively here
     tree = sqlglot.parse_one(sql, read="postgres")
     if isinstance(tree, (exp.Command, exp.TruncateTable)):
         return None
@@ -46,7 +51,13 @@ def _strict_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
         others = {}
         for key in ("from_", "using"):
             nodes = tree.args.get(key)
-            for node in nodes if isinstance(nodes, list) else [nodes] if isinstance(nodes, exp.Expression) else []:
+            for node in (
+                nodes
+                if isinstance(nodes, list)
+                else [nodes]
+                if isinstance(nodes, exp.Expression)
+                else []
+            ):
                 for tb in [node] if isinstance(node, exp.Table) else node.find_all(exp.Table):
                     others[tb.alias_or_name.lower()] = tb.name.lower()
         if isinstance(tree.this, exp.Schema):
@@ -60,7 +71,9 @@ def _strict_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
                 continue
             q, c = col.table.lower(), col.name.lower()
             if not q or q in (name, alias, "excluded"):
-                if c not in schema[name] and not (not q and any(c in schema[t] for t in others.values())):
+                if c not in schema[name] and not (
+                    not q and any(c in schema[t] for t in others.values())
+                ):
                     return f"column {c} not in {name}"
             elif q not in others or c not in schema[others[q]]:
                 return f"column {q}.{c} unknown"
@@ -84,7 +97,9 @@ def test_strict_checker_catches_wrong_table():
     assert _strict_problem("UPDATE a SET y = 1", tables)
     assert _strict_problem("INSERT INTO a (y) VALUES (1)", tables)
     assert _strict_problem("SELECT T2.x FROM a AS T1 JOIN b AS T2 ON T1.id = T2.a_id", tables)
-    assert _strict_problem("SELECT T1.x FROM a AS T1 JOIN b AS T2 ON T1.id = T2.a_id", tables) is None
+    assert (
+        _strict_problem("SELECT T1.x FROM a AS T1 JOIN b AS T2 ON T1.id = T2.a_id", tables) is None
+    )
 
 
 def test_same_seed_same_output_and_seeds_differ():
@@ -108,10 +123,34 @@ def test_group_format_and_every_kind_appears():
     assert all(seen[k] > 0 for k in synth.KINDS), seen
     assert seen["select"] > seen["insert"] > seen["truncate"]  # default mix 0.4 / 0.2 / 0.05
     text = "\n".join(s for g in groups for sqls in g["statements"].values() for s in sqls)
-    for feature in (" JOIN ", "LEFT JOIN", " AS T1", "GROUP BY", "HAVING", "ORDER BY", "LIMIT", "OFFSET", "DISTINCT",
-                    "WITH ", " IN (SELECT", "EXISTS", "BETWEEN", "LIKE", "ILIKE", "IS NULL", "count(*)",
-                    "ON CONFLICT", "DO UPDATE SET", "DO NOTHING", "RETURNING", "UPSERT INTO", "CASCADE", "\n",
-                    "select ", "INSERT INTO"):
+    for feature in (
+        " JOIN ",
+        "LEFT JOIN",
+        " AS T1",
+        "GROUP BY",
+        "HAVING",
+        "ORDER BY",
+        "LIMIT",
+        "OFFSET",
+        "DISTINCT",
+        "WITH ",
+        " IN (SELECT",
+        "EXISTS",
+        "BETWEEN",
+        "LIKE",
+        "ILIKE",
+        "IS NULL",
+        "count(*)",
+        "ON CONFLICT",
+        "DO UPDATE SET",
+        "DO NOTHING",
+        "RETURNING",
+        "UPSERT INTO",
+        "CASCADE",
+        "\n",
+        "select ",
+        "INSERT INTO",
+    ):
         assert feature in text, feature
 
 
@@ -138,17 +177,42 @@ def test_schemas_parse_into_tables_with_columns():
     assert len(layouts) == len(synth.LAYOUTS)
     assert len(domains) > 60 and len(synth.DOMAINS) >= 60
     text = "\n".join(g["schema"] for g in synth.generate_groups(300, seed=12))
-    for feature in ("CREATE TABLE public.", "\tCONSTRAINT", "PRIMARY KEY (", "REFERENCES", "NOT NULL", "DEFAULT",
-                    "gen_random_uuid()", "unique_rowid()", "UNIQUE", "CHECK (", "INDEX", "create table", 'CREATE TABLE "',
-                    "JSONB", "TIMESTAMPTZ", "DECIMAL(", "[]", "UUID", "INTERVAL", "BYTES", "VARCHAR("):
+    for feature in (
+        "CREATE TABLE public.",
+        "\tCONSTRAINT",
+        "PRIMARY KEY (",
+        "REFERENCES",
+        "NOT NULL",
+        "DEFAULT",
+        "gen_random_uuid()",
+        "unique_rowid()",
+        "UNIQUE",
+        "CHECK (",
+        "INDEX",
+        "create table",
+        'CREATE TABLE "',
+        "JSONB",
+        "TIMESTAMPTZ",
+        "DECIMAL(",
+        "[]",
+        "UUID",
+        "INTERVAL",
+        "BYTES",
+        "VARCHAR(",
+    ):
         assert feature in text, feature
 
 
 def test_parse_schema_takes_odd_llm_layouts():
     # braces instead of parentheses and blank lines between columns (seen in the LLM-written corpus)
-    schema = "CREATE TABLE stock {\n\nid INT PRIMARY KEY,\n\nprice DECIMAL(10,2),\n\nsold DATE\n\n}\n\n" \
-             "CREATE TABLE report (report_id INT, `Name` TEXT, CONSTRAINT pk PRIMARY KEY (report_id));"
-    assert parse_schema(schema) == {"stock": ["id", "price", "sold"], "report": ["report_id", "Name"]}
+    schema = (
+        "CREATE TABLE stock {\n\nid INT PRIMARY KEY,\n\nprice DECIMAL(10,2),\n\nsold DATE\n\n}\n\n"
+        "CREATE TABLE report (report_id INT, `Name` TEXT, CONSTRAINT pk PRIMARY KEY (report_id));"
+    )
+    assert parse_schema(schema) == {
+        "stock": ["id", "price", "sold"],
+        "report": ["report_id", "Name"],
+    }
 
 
 def test_long_schemas():
@@ -161,15 +225,34 @@ def test_long_schemas():
 
 
 def _summary(out: str) -> dict[str, int]:
-    m = re.search(r"(\d+) groups, (\d+) statements written, (\d+) discarded (\{.*?\}) of (\d+) attempted", out)
+    m = re.search(
+        r"(\d+) groups, (\d+) statements written, (\d+) discarded (\{.*?\}) of (\d+) attempted", out
+    )
     assert m, out
-    return {"groups": int(m[1]), "written": int(m[2]), "discarded": int(m[3]), "reasons": json.loads(m[4]),
-            "attempted": int(m[5])}
+    return {
+        "groups": int(m[1]),
+        "written": int(m[2]),
+        "discarded": int(m[3]),
+        "reasons": json.loads(m[4]),
+        "attempted": int(m[5]),
+    }
 
 
 def test_cli_writes_atomically_and_counts_add_up(tmp_path, capsys):
     out = tmp_path / "synth" / "groups.jsonl.gz"
-    synth.main(["-o", str(out), "--groups", "25", "--seed", "4", "--statements-per-group", "12", "--validate"])
+    synth.main(
+        [
+            "-o",
+            str(out),
+            "--groups",
+            "25",
+            "--seed",
+            "4",
+            "--statements-per-group",
+            "12",
+            "--validate",
+        ]
+    )
     printed = capsys.readouterr().out
     s = _summary(printed)
     assert "statements/s" in printed
@@ -181,7 +264,19 @@ def test_cli_writes_atomically_and_counts_add_up(tmp_path, capsys):
     assert s["written"] + s["discarded"] == s["attempted"] == 25 * 12
     assert s["discarded"] == sum(s["reasons"].values())
     first = out.read_bytes()
-    synth.main(["-o", str(out), "--groups", "25", "--seed", "4", "--statements-per-group", "12", "--validate"])
+    synth.main(
+        [
+            "-o",
+            str(out),
+            "--groups",
+            "25",
+            "--seed",
+            "4",
+            "--statements-per-group",
+            "12",
+            "--validate",
+        ]
+    )
     assert out.read_bytes() == first  # byte-identical, gzip header included
 
 
@@ -191,6 +286,7 @@ def test_failed_write_leaves_no_file(tmp_path):
     def broken():
         yield from synth.generate_groups(3, seed=0)
         raise RuntimeError("interrupted")
+
     with pytest.raises(RuntimeError):
         synth.write_groups(str(out), broken())
     assert os.listdir(tmp_path) == []

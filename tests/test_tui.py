@@ -4,6 +4,7 @@ The tmux test runs `sample.py --interactive` in an 80x24 pane, types with send-k
 the screen with capture-pane. It uses the random tiny checkpoint, so it checks what the UI does
 with suggestions, never their quality.
 """
+
 import os
 import re
 import shlex
@@ -15,14 +16,15 @@ import time
 import uuid
 
 import pytest
-
 from conftest import SCHEMA
-from tui import CursorText, Worker, statement_at
+
+from sqlcomplete.tui import CursorText, Worker, statement_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---------------------------------------------------------------- pieces
+
 
 def test_statement_at_splits_on_semicolons_outside_quotes_and_comments():
     text = "SELECT 1;\nSELECT ';' FROM t -- it's; fine\nWHERE a = 1; DELETE FROM t;"
@@ -48,7 +50,9 @@ def test_statement_at_cuts_as_the_language_server_does():
 
 
 def test_buffer_editing_and_moves():
-    b = CursorText("ab\tc\r\nxyz")  # pasted text: tabs become spaces, CRLF a newline; cursor at the start
+    b = CursorText(
+        "ab\tc\r\nxyz"
+    )  # pasted text: tabs become spaces, CRLF a newline; cursor at the start
     assert (b.text, b.pos) == ("ab    c\nxyz", 0)
     b.end()
     assert b.row_col() == (0, 7)
@@ -70,7 +74,8 @@ def test_buffer_editing_and_moves():
 
 
 def test_tui_is_its_own_program_with_the_completer_flags(capsys):
-    from tui import main
+    from sqlcomplete.tui import main
+
     with pytest.raises(SystemExit) as e:
         main(["--help"])
     out = capsys.readouterr().out
@@ -111,6 +116,7 @@ def test_worker_debounces_and_owns_the_completer():
 
 # ---------------------------------------------------------------- the UI under tmux
 
+
 class Tmux:
     """One private tmux server (its own socket), running one pane."""
 
@@ -118,12 +124,18 @@ class Tmux:
         self.socket = f"tui-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.conf = str(tmp_path / "tmux.conf")
         with open(self.conf, "w") as f:
-            f.write("set -g remain-on-exit on\n")  # keep a dead pane to read its exit status and screen
+            f.write(
+                "set -g remain-on-exit on\n"
+            )  # keep a dead pane to read its exit status and screen
 
     def __call__(self, *args: str, check: bool = True) -> str:
         cmd = ["tmux", "-L", self.socket, "-f", self.conf, *args]
-        env = {k: v for k, v in os.environ.items() if k != "TMUX"}  # also when pytest runs inside tmux
-        return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=10, env=env).stdout
+        env = {
+            k: v for k, v in os.environ.items() if k != "TMUX"
+        }  # also when pytest runs inside tmux
+        return subprocess.run(
+            cmd, capture_output=True, text=True, check=check, timeout=10, env=env
+        ).stdout
 
     def screen(self, escapes: bool = False, history: bool = False) -> list[str]:
         opts = ["-e"] * escapes + ["-S", "-"] * history
@@ -140,17 +152,21 @@ class Tmux:
                 return lines
             if time.time() > deadline or self.info("#{pane_dead}") == "1":
                 size = self.info("#{pane_width}x#{pane_height}, dead=#{pane_dead}")
-                pytest.fail(f"timed out waiting for {what}; pane {size}; screen:\n" + "\n".join(lines))
+                pytest.fail(
+                    f"timed out waiting for {what}; pane {size}; screen:\n" + "\n".join(lines)
+                )
             time.sleep(0.05)
 
 
 def suggestions(lines: list[str]) -> list[str]:
     """The numbered rows under the separator line, as shown (newlines as the return mark)."""
-    sep = next((i for i, line in enumerate(lines) if line.startswith("\u2500\u2500 suggestions")), None)
+    sep = next(
+        (i for i, line in enumerate(lines) if line.startswith("\u2500\u2500 suggestions")), None
+    )
     if sep is None:
         return []
     rows = []
-    for line in lines[sep + 1:]:
+    for line in lines[sep + 1 :]:
         m = re.match(r" (\d) {2}(.*)$", line)
         if not m:
             break
@@ -166,17 +182,44 @@ def column(lines: list[str]) -> int | None:
 @pytest.fixture
 def tmux(tiny_ckpt, tmp_path):
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install -y tmux); the TUI test drives a real terminal through it")
+        pytest.skip(
+            "tmux is not installed (apt-get install -y tmux); the TUI test drives a real terminal through it"
+        )
     schema = tmp_path / "schema.sql"
     schema.write_text(SCHEMA)
     t = Tmux(tmp_path)
     # short suggestions fit a list row whole, so the screen shows their exact text
-    cmd = shlex.join([sys.executable, os.path.join(ROOT, "sample.py"), "--interactive", "--ckpt", tiny_ckpt,
-                      "--schema", str(schema), "--max-tokens", "6"])
+    cmd = shlex.join(
+        [
+            sys.executable,
+            os.path.join(ROOT, "sample.py"),
+            "--interactive",
+            "--ckpt",
+            tiny_ckpt,
+            "--schema",
+            str(schema),
+            "--max-tokens",
+            "6",
+        ]
+    )
     # the exit status goes to a file: some tmux builds leave #{pane_dead_status} empty in containers
     t.status_file = tmp_path / "exit-status"
     cmd = f"{cmd}; echo $? > {shlex.quote(str(t.status_file))}"
-    t("new-session", "-d", "-x", "80", "-y", "24", "-s", "tui", "-c", ROOT, "-e", "LANG=C.UTF-8", cmd)
+    t(
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        "-s",
+        "tui",
+        "-c",
+        ROOT,
+        "-e",
+        "LANG=C.UTF-8",
+        cmd,
+    )
     try:
         yield t
     finally:
@@ -205,7 +248,9 @@ def test_tui_in_tmux(tmux):
     tmux("send-keys", "-t", "tui", "Escape")
     tmux.wait("Esc to hide the list", lambda s: not suggestions(s))
     time.sleep(0.5)
-    assert not suggestions(tmux.screen()) and not re.search(r"\x1b\[(\d+;)*2m", tmux.screen(escapes=True)[1])
+    assert not suggestions(tmux.screen()) and not re.search(
+        r"\x1b\[(\d+;)*2m", tmux.screen(escapes=True)[1]
+    )
     tmux("send-keys", "-t", "tui", "C-Space")
     assert suggestions(tmux.wait("Ctrl-Space to ask again", suggestions)) == first
 
@@ -215,21 +260,35 @@ def test_tui_in_tmux(tmux):
     tmux("send-keys", "-t", "tui", "-l", "\\;")  # a bare ";" separates tmux commands
     tmux("send-keys", "-t", "tui", "Enter")
     tmux("send-keys", "-t", "tui", "-l", "SELECT ")
-    lines = tmux.wait("suggestions in the second statement", lambda s: suggestions(s) and "Ln 2, Col 8 " in s[-2])
+    lines = tmux.wait(
+        "suggestions in the second statement", lambda s: suggestions(s) and "Ln 2, Col 8 " in s[-2]
+    )
     again = suggestions(lines)
     tmux("send-keys", "-t", "tui", "Tab")
-    tmux.wait("the cursor to move after Tab", lambda s: "Ln 2, Col 8 " not in s[-2] and column(s) is not None)
+    tmux.wait(
+        "the cursor to move after Tab",
+        lambda s: "Ln 2, Col 8 " not in s[-2] and column(s) is not None,
+    )
 
     # Ctrl-S shows the schema, and back
     tmux("send-keys", "-t", "tui", "C-s")
-    tmux.wait("the schema editor", lambda s: s[0].startswith(" Schema") and "CREATE TABLE customers (" in s[1])
+    tmux.wait(
+        "the schema editor",
+        lambda s: s[0].startswith(" Schema") and "CREATE TABLE customers (" in s[1],
+    )
     tmux("send-keys", "-t", "tui", "C-s")
     tmux.wait("the SQL editor", lambda s: s[0].startswith(" SQL"))
 
     # a resize redraws at the new size and keeps running
     tmux("resize-window", "-t", "tui", "-x", "100", "-y", "30")
-    tmux.wait("a redraw at 100x30", lambda s: len(s) == 30 and "^Q quit" in s[-1]
-              and len(next((x for x in s if x.startswith("\u2500\u2500")), "")) == 100)
+    tmux.wait(
+        "a redraw at 100x30",
+        lambda s: (
+            len(s) == 30
+            and "^Q quit" in s[-1]
+            and len(next((x for x in s if x.startswith("\u2500\u2500")), "")) == 100
+        ),
+    )
     assert tmux.info("#{pane_dead}") == "0"
 
     # Ctrl-C: a clean exit, the terminal restored, and the SQL printed

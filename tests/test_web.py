@@ -3,6 +3,7 @@
 The node and browser tests skip with a reason when node, web/node_modules (`cd web && npm ci`)
 or /usr/bin/chromium are missing; `.ci/run` installs all three.
 """
+
 import importlib.util
 import json
 import os
@@ -11,7 +12,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import SCHEMA, STATEMENTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -19,10 +19,27 @@ WEB = os.path.join(ROOT, "web")
 DEV_SEED = os.path.join(ROOT, "..", "shared", "seed_corpus", "dev_seed.jsonl")
 CHROMIUM = "/usr/bin/chromium"
 TRICKY = [
-    "", " ", "  two  spaces  ", "\t\ttabs\n\nnewlines\r\n", "é", "e\u0301", "Ångström ß ﬁ", "中文字符 テーブル",
-    "😀👍🏽👨‍👩‍👧 🇫🇷", "\u00a0nbsp\u200bzwsp\ufeffbom\u2028", "x\x00y\x7f", "'it''s' \"Q\" `b`",
-    "0123456789 3.14 -1e10", "### TABLEDATA", "### STATEMENT", "###  STATEMENT", "#### TABLEDATA###STATEMENT",
-    "### STATEMENT\n\nSELECT", "▁literal▁underline", "\ud7ff\ue000\uffff", "SELECT * FROM t WHERE name = 'Zoë';",
+    "",
+    " ",
+    "  two  spaces  ",
+    "\t\ttabs\n\nnewlines\r\n",
+    "é",
+    "e\u0301",
+    "Ångström ß ﬁ",
+    "中文字符 テーブル",
+    "😀👍🏽👨‍👩‍👧 🇫🇷",
+    "\u00a0nbsp\u200bzwsp\ufeffbom\u2028",
+    "x\x00y\x7f",
+    "'it''s' \"Q\" `b`",
+    "0123456789 3.14 -1e10",
+    "### TABLEDATA",
+    "### STATEMENT",
+    "###  STATEMENT",
+    "#### TABLEDATA###STATEMENT",
+    "### STATEMENT\n\nSELECT",
+    "▁literal▁underline",
+    "\ud7ff\ue000\uffff",
+    "SELECT * FROM t WHERE name = 'Zoë';",
 ]
 
 
@@ -58,14 +75,17 @@ def need_node(*packages: str):
 
 
 def node(*args, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(["node", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["node", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
 def tiny_ngram(tmp_path_factory) -> str:
     """An n-gram trained on a small generated corpus (datagen.synth) and conftest's statements."""
-    import ngram
     from datagen import synth
+    from sqlcomplete.completion import ngram
+
     d = tmp_path_factory.mktemp("tiny_ngram")
     groups = list(synth.generate_groups(80, seed=3))
     groups.append({"topic": "conftest", "schema": SCHEMA, "statements": {"all": STATEMENTS * 3}})
@@ -85,15 +105,20 @@ def tiny_web(tiny_ckpt, tiny_ngram, tmp_path_factory) -> str:
 
 def test_export_parity_with_pytorch(tiny_web):
     import onnx
+
     with open(os.path.join(tiny_web, "config.json")) as f:
         cfg = json.load(f)
     # prefill, statement steps (B=1) and suggestion rows (B=3) over a shared prefix
     assert cfg["parity_max_abs"]["fp32"] <= 1e-4
-    assert cfg["parity_max_abs"]["int8"] < 0.5  # quantization error on random weights; scored on the dev set
+    assert (
+        cfg["parity_max_abs"]["int8"] < 0.5
+    )  # quantization error on random weights; scored on the dev set
     assert cfg["sizes"]["int8"] < cfg["sizes"]["fp32"]
     graph = onnx.load(os.path.join(tiny_web, "model.onnx")).graph
-    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
-            for v in list(graph.input) + list(graph.output)}
+    dims = {
+        v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in list(graph.input) + list(graph.output)
+    }
     assert dims["input_ids"] == ["batch", "seq"]
     assert dims["prefix.0.key"][0] == 1 and isinstance(dims["prefix.0.key"][2], str)
     assert dims["past.1.value"][0] == "batch" and isinstance(dims["past.1.value"][2], str)
@@ -103,13 +128,21 @@ def test_export_parity_with_pytorch(tiny_web):
 def token_cases(tok_path: str, path: str) -> int:
     """2,000 dev-set strings (schemas, statements, prompts, prefixes cut anywhere) + tricky Unicode."""
     import sentencepiece as spm
-    from sqlschema import prompt_text
+
+    from sqlcomplete.sql.prompt import prompt_text
+
     sp = spm.SentencePieceProcessor(model_file=tok_path)
     rng = random.Random(0)
     texts = []
     for r in dev_rows(400):
         s = r["statement"]
-        texts += [r["schema"], s, prompt_text(r["schema"]) + s, s[:rng.randint(0, len(s))], s[:rng.randint(0, len(s))]]
+        texts += [
+            r["schema"],
+            s,
+            prompt_text(r["schema"]) + s,
+            s[: rng.randint(0, len(s))],
+            s[: rng.randint(0, len(s))],
+        ]
     texts += TRICKY
     with open(path, "w", encoding="utf-8") as f:
         for t in texts:
@@ -136,6 +169,7 @@ def ngram_cases(n_groups: int = 24) -> list[dict]:
     """Prefixes cut anywhere from generated statements (schemas the tiny n-gram has not seen), some in
     lower case or with a suffix, and a few odd ones: inside a string, after a newline, Unicode, aliases."""
     from datagen import synth
+
     rng = random.Random(2)
     cases = []
     for g in synth.generate_groups(n_groups, seed=11):
@@ -144,17 +178,46 @@ def ngram_cases(n_groups: int = 24) -> list[dict]:
                 cut = rng.randint(0, len(s))
                 prefix = s[:cut].lower() if rng.random() < 0.2 else s[:cut]
                 suffix = s[cut:] if rng.random() < 0.15 else ""
-                cases.append({"schema": g["schema"], "prefix": prefix, "suffix": suffix, "n": rng.choice([5, 8])})
-    odd = ["", " ", "SELECT na\n", "SELECT * FROM customers\n", "select * from ", "SELECT 'it''s", 'SELECT "na',
-           "SELECT é", "SELECT ² ١٢٣٤ 𝟏𝟐𝟑𝟒 ", "SELECT c.", "SELECT o.order_id FROM orders o JOIN customers c ON c.",
-           "SELECT constructor, __proto__ ", "SELECT x\u3000", "SELECT x\x1c", "INSERT INTO orders (",
-           "UPDATE customers SET ", "select name from customers where name = 'a' and ",
-           "INSERT INTO orders (order_id, customer_id, total ", "INSERT INTO orders (order_id, customer_id, total) VALUES (1, ",
-           "SELECT * FROM orders o JOIN customers c ON o.customer_id = c.", "SELECT * FROM orders WHERE customer_id = ",
-           "SELECT EXTRACT(YEAR FROM ", "SELECT * FROM orders WHERE total IS DISTINCT FROM "]
+                cases.append(
+                    {
+                        "schema": g["schema"],
+                        "prefix": prefix,
+                        "suffix": suffix,
+                        "n": rng.choice([5, 8]),
+                    }
+                )
+    odd = [
+        "",
+        " ",
+        "SELECT na\n",
+        "SELECT * FROM customers\n",
+        "select * from ",
+        "SELECT 'it''s",
+        'SELECT "na',
+        "SELECT é",
+        "SELECT ² ١٢٣٤ 𝟏𝟐𝟑𝟒 ",
+        "SELECT c.",
+        "SELECT o.order_id FROM orders o JOIN customers c ON c.",
+        "SELECT constructor, __proto__ ",
+        "SELECT x\u3000",
+        "SELECT x\x1c",
+        "INSERT INTO orders (",
+        "UPDATE customers SET ",
+        "select name from customers where name = 'a' and ",
+        "INSERT INTO orders (order_id, customer_id, total ",
+        "INSERT INTO orders (order_id, customer_id, total) VALUES (1, ",
+        "SELECT * FROM orders o JOIN customers c ON o.customer_id = c.",
+        "SELECT * FROM orders WHERE customer_id = ",
+        "SELECT EXTRACT(YEAR FROM ",
+        "SELECT * FROM orders WHERE total IS DISTINCT FROM ",
+    ]
     for prefix in odd:
-        for schema in ("", SCHEMA, SCHEMA.replace("orders", "Customers") + "\nCREATE TABLE t (constructor INT);",
-                       "CREATE TABLE orders {\n  id INT,\n  customer_id INT,\n  total DECIMAL(10,2)\n}"):
+        for schema in (
+            "",
+            SCHEMA,
+            SCHEMA.replace("orders", "Customers") + "\nCREATE TABLE t (constructor INT);",
+            "CREATE TABLE orders {\n  id INT,\n  customer_id INT,\n  total DECIMAL(10,2)\n}",
+        ):
             cases.append({"schema": schema, "prefix": prefix, "suffix": "", "n": 5})
     return cases
 
@@ -162,17 +225,25 @@ def ngram_cases(n_groups: int = 24) -> list[dict]:
 def test_js_ngram_matches_ngram_py(tiny_ngram, tmp_path):
     """web/ngram.js gives ngram.py's proposals and completions exactly: probabilities, texts, tie order."""
     need_node()
-    import ngram
+    from sqlcomplete.completion import ngram
+
     cases = ngram_cases()
     c = ngram.NgramCompleter(tiny_ngram)
     want = []
     for case in cases:
         c.set_schema(case["schema"])
         args = case["prefix"], case["suffix"], case["n"]
-        want.append({"proposals": [list(p) for p in c.proposals(*args)], "complete": c.complete(*args)})
+        want.append(
+            {"proposals": [list(p) for p in c.proposals(*args)], "complete": c.complete(*args)}
+        )
     assert len(cases) >= 300 and sum(bool(w["complete"]) for w in want) >= 0.5 * len(cases)
     (tmp_path / "cases.jsonl").write_text("".join(json.dumps(x) + "\n" for x in cases))
-    r = node("web/test/ngram_parity.mjs", tiny_ngram, str(tmp_path / "cases.jsonl"), str(tmp_path / "out.jsonl"))
+    r = node(
+        "web/test/ngram_parity.mjs",
+        tiny_ngram,
+        str(tmp_path / "cases.jsonl"),
+        str(tmp_path / "out.jsonl"),
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     bad = [(case, w, g) for case, w, g in zip(cases, want, got) if w != g]
@@ -184,18 +255,35 @@ def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, 
     """web/completer.js (what the page runs) gives sample.py's suggestions: cache reuse, token healing,
     trimming, and the n-gram's proposals reranked by the model (or the model alone)."""
     need_node("onnxruntime-web")
-    from sample import Completer
+    from sqlcomplete.completion.engine import Completer
+
     rng = random.Random(1)
     requests = [{"id": "empty", "schema": SCHEMA, "prefix": ""}, {"id": "bad"}]
     for i, s in enumerate(STATEMENTS):
         for j in range(3):
-            requests.append({"id": f"{i}.{j}", "schema": SCHEMA, "prefix": s[:rng.randint(1, len(s) - 1)]})
-    requests.append({"id": "suffix", "schema": SCHEMA, "prefix": "SELECT na", "suffix": " FROM customers;"})
+            requests.append(
+                {"id": f"{i}.{j}", "schema": SCHEMA, "prefix": s[: rng.randint(1, len(s) - 1)]}
+            )
+    requests.append(
+        {"id": "suffix", "schema": SCHEMA, "prefix": "SELECT na", "suffix": " FROM customers;"}
+    )
     requests.append({"id": "newline", "schema": SCHEMA, "prefix": "SELECT *\nFROM customers\n"})
-    requests.append({"id": "other-schema", "schema": "CREATE TABLE t (a INT);", "prefix": "SELECT a FR"})
+    requests.append(
+        {"id": "other-schema", "schema": "CREATE TABLE t (a INT);", "prefix": "SELECT a FR"}
+    )
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
-    r = node("web/batch.mjs", "--batch", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
-             "--model", tiny_web, "--variant", "fp32", *(["--ngram", "none"] if which == "model alone" else []))
+    r = node(
+        "web/batch.mjs",
+        "--batch",
+        str(tmp_path / "in.jsonl"),
+        "--out",
+        str(tmp_path / "out.jsonl"),
+        "--model",
+        tiny_web,
+        "--variant",
+        "fp32",
+        *(["--ngram", "none"] if which == "model alone" else []),
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     got = {o["id"]: o for o in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())}
     assert got["bad"]["completions"] == [] and "error" in got["bad"]
@@ -220,18 +308,42 @@ def test_js_completer_invents_no_names(which, tiny_web, tmp_path):
     """What the page suggests names nothing that is in neither the schema, the typed text nor SQL
     (random weights spell random words: they are cut off, or the suggestion dropped)."""
     need_node("onnxruntime-web")
-    from sample import ident_tail
-    from sqlschema import invented_at, known_words
-    schema = ("CREATE TABLE languages (code TEXT PRIMARY KEY, name TEXT);\n"
-              "CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT, population INT);")
-    prefixes = ["SELECT count(*) FROM ", "SELECT * FROM ", "SELECT name FROM countries WHERE ", "INSERT INTO ",
-                "UPDATE countries SET ", "SELECT ", "SELECT name FROM countries WHERE name = 'Fr", "SELECT co"]
+    from sqlcomplete.completion.engine import ident_tail
+    from sqlcomplete.sql.lexicon import invented_at, known_words
+
+    schema = (
+        "CREATE TABLE languages (code TEXT PRIMARY KEY, name TEXT);\n"
+        "CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT, population INT);"
+    )
+    prefixes = [
+        "SELECT count(*) FROM ",
+        "SELECT * FROM ",
+        "SELECT name FROM countries WHERE ",
+        "INSERT INTO ",
+        "UPDATE countries SET ",
+        "SELECT ",
+        "SELECT name FROM countries WHERE name = 'Fr",
+        "SELECT co",
+    ]
     requests = [{"id": str(i), "schema": schema, "prefix": p} for i, p in enumerate(prefixes)]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in requests))
-    r = node("web/batch.mjs", "--batch", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.jsonl"),
-             "--model", tiny_web, "--variant", "fp32", *(["--ngram", "none"] if which == "model alone" else []))
+    r = node(
+        "web/batch.mjs",
+        "--batch",
+        str(tmp_path / "in.jsonl"),
+        "--out",
+        str(tmp_path / "out.jsonl"),
+        "--model",
+        tiny_web,
+        "--variant",
+        "fp32",
+        *(["--ngram", "none"] if which == "model alone" else []),
+    )
     assert r.returncode == 0, r.stderr[-3000:]
-    got = {o["id"]: o["completions"] for o in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())}
+    got = {
+        o["id"]: o["completions"]
+        for o in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())
+    }
     bad = []
     for q in requests:
         lead = "'" if q["prefix"].count("'") % 2 else ident_tail(q["prefix"])
@@ -243,7 +355,7 @@ def test_js_completer_invents_no_names(which, tiny_web, tmp_path):
 def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
     """The shipped model and n-gram for the page when there is one (web/model/ when it is current), else
     the tiny ones."""
-    shipped = os.path.join(ROOT, "models", "default")
+    shipped = os.path.join(ROOT, "sqlcomplete", "models", "default")
     if not os.path.isfile(os.path.join(shipped, "model.safetensors")):
         return tiny_web, False
     export = load("export")
@@ -252,14 +364,19 @@ def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
         with open(os.path.join(WEB, "model", "config.json")) as f:
             cfg = json.load(f)
         settings = export.rerank_config("ngram.json.gz") if ngram else {}
-        if cfg.get("source_sha256") == export.source_hash(shipped) and \
-                (cfg.get("ngram") or {}).get("source_sha256") == (export.file_hash(ngram) if ngram else None) and \
-                all((cfg.get("ngram") or {}).get(k) == v for k, v in settings.items()):
+        if (
+            cfg.get("source_sha256") == export.source_hash(shipped)
+            and (cfg.get("ngram") or {}).get("source_sha256")
+            == (export.file_hash(ngram) if ngram else None)
+            and all((cfg.get("ngram") or {}).get(k) == v for k, v in settings.items())
+        ):
             return os.path.join(WEB, "model"), True
     except (OSError, ValueError):
         pass
     out = str(tmp_path_factory.mktemp("shipped_web"))
-    export.write_model_dir(shipped, out, int8=True, check=False, ngram=ngram)  # parity is checked on the tiny model
+    export.write_model_dir(
+        shipped, out, int8=True, check=False, ngram=ngram
+    )  # parity is checked on the tiny model
     return out, True
 
 
@@ -268,10 +385,18 @@ def test_page_in_headless_chromium(tiny_web, tmp_path_factory, tmp_path):
     the page reranks the n-gram's proposals when the export has one."""
     need_node("onnxruntime-web", "playwright-core")
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` (.ci/run does) to run the browser test")
+        pytest.skip(
+            f"no {CHROMIUM}: `apt-get install chromium` (.ci/run does) to run the browser test"
+        )
     model_dir, shipped = page_model(tiny_web, tmp_path_factory)
-    row = next((r for r in dev_rows() if r["statement"].upper().startswith("SELECT") and len(r["statement"]) >= 50),
-               {"schema": SCHEMA, "statement": STATEMENTS[1]})
+    row = next(
+        (
+            r
+            for r in dev_rows()
+            if r["statement"].upper().startswith("SELECT") and len(r["statement"]) >= 50
+        ),
+        {"schema": SCHEMA, "statement": STATEMENTS[1]},
+    )
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"schema": row["schema"], "statement": row["statement"]}))
     shot = os.environ.get("WEB_SCREENSHOT") or str(tmp_path / "page.png")
@@ -283,7 +408,11 @@ def test_page_in_headless_chromium(tiny_web, tmp_path_factory, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
-    report = json.loads(r.stdout.strip().splitlines()[-1]) if r.stdout.strip() else {"error": r.stderr[-3000:]}
+    report = (
+        json.loads(r.stdout.strip().splitlines()[-1])
+        if r.stdout.strip()
+        else {"error": r.stderr[-3000:]}
+    )
     print(json.dumps({"model": "shipped" if shipped else "tiny", **report}, indent=1))
     assert report.get("ok"), report
     assert report["first_suggestion_ms"] <= 2000

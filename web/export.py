@@ -1,6 +1,6 @@
 """Decoder to ONNX for the browser, with a KV cache; checked against PyTorch with onnxruntime.
 
-    python web/export.py --ckpt models/default --out web/model [--int8] [--ngram models/ngram.safetensors | none]
+    python web/export.py --ckpt sqlcomplete/models/default --out web/model [--int8] [--ngram sqlcomplete/models/ngram.safetensors | none]
 
 Writes OUT/model.onnx (fp32; with --int8 also model.int8.onnx), OUT/tokenizer.json (the
 SentencePiece pieces that web/tokenizer.js encodes with), OUT/ngram.json.gz (the n-gram whose
@@ -16,6 +16,7 @@ positions (B, n_kv, L + T, D). The new tokens sit at positions P + L + t. A pref
 P = L = 0; extending the statement passes the cache as `past` with P = 0; the greedy
 suggestion rows pass it as `prefix` (batch 1) and their own short caches as `past`.
 """
+
 import argparse
 import contextlib
 import hashlib
@@ -29,13 +30,12 @@ import warnings
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from model import from_pretrained, write_json_atomic  # noqa: E402
-from sqlschema import SQL_VOCABULARY, STATEMENT_HEADER, SQL_WORDS, marker_piece, prompt_text  # noqa: E402
+from sqlcomplete.model import from_pretrained, write_json_atomic
+from sqlcomplete.sql.lexicon import SQL_VOCABULARY, SQL_WORDS
+from sqlcomplete.sql.prompt import STATEMENT_HEADER, marker_piece, prompt_text
 
 OPSET = 18
-DEFAULT_NGRAM = os.path.join(ROOT, "models", "ngram.safetensors")
+from sqlcomplete.completion.ngram import DEFAULT_MODEL as DEFAULT_NGRAM
 
 
 class ExportCache:
@@ -59,7 +59,9 @@ class ExportCache:
         scores = scores.masked_fill(~causal, float("-inf"))
         probs = torch.softmax(torch.cat([pscores, scores], dim=-1), dim=-1)
         P = pk.shape[2]
-        y = torch.matmul(probs[..., :P], pv[:, :, None]) + torch.matmul(probs[..., P:], v[:, :, None])
+        y = torch.matmul(probs[..., :P], pv[:, :, None]) + torch.matmul(
+            probs[..., P:], v[:, :, None]
+        )
         return y.reshape(B, H, T, D)
 
 
@@ -76,7 +78,10 @@ class Decoder(torch.nn.Module):
         past = [(kv[2 * n + 2 * i], kv[2 * n + 2 * i + 1]) for i in range(n)]
         T = input_ids.shape[1]
         positions = prefix[0][0].shape[2] + past[0][0].shape[2] + torch.arange(T)
-        cos, sin = m.rope_cos[positions][None, None], m.rope_sin[positions][None, None]  # (1, 1, T, D)
+        cos, sin = (
+            m.rope_cos[positions][None, None],
+            m.rope_sin[positions][None, None],
+        )  # (1, 1, T, D)
         cache = ExportCache(prefix, past)
         h = m.embed_tokens(input_ids)
         for layer in m.layers:
@@ -90,7 +95,9 @@ def io_names(n_layers: int) -> tuple[list[str], list[str]]:
 
 
 def empty_kv(args, batch: int, length: int = 0) -> list[torch.Tensor]:
-    return [torch.zeros(batch, args.n_kv_heads, length, args.head_dim) for _ in range(2 * args.n_layers)]
+    return [
+        torch.zeros(batch, args.n_kv_heads, length, args.head_dim) for _ in range(2 * args.n_layers)
+    ]
 
 
 @contextlib.contextmanager
@@ -111,21 +118,45 @@ def export_onnx(model, path: str):
     inputs, outputs = io_names(args.n_layers)
     # example sizes all distinct and >= 2, so that the exporter keeps them symbolic
     B, T, P, L = 3, 5, 7, 4
-    example = (torch.randint(0, args.vocab_size, (B, T)), *empty_kv(args, 1, P), *empty_kv(args, B, L))
-    batch, seq = torch.export.Dim("batch", min=1), torch.export.Dim("seq", min=1, max=args.max_seq_len)
-    pre, past = torch.export.Dim("prefix", min=0, max=args.max_seq_len), torch.export.Dim("past", min=0, max=args.max_seq_len)
-    dynamic = ({0: batch, 1: seq},) + ({2: pre},) * (2 * args.n_layers) + ({0: batch, 2: past},) * (2 * args.n_layers)
+    example = (
+        torch.randint(0, args.vocab_size, (B, T)),
+        *empty_kv(args, 1, P),
+        *empty_kv(args, B, L),
+    )
+    batch, seq = (
+        torch.export.Dim("batch", min=1),
+        torch.export.Dim("seq", min=1, max=args.max_seq_len),
+    )
+    pre, past = (
+        torch.export.Dim("prefix", min=0, max=args.max_seq_len),
+        torch.export.Dim("past", min=0, max=args.max_seq_len),
+    )
+    dynamic = (
+        ({0: batch, 1: seq},)
+        + ({2: pre},) * (2 * args.n_layers)
+        + ({0: batch, 2: past},) * (2 * args.n_layers)
+    )
     tmp = path + ".tmp"
     with quiet():
-        torch.onnx.export(Decoder(model).eval(), example, tmp, input_names=inputs, output_names=outputs,
-                          dynamic_shapes=(dynamic[0], dynamic[1:]), opset_version=OPSET, dynamo=True,
-                          external_data=False, verbose=False)
+        torch.onnx.export(
+            Decoder(model).eval(),
+            example,
+            tmp,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_shapes=(dynamic[0], dynamic[1:]),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     os.replace(tmp, path)
 
 
 def quantize_int8(src: str, dst: str):
     """Dynamic int8 quantization of the matmul weights (activations stay fp32)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
     with quiet():
         quantize_dynamic(src, dst + ".tmp", weight_type=QuantType.QInt8)
     os.replace(dst + ".tmp", dst)
@@ -133,10 +164,14 @@ def quantize_int8(src: str, dst: str):
 
 # ---------------------------------------------------------------- parity with PyTorch
 
-def check_parity(path: str, model, prompt: list[int], steps: int = 4, rows: int = 3, seed: int = 0) -> float:
+
+def check_parity(
+    path: str, model, prompt: list[int], steps: int = 4, rows: int = 3, seed: int = 0
+) -> float:
     """Max |logits_onnx - logits_torch| over a prefill, B=1 statement steps and B=rows suggestion
     steps that share the prefix; the reference is the model's full forward without a cache."""
     import onnxruntime as ort
+
     args = model.args
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
@@ -161,7 +196,7 @@ def check_parity(path: str, model, prompt: list[int], steps: int = 4, rows: int 
         new = torch.randint(3, args.vocab_size, (1, 1 + _ % 2), generator=g)
         ids = torch.cat([ids, new], 1)
         logits, cache = run(new, empty_kv(args, 1), cache)
-        worst = max(worst, float((logits - reference(ids)[:, -new.shape[1]:]).abs().max()))
+        worst = max(worst, float((logits - reference(ids)[:, -new.shape[1] :]).abs().max()))
     seqs = ids.expand(rows, -1)
     own = empty_kv(args, rows)
     for _ in range(steps):  # suggestion rows over the shared prefix
@@ -174,9 +209,11 @@ def check_parity(path: str, model, prompt: list[int], steps: int = 4, rows: int 
 
 # ---------------------------------------------------------------- tokenizer and config
 
+
 def tokenizer_json(tok_path: str) -> dict:
     """The pieces and the settings web/tokenizer.js relies on (refuses others)."""
     from sentencepiece import sentencepiece_model_pb2 as pb
+
     m = pb.ModelProto()
     with open(tok_path, "rb") as f:
         m.ParseFromString(f.read())
@@ -187,14 +224,21 @@ def tokenizer_json(tok_path: str) -> dict:
     if ns.name != "identity" or ns.precompiled_charsmap:
         problems.append(f"normalization {ns.name!r} (only identity is implemented)")
     if ns.add_dummy_prefix or ns.remove_extra_whitespaces or not ns.escape_whitespaces:
-        problems.append("needs add_dummy_prefix=false, remove_extra_whitespaces=false, escape_whitespaces=true")
+        problems.append(
+            "needs add_dummy_prefix=false, remove_extra_whitespaces=false, escape_whitespaces=true"
+        )
     if ts.treat_whitespace_as_suffix or not ts.byte_fallback:
         problems.append("needs byte_fallback=true, treat_whitespace_as_suffix=false")
     if problems:
-        raise ValueError(f"{tok_path}: tokenizer.js cannot reproduce this tokenizer: " + "; ".join(problems))
+        raise ValueError(
+            f"{tok_path}: tokenizer.js cannot reproduce this tokenizer: " + "; ".join(problems)
+        )
     return {
-        "model": "sentencepiece-bpe", "byte_fallback": True,
-        "unk_id": ts.unk_id, "bos_id": ts.bos_id, "eos_id": ts.eos_id,
+        "model": "sentencepiece-bpe",
+        "byte_fallback": True,
+        "unk_id": ts.unk_id,
+        "bos_id": ts.bos_id,
+        "eos_id": ts.eos_id,
         # [piece, score, type]; types as in sentencepiece_model.proto: 1 normal, 2 unknown,
         # 3 control, 4 user-defined, 5 unused, 6 byte
         "pieces": [[p.piece, p.score, p.type] for p in m.pieces],
@@ -203,20 +247,32 @@ def tokenizer_json(tok_path: str) -> dict:
 
 def lexicon_config() -> dict:
     """sample.py's schema copy bias (SchemaLexicon) settings, so that the page biases the same way."""
-    from sample import CompleterOptions
+    from sqlcomplete.completion.engine import CompleterOptions
+
     opts = CompleterOptions()
-    return {"bonus": opts.schema_bonus, "penalty": opts.schema_penalty, "sql_words": sorted(SQL_WORDS)}
+    return {
+        "bonus": opts.schema_bonus,
+        "penalty": opts.schema_penalty,
+        "sql_words": sorted(SQL_WORDS),
+    }
 
 
 def rerank_config(ngram_file: str | None) -> dict:
     """sample.py's reranking settings (its defaults) and the n-gram's, so that the page reranks the same
     way; `file` is None when the page runs the model alone."""
-    import ngram
-    import sample
+    from sqlcomplete.completion import engine as sample
+    from sqlcomplete.completion import ngram
+
     opts = sample.CompleterOptions()
-    return {"file": ngram_file, "weight": opts.ngram_weight, "weight_mid": opts.ngram_weight_mid,
-            "proposals": sample.RERANK_PROPOSALS, "sure": sample.NGRAM_SURE,
-            "max_tokens": ngram.MAX_TOKENS, "min_prob": ngram.MIN_PROB}
+    return {
+        "file": ngram_file,
+        "weight": opts.ngram_weight,
+        "weight_mid": opts.ngram_weight_mid,
+        "proposals": sample.RERANK_PROPOSALS,
+        "sure": sample.NGRAM_SURE,
+        "max_tokens": ngram.MAX_TOKENS,
+        "min_prob": ngram.MIN_PROB,
+    }
 
 
 def file_hash(path: str) -> str:
@@ -241,18 +297,27 @@ def write_ngram(path: str | None, out: str) -> dict:
         if os.path.exists(dst):
             os.remove(dst)
         return rerank_config(None)
-    import ngram
+    from sqlcomplete.completion import ngram
+
     ngram.save(ngram.read_model(path), dst)  # refuses a file that ngram.py cannot read
     print(f"n-gram: {dst} ({os.path.getsize(dst) / 1e6:.2f} MB)")
-    return {**rerank_config("ngram.json.gz"), "bytes": os.path.getsize(dst), "sha256": file_hash(dst),
-            "source_sha256": file_hash(path)}
+    return {
+        **rerank_config("ngram.json.gz"),
+        "bytes": os.path.getsize(dst),
+        "sha256": file_hash(dst),
+        "source_sha256": file_hash(path),
+    }
 
 
-def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True, ngram: str | None = None) -> dict:
+def write_model_dir(
+    ckpt: str, out: str, int8: bool = False, check: bool = True, ngram: str | None = None
+) -> dict:
     """Export, check and write everything the page loads; returns config.json's content. With `ngram`
     (an ngram.py model file), the page reranks the n-gram's proposals as sample.py does."""
     import sentencepiece as spm
-    from sample import resolve_ckpt
+
+    from sqlcomplete.completion.engine import resolve_ckpt
+
     ckpt = resolve_ckpt(ckpt)
     os.makedirs(out, exist_ok=True)
     model = from_pretrained(ckpt)
@@ -262,8 +327,10 @@ def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True,
     t0 = time.time()
     onnx_path = os.path.join(out, "model.onnx")
     export_onnx(model, onnx_path)
-    print(f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB, {model.num_params() / 1e6:.2f}M params) "
-          f"in {time.time() - t0:.1f}s")
+    print(
+        f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB, {model.num_params() / 1e6:.2f}M params) "
+        f"in {time.time() - t0:.1f}s"
+    )
     files = {"fp32": "model.onnx"}
     parity = {}
     if check:
@@ -280,36 +347,55 @@ def write_model_dir(ckpt: str, out: str, int8: bool = False, check: bool = True,
         print(f"int8: {q_path} ({os.path.getsize(q_path) / 1e6:.2f} MB)")
         if check:
             parity["int8"] = check_parity(q_path, model, prompt)
-            print(f"int8 vs fp32 PyTorch: max |logits diff| = {parity['int8']:.2e} (quantization error, not checked)")
+            print(
+                f"int8 vs fp32 PyTorch: max |logits diff| = {parity['int8']:.2e} (quantization error, not checked)"
+            )
     write_json_atomic(os.path.join(out, "tokenizer.json"), tokenizer_json(tok))
     rerank = write_ngram(ngram, out)
     cfg = {
-        "n_layers": args.n_layers, "n_kv_heads": args.n_kv_heads, "head_dim": args.head_dim,
-        "vocab_size": args.vocab_size, "max_seq_len": args.max_seq_len,
-        "eos_id": sp.eos_id(), "bos_id": sp.bos_id(),
+        "n_layers": args.n_layers,
+        "n_kv_heads": args.n_kv_heads,
+        "head_dim": args.head_dim,
+        "vocab_size": args.vocab_size,
+        "max_seq_len": args.max_seq_len,
+        "eos_id": sp.eos_id(),
+        "bos_id": sp.bos_id(),
         "statement_header_id": sp.piece_to_id(marker_piece(STATEMENT_HEADER)),
-        "files": files, "sizes": {k: os.path.getsize(os.path.join(out, v)) for k, v in files.items()},
+        "files": files,
+        "sizes": {k: os.path.getsize(os.path.join(out, v)) for k, v in files.items()},
         # the page loads fp32 unless asked (?model=int8): in Chromium int8 is no faster for these sizes,
         # and fp32 gives sample.py's suggestions (int8 scored a point lower on the dev set)
         "page_default": "fp32",
         "lexicon": lexicon_config(),
-        "sql_vocabulary": sorted(SQL_VOCABULARY),  # words of SQL a suggestion may use (never an invented name)
+        "sql_vocabulary": sorted(
+            SQL_VOCABULARY
+        ),  # words of SQL a suggestion may use (never an invented name)
         "ngram": rerank,
         "source_sha256": source_hash(ckpt),
-        "parity_max_abs": parity, "ckpt": os.path.relpath(ckpt, ROOT) if ckpt.startswith(ROOT) else ckpt,
+        "parity_max_abs": parity,
+        "ckpt": os.path.relpath(ckpt, ROOT) if ckpt.startswith(ROOT) else ckpt,
     }
     write_json_atomic(os.path.join(out, "config.json"), cfg)
     return cfg
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Export the decoder to ONNX with a KV cache for web/index.html.")
-    ap.add_argument("--ckpt", default=None, help="checkpoint directory (default: models/default)")
+    ap = argparse.ArgumentParser(
+        description="Export the decoder to ONNX with a KV cache for web/index.html."
+    )
+    ap.add_argument(
+        "--ckpt", default=None, help="checkpoint directory (default: sqlcomplete/models/default)"
+    )
     ap.add_argument("--out", default=os.path.join(ROOT, "web", "model"))
-    ap.add_argument("--int8", action="store_true", help="also write a dynamically quantized int8 model")
+    ap.add_argument(
+        "--int8", action="store_true", help="also write a dynamically quantized int8 model"
+    )
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
-    ap.add_argument("--ngram", default=DEFAULT_NGRAM,
-                    help="n-gram whose proposals the model reranks, as in sample.py ('none': the model alone)")
+    ap.add_argument(
+        "--ngram",
+        default=DEFAULT_NGRAM,
+        help="n-gram whose proposals the model reranks, as in sample.py ('none': the model alone)",
+    )
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     ngram = None if a.ngram == "none" else a.ngram

@@ -4,56 +4,102 @@ The prompt is fim/prompt.py's, built exactly as fim/csv_to_fim.py builds trainin
 schema, the statements before the cursor and the file around it. Nothing else is sent: in particular
 not the database's values (database.py), which the server merges into the answer locally.
 """
+
 import asyncio
 import os
 import re
 
-FILE_LINES_BEFORE, FILE_LINES_AFTER, FILE_CHARS = 40, 10, 6000  # file_content window for the FIM prompt
+FILE_LINES_BEFORE, FILE_LINES_AFTER, FILE_CHARS = (
+    40,
+    10,
+    6000,
+)  # file_content window for the FIM prompt
 # Qwen's control tokens: a FIM completion ends at any of them
-FIM_STOP = ["<|im_end|>", "<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|fim_prefix|>", "<|fim_suffix|>",
-            "<|fim_middle|>", "<|im_start|>"]
+FIM_STOP = [
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|fim_pad|>",
+    "<|file_sep|>",
+    "<|fim_prefix|>",
+    "<|fim_suffix|>",
+    "<|fim_middle|>",
+    "<|im_start|>",
+]
 
 
 def fim_context(schema: str, buf, line: int, start: tuple[int, int]) -> dict:
     """The context fields of a FIM prompt: the schema, earlier statements, the file around the cursor
     (buf: a sqlscan buffer)."""
     history = [s for s in buf.history(start) if not re.match(r"create\s+table\b", s, re.I)]
-    lines = buf.lines[max(0, line - FILE_LINES_BEFORE):line + FILE_LINES_AFTER + 1]
+    lines = buf.lines[max(0, line - FILE_LINES_BEFORE) : line + FILE_LINES_AFTER + 1]
     while len(lines) > 1 and sum(map(len, lines)) > FILE_CHARS:
         lines = lines[1:]  # fim/prompt.py's policy for a string field: whole lines from the top
-    return {"ddl_context": schema, "sql_history": history, "file_content": "".join(lines)[-FILE_CHARS:]}
+    return {
+        "ddl_context": schema,
+        "sql_history": history,
+        "file_content": "".join(lines)[-FILE_CHARS:],
+    }
 
 
 class FimBackend:
     """The client, the prompt template and tokenizer, and whether the backend is down."""
 
-    def __init__(self, url: str, model: str, tokenizer: str | None = None, max_prompt_tokens: int = 4096,
-                 max_tokens: int = 64, timeout: float = 2.0, retry_s: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        tokenizer: str | None = None,
+        max_prompt_tokens: int = 4096,
+        max_tokens: int = 64,
+        timeout: float = 2.0,
+        retry_s: float = 30.0,
+    ):
         from openai import AsyncOpenAI
 
-        from fim.bpe import BPETokenizer
-        from fim.prompt import load_template
+        from sqlcomplete.fim.bpe import BPETokenizer
+        from sqlcomplete.fim.prompt import load_template
+
         self.url, self.model = url, model
-        self.client = AsyncOpenAI(base_url=url, api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY",
-                                  timeout=timeout, max_retries=0)
+        self.client = AsyncOpenAI(
+            base_url=url,
+            api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY",
+            timeout=timeout,
+            max_retries=0,
+        )
         self.template = load_template()
         self.tokenizer = BPETokenizer.from_file(tokenizer) if tokenizer else None
         self.max_prompt_tokens = max_prompt_tokens if self.tokenizer else None
         self.max_tokens, self.timeout, self.retry_s = max_tokens, timeout, retry_s
         extra = {}
-        if self.tokenizer is not None:  # vLLM: stop on the control tokens' ids too (stop strings see decoded text)
-            extra["stop_token_ids"] = [i for i in map(self.tokenizer.token_to_id, FIM_STOP) if i is not None]
+        if (
+            self.tokenizer is not None
+        ):  # vLLM: stop on the control tokens' ids too (stop strings see decoded text)
+            extra["stop_token_ids"] = [
+                i for i in map(self.tokenizer.token_to_id, FIM_STOP) if i is not None
+            ]
         self.extra_body = extra or None
         self.down_until = 0.0  # while down, the local model answers without trying
         self.failing = False
 
     def prompt(self, context: dict, prefix: str, suffix: str) -> str:
         """fim/prompt.py's prompt, as fim/csv_to_fim.py writes it for this context, prefix and suffix."""
-        from fim.prompt import build_prompt
-        return build_prompt(context, prefix, suffix, self.template, self.tokenizer, self.max_prompt_tokens)
+        from sqlcomplete.fim.prompt import build_prompt
+
+        return build_prompt(
+            context, prefix, suffix, self.template, self.tokenizer, self.max_prompt_tokens
+        )
 
     async def complete(self, prompt: str) -> list[str]:
-        r = await asyncio.wait_for(self.client.completions.create(
-            model=self.model, prompt=prompt, max_tokens=self.max_tokens, temperature=0.0, n=1, stop=FIM_STOP,
-            extra_body=self.extra_body), self.timeout + 0.5)
+        r = await asyncio.wait_for(
+            self.client.completions.create(
+                model=self.model,
+                prompt=prompt,
+                max_tokens=self.max_tokens,
+                temperature=0.0,
+                n=1,
+                stop=FIM_STOP,
+                extra_body=self.extra_body,
+            ),
+            self.timeout + 0.5,
+        )
         return [c.text for c in r.choices if c.text and c.text.strip()]

@@ -35,6 +35,7 @@ database through database.py), the FIM client fim_client.py, the completer sampl
 
 Setup for Neovim, Helix and VS Code: docs/editors.md.
 """
+
 import argparse
 import asyncio
 import functools
@@ -51,33 +52,51 @@ from dataclasses import dataclass, field
 from cattrs import transform_error
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
-from pygls.exceptions import (FeatureRequestError, JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest,
-                              JsonRpcParseError)
+from pygls.exceptions import (
+    FeatureRequestError,
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+)
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from database import DatabaseError, DbOptions, add_db_args, db_options, merge, value_completions
-from fim.prompt import normalize_newlines
-from fim_client import FimBackend, fim_context
-from sample import CompleterOptions, add_completer_flags, completer_options
-from schema_sources import SchemaSources
-from sqlscan import SqlDocument
-from sqlschema import KEYWORDS, parse_schema
+from sqlcomplete.completion.engine import CompleterOptions, add_completer_flags, completer_options
+from sqlcomplete.completion.fim_backend import FimBackend, fim_context
+from sqlcomplete.db.database import (
+    DatabaseError,
+    DbOptions,
+    add_db_args,
+    db_options,
+    merge,
+    value_completions,
+)
+from sqlcomplete.db.sources import SchemaSources
+from sqlcomplete.fim.prompt import normalize_newlines
+from sqlcomplete.sql.lexicon import KEYWORDS
+from sqlcomplete.sql.scan import SqlDocument
+from sqlcomplete.sql.schema import parse_schema
 
 VERSION = "0.1.0"
 REQUEST_FAILED = -32803  # LSP's RequestFailed: the request was well-formed but cannot be served
 _WORD = re.compile(r"[A-Za-z0-9_$]*$")  # the completer's word characters: what a textEdit replaces
 MAX_MESSAGE_BYTES = 64 << 20  # a larger Content-Length is refused (and logged), not allocated
-MAX_HEADER_LINE = 8192  # header lines are read at most this long: a body without a length is skimmed, not held
-_CONTENT_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?\n?\Z", re.I)  # at a line's end
+MAX_HEADER_LINE = (
+    8192  # header lines are read at most this long: a body without a length is skimmed, not held
+)
+_CONTENT_LENGTH = re.compile(
+    rb"content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?\n?\Z", re.I
+)  # at a line's end
 
 
 @dataclass
 class Options:
     """Server settings: command-line flags, some overridable by initializationOptions."""
+
     ckpt: str | None = None
     schema_files: list[str] = field(default_factory=list)
     schema_text: str = ""  # initializationOptions.schema
@@ -93,10 +112,13 @@ class Options:
     debounce_ms: float = 0.0
     max_items: int = 5
     poll_s: float = 2.0  # how often schema files (and whether the database is due a refresh) are checked; 0: never
-    completer: CompleterOptions = field(default_factory=lambda: CompleterOptions(threads=1))  # the local model's
+    completer: CompleterOptions = field(
+        default_factory=lambda: CompleterOptions(threads=1)
+    )  # the local model's
 
 
 # ---------------------------------------------------------------- positions
+
 
 def _units(ch: str, encoding: str) -> int:
     if encoding == "utf-16":
@@ -127,6 +149,7 @@ def to_character(line: str, index: int, encoding: str) -> int:
 
 # ---------------------------------------------------------------- the server
 
+
 @dataclass
 class Doc:
     uri: str
@@ -140,6 +163,7 @@ class Doc:
 @dataclass
 class Job:
     """One model run, shared by the requests for the same document version and position."""
+
     key: tuple
     prefix: str
     suffix: str
@@ -171,13 +195,16 @@ _POSITION_REQUESTS = (types.TEXT_DOCUMENT_COMPLETION, types.TEXT_DOCUMENT_INLINE
 def _plain(method):
     """A function calling a bound method: pygls sets attributes on handlers, which methods refuse."""
     if asyncio.iscoroutinefunction(method):
+
         @functools.wraps(method)
         async def handler(*args):
             return await method(*args)
     else:
+
         @functools.wraps(method)
         def handler(*args):
             return method(*args)
+
     return handler
 
 
@@ -192,9 +219,15 @@ class SqlProtocol(LanguageServerProtocol):
             if not (isinstance(data, dict) and "id" in data and "method" in data):
                 raise
             cause = e.__cause__
-            detail = "; ".join(transform_error(cause)) if isinstance(cause, ClassValidationError) else str(cause or e)
-            self._send_response(data["id"], error=JsonRpcInvalidParams(f"{data['method']}: {detail}")
-                                .to_response_error())
+            detail = (
+                "; ".join(transform_error(cause))
+                if isinstance(cause, ClassValidationError)
+                else str(cause or e)
+            )
+            self._send_response(
+                data["id"],
+                error=JsonRpcInvalidParams(f"{data['method']}: {detail}").to_response_error(),
+            )
             return _ANSWERED
 
     def handle_message(self, message):
@@ -213,7 +246,9 @@ class SqlProtocol(LanguageServerProtocol):
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
-        self._server.change_doc(params.text_document.uri, params.text_document.version, params.content_changes)
+        self._server.change_doc(
+            params.text_document.uri, params.text_document.version, params.content_changes
+        )
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
@@ -232,13 +267,32 @@ class SqlServer(LanguageServer):
         self.early_lock = threading.Lock()
         self.model_error: str | None = None
         self.model_future = None
-        self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="model")  # the completer is not thread-safe
-        self.fim = FimBackend(opts.fim_url, opts.fim_model, opts.fim_tokenizer, opts.fim_max_prompt_tokens,
-                              opts.fim_max_tokens, opts.fim_timeout, opts.fim_retry_s) if opts.fim_url else None
-        self.jobs: OrderedDict[tuple, Job] = OrderedDict()  # recent jobs by (uri, version, line, col, epoch)
-        self.latest: dict[str, tuple] = {}  # uri -> key of the newest job: older waiting jobs are skipped
+        self.model_pool = ThreadPoolExecutor(
+            1, thread_name_prefix="model"
+        )  # the completer is not thread-safe
+        self.fim = (
+            FimBackend(
+                opts.fim_url,
+                opts.fim_model,
+                opts.fim_tokenizer,
+                opts.fim_max_prompt_tokens,
+                opts.fim_max_tokens,
+                opts.fim_timeout,
+                opts.fim_retry_s,
+            )
+            if opts.fim_url
+            else None
+        )
+        self.jobs: OrderedDict[tuple, Job] = (
+            OrderedDict()
+        )  # recent jobs by (uri, version, line, col, epoch)
+        self.latest: dict[
+            str, tuple
+        ] = {}  # uri -> key of the newest job: older waiting jobs are skipped
         self.asked_at: dict = {}  # request id -> document version when the request arrived
-        self.sources = SchemaSources(opts.schema_files, opts.schema_glob, opts.db)  # DatabaseError: a bad --db
+        self.sources = SchemaSources(
+            opts.schema_files, opts.schema_glob, opts.db
+        )  # DatabaseError: a bad --db
         self.epoch = 0  # grows when a schema source other than an open buffer changes
         self.watched = False  # the editor reports workspace file changes
         self.first_scan: asyncio.Future | None = None
@@ -250,9 +304,13 @@ class SqlServer(LanguageServer):
         self.feature(types.SHUTDOWN)(_plain(self.on_shutdown))
         self.feature(types.EXIT)(_plain(self.on_exit))
         self.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(_plain(self.on_watched_files))
-        self.feature(types.TEXT_DOCUMENT_COMPLETION,
-                     types.CompletionOptions(trigger_characters=[".", " ", "(", ","]))(_plain(self.on_completion))
-        self.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(_plain(self.on_inline))
+        self.feature(
+            types.TEXT_DOCUMENT_COMPLETION,
+            types.CompletionOptions(trigger_characters=[".", " ", "(", ","]),
+        )(_plain(self.on_completion))
+        self.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
+            _plain(self.on_inline)
+        )
         self.command("sqlcomplete.schema")(_plain(self.cmd_schema))
         self.command("sqlcomplete.refreshSchema")(_plain(self.cmd_refresh))
 
@@ -260,12 +318,16 @@ class SqlServer(LanguageServer):
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """A line in the editor's LSP log."""
-        self.window_log_message(types.LogMessageParams(type=kind, message=f"sqlcomplete: {message}"))
+        self.window_log_message(
+            types.LogMessageParams(type=kind, message=f"sqlcomplete: {message}")
+        )
 
     def report_server_error(self, error: Exception, source) -> None:
         if source == FeatureRequestError:
             return  # the request's error response says it
-        if isinstance(error, UnicodeDecodeError):  # the editor sent bytes that are not UTF-8: that message is lost
+        if isinstance(
+            error, UnicodeDecodeError
+        ):  # the editor sent bytes that are not UTF-8: that message is lost
             self.log(f"dropped a message that is not UTF-8 ({error})", types.MessageType.Error)
             return
         self.log(f"error: {error}", types.MessageType.Error)
@@ -293,15 +355,24 @@ class SqlServer(LanguageServer):
             line = await loop.run_in_executor(pool, stdin.readline, MAX_HEADER_LINE)
             if not line:
                 break
-            m = _CONTENT_LENGTH.search(line)  # search: after a short body, the next header shares its line
+            m = _CONTENT_LENGTH.search(
+                line
+            )  # search: after a short body, the next header shares its line
             if m:
                 value = m.group(1).decode("ascii", "replace")
                 if value.isdigit() and int(value) <= MAX_MESSAGE_BYTES:
                     length = int(value)
                 else:
                     length = None
-                    why = f"over the {MAX_MESSAGE_BYTES >> 20} MiB limit" if value.isdigit() else "not a number"
-                    self.log(f"message skipped: Content-Length {value[:40]!r} is {why}", types.MessageType.Error)
+                    why = (
+                        f"over the {MAX_MESSAGE_BYTES >> 20} MiB limit"
+                        if value.isdigit()
+                        else "not a number"
+                    )
+                    self.log(
+                        f"message skipped: Content-Length {value[:40]!r} is {why}",
+                        types.MessageType.Error,
+                    )
                 continue
             if line.strip() or length is None:
                 continue  # another header (Content-Type), or text outside any message: skipped
@@ -315,17 +386,30 @@ class SqlServer(LanguageServer):
         """One message's body: parsed, then handled by pygls' protocol; a body that is not JSON gets an error."""
         try:
             message = json.loads(body, object_hook=self.protocol.structure_message)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:  # UnicodeDecodeError: bytes that are not UTF-8
-            why = f"not UTF-8 ({e.reason} at byte {e.start})" if isinstance(e, UnicodeDecodeError) else str(e)
+        except (
+            json.JSONDecodeError,
+            UnicodeDecodeError,
+        ) as e:  # UnicodeDecodeError: bytes that are not UTF-8
+            why = (
+                f"not UTF-8 ({e.reason} at byte {e.start})"
+                if isinstance(e, UnicodeDecodeError)
+                else str(e)
+            )
             self.log(f"message dropped: {why}", types.MessageType.Error)
-            self.protocol._send_response(None, error=JsonRpcParseError(f"Parse error: {why}").to_response_error())
+            self.protocol._send_response(
+                None, error=JsonRpcParseError(f"Parse error: {why}").to_response_error()
+            )
             return
         except Exception as e:  # noqa: BLE001 - as pygls' own loop: report and read on
             self._report_server_error(e, JsonRpcException)
             return
         if message is None or isinstance(message, (list, str, int, float)):
-            self.protocol._send_response(None, error=JsonRpcInvalidRequest("Invalid Request: not a JSON object")
-                                         .to_response_error())
+            self.protocol._send_response(
+                None,
+                error=JsonRpcInvalidRequest(
+                    "Invalid Request: not a JSON object"
+                ).to_response_error(),
+            )
             return
         try:
             self.protocol.handle_message(message)
@@ -335,8 +419,10 @@ class SqlServer(LanguageServer):
     def load_model(self) -> None:
         """Load the local completer in the model thread: the n-gram first (a fraction of a second), which
         answers alone until the model is loaded too."""
+
         def load():
-            from sample import Completer, load_ngram
+            from sqlcomplete.completion.engine import Completer, load_ngram
+
             try:
                 self.early = load_ngram(self.opts.completer.ngram)
                 self.completer = Completer(self.opts.ckpt, options=self.opts.completer)
@@ -345,6 +431,7 @@ class SqlServer(LanguageServer):
             finally:
                 with self.early_lock:
                     self.early = None  # the completer has its own n-gram
+
         self.model_future = self.model_pool.submit(load)
 
     def on_initialize(self, params: types.InitializeParams) -> None:
@@ -352,8 +439,12 @@ class SqlServer(LanguageServer):
         if isinstance(o, dict):
             self.opts.schema_text = str(o.get("schema") or "")
             self.opts.schema_files += [str(p) for p in o.get("schemaFiles") or []]
-            for key, name, kind in (("schemaGlob", "schema_glob", str), ("debounceMs", "debounce_ms", float),
-                                    ("maxItems", "max_items", int), ("pollSeconds", "poll_s", float)):
+            for key, name, kind in (
+                ("schemaGlob", "schema_glob", str),
+                ("debounceMs", "debounce_ms", float),
+                ("maxItems", "max_items", int),
+                ("pollSeconds", "poll_s", float),
+            ):
                 if o.get(key) is not None:
                     setattr(self.opts, name, kind(o[key]))
             self.opts.max_items = max(1, min(self.opts.max_items, 20))
@@ -361,10 +452,16 @@ class SqlServer(LanguageServer):
         root = params.root_uri and to_fs_path(params.root_uri) or params.root_path
         roots = [p for p in dict.fromkeys(folders or [root]) if p and os.path.isdir(p)]
         base = roots[0] if roots else os.getcwd()
-        self.opts.schema_files = [os.path.join(base, os.path.expanduser(p)) for p in self.opts.schema_files]
+        self.opts.schema_files = [
+            os.path.join(base, os.path.expanduser(p)) for p in self.opts.schema_files
+        ]
         src = self.sources
         src.roots, src.schema_files, src.schema_text, src.schema_glob = (
-            roots, self.opts.schema_files, self.opts.schema_text, self.opts.schema_glob)
+            roots,
+            self.opts.schema_files,
+            self.opts.schema_text,
+            self.opts.schema_glob,
+        )
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
         self.first_scan = asyncio.ensure_future(self.refresh_sources(walk=True))
@@ -372,14 +469,31 @@ class SqlServer(LanguageServer):
         watch = caps and caps.did_change_watched_files
         if self.sources.roots and self.opts.schema_glob and watch and watch.dynamic_registration:
             try:
-                await asyncio.wait_for(self.client_register_capability_async(types.RegistrationParams(registrations=[
-                    types.Registration(id="sqlcomplete-schema-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                                       register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                                           watchers=[types.FileSystemWatcher(glob_pattern=self.opts.schema_glob)]))])),
-                    5.0)
+                await asyncio.wait_for(
+                    self.client_register_capability_async(
+                        types.RegistrationParams(
+                            registrations=[
+                                types.Registration(
+                                    id="sqlcomplete-schema-files",
+                                    method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                        watchers=[
+                                            types.FileSystemWatcher(
+                                                glob_pattern=self.opts.schema_glob
+                                            )
+                                        ]
+                                    ),
+                                )
+                            ]
+                        )
+                    ),
+                    5.0,
+                )
                 self.watched = True
             except Exception as e:  # noqa: BLE001 - polling still covers it
-                self.log(f"could not register file watchers ({e}); polling every {self.opts.poll_s} s")
+                self.log(
+                    f"could not register file watchers ({e}); polling every {self.opts.poll_s} s"
+                )
         await self.first_scan
         # prefill the schema's prompt now (model thread, after the model loads): the first completion finds it cached
         self.model_pool.submit(self._warm, self.sources.merged(None, [], {}))
@@ -403,7 +517,9 @@ class SqlServer(LanguageServer):
 
     # ------------------------------------------------------------ schema
 
-    async def refresh_sources(self, walk: bool = False, only: list[str] | None = None, db: bool = False) -> None:
+    async def refresh_sources(
+        self, walk: bool = False, only: list[str] | None = None, db: bool = False
+    ) -> None:
         """Re-read the sources that changed (db: the database now, whether due or not), off the event loop."""
         loop = asyncio.get_running_loop()
         changed, notes = await loop.run_in_executor(None, self.sources.read, walk, only, db)
@@ -419,10 +535,17 @@ class SqlServer(LanguageServer):
 
     def schema_for(self, doc: Doc) -> str:
         """The merged schema for a document, rebuilt only when a source changed."""
-        key = (self.epoch, doc.buffer.ddl_version, tuple(d.buffer.ddl_version for d in self.docs.values()))
+        key = (
+            self.epoch,
+            doc.buffer.ddl_version,
+            tuple(d.buffer.ddl_version for d in self.docs.values()),
+        )
         if doc.schema_key != key:
             open_buffers = {d.path: d.buffer for d in self.docs.values() if d.path}
-            doc.schema, doc.schema_key = self.sources.merged(doc.path, doc.buffer.ddl(), open_buffers), key
+            doc.schema, doc.schema_key = (
+                self.sources.merged(doc.path, doc.buffer.ddl(), open_buffers),
+                key,
+            )
         return doc.schema
 
     def tables(self, schema: str) -> dict[str, list[str]]:
@@ -434,15 +557,24 @@ class SqlServer(LanguageServer):
         """sqlcomplete.schema: the tables (with columns) the server sees for a document."""
         await self._sources_ready()
         doc = self.document(uri)
-        model = "ready" if self.completer else f"failed: {self.model_error}" if self.model_error else "loading"
+        model = (
+            "ready"
+            if self.completer
+            else f"failed: {self.model_error}"
+            if self.model_error
+            else "loading"
+        )
         return {"tables": self.tables(self.schema_for(doc)), "epoch": self.epoch, "model": model}
 
     async def cmd_refresh(self, *args) -> dict:
         """sqlcomplete.refreshSchema: re-read the files, the workspace and the database now."""
         await self.refresh_sources(walk=True, db=True)
         db = self.sources.db
-        return {"epoch": self.epoch, "databaseTables": len(db.tables) if db else None,
-                "databaseError": self.sources.db_error}
+        return {
+            "epoch": self.epoch,
+            "databaseTables": len(db.tables) if db else None,
+            "databaseError": self.sources.db_error,
+        }
 
     # ------------------------------------------------------------ documents
 
@@ -478,7 +610,9 @@ class SqlServer(LanguageServer):
                 enc = self.encoding
                 l0, l1 = r.start.line, min(r.end.line, rows - 1)
                 c0 = to_index(b.line_text(l0), r.start.character, enc)
-                c1 = to_index(b.line_text(l1), r.end.character if r.end.line < rows else 1 << 30, enc)
+                c1 = to_index(
+                    b.line_text(l1), r.end.character if r.end.line < rows else 1 << 30, enc
+                )
                 b.edit(l0, c0, l1, c1, ch.text)
             else:
                 doc.buffer.set_text(ch.text)
@@ -497,12 +631,16 @@ class SqlServer(LanguageServer):
             return doc
         path = to_fs_path(uri)
         if not path or not os.path.isfile(path):
-            raise RequestFailed(f"{uri} is not open (a document whose text was not UTF-8 is not opened)")
+            raise RequestFailed(
+                f"{uri} is not open (a document whose text was not UTF-8 is not opened)"
+            )
         try:
             with open(path, "rb") as f:
                 text = f.read().decode("utf-8")
         except UnicodeDecodeError as e:
-            raise RequestFailed(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+            raise RequestFailed(
+                f"{path} is not UTF-8 text ({e.reason} at byte {e.start})"
+            ) from None
         except OSError as e:
             raise RequestFailed(f"cannot read {path}: {e.strerror}") from None
         return Doc(uri, SqlDocument(text), None, path)
@@ -520,7 +658,9 @@ class SqlServer(LanguageServer):
         if asked_at is not None and asked_at != doc.version:
             return None  # changed before this request's turn: its position may point into text that is gone
         if pos.line >= len(doc.buffer.lines):
-            raise JsonRpcInvalidParams(f"line {pos.line} is past the end of {uri} ({len(doc.buffer.lines)} lines)")
+            raise JsonRpcInvalidParams(
+                f"line {pos.line} is past the end of {uri} ({len(doc.buffer.lines)} lines)"
+            )
         line_text = doc.buffer.line_text(pos.line)
         line, col = pos.line, to_index(line_text, pos.character, self.encoding)
         version = doc.version
@@ -536,13 +676,17 @@ class SqlServer(LanguageServer):
         if job is None:
             cur = doc.buffer.cursor(line, col)
             if cur.mode in ("--", "/*"):
-                return Result(doc, [], "local", word_start, col)  # no SQL to complete inside a comment
+                return Result(
+                    doc, [], "local", word_start, col
+                )  # no SQL to complete inside a comment
             crlf = doc.buffer.lines[line].endswith("\r\n")
             prefix, suffix = normalize_newlines(cur.prefix), normalize_newlines(cur.suffix)
             try:
                 (prefix + suffix).encode("utf-8")
             except UnicodeEncodeError as e:
-                raise RequestFailed(f"the statement at line {line + 1} is not valid Unicode ({e.reason})") from None
+                raise RequestFailed(
+                    f"the statement at line {line + 1} is not valid Unicode ({e.reason})"
+                ) from None
             schema = self.schema_for(doc)
             fim_prompt = None
             if self.fim is not None and time.monotonic() >= self.fim.down_until:
@@ -572,12 +716,15 @@ class SqlServer(LanguageServer):
         return self.docs.get(doc.uri, doc) is not doc or doc.version != version
 
     async def _fim_prompt(self, schema, buf, line, cur, prefix, suffix) -> str | None:
-        from fim.prompt import PromptTooLong, has_control_token
+        from sqlcomplete.fim.prompt import PromptTooLong, has_control_token
+
         if has_control_token(prefix + suffix):
             return None  # the text would read as Qwen's control tokens
         context = fim_context(schema, buf, line, cur.start)
         try:  # tokenizing a long prompt takes a while: not on the event loop
-            return await asyncio.get_running_loop().run_in_executor(None, self.fim.prompt, context, prefix, suffix)
+            return await asyncio.get_running_loop().run_in_executor(
+                None, self.fim.prompt, context, prefix, suffix
+            )
         except PromptTooLong:
             return None
 
@@ -595,10 +742,18 @@ class SqlServer(LanguageServer):
     async def _run_backends(self, job: Job) -> tuple[list[str] | None, str]:
         texts, backend = None, "local"
         loop = asyncio.get_running_loop()
-        values = None  # the database's values for a string at the cursor: looked up while the model runs
+        values = (
+            None  # the database's values for a string at the cursor: looked up while the model runs
+        )
         if self.opts.db is not None and self.opts.db.values and self.sources.db is not None:
-            values = loop.run_in_executor(None, value_completions, self.sources.db, job.prefix, job.suffix,
-                                          self.opts.max_items)
+            values = loop.run_in_executor(
+                None,
+                value_completions,
+                self.sources.db,
+                job.prefix,
+                job.suffix,
+                self.opts.max_items,
+            )
         if job.fim_prompt is not None:
             try:
                 texts, backend = await self.fim.complete(job.fim_prompt), "fim"
@@ -611,16 +766,24 @@ class SqlServer(LanguageServer):
                 self.fim.down_until = time.monotonic() + self.fim.retry_s
                 if not self.fim.failing:
                     self.fim.failing = True
-                    why = f"no answer in {self.fim.timeout:g} s" if isinstance(e, asyncio.TimeoutError) or \
-                        type(e).__name__ == "APITimeoutError" else f"{type(e).__name__}: {str(e)[:200]}"
-                    self.log(f"FIM backend {self.fim.url} failed ({why}): falling back to the local model",
-                             types.MessageType.Warning)
+                    why = (
+                        f"no answer in {self.fim.timeout:g} s"
+                        if isinstance(e, asyncio.TimeoutError)
+                        or type(e).__name__ == "APITimeoutError"
+                        else f"{type(e).__name__}: {str(e)[:200]}"
+                    )
+                    self.log(
+                        f"FIM backend {self.fim.url} failed ({why}): falling back to the local model",
+                        types.MessageType.Warning,
+                    )
         if texts is None and self.completer is None and self.early is not None:
             texts, backend = await loop.run_in_executor(None, self._early, job), "ngram"
         if texts is None:
             texts, backend = await loop.run_in_executor(self.model_pool, self._local, job), "local"
         if values is not None and texts is not None:
-            texts = merge(await values, texts, self.opts.max_items)  # merged here: the FIM prompt never sees them
+            texts = merge(
+                await values, texts, self.opts.max_items
+            )  # merged here: the FIM prompt never sees them
         if texts is not None and job.crlf:
             texts = [t.replace("\r\n", "\n").replace("\n", "\r\n") for t in texts]
         return texts, backend
@@ -648,8 +811,10 @@ class SqlServer(LanguageServer):
     def _word_range(self, doc: Doc, line: int, r: Result) -> types.Range:
         text = doc.buffer.line_text(line)
         enc = self.encoding
-        return types.Range(start=types.Position(line=line, character=to_character(text, r.word_start, enc)),
-                           end=types.Position(line=line, character=to_character(text, r.col, enc)))
+        return types.Range(
+            start=types.Position(line=line, character=to_character(text, r.word_start, enc)),
+            end=types.Position(line=line, character=to_character(text, r.col, enc)),
+        )
 
     def _kind(self, text: str, tables: dict[str, list[str]]) -> types.CompletionItemKind:
         word = re.match(r"[\s(,]*([A-Za-z0-9_$]+)", text)
@@ -667,16 +832,23 @@ class SqlServer(LanguageServer):
             return types.CompletionList(is_incomplete=True, items=[])
         doc = r.doc
         rng = self._word_range(doc, pos.line, r)
-        word = doc.buffer.line_text(pos.line)[r.word_start:r.col]
+        word = doc.buffer.line_text(pos.line)[r.word_start : r.col]
         tables = self.tables(doc.schema)
         items = []
-        for i, text in enumerate(r.texts[:self.opts.max_items]):
+        for i, text in enumerate(r.texts[: self.opts.max_items]):
             new = word + text
-            items.append(types.CompletionItem(
-                label=" ".join(new.split()) or new, kind=self._kind(new, tables), sort_text=f"{i:04d}",
-                filter_text=new, preselect=i == 0, detail=DETAILS[r.backend],
-                text_edit=types.TextEdit(range=rng, new_text=new),
-                insert_text_format=types.InsertTextFormat.PlainText))
+            items.append(
+                types.CompletionItem(
+                    label=" ".join(new.split()) or new,
+                    kind=self._kind(new, tables),
+                    sort_text=f"{i:04d}",
+                    filter_text=new,
+                    preselect=i == 0,
+                    detail=DETAILS[r.backend],
+                    text_edit=types.TextEdit(range=rng, new_text=new),
+                    insert_text_format=types.InsertTextFormat.PlainText,
+                )
+            )
         # the model's suggestions depend on the whole prefix: ask again as the user types
         return types.CompletionList(is_incomplete=True, items=items)
 
@@ -686,51 +858,107 @@ class SqlServer(LanguageServer):
         if r is None or not r.texts:
             return types.InlineCompletionList(items=[])
         doc = r.doc
-        word = doc.buffer.line_text(pos.line)[r.word_start:r.col]
-        return types.InlineCompletionList(items=[types.InlineCompletionItem(
-            insert_text=word + r.texts[0], range=self._word_range(doc, pos.line, r))])
+        word = doc.buffer.line_text(pos.line)[r.word_start : r.col]
+        return types.InlineCompletionList(
+            items=[
+                types.InlineCompletionItem(
+                    insert_text=word + r.texts[0], range=self._word_range(doc, pos.line, r)
+                )
+            ]
+        )
 
 
 # ---------------------------------------------------------------- main
 
+
 def parse_args(argv: list[str] | None = None) -> Options:
     ap = argparse.ArgumentParser(description="SQL completion language server (LSP over stdio).")
-    ap.add_argument("--ckpt", default=None, help="local model checkpoint (default: the shipped models/default)")
-    ap.add_argument("--schema", action="append", default=[], metavar="FILE", help="file with CREATE TABLE statements")
-    ap.add_argument("--schema-glob", default="**/*.sql", help="workspace files read for CREATE TABLE ('' for none)")
-    ap.add_argument("--fim-url", default=None, help="vLLM OpenAI-compatible base URL, e.g. http://host:8000/v1")
+    ap.add_argument(
+        "--ckpt",
+        default=None,
+        help="local model checkpoint (default: the shipped sqlcomplete/models/default)",
+    )
+    ap.add_argument(
+        "--schema",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="file with CREATE TABLE statements",
+    )
+    ap.add_argument(
+        "--schema-glob",
+        default="**/*.sql",
+        help="workspace files read for CREATE TABLE ('' for none)",
+    )
+    ap.add_argument(
+        "--fim-url", default=None, help="vLLM OpenAI-compatible base URL, e.g. http://host:8000/v1"
+    )
     ap.add_argument("--fim-model", default=None, help="model name served at --fim-url")
-    ap.add_argument("--fim-tokenizer", default=None,
-                    help="the FIM model's tokenizer.json, to trim prompts to --fim-max-prompt-tokens")
+    ap.add_argument(
+        "--fim-tokenizer",
+        default=None,
+        help="the FIM model's tokenizer.json, to trim prompts to --fim-max-prompt-tokens",
+    )
     ap.add_argument("--fim-max-prompt-tokens", type=int, default=4096)
-    ap.add_argument("--fim-max-tokens", type=int, default=64, help="longest FIM suggestion in tokens")
-    ap.add_argument("--fim-timeout", type=float, default=2.0, help="seconds before the local model answers instead")
-    ap.add_argument("--fim-retry-s", type=float, default=30.0, help="after a FIM failure, local-only this long")
-    ap.add_argument("--debounce-ms", type=float, default=0.0, help="wait this long before running the model")
-    ap.add_argument("--poll-s", type=float, default=2.0, help="check schema files and --db this often (0: never)")
+    ap.add_argument(
+        "--fim-max-tokens", type=int, default=64, help="longest FIM suggestion in tokens"
+    )
+    ap.add_argument(
+        "--fim-timeout",
+        type=float,
+        default=2.0,
+        help="seconds before the local model answers instead",
+    )
+    ap.add_argument(
+        "--fim-retry-s", type=float, default=30.0, help="after a FIM failure, local-only this long"
+    )
+    ap.add_argument(
+        "--debounce-ms", type=float, default=0.0, help="wait this long before running the model"
+    )
+    ap.add_argument(
+        "--poll-s",
+        type=float,
+        default=2.0,
+        help="check schema files and --db this often (0: never)",
+    )
     add_completer_flags(ap)  # the local model's: --max-tokens, --ngram, ...
     add_db_args(ap)  # --db URL, --db-schema, --db-values, --db-refresh-s, timeouts
     a = ap.parse_args(argv)
     if a.fim_url and not a.fim_model:
         ap.error("--fim-url needs --fim-model")
-    return Options(ckpt=a.ckpt, schema_files=[os.path.abspath(p) for p in a.schema], schema_glob=a.schema_glob,
-                   db=db_options(a), fim_url=a.fim_url, fim_model=a.fim_model, fim_tokenizer=a.fim_tokenizer,
-                   fim_max_prompt_tokens=a.fim_max_prompt_tokens, fim_max_tokens=a.fim_max_tokens,
-                   fim_timeout=a.fim_timeout, fim_retry_s=a.fim_retry_s, debounce_ms=a.debounce_ms, poll_s=a.poll_s,
-                   completer=completer_options(a))
+    return Options(
+        ckpt=a.ckpt,
+        schema_files=[os.path.abspath(p) for p in a.schema],
+        schema_glob=a.schema_glob,
+        db=db_options(a),
+        fim_url=a.fim_url,
+        fim_model=a.fim_model,
+        fim_tokenizer=a.fim_tokenizer,
+        fim_max_prompt_tokens=a.fim_max_prompt_tokens,
+        fim_max_tokens=a.fim_max_tokens,
+        fim_timeout=a.fim_timeout,
+        fim_retry_s=a.fim_retry_s,
+        debounce_ms=a.debounce_ms,
+        poll_s=a.poll_s,
+        completer=completer_options(a),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Check the settings, start loading the model, serve LSP on stdin/stdout."""
     opts = parse_args(argv)
     try:
-        from sample import resolve_ckpt
+        from sqlcomplete.completion.engine import resolve_ckpt
+
         try:
             resolve_ckpt(opts.ckpt)
         except FileNotFoundError:
             if not opts.fim_url:
                 raise
-            print("lsp.py: no local model: the FIM backend answers alone, with no fallback", file=sys.stderr)
+            print(
+                "lsp.py: no local model: the FIM backend answers alone, with no fallback",
+                file=sys.stderr,
+            )
         for path in opts.schema_files:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"--schema {path}: no such file")

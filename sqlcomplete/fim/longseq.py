@@ -21,6 +21,7 @@ token after input_ids[t], or -100), position_ids restart at each sample, sample_
 non-decreasing per row (one contiguous run of tokens per sample) with -1 for trailing padding.
 `batch_loss(model, batch, cfg)` is fim/sft.py's entry; `packed_loss` the same on tensors.
 """
+
 import types
 import warnings
 from contextlib import nullcontext
@@ -34,7 +35,7 @@ from torch.distributed.nn.functional import all_to_all_single
 from torch.nn.attention.flex_attention import BlockMask, flex_attention
 from torch.utils.checkpoint import checkpoint
 
-from model import ModelArgs, Transformer
+from sqlcomplete.model import ModelArgs, Transformer
 
 
 @dataclass
@@ -43,25 +44,36 @@ class LongSeqConfig:
     tiled_mlp: bool = False
     attention: str = "sdpa"  # "sdpa": one SDPA call per sample; "flex": flex_attention with a document block mask
     checkpoint_activations: bool = False
-    offload_activations: bool = False  # with checkpointing: layer inputs wait for backward in CPU memory
+    offload_activations: bool = (
+        False  # with checkpointing: layer inputs wait for backward in CPU memory
+    )
     loss_chunk: int = 1024  # tokens per LM-head tile: 1024 x 151936 fp32 logits are 0.6 GB
-    mlp_chunk: int = 4096  # tokens per MLP tile: 4096 x 9728 intermediates, 4 of them in bf16, are 0.3 GB
+    mlp_chunk: int = (
+        4096  # tokens per MLP tile: 4096 x 9728 intermediates, 4 of them in bf16, are 0.3 GB
+    )
     flex_block: int = 128  # flex_attention block size (tokens)
 
     def __post_init__(self):
         if self.attention not in ("sdpa", "flex"):
             raise ValueError(f"attention must be 'sdpa' or 'flex', not {self.attention!r}")
         if self.offload_activations and not self.checkpoint_activations:
-            raise ValueError("offload_activations offloads the checkpointed layer inputs: set checkpoint_activations")
+            raise ValueError(
+                "offload_activations offloads the checkpointed layer inputs: set checkpoint_activations"
+            )
         if min(self.loss_chunk, self.mlp_chunk, self.flex_block) < 1:
             raise ValueError("chunk and block sizes must be positive")
 
 
 # ---- tiled LM head + cross-entropy ----
 
+
 def _autocast_state(device_type: str):
     """The autocast in force, to recompute in backward exactly as forward computed."""
-    return (device_type, torch.get_autocast_dtype(device_type)) if torch.is_autocast_enabled(device_type) else None
+    return (
+        (device_type, torch.get_autocast_dtype(device_type))
+        if torch.is_autocast_enabled(device_type)
+        else None
+    )
 
 
 def _autocast(state):
@@ -83,11 +95,13 @@ class TiledLinearCrossEntropy(torch.autograd.Function):
         lse = torch.empty(h.shape[0], device=h.device, dtype=acc)
         total = torch.zeros((), device=h.device, dtype=acc)
         for s in range(0, h.shape[0], chunk):
-            logits = (h[s:s + chunk] @ weight.T).to(acc)  # (n, V)
-            target = logits.gather(1, labels[s:s + chunk, None]).squeeze(1)
+            logits = (h[s : s + chunk] @ weight.T).to(acc)  # (n, V)
+            target = logits.gather(1, labels[s : s + chunk, None]).squeeze(1)
             m = logits.amax(dim=-1)
-            lse[s:s + chunk] = logits.sub_(m[:, None]).exp_().sum(-1).log_().add_(m)  # in place: one (n, V) buffer
-            total += (lse[s:s + chunk] - target).sum()
+            lse[s : s + chunk] = (
+                logits.sub_(m[:, None]).exp_().sum(-1).log_().add_(m)
+            )  # in place: one (n, V) buffer
+            total += (lse[s : s + chunk] - target).sum()
             del logits  # before the next chunk's
         ctx.save_for_backward(h, weight, labels, lse)
         ctx.chunk, ctx.amp = chunk, _autocast_state(h.device.type)
@@ -99,15 +113,21 @@ class TiledLinearCrossEntropy(torch.autograd.Function):
         grad_h = torch.empty_like(h)
         grad_w = torch.zeros_like(weight)
         for s in range(0, h.shape[0], ctx.chunk):
-            hc, yc = h[s:s + ctx.chunk], labels[s:s + ctx.chunk]
+            hc, yc = h[s : s + ctx.chunk], labels[s : s + ctx.chunk]
             with _autocast(ctx.amp):
-                p = (hc @ weight.T).to(lse.dtype).sub_(lse[s:s + ctx.chunk, None]).exp_()  # softmax (n, V)
-                p[torch.arange(len(yc), device=p.device), yc] -= 1  # d(CE)/d(logits) = softmax - onehot
+                p = (
+                    (hc @ weight.T).to(lse.dtype).sub_(lse[s : s + ctx.chunk, None]).exp_()
+                )  # softmax (n, V)
+                p[torch.arange(len(yc), device=p.device), yc] -= (
+                    1  # d(CE)/d(logits) = softmax - onehot
+                )
                 g = p.mul_(grad).to(h.dtype)
                 del p
-                grad_h[s:s + ctx.chunk] = g @ weight
+                grad_h[s : s + ctx.chunk] = g @ weight
                 if ctx.amp:
-                    grad_w += g.T @ hc  # a bf16 product into the fp32 gradient, as autocast's own backward
+                    grad_w += (
+                        g.T @ hc
+                    )  # a bf16 product into the fp32 gradient, as autocast's own backward
                 else:
                     grad_w.addmm_(g.T, hc)  # no (V, dim) temporary
                 del g  # before the next chunk's
@@ -115,6 +135,7 @@ class TiledLinearCrossEntropy(torch.autograd.Function):
 
 
 # ---- tiled SwiGLU MLP ----
+
 
 def swiglu(x, gate, up, down):
     return F.linear(F.silu(F.linear(x, gate)) * F.linear(x, up), down)
@@ -130,7 +151,7 @@ class TiledMLP(torch.autograd.Function):
         x2 = x.reshape(-1, x.shape[-1])
         out = torch.empty(x2.shape[0], down.shape[0], device=x.device, dtype=x.dtype)
         for s in range(0, x2.shape[0], chunk):
-            out[s:s + chunk] = swiglu(x2[s:s + chunk], gate, up, down)
+            out[s : s + chunk] = swiglu(x2[s : s + chunk], gate, up, down)
         return out.view(*x.shape[:-1], down.shape[0])
 
     @staticmethod
@@ -142,11 +163,11 @@ class TiledMLP(torch.autograd.Function):
         acc = torch.promote_types(x.dtype, torch.float32)
         grad_ws = [torch.zeros(w.shape, device=w.device, dtype=acc) for w in ws]
         for s in range(0, x2.shape[0], ctx.chunk):
-            xc = x2[s:s + ctx.chunk].detach().requires_grad_()
+            xc = x2[s : s + ctx.chunk].detach().requires_grad_()
             with torch.enable_grad(), _autocast(ctx.amp):
                 yc = swiglu(xc, *ws)
-            gx, *gws = torch.autograd.grad(yc, (xc, *ws), g2[s:s + ctx.chunk])
-            grad_x[s:s + ctx.chunk] = gx
+            gx, *gws = torch.autograd.grad(yc, (xc, *ws), g2[s : s + ctx.chunk])
+            grad_x[s : s + ctx.chunk] = gx
             for acc, g in zip(grad_ws, gws):
                 acc += g
         return (grad_x.view_as(x), *(g.to(w.dtype) for g, w in zip(grad_ws, ws)), None)
@@ -154,29 +175,40 @@ class TiledMLP(torch.autograd.Function):
 
 # ---- document masks for packed rows ----
 
+
 def check_packing(sample_ids: torch.Tensor, position_ids: torch.Tensor) -> torch.Tensor:
     """Sample ids with trailing padding (-1) made one more sample; ValueError unless every sample
     is one contiguous run of tokens (ids >= 0, non-decreasing along the row), padding only ends a
     row, and positions count up by one inside each sample (padding included)."""
     if sample_ids.shape != position_ids.shape or sample_ids.dim() != 2:
-        raise ValueError(f"sample_ids {tuple(sample_ids.shape)} and position_ids {tuple(position_ids.shape)} "
-                         "must both be (batch, seq_len)")
+        raise ValueError(
+            f"sample_ids {tuple(sample_ids.shape)} and position_ids {tuple(position_ids.shape)} "
+            "must both be (batch, seq_len)"
+        )
     if sample_ids.is_floating_point() or position_ids.is_floating_point():
         raise ValueError("sample_ids and position_ids must be integer tensors")
     pad = sample_ids == -1
     ids = torch.where(pad, sample_ids.max(dim=1, keepdim=True).values + 1, sample_ids)
     step = ids[:, 1:] - ids[:, :-1]
-    bad = torch.stack([(sample_ids < -1).any(), (pad[:, :-1] & ~pad[:, 1:]).any(), (step < 0).any(),
-                       (position_ids < 0).any(),
-                       (position_ids[:, 1:] != position_ids[:, :-1] + 1)[step == 0].any()]).tolist()
+    bad = torch.stack(
+        [
+            (sample_ids < -1).any(),
+            (pad[:, :-1] & ~pad[:, 1:]).any(),
+            (step < 0).any(),
+            (position_ids < 0).any(),
+            (position_ids[:, 1:] != position_ids[:, :-1] + 1)[step == 0].any(),
+        ]
+    ).tolist()
     if bad[0]:
         raise ValueError("sample ids must be >= 0, or -1 for padding")
     if bad[1]:
         raise ValueError("padding (sample id -1) must end its row")
     if bad[2]:
         i = int((step < 0).nonzero()[0, 1]) + 1
-        raise ValueError(f"sample ids decrease at token {i}: each sample must be one contiguous run of tokens "
-                         "with non-decreasing ids along the row")
+        raise ValueError(
+            f"sample ids decrease at token {i}: each sample must be one contiguous run of tokens "
+            "with non-decreasing ids along the row"
+        )
     if bad[3] or bad[4]:
         raise ValueError("position ids must be >= 0 and count up by one inside each sample")
     return ids
@@ -184,7 +216,9 @@ def check_packing(sample_ids: torch.Tensor, position_ids: torch.Tensor) -> torch
 
 def sample_lengths(sample_ids: torch.Tensor) -> list[list[int]]:
     """Lengths of the samples of each row, in order."""
-    return [torch.unique_consecutive(row, return_counts=True)[1].tolist() for row in sample_ids.cpu()]
+    return [
+        torch.unique_consecutive(row, return_counts=True)[1].tolist() for row in sample_ids.cpu()
+    ]
 
 
 def doc_block_mask(sample_ids: torch.Tensor, block: int = 128) -> BlockMask:
@@ -197,15 +231,22 @@ def doc_block_mask(sample_ids: torch.Tensor, block: int = 128) -> BlockMask:
     B, T = sample_ids.shape
     starts = torch.arange(0, T, block, device=sample_ids.device)
     ends = (starts + block).clamp(max=T) - 1
-    first, last = sample_ids[:, starts], sample_ids[:, ends]  # (B, n): sample id at each block's edges
+    first, last = (
+        sample_ids[:, starts],
+        sample_ids[:, ends],
+    )  # (B, n): sample id at each block's edges
     n = len(starts)
     i = torch.arange(n, device=sample_ids.device)[:, None]  # q block
     j = torch.arange(n, device=sample_ids.device)[None, :]  # kv block
-    visible = (j <= i) & (last[:, None, :] >= first[:, :, None])  # (B, n, n): kv block reaches q block's first sample
+    visible = (j <= i) & (
+        last[:, None, :] >= first[:, :, None]
+    )  # (B, n, n): kv block reaches q block's first sample
     full = (j < i) & (first[:, None, :] == last[:, :, None]) & (ends - starts == block - 1)[:, None]
     partial = visible & ~full
 
-    def ordered(dense):  # (B, n, n) bool -> counts (B, 1, n), indices of the True blocks first (B, 1, n, n)
+    def ordered(
+        dense,
+    ):  # (B, n, n) bool -> counts (B, 1, n), indices of the True blocks first (B, 1, n, n)
         idx = torch.sort(dense.to(torch.int8), dim=-1, descending=True, stable=True).indices
         return dense.sum(-1, dtype=torch.int32)[:, None], idx.to(torch.int32)[:, None]
 
@@ -214,13 +255,21 @@ def doc_block_mask(sample_ids: torch.Tensor, block: int = 128) -> BlockMask:
 
     kv_num, kv_idx = ordered(partial)
     full_num, full_idx = ordered(full)
-    return BlockMask.from_kv_blocks(kv_num, kv_idx, full_num, full_idx, BLOCK_SIZE=block,
-                                    mask_mod=same_sample_causal, seq_lengths=(T, T))
+    return BlockMask.from_kv_blocks(
+        kv_num,
+        kv_idx,
+        full_num,
+        full_idx,
+        BLOCK_SIZE=block,
+        mask_mod=same_sample_causal,
+        seq_lengths=(T, T),
+    )
 
 
 @dataclass
 class DocMask:
     """What attention needs to keep packed samples apart, built once per batch for all layers."""
+
     lengths: list[list[int]]  # per row, sample lengths (the "sdpa" path)
     block_mask: BlockMask | None = None  # the "flex" path
     sp_group: object = field(default=None, repr=False)  # Ulysses sequence-parallel group, or None
@@ -233,9 +282,13 @@ def _flex(q, k, v, block_mask):
     global _compiled_flex
     if q.is_cuda:  # fused kernel; eager flex materializes the (T, T) scores
         if _compiled_flex is None:
-            _compiled_flex = torch.compile(flex_attention)  # a second row length recompiles once, for any length
+            _compiled_flex = torch.compile(
+                flex_attention
+            )  # a second row length recompiles once, for any length
         return _compiled_flex(q, k, v, block_mask=block_mask, enable_gqa=True)
-    with warnings.catch_warnings():  # eager on purpose off CUDA (CPU tests): torch's advice to compile is noise here
+    with (
+        warnings.catch_warnings()
+    ):  # eager on purpose off CUDA (CPU tests): torch's advice to compile is noise here
         warnings.filterwarnings("ignore", message="flex_attention called without torch.compile")
         return flex_attention(q, k, v, block_mask=block_mask, enable_gqa=True)
 
@@ -248,8 +301,15 @@ def doc_attention(q, k, v, mask: DocMask):
     for b, lengths in enumerate(mask.lengths):
         out, s = [], 0
         for n in lengths:
-            out.append(F.scaled_dot_product_attention(q[b:b + 1, :, s:s + n], k[b:b + 1, :, s:s + n],
-                                                      v[b:b + 1, :, s:s + n], is_causal=True, enable_gqa=True))
+            out.append(
+                F.scaled_dot_product_attention(
+                    q[b : b + 1, :, s : s + n],
+                    k[b : b + 1, :, s : s + n],
+                    v[b : b + 1, :, s : s + n],
+                    is_causal=True,
+                    enable_gqa=True,
+                )
+            )
             s += n
         rows.append(torch.cat(out, dim=2))
     return torch.cat(rows, dim=0)
@@ -257,11 +317,14 @@ def doc_attention(q, k, v, mask: DocMask):
 
 # ---- Ulysses sequence parallelism ----
 
+
 def seq_to_heads(x, group):
     """(B, H, T/P, D) on each of P ranks -> (B, H/P, T, D): all heads' slices in, this rank's heads out."""
     P = group.size()
     B, H, Tl, D = x.shape
-    x = x.reshape(B, P, H // P, Tl, D).transpose(0, 1).contiguous()  # (P, B, H/P, Tl, D): chunk j goes to rank j
+    x = (
+        x.reshape(B, P, H // P, Tl, D).transpose(0, 1).contiguous()
+    )  # (P, B, H/P, Tl, D): chunk j goes to rank j
     x = all_to_all_single(torch.empty_like(x), x, group=group)  # chunk j: slice j of the row
     return x.permute(1, 2, 0, 3, 4).reshape(B, H // P, P * Tl, D)
 
@@ -270,7 +333,9 @@ def heads_to_seq(x, group):
     """(B, H/P, T, D) -> (B, H, T/P, D): the inverse of seq_to_heads."""
     P = group.size()
     B, Hl, T, D = x.shape
-    x = x.reshape(B, Hl, P, T // P, D).permute(2, 0, 1, 3, 4).contiguous()  # (P, B, H/P, Tl, D): slice j to rank j
+    x = (
+        x.reshape(B, Hl, P, T // P, D).permute(2, 0, 1, 3, 4).contiguous()
+    )  # (P, B, H/P, Tl, D): slice j to rank j
     x = all_to_all_single(torch.empty_like(x), x, group=group)  # chunk j: heads of rank j
     return x.transpose(0, 1).reshape(B, P * Hl, T // P, D)
 
@@ -278,9 +343,13 @@ def heads_to_seq(x, group):
 def kv_repeats(n_heads: int, n_kv_heads: int, sp: int) -> int:
     """How often to repeat each key/value head so that the P ranks can split them by query head."""
     if n_heads % sp:
-        raise ValueError(f"sequence parallel size {sp} must divide the number of attention heads {n_heads}")
+        raise ValueError(
+            f"sequence parallel size {sp} must divide the number of attention heads {n_heads}"
+        )
     if n_kv_heads % sp == 0:
-        return 1  # each rank gets n_kv/P whole kv heads, which serve exactly its n_heads/P query heads
+        return (
+            1  # each rank gets n_kv/P whole kv heads, which serve exactly its n_heads/P query heads
+        )
     if sp % n_kv_heads == 0:
         return sp // n_kv_heads  # one (replicated) kv head per rank
     return n_heads // n_kv_heads  # fall back to one kv head per query head
@@ -295,15 +364,21 @@ def shard_batch(input_ids, labels, position_ids, sample_ids, rank: int, size: in
     B, T = input_ids.shape
     pad = -T % size
     if pad:
+
         def ext(t, tail):
             return torch.cat([t, tail.to(t.dtype)], dim=1)
-        tail_pos = torch.where(sample_ids[:, -1:] == -1, position_ids[:, -1:] + 1, 0)  # continue a padding run
+
+        tail_pos = torch.where(
+            sample_ids[:, -1:] == -1, position_ids[:, -1:] + 1, 0
+        )  # continue a padding run
         input_ids = ext(input_ids, torch.full((B, pad), pad_id, device=input_ids.device))
         labels = ext(labels, torch.full((B, pad), -100, device=labels.device))
         position_ids = ext(position_ids, tail_pos + torch.arange(pad, device=position_ids.device))
         sample_ids = ext(sample_ids, torch.full((B, pad), -1, device=sample_ids.device))
     n = (T + pad) // size
-    return tuple(t[:, rank * n:(rank + 1) * n] for t in (input_ids, labels, position_ids, sample_ids))
+    return tuple(
+        t[:, rank * n : (rank + 1) * n] for t in (input_ids, labels, position_ids, sample_ids)
+    )
 
 
 _sp_groups = {}
@@ -315,7 +390,9 @@ def sequence_parallel_group(size: int):
     if size <= 1:
         return None
     if dist.get_world_size() % size:
-        raise ValueError(f"sequence parallel size {size} does not divide {dist.get_world_size()} ranks")
+        raise ValueError(
+            f"sequence parallel size {size} does not divide {dist.get_world_size()} ranks"
+        )
     if size not in _sp_groups:
         _sp_groups[size], _ = dist.new_subgroups(group_size=size)
     return _sp_groups[size]
@@ -326,8 +403,10 @@ def _gather_row(t, group):
     sizes = [torch.zeros(2, dtype=torch.long, device=t.device) for _ in range(group.size())]
     dist.all_gather(sizes, torch.tensor(t.shape, device=t.device), group=group)
     if any(s.tolist() != list(t.shape) for s in sizes):
-        raise ValueError(f"sequence-parallel ranks hold slices of different shapes {[s.tolist() for s in sizes]}: "
-                         "cut rows with shard_batch, which pads the row to a multiple of the group size")
+        raise ValueError(
+            f"sequence-parallel ranks hold slices of different shapes {[s.tolist() for s in sizes]}: "
+            "cut rows with shard_batch, which pads the row to a multiple of the group size"
+        )
     parts = [torch.empty_like(t) for _ in range(group.size())]
     dist.all_gather(parts, t.contiguous(), group=group)
     return torch.cat(parts, dim=1)
@@ -335,12 +414,15 @@ def _gather_row(t, group):
 
 # ---- the forward ----
 
+
 def doc_attend(q, k, v, mask: DocMask, n_heads: int, n_kv_heads: int):
     """Document-masked attention, Ulysses across mask.sp_group if set: model.Attention's `attend`.
     q (B, H, T, D), k/v (B, KV, T, D), T this rank's slice -> (B, H, T, D)."""
     if mask.sp_group is not None:
         rep = kv_repeats(n_heads, n_kv_heads, mask.sp_group.size())
-        if rep > 1:  # (B, KV, T, D) -> (B, KV * rep, T, D), kv head i becoming heads i*rep .. i*rep+rep-1
+        if (
+            rep > 1
+        ):  # (B, KV, T, D) -> (B, KV * rep, T, D), kv head i becoming heads i*rep .. i*rep+rep-1
             k, v = (t[:, :, None].expand(-1, -1, rep, -1, -1).flatten(1, 2) for t in (k, v))
         q, k, v = (seq_to_heads(t, mask.sp_group) for t in (q, k, v))  # (B, heads/P, T_full, D)
     y = doc_attention(q, k, v, mask)
@@ -355,13 +437,24 @@ def tiled_mlp(chunk: int, mlp, x):
 def block_forward(layer, h, cos, sin, mask: DocMask, cfg: LongSeqConfig):
     """One model.Block over a (B, T, dim) slice of packed rows, with this file's attention and MLP,
     checkpointed if cfg says so."""
-    attend = partial(doc_attend, mask=mask, n_heads=layer.self_attn.n_heads, n_kv_heads=layer.self_attn.n_kv_heads)
+    attend = partial(
+        doc_attend,
+        mask=mask,
+        n_heads=layer.self_attn.n_heads,
+        n_kv_heads=layer.self_attn.n_kv_heads,
+    )
     mlp = partial(tiled_mlp, cfg.mlp_chunk) if cfg.tiled_mlp else None
-    fn = partial(layer, cos=cos, sin=sin, attend=attend, mlp=mlp)  # cos/sin by closure: never offloaded
+    fn = partial(
+        layer, cos=cos, sin=sin, attend=attend, mlp=mlp
+    )  # cos/sin by closure: never offloaded
     if not cfg.checkpoint_activations:
         return fn(h)
     # checkpoint saves its inputs through the active saved-tensor hooks: save_on_cpu sends h to host memory
-    offload = torch.autograd.graph.save_on_cpu(pin_memory=h.is_cuda) if cfg.offload_activations else nullcontext()
+    offload = (
+        torch.autograd.graph.save_on_cpu(pin_memory=h.is_cuda)
+        if cfg.offload_activations
+        else nullcontext()
+    )
     with offload:
         return checkpoint(fn, h, use_reentrant=False)
 
@@ -376,15 +469,29 @@ def model_loss(model, input_ids, labels, position_ids, mask: DocMask, cfg: LongS
     h = model.norm(h)
     if not cfg.tiled_loss:
         logits = model.lm_head(h).float()  # (B, T, V): the memory the tiled path avoids
-        return F.cross_entropy(logits.view(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100,
-                               reduction="sum")
-    keep = (labels.reshape(-1) != -100).nonzero().squeeze(1)  # only labelled positions reach the head
-    return TiledLinearCrossEntropy.apply(h.reshape(-1, h.size(-1))[keep], model.lm_head.weight,
-                                         labels.reshape(-1)[keep], cfg.loss_chunk)
+        return F.cross_entropy(
+            logits.view(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100, reduction="sum"
+        )
+    keep = (
+        (labels.reshape(-1) != -100).nonzero().squeeze(1)
+    )  # only labelled positions reach the head
+    return TiledLinearCrossEntropy.apply(
+        h.reshape(-1, h.size(-1))[keep],
+        model.lm_head.weight,
+        labels.reshape(-1)[keep],
+        cfg.loss_chunk,
+    )
 
 
-def packed_loss(model, input_ids, labels, position_ids, sample_ids, cfg: LongSeqConfig | None = None,
-                sp_group=None) -> tuple[torch.Tensor, torch.Tensor]:
+def packed_loss(
+    model,
+    input_ids,
+    labels,
+    position_ids,
+    sample_ids,
+    cfg: LongSeqConfig | None = None,
+    sp_group=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(sum of cross-entropy over labels != -100, number of such labels) of a packed (B, T) batch.
 
     With `sp_group` each rank passes its slice (shard_batch) and gets its slice's share of both
@@ -392,19 +499,29 @@ def packed_loss(model, input_ids, labels, position_ids, sample_ids, cfg: LongSeq
     ranks for the mean; under FSDP2/DDP, which average gradients over ranks, scale by their number.
     """
     cfg = cfg or LongSeqConfig()
-    if input_ids.dim() != 2 or not (input_ids.shape == labels.shape == position_ids.shape == sample_ids.shape):
-        raise ValueError(f"input_ids, labels, position_ids and sample_ids must share one (batch, seq_len) shape, got "
-                         f"{[tuple(t.shape) for t in (input_ids, labels, position_ids, sample_ids)]}")
+    if input_ids.dim() != 2 or not (
+        input_ids.shape == labels.shape == position_ids.shape == sample_ids.shape
+    ):
+        raise ValueError(
+            f"input_ids, labels, position_ids and sample_ids must share one (batch, seq_len) shape, got "
+            f"{[tuple(t.shape) for t in (input_ids, labels, position_ids, sample_ids)]}"
+        )
     if model.args.dropout and model.training:
         raise ValueError("packed_loss does not apply dropout: set dropout=0 (Qwen3 has none)")
     if sp_group is not None and sp_group.size() > 1:
-        kv_repeats(model.args.n_heads, model.args.n_kv_heads, sp_group.size())  # clear error before any collective
-        full_ids, full_pos = _gather_row(torch.cat([sample_ids, position_ids]), sp_group).split(len(sample_ids))
+        kv_repeats(
+            model.args.n_heads, model.args.n_kv_heads, sp_group.size()
+        )  # clear error before any collective
+        full_ids, full_pos = _gather_row(torch.cat([sample_ids, position_ids]), sp_group).split(
+            len(sample_ids)
+        )
     else:
         sp_group, full_ids, full_pos = None, sample_ids, position_ids
     full_ids = check_packing(full_ids, full_pos)
     if int(full_pos.max()) >= model.args.max_seq_len:
-        raise ValueError(f"position {int(full_pos.max())} beyond max_seq_len {model.args.max_seq_len}")
+        raise ValueError(
+            f"position {int(full_pos.max())} beyond max_seq_len {model.args.max_seq_len}"
+        )
     mask = DocMask(sample_lengths(full_ids), sp_group=sp_group)
     if cfg.attention == "flex":
         mask.block_mask = doc_block_mask(full_ids, cfg.flex_block)
@@ -420,7 +537,9 @@ def batch_loss(model, batch: dict, cfg) -> tuple[torch.Tensor, torch.Tensor]:
     cfg.sequence_parallel > 1: every rank of a group of that many consecutive ranks passes the
     same full rows; each computes its slice and returns its share of (loss sum, label count).
     """
-    lcfg = LongSeqConfig(**{f.name: getattr(cfg, f.name) for f in fields(LongSeqConfig) if hasattr(cfg, f.name)})
+    lcfg = LongSeqConfig(
+        **{f.name: getattr(cfg, f.name) for f in fields(LongSeqConfig) if hasattr(cfg, f.name)}
+    )
     args = batch["input_ids"], batch["labels"], batch["position_ids"], batch["sample_ids"]
     group = sequence_parallel_group(getattr(cfg, "sequence_parallel", 1))
     if group is not None:
@@ -430,8 +549,10 @@ def batch_loss(model, batch: dict, cfg) -> tuple[torch.Tensor, torch.Tensor]:
 
 # ---- FSDP2 ----
 
+
 def _is_fsdp(module) -> bool:
     from torch.distributed.fsdp import FSDPModule
+
     return isinstance(module, FSDPModule)
 
 
@@ -440,20 +561,33 @@ def register_fsdp_forwards(model):
     model a `longseq_forward` method that FSDP2 gathers them around (register_fsdp_forward_method). The
     layers run their own forward, which FSDP2 hooks already."""
     from torch.distributed.fsdp import register_fsdp_forward_method
+
     model.longseq_forward = types.MethodType(model_loss, model)
     register_fsdp_forward_method(model, "longseq_forward")
 
 
-def shard_model(model, mesh, cpu_offload: bool = False, mp_policy=None, reshard_after_forward: bool = True):
+def shard_model(
+    model, mesh, cpu_offload: bool = False, mp_policy=None, reshard_after_forward: bool = True
+):
     """FSDP2 over all ranks of `mesh` (a 2-D data x sequence mesh is flattened): one unit per layer plus the root.
 
     cpu_offload keeps sharded parameters, gradients and the optimizer step in host memory.
     """
-    from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, OffloadPolicy, fully_shard
+    from torch.distributed.fsdp import (
+        CPUOffloadPolicy,
+        MixedPrecisionPolicy,
+        OffloadPolicy,
+        fully_shard,
+    )
+
     if mesh.ndim > 1:
         mesh = mesh._flatten()
-    kw = dict(mesh=mesh, offload_policy=CPUOffloadPolicy() if cpu_offload else OffloadPolicy(),
-              mp_policy=mp_policy or MixedPrecisionPolicy(), reshard_after_forward=reshard_after_forward)
+    kw = dict(
+        mesh=mesh,
+        offload_policy=CPUOffloadPolicy() if cpu_offload else OffloadPolicy(),
+        mp_policy=mp_policy or MixedPrecisionPolicy(),
+        reshard_after_forward=reshard_after_forward,
+    )
     for layer in model.layers:
         fully_shard(layer, **kw)
     fully_shard(model, **kw)
@@ -462,6 +596,7 @@ def shard_model(model, mesh, cpu_offload: bool = False, mp_policy=None, reshard_
 
 
 # ---- FLOPs ----
+
 
 def train_flops(args: ModelArgs, lengths: list[list[int]]) -> float:
     """Model FLOPs of one forward + backward over packed rows (no recomputation counted).

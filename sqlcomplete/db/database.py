@@ -22,6 +22,7 @@ SQLite is read with the standard library; the others need `pip install .[db]`.
   sample (TABLESAMPLE SYSTEM on PostgreSQL), timed out by the query timeout; cached per column.
   They are for the front-ends to show and nothing else: never logged, never sent to a FIM backend.
 """
+
 import argparse
 import os
 import re
@@ -33,18 +34,34 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-TEXT_TYPE = re.compile(r"char|text|string|clob|enum|citext|\bname\b|uuid|json", re.I)  # values shown in quotes
+from sqlcomplete.sql.lexicon import WRITTEN_NAME, unquote
+from sqlcomplete.sql.scan import string_start
+
+TEXT_TYPE = re.compile(
+    r"char|text|string|clob|enum|citext|\bname\b|uuid|json", re.I
+)  # values shown in quotes
 _NOT_TEXT = re.compile(r"json|uuid|\[\]", re.I)  # quoted, but no common values worth offering
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = set("""all and any as asc between by case check collate column constraint create cross current_date
+_RESERVED = set(
+    """all and any as asc between by case check collate column constraint create cross current_date
 current_time current_timestamp default delete desc distinct drop else end except exists false for foreign from full
 group having in index inner insert intersect into is join key left like limit natural not null offset on or order
 outer primary references right select set table then to true union unique update user using values when where with
-""".split())
+""".split()
+)
 MAX_VALUE_CHARS = 80  # longer values are prose, not something to pick from a menu
-MULTI_REFLECTION = {"postgresql", "mysql", "mariadb"}  # dialects whose get_multi_* read all tables at once
-DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "cockroachdb": "cockroachdb+psycopg",
-           "mysql": "mysql+pymysql", "mariadb": "mariadb+pymysql"}
+MULTI_REFLECTION = {
+    "postgresql",
+    "mysql",
+    "mariadb",
+}  # dialects whose get_multi_* read all tables at once
+DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "cockroachdb": "cockroachdb+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
 
 
 class DatabaseError(Exception):
@@ -57,7 +74,9 @@ class Column:
     type: str
     nullable: bool = True
     default: str | None = None
-    enum: list[str] = field(default_factory=list)  # an enum type's labels: values that cost no query
+    enum: list[str] = field(
+        default_factory=list
+    )  # an enum type's labels: values that cost no query
 
 
 @dataclass
@@ -67,17 +86,24 @@ class Table:
     columns: list[Column]
     primary_key: list[str] = field(default_factory=list)
     unique: list[list[str]] = field(default_factory=list)
-    foreign_keys: list[tuple[list[str], str, list[str]]] = field(default_factory=list)  # (columns, table, columns)
+    foreign_keys: list[tuple[list[str], str, list[str]]] = field(
+        default_factory=list
+    )  # (columns, table, columns)
     view: bool = False
     qualify: bool = False  # rendered as namespace.name
-    parents: list[tuple[str | None, str]] = field(default_factory=list)  # (namespace, name) of referenced tables
+    parents: list[tuple[str | None, str]] = field(
+        default_factory=list
+    )  # (namespace, name) of referenced tables
 
 
 @dataclass
 class DbOptions:
     """How to reach the database and how much of it to read."""
+
     url: str
-    schemas: list[str] = field(default_factory=list)  # --db-schema; empty: search_path / the default
+    schemas: list[str] = field(
+        default_factory=list
+    )  # --db-schema; empty: search_path / the default
     connect_timeout: float = 5.0
     query_timeout: float = 10.0
     values: bool = False  # --db-values: read column values
@@ -88,6 +114,7 @@ class DbOptions:
 
 # ---------------------------------------------------------------- URLs and passwords
 
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:") or "://" not in url
 
@@ -95,7 +122,7 @@ def is_sqlite(url: str) -> bool:
 def sqlite_path(url: str) -> str:
     """The file of sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's spelling) or a plain path."""
     if url.startswith("sqlite:"):
-        rest = urllib.parse.unquote(url[len("sqlite:"):]).split("?", 1)[0]
+        rest = urllib.parse.unquote(url[len("sqlite:") :]).split("?", 1)[0]
         if not rest.startswith("//"):
             raise ValueError(f"--db {url}: write sqlite:///relative.db or sqlite:////absolute.db")
         return rest[3:] or ":memory:"
@@ -112,7 +139,9 @@ def redact(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
-def pgpass_password(host: str, port: str, database: str, user: str, path: str | None = None) -> str | None:
+def pgpass_password(
+    host: str, port: str, database: str, user: str, path: str | None = None
+) -> str | None:
     """The password of the first matching ~/.pgpass line (libpq's rules: * matches anything, \\ escapes)."""
     path = path or os.environ.get("PGPASSFILE") or os.path.expanduser("~/.pgpass")
     try:
@@ -123,7 +152,10 @@ def pgpass_password(host: str, port: str, database: str, user: str, path: str | 
     for line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        fields = [p.replace("\\:", ":").replace("\\\\", "\\") for p in re.split(r"(?<!\\):", line, maxsplit=4)]
+        fields = [
+            p.replace("\\:", ":").replace("\\\\", "\\")
+            for p in re.split(r"(?<!\\):", line, maxsplit=4)
+        ]
         if len(fields) != 5:
             continue
         if all(f == "*" or f == v for f, v in zip(fields[:4], (host, port, database, user))):
@@ -140,9 +172,13 @@ def with_password(url):
     if backend in ("postgresql", "cockroachdb"):
         host = url.host or url.query.get("host") or "localhost"
         host = host if isinstance(host, str) else host[0]
-        port = str(url.port or url.query.get("port") or (26257 if backend == "cockroachdb" else 5432))
+        port = str(
+            url.port or url.query.get("port") or (26257 if backend == "cockroachdb" else 5432)
+        )
         user = url.username or os.environ.get("PGUSER") or _login_name()
-        password = os.environ.get("PGPASSWORD") or pgpass_password(host, port, url.database or user, user)
+        password = os.environ.get("PGPASSWORD") or pgpass_password(
+            host, port, url.database or user, user
+        )
     elif backend in ("mysql", "mariadb"):
         password = os.environ.get("MYSQL_PWD")
     return url.set(password=password) if password is not None else url
@@ -151,6 +187,7 @@ def with_password(url):
 def _login_name() -> str:
     try:
         import pwd
+
         return pwd.getpwuid(os.getuid()).pw_name
     except (ImportError, KeyError):
         return os.environ.get("USER", "")
@@ -166,6 +203,7 @@ def one_line(e: BaseException, secret: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------- rendering
+
 
 def quote(name: str, preparer=None) -> str:
     """A name as the database needs it written: bare when it can be, else quoted."""
@@ -222,7 +260,9 @@ def render_table(t: Table, preparer=None) -> str:
         if len(u) > 1:
             lines.append(f"UNIQUE ({', '.join(map(q, u))})")
     for cols, ref, ref_cols in t.foreign_keys:
-        lines.append(f"FOREIGN KEY ({', '.join(map(q, cols))}) REFERENCES {ref}({', '.join(map(q, ref_cols))})")
+        lines.append(
+            f"FOREIGN KEY ({', '.join(map(q, cols))}) REFERENCES {ref}({', '.join(map(q, ref_cols))})"
+        )
     return f"CREATE TABLE {name} (\n    " + ",\n    ".join(lines) + "\n);"
 
 
@@ -253,6 +293,7 @@ def dependency_order(tables: list[Table]) -> list[Table]:
 
 # ---------------------------------------------------------------- reading
 
+
 class Database:
     """One database: its schema (re-read on refresh()) and its columns' common values (cached)."""
 
@@ -281,12 +322,16 @@ class Database:
         try:
             import sqlalchemy as sa
         except ImportError:
-            raise DatabaseError(f"--db {self.shown_url}: needs SQLAlchemy and the database's driver: "
-                                "pip install 'sqlcomplete[db]'") from None
+            raise DatabaseError(
+                f"--db {self.shown_url}: needs SQLAlchemy and the database's driver: "
+                "pip install 'sqlcomplete[db]'"
+            ) from None
         try:
             url = sa.engine.make_url(self.url)
         except sa.exc.ArgumentError as e:
-            raise DatabaseError(f"--db {self.shown_url}: not a database URL ({one_line(e)})") from None
+            raise DatabaseError(
+                f"--db {self.shown_url}: not a database URL ({one_line(e)})"
+            ) from None
         if "+" not in url.drivername and url.drivername in DRIVERS:
             url = url.set(drivername=DRIVERS[url.drivername])
         url = with_password(url)
@@ -298,20 +343,34 @@ class Database:
         if backend in ("postgresql", "cockroachdb"):
             # libpq's connect_timeout is whole seconds (2 at least); the session is read-only from the start
             args["connect_timeout"] = max(2, round(self.opts.connect_timeout))
-            args["options"] = f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+            args["options"] = (
+                f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
+            )
         elif backend in ("mysql", "mariadb"):
-            args.update(connect_timeout=max(1, round(self.opts.connect_timeout)),
-                        read_timeout=max(1, round(self.opts.query_timeout)))
+            args.update(
+                connect_timeout=max(1, round(self.opts.connect_timeout)),
+                read_timeout=max(1, round(self.opts.query_timeout)),
+            )
             if url.get_driver_name() == "pymysql":
-                args["init_command"] = f"SET SESSION TRANSACTION READ ONLY, SESSION max_execution_time = {timeout_ms}"
+                args["init_command"] = (
+                    f"SET SESSION TRANSACTION READ ONLY, SESSION max_execution_time = {timeout_ms}"
+                )
         elif backend == "duckdb":
             args["read_only"] = True
         try:
-            engine = sa.create_engine(url, connect_args=args, pool_size=1, max_overflow=0, pool_pre_ping=True,
-                                      pool_timeout=self.opts.connect_timeout)
+            engine = sa.create_engine(
+                url,
+                connect_args=args,
+                pool_size=1,
+                max_overflow=0,
+                pool_pre_ping=True,
+                pool_timeout=self.opts.connect_timeout,
+            )
         except (ImportError, ModuleNotFoundError) as e:
-            raise DatabaseError(f"--db {self.shown_url}: the driver is not installed ({one_line(e)}): "
-                                "pip install 'sqlcomplete[db]'") from None
+            raise DatabaseError(
+                f"--db {self.shown_url}: the driver is not installed ({one_line(e)}): "
+                "pip install 'sqlcomplete[db]'"
+            ) from None
         except sa.exc.SQLAlchemyError as e:
             raise DatabaseError(f"--db {self.shown_url}: {one_line(e, self.secret)}") from None
         self._preparer = engine.dialect.identifier_preparer
@@ -321,7 +380,9 @@ class Database:
         if self.path != ":memory:" and not os.path.isfile(self.path):
             raise DatabaseError(f"--db {self.shown_url}: no such file {self.path}")
         uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
-        return sqlite3.connect(uri, uri=True, timeout=self.opts.connect_timeout, check_same_thread=False)
+        return sqlite3.connect(
+            uri, uri=True, timeout=self.opts.connect_timeout, check_same_thread=False
+        )
 
     def _watchdog(self, interrupt) -> threading.Timer:
         """Interrupt a query still running after the query timeout (DuckDB and SQLite have no server-side one)."""
@@ -341,7 +402,9 @@ class Database:
             except DatabaseError:
                 raise
             except Exception as e:  # noqa: BLE001 - any driver error: one line, the old schema stays
-                raise DatabaseError(f"database {self.shown_url}: {one_line(e, self.secret)}") from None
+                raise DatabaseError(
+                    f"database {self.shown_url}: {one_line(e, self.secret)}"
+                ) from None
         tables = dependency_order(tables)
         ddl = [render_table(t, self._preparer) for t in tables]
         self.read_s, self.read_at = time.perf_counter() - t0, time.monotonic()
@@ -355,26 +418,53 @@ class Database:
         con = self._connect_sqlite()
         timer = self._watchdog(con.interrupt)
         try:
-            rows = con.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
-                               "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid").fetchall()
+            rows = con.execute(
+                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"
+            ).fetchall()
             tables = []
             for name, kind in rows:
                 qn = quote(name)
-                cols = con.execute(f"PRAGMA table_info({qn})").fetchall()  # cid, name, type, notnull, dflt, pk
-                columns = [Column(c[1], c[2] or "TEXT", nullable=not c[3], default=c[4]) for c in cols]
+                cols = con.execute(
+                    f"PRAGMA table_info({qn})"
+                ).fetchall()  # cid, name, type, notnull, dflt, pk
+                columns = [
+                    Column(c[1], c[2] or "TEXT", nullable=not c[3], default=c[4]) for c in cols
+                ]
                 pk = [c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5])]
                 fks: dict[int, tuple[list, str, list]] = {}
-                for fk in con.execute(f"PRAGMA foreign_key_list({qn})").fetchall():  # id, seq, table, from, to
+                for fk in con.execute(
+                    f"PRAGMA foreign_key_list({qn})"
+                ).fetchall():  # id, seq, table, from, to
                     entry = fks.setdefault(fk[0], ([], quote(fk[2]), []))
                     entry[0].append(fk[3])
                     entry[2].append(fk[4] or (pk[0] if pk else fk[3]))
                 unique = []
-                for idx in con.execute(f"PRAGMA index_list({qn})").fetchall():  # seq, name, unique, origin, partial
+                for idx in con.execute(
+                    f"PRAGMA index_list({qn})"
+                ).fetchall():  # seq, name, unique, origin, partial
                     if idx[2] and idx[3] == "u":
-                        unique.append([r[2] for r in con.execute(f"PRAGMA index_info({quote(idx[1])})").fetchall()])
+                        unique.append(
+                            [
+                                r[2]
+                                for r in con.execute(
+                                    f"PRAGMA index_info({quote(idx[1])})"
+                                ).fetchall()
+                            ]
+                        )
                 fk_list = list(fks.values())
-                tables.append(Table(name, None, columns, pk, unique, fk_list, view=kind == "view",
-                                    parents=[(None, _unquote(fk[1])) for fk in fk_list]))
+                tables.append(
+                    Table(
+                        name,
+                        None,
+                        columns,
+                        pk,
+                        unique,
+                        fk_list,
+                        view=kind == "view",
+                        parents=[(None, unquote(fk[1])) for fk in fk_list],
+                    )
+                )
             return tables
         except sqlite3.Error as e:
             raise DatabaseError(f"database {self.path}: {one_line(e)}") from None
@@ -385,6 +475,7 @@ class Database:
     def _namespaces(self, conn, insp) -> tuple[list[str | None], set]:
         """The namespaces to read and those whose tables are written unqualified."""
         import sqlalchemy as sa
+
         default = insp.default_schema_name
         if self.opts.schemas:
             wanted = list(self.opts.schemas)
@@ -394,11 +485,14 @@ class Database:
             wanted = [default]
         unqualified = {default, None}
         if self.backend == "postgresql":
-            unqualified |= set(conn.execute(sa.text("SELECT unnest(current_schemas(false))")).scalars())
+            unqualified |= set(
+                conn.execute(sa.text("SELECT unnest(current_schemas(false))")).scalars()
+            )
         return [None if s == default else s for s in wanted], unqualified
 
     def _read_inspector(self) -> list[Table]:
         import sqlalchemy as sa
+
         try:
             with self._engine.connect() as conn:
                 dbapi = conn.connection.dbapi_connection
@@ -411,7 +505,9 @@ class Database:
                         namespaces, unqualified = self._namespaces(conn, insp)
                         tables = []
                         for ns in dict.fromkeys(namespaces):
-                            tables += self._read_namespace(insp, ns, ns in unqualified or ns is None)
+                            tables += self._read_namespace(
+                                insp, ns, ns in unqualified or ns is None
+                            )
                 finally:
                     if timer is not None:
                         timer.cancel()
@@ -423,22 +519,39 @@ class Database:
     def _read_duckdb(self, conn) -> list[Table]:
         """DuckDB's own catalog functions: duckdb-engine's inspector runs PostgreSQL catalog queries DuckDB lacks."""
         import sqlalchemy as sa
+
         default = conn.execute(sa.text("SELECT current_schema()")).scalar()
         wanted = list(self.opts.schemas) or [default]
-        rows = conn.execute(sa.text(
-            "SELECT schema_name, table_name, false FROM duckdb_tables() WHERE NOT internal "
-            "UNION ALL SELECT schema_name, view_name, true FROM duckdb_views() WHERE NOT internal")).fetchall()
-        tables = {(ns, name): Table(name, None if ns == default else ns, [], view=view, qualify=ns != default)
-                  for ns, name, view in rows if ns in wanted}
-        for ns, name, col, type_, nullable, default_ in conn.execute(sa.text(
+        rows = conn.execute(
+            sa.text(
+                "SELECT schema_name, table_name, false FROM duckdb_tables() WHERE NOT internal "
+                "UNION ALL SELECT schema_name, view_name, true FROM duckdb_views() WHERE NOT internal"
+            )
+        ).fetchall()
+        tables = {
+            (ns, name): Table(
+                name, None if ns == default else ns, [], view=view, qualify=ns != default
+            )
+            for ns, name, view in rows
+            if ns in wanted
+        }
+        for ns, name, col, type_, nullable, default_ in conn.execute(
+            sa.text(
                 "SELECT schema_name, table_name, column_name, data_type, is_nullable, column_default "
-                "FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index")):
+                "FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index"
+            )
+        ):
             if (ns, name) in tables:
-                tables[(ns, name)].columns.append(Column(col, clean_type(type_), bool(nullable), default_))
+                tables[(ns, name)].columns.append(
+                    Column(col, clean_type(type_), bool(nullable), default_)
+                )
         q = quoter(self._preparer)
-        for ns, name, kind, cols, ref, ref_cols in conn.execute(sa.text(
+        for ns, name, kind, cols, ref, ref_cols in conn.execute(
+            sa.text(
                 "SELECT schema_name, table_name, constraint_type, constraint_column_names, referenced_table, "
-                "referenced_column_names FROM duckdb_constraints()")):
+                "referenced_column_names FROM duckdb_constraints()"
+            )
+        ):
             t = tables.get((ns, name))
             if t is None:
                 continue
@@ -454,6 +567,7 @@ class Database:
     def _read_namespace(self, insp, ns: str | None, bare: bool) -> list[Table]:
         """One namespace's tables and views through the inspector (bare: written unqualified)."""
         from sqlalchemy.engine.reflection import ObjectKind
+
         views = set(insp.get_view_names(schema=ns))
         if self.backend in MULTI_REFLECTION:  # one query per kind of fact for all tables
             kinds = ObjectKind.TABLE | ObjectKind.VIEW | ObjectKind.MATERIALIZED_VIEW
@@ -485,7 +599,15 @@ class Database:
                     type_ = "TEXT"
                 if enum and getattr(c["type"], "name", None):
                     type_ = c["type"].name
-                cols.append(Column(c["name"], clean_type(type_), bool(c.get("nullable", True)), c.get("default"), enum))
+                cols.append(
+                    Column(
+                        c["name"],
+                        clean_type(type_),
+                        bool(c.get("nullable", True)),
+                        c.get("default"),
+                        enum,
+                    )
+                )
             pk = (pks.get(key) or {}).get("constrained_columns") or []
             foreign = []
             parents = []
@@ -497,18 +619,31 @@ class Database:
                 foreign.append((fk["constrained_columns"], ref, fk["referred_columns"]))
                 parents.append((ref_ns, fk["referred_table"]))
             unique = [u["column_names"] for u in uniques.get(key) or []]
-            out.append(Table(name, ns, cols, list(pk), unique, foreign, view=name in views, qualify=not bare,
-                             parents=parents))
+            out.append(
+                Table(
+                    name,
+                    ns,
+                    cols,
+                    list(pk),
+                    unique,
+                    foreign,
+                    view=name in views,
+                    qualify=not bare,
+                    parents=parents,
+                )
+            )
         return out
 
     # ------------------------------------------------------------ values
 
     def find_column(self, column: str, tables: list[str]) -> tuple[Table, Column] | None:
         """The column by name in the first of `tables` (names as written in SQL) that has it, else in any table."""
-        col = _unquote(column).lower()
-        wanted = [_unquote(t.split(".")[-1]).lower() for t in tables]
+        col = unquote(column).lower()
+        wanted = [unquote(t.split(".")[-1]).lower() for t in tables]
         named = [t for w in wanted for t in self.tables if t.name.lower() == w]
-        for t in named or self.tables:  # a table the statement names exists: do not guess another one
+        for t in (
+            named or self.tables
+        ):  # a table the statement names exists: do not guess another one
             for c in t.columns:
                 if c.name.lower() == col:
                     return t, c
@@ -530,8 +665,9 @@ class Database:
                         vals = self._read_values(table, column)
                     except Exception:  # noqa: BLE001 - no values this time; never logged: errors may quote data
                         return []
-            self._values[key] = [v for v in vals if v is not None and len(str(v)) <= MAX_VALUE_CHARS][
-                :self.opts.values_per_column]
+            self._values[key] = [
+                v for v in vals if v is not None and len(str(v)) <= MAX_VALUE_CHARS
+            ][: self.opts.values_per_column]
         return self._values[key]
 
     def _read_values(self, table: Table, column: Column) -> list[str]:
@@ -541,34 +677,58 @@ class Database:
             timer = self._watchdog(con.interrupt)
             try:
                 c, t = quote(column.name), quote(table.name)
-                return [str(v) for (v,) in con.execute(
-                    f"SELECT {c} FROM (SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT ?) "
-                    f"GROUP BY {c} ORDER BY count(*) DESC, {c} LIMIT ?", (rows, n)).fetchall()]
+                return [
+                    str(v)
+                    for (v,) in con.execute(
+                        f"SELECT {c} FROM (SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT ?) "
+                        f"GROUP BY {c} ORDER BY count(*) DESC, {c} LIMIT ?",
+                        (rows, n),
+                    ).fetchall()
+                ]
             finally:
                 timer.cancel()
                 con.close()
         import sqlalchemy as sa
+
         q = quoter(self._preparer)
         c = q(column.name)
         t = f"{q(table.namespace)}.{q(table.name)}" if table.namespace else q(table.name)
         with self._engine.connect() as conn:
-            timer = self._watchdog(conn.connection.dbapi_connection.interrupt) if self.backend == "duckdb" else None
+            timer = (
+                self._watchdog(conn.connection.dbapi_connection.interrupt)
+                if self.backend == "duckdb"
+                else None
+            )
             try:
                 sample = ""
                 if self.backend == "postgresql":
-                    mcv = conn.execute(sa.text(
-                        "SELECT most_common_vals::text::text[] FROM pg_catalog.pg_stats WHERE schemaname = "
-                        "coalesce(:ns, current_schema()) AND tablename = :t AND attname = :c"),
-                        {"ns": table.namespace, "t": table.name, "c": column.name}).scalar()
+                    mcv = conn.execute(
+                        sa.text(
+                            "SELECT most_common_vals::text::text[] FROM pg_catalog.pg_stats WHERE schemaname = "
+                            "coalesce(:ns, current_schema()) AND tablename = :t AND attname = :c"
+                        ),
+                        {"ns": table.namespace, "t": table.name, "c": column.name},
+                    ).scalar()
                     if mcv:
                         return [str(v) for v in mcv[:n]]
-                    est = conn.execute(sa.text("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = "
-                                               "CAST(:t AS regclass)"), {"t": t}).scalar() or 0
+                    est = (
+                        conn.execute(
+                            sa.text(
+                                "SELECT reltuples FROM pg_catalog.pg_class WHERE oid = "
+                                "CAST(:t AS regclass)"
+                            ),
+                            {"t": t},
+                        ).scalar()
+                        or 0
+                    )
                     if est > rows * 4:  # reads about `rows` rows' pages, not the table
                         sample = f" TABLESAMPLE SYSTEM ({max(0.01, 100.0 * rows * 2 / est):.4f})"
-                result = conn.execute(sa.text(
-                    f"SELECT v FROM (SELECT {c} AS v FROM {t}{sample} WHERE {c} IS NOT NULL LIMIT {int(rows)}) s "
-                    f"GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}"))
+                result = conn.execute(
+                    sa.text(
+                        f"SELECT v FROM (SELECT {c} AS v FROM {t}{sample} WHERE {c} IS NOT NULL LIMIT {int(rows)}) s "
+                        f"GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}"
+                    )
+                )
                 return [str(v) for v in result.scalars()]
             finally:
                 if timer is not None:
@@ -580,30 +740,51 @@ class Database:
             self._engine.dispose()
 
 
-def _unquote(name: str) -> str:
-    return name.strip().strip('`"[]')
-
-
 # ---------------------------------------------------------------- value completion
 
-_LEX = re.compile(r"'(?:[^']|'')*(?:'|\Z)|\"[^\"]*(?:\"|\Z)|--[^\n]*|/\*.*?(?:\*/|\Z)|[^'\"/-]+|.", re.S)
-_NAME = r'(?:"[^"]+"|`[^`]+`|[A-Za-z_][\w$]*)'
-_COMPARED = re.compile(rf"({_NAME}(?:\.{_NAME})?)\s*(?:=|<>|!=|(?:not\s+)?i?like)\s*\Z", re.I)
-_IN_LIST = re.compile(rf"({_NAME}(?:\.{_NAME})?)\s+(?:not\s+)?in\s*\(\s*(?:'(?:[^']|'')*'\s*,\s*)*\Z", re.I)
-_INSERT = re.compile(rf"\binsert\s+into\s+({_NAME}(?:\.{_NAME})?)\s*\(([^()]*)\)\s*values\s*", re.I)
-_TABLE_REF = re.compile(rf"\b(?:from|join|update|into)\s+({_NAME}(?:\.{_NAME})?)(?:\s+(?:as\s+)?({_NAME}))?", re.I)
-_NOT_ALIAS = {"where", "set", "on", "join", "left", "right", "inner", "outer", "full", "cross", "group", "order",
-              "limit", "values", "using", "natural", "having", "union", "returning", "default", "select"}
+_COMPARED = re.compile(
+    rf"({WRITTEN_NAME}(?:\.{WRITTEN_NAME})?)\s*(?:=|<>|!=|(?:not\s+)?i?like)\s*\Z", re.I
+)
+_IN_LIST = re.compile(
+    rf"({WRITTEN_NAME}(?:\.{WRITTEN_NAME})?)\s+(?:not\s+)?in\s*\(\s*(?:'(?:[^']|'')*'\s*,\s*)*\Z",
+    re.I,
+)
+_INSERT = re.compile(
+    rf"\binsert\s+into\s+({WRITTEN_NAME}(?:\.{WRITTEN_NAME})?)\s*\(([^()]*)\)\s*values\s*", re.I
+)
+_TABLE_REF = re.compile(
+    rf"\b(?:from|join|update|into)\s+({WRITTEN_NAME}(?:\.{WRITTEN_NAME})?)(?:\s+(?:as\s+)?({WRITTEN_NAME}))?",
+    re.I,
+)
+_NOT_ALIAS = {
+    "where",
+    "set",
+    "on",
+    "join",
+    "left",
+    "right",
+    "inner",
+    "outer",
+    "full",
+    "cross",
+    "group",
+    "order",
+    "limit",
+    "values",
+    "using",
+    "natural",
+    "having",
+    "union",
+    "returning",
+    "default",
+    "select",
+}
 
 
-def open_string(prefix: str) -> int | None:
-    """Index of the quote opening the string literal the prefix ends inside, else None."""
-    last = None
-    for m in _LEX.finditer(prefix):
-        last = m
-    if last is None or not last.group(0).startswith("'"):
-        return None
-    return None if re.fullmatch(r"'(?:[^']|'')*'", last.group(0)) else last.start()
+# a VALUES list's units: literals, quoted names and comments whole (their commas do not count)
+_LEX = re.compile(
+    r"'(?:[^']|'')*(?:'|\Z)|\"[^\"]*(?:\"|\Z)|--[^\n]*|/\*.*?(?:\*/|\Z)|[^'\"/-]+|.", re.S
+)
 
 
 def _insert_column(before: str) -> tuple[str, str] | None:
@@ -645,10 +826,13 @@ class ValueTarget(NamedTuple):
 def value_target(prefix: str) -> ValueTarget | None:
     """The column whose value the cursor is at: inside (or where one may start) a string compared with
     a column (`= '`, `IN ('`, `LIKE '`, `SET c = '`) or inserted into one (`VALUES (..., '`); else None."""
-    start = open_string(prefix)
+    start = string_start(prefix)
     if start is not None:
-        typed, before = prefix[start + 1:].replace("''", "'"), prefix[:start]
-    elif re.search(r"(?:[=(,]|\blike|\s)\s*\Z", prefix, re.I) and open_string(prefix + "'") is not None:
+        typed, before = prefix[start + 1 :].replace("''", "'"), prefix[:start]
+    elif (
+        re.search(r"(?:[=(,]|\blike|\s)\s*\Z", prefix, re.I)
+        and string_start(prefix + "'") is not None
+    ):
         typed, before = "", prefix  # a value may start here (not inside a comment or a name)
     else:
         return None
@@ -663,7 +847,7 @@ def value_target(prefix: str) -> ValueTarget | None:
         return None
     qual, _, col = m.group(1).rpartition(".")
     if qual:
-        qual = aliases.get(_unquote(qual).lower(), qual)
+        qual = aliases.get(unquote(qual).lower(), qual)
     listed = tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", m.group(0)))
     return ValueTarget(qual or None, col, tables, typed, start is not None, listed)
 
@@ -683,7 +867,7 @@ def value_completions(db: Database, prefix: str, suffix: str = "", n: int = 5) -
     out = []
     for v in db.values(*found):
         if v.startswith(typed) and v != typed and v not in target.listed:
-            out.append(opening + v[len(typed):].replace("'", "''") + closing)
+            out.append(opening + v[len(typed) :].replace("'", "''") + closing)
         if len(out) >= n:
             break
     return out
@@ -720,17 +904,32 @@ class LiveCompleter:
 
 # ---------------------------------------------------------------- command line
 
+
 def add_db_args(ap: argparse.ArgumentParser) -> None:
     """The --db flags every front-end shares."""
     g = ap.add_argument_group("live database")
-    g.add_argument("--db", default=None, metavar="URL",
-                   help="read the schema from a database: postgresql://user@host/db, cockroachdb://..., "
-                        "mysql+pymysql://..., duckdb:///file.duckdb, sqlite:///file.db")
-    g.add_argument("--db-schema", action="append", default=[], metavar="NAME",
-                   help="namespace to read (repeatable; default: PostgreSQL's search_path, else the default)")
-    g.add_argument("--db-values", action="store_true",
-                   help="offer the most common values inside string literals (reads data; never logged or sent on)")
-    g.add_argument("--db-refresh-s", type=float, default=60.0, help="re-read the schema this often (0: never)")
+    g.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="read the schema from a database: postgresql://user@host/db, cockroachdb://..., "
+        "mysql+pymysql://..., duckdb:///file.duckdb, sqlite:///file.db",
+    )
+    g.add_argument(
+        "--db-schema",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="namespace to read (repeatable; default: PostgreSQL's search_path, else the default)",
+    )
+    g.add_argument(
+        "--db-values",
+        action="store_true",
+        help="offer the most common values inside string literals (reads data; never logged or sent on)",
+    )
+    g.add_argument(
+        "--db-refresh-s", type=float, default=60.0, help="re-read the schema this often (0: never)"
+    )
     g.add_argument("--db-connect-timeout", type=float, default=5.0, help="seconds")
     g.add_argument("--db-query-timeout", type=float, default=10.0, help="seconds per query")
 
@@ -738,8 +937,14 @@ def add_db_args(ap: argparse.ArgumentParser) -> None:
 def db_options(args: argparse.Namespace) -> DbOptions | None:
     if not args.db:
         return None
-    return DbOptions(url=args.db, schemas=list(args.db_schema), connect_timeout=args.db_connect_timeout,
-                     query_timeout=args.db_query_timeout, values=args.db_values, refresh_s=args.db_refresh_s)
+    return DbOptions(
+        url=args.db,
+        schemas=list(args.db_schema),
+        connect_timeout=args.db_connect_timeout,
+        query_timeout=args.db_query_timeout,
+        values=args.db_values,
+        refresh_s=args.db_refresh_s,
+    )
 
 
 def open_database(args: argparse.Namespace, prog: str) -> Database | None:
@@ -759,17 +964,33 @@ def db_flags(args: argparse.Namespace) -> list[str]:
     """The --db flags of `args` again, for a program that hands over to another (sample.py to tui.py)."""
     if not args.db:
         return []
-    out = ["--db", args.db, "--db-refresh-s", str(args.db_refresh_s), "--db-connect-timeout",
-           str(args.db_connect_timeout), "--db-query-timeout", str(args.db_query_timeout)]
+    out = [
+        "--db",
+        args.db,
+        "--db-refresh-s",
+        str(args.db_refresh_s),
+        "--db-connect-timeout",
+        str(args.db_connect_timeout),
+        "--db-query-timeout",
+        str(args.db_query_timeout),
+    ]
     out += [a for name in args.db_schema for a in ("--db-schema", name)]
     return out + (["--db-values"] if args.db_values else [])
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Print the schema (and values) the completer reads from a database.")
+    ap = argparse.ArgumentParser(
+        description="Print the schema (and values) the completer reads from a database."
+    )
     add_db_args(ap)
     ap.add_argument("url", nargs="?", help="same as --db")
-    ap.add_argument("--values", action="append", default=[], metavar="TABLE.COLUMN", help="print a column's values")
+    ap.add_argument(
+        "--values",
+        action="append",
+        default=[],
+        metavar="TABLE.COLUMN",
+        help="print a column's values",
+    )
     args = ap.parse_args(argv)
     args.db = args.db or args.url
     if not args.db:

@@ -7,13 +7,14 @@ polled); the tables of --db (database.py: SQLite is re-read when its file change
 `refresh_s` and on request). A source that cannot be read is reported once per version (one line)
 and the last schema read from it is kept.
 """
+
 import fnmatch
 import os
 import threading
 import time
 
-from database import Database, DatabaseError, DbOptions
-from sqlschema import parse_schema, split_tables
+from sqlcomplete.db.database import Database, DatabaseError, DbOptions
+from sqlcomplete.sql.schema import parse_schema, split_tables
 
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "dist", "build"}
 MAX_WORKSPACE_FILES = 1000
@@ -37,13 +38,17 @@ def merge_schema(parts: list[str]) -> str:
         if names and names <= seen:
             continue
         seen |= names
-        out.append(part.strip().encode("utf-8", "replace").decode("utf-8"))  # no lone surrogates for the model
+        out.append(
+            part.strip().encode("utf-8", "replace").decode("utf-8")
+        )  # no lone surrogates for the model
     return "\n\n".join(out)
 
 
 def glob_match(rel: str, pattern: str) -> bool:
     """fnmatch on a /-separated relative path, where a leading **/ also matches no folder."""
-    return fnmatch.fnmatchcase(rel, pattern) or (pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:]))
+    return fnmatch.fnmatchcase(rel, pattern) or (
+        pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:])
+    )
 
 
 def workspace_files(roots: list[str], pattern: str) -> list[str]:
@@ -51,7 +56,9 @@ def workspace_files(roots: list[str], pattern: str) -> list[str]:
     out = []
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
+            )
             for name in sorted(filenames):
                 path = os.path.join(dirpath, name)
                 if glob_match(os.path.relpath(path, root).replace(os.sep, "/"), pattern):
@@ -80,14 +87,20 @@ class SchemaSources:
         self.ws_paths: list[str] = []
         self.file_ddl: dict[str, tuple] = {}  # path -> (stamp, CREATE TABLE texts)
         self.bad_files: dict[str, tuple] = {}  # path -> stamp of a file reported unreadable
-        self.db = Database(db) if db else None  # DatabaseError: a URL or driver problem, before serving
+        self.db = (
+            Database(db) if db else None
+        )  # DatabaseError: a URL or driver problem, before serving
         self.db_ddl: list[str] = []
-        self.db_stamp: tuple | None = None  # SQLite: the file's (and its WAL's) stamp when last read
+        self.db_stamp: tuple | None = (
+            None  # SQLite: the file's (and its WAL's) stamp when last read
+        )
         self.db_due = 0.0  # a server: monotonic time of the next refresh
         self.db_error: str | None = None  # the last failure, reported once until it changes
         self.lock = threading.Lock()
 
-    def read(self, walk: bool, only: list[str] | None = None, refresh_db: bool = False) -> tuple[bool, list[str]]:
+    def read(
+        self, walk: bool, only: list[str] | None = None, refresh_db: bool = False
+    ) -> tuple[bool, list[str]]:
         """Re-read what changed (a worker thread, one at a time): (anything changed, one-line notes)."""
         with self.lock:
             changed, notes = self._read_files(walk, only)
@@ -113,7 +126,11 @@ class SchemaSources:
                 ddl = []
                 if self.bad_files.get(path) != stamp:  # say it once per version of the file
                     self.bad_files[path] = stamp
-                    why = f"not UTF-8 ({e.reason} at byte {e.start})" if isinstance(e, UnicodeDecodeError) else e
+                    why = (
+                        f"not UTF-8 ({e.reason} at byte {e.start})"
+                        if isinstance(e, UnicodeDecodeError)
+                        else e
+                    )
                     notes.append(f"schema file {path} skipped: {why}")
             if fixed and stamp is None and old is None:
                 notes.append(f"schema file {path} not found")
@@ -133,7 +150,9 @@ class SchemaSources:
         elif not force and time.monotonic() < self.db_due:
             return False, []
         else:
-            self.db_due = time.monotonic() + (db.opts.refresh_s if db.opts.refresh_s > 0 else float("inf"))
+            self.db_due = time.monotonic() + (
+                db.opts.refresh_s if db.opts.refresh_s > 0 else float("inf")
+            )
         try:
             db.refresh()
         except DatabaseError as e:
@@ -141,7 +160,11 @@ class SchemaSources:
             first = str(e) != self.db_error
             self.db_error = str(e)
             return False, [note] if first else []
-        notes = [f"database {db.shown_url} answers again: {len(db.ddl)} tables"] if self.db_error else []
+        notes = (
+            [f"database {db.shown_url} answers again: {len(db.ddl)} tables"]
+            if self.db_error
+            else []
+        )
         self.db_error = None
         changed = db.ddl != self.db_ddl
         self.db_ddl = list(db.ddl)

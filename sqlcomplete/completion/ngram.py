@@ -1,9 +1,9 @@
 """A schema-aware n-gram SQL completer: the baseline a neural model must clearly beat, and the
 proposer of next words that the shipped model reranks (sample.py). The shipped one,
-models/ngram.safetensors, is a 6-gram (`make ngram` passes --order 6; the default order is 4).
+sqlcomplete/models/ngram.safetensors, is a 6-gram (`make ngram` passes --order 6; the default order is 4).
 
-    python ngram.py train SOURCE [SOURCE ...] -o models/ngram.safetensors [--order 6] [--holdout evalsets/hard_cases.jsonl]
-    python ngram.py convert models/ngram.safetensors -o web/model/ngram.json.gz     # the page's format, or back
+    python ngram.py train SOURCE [SOURCE ...] -o sqlcomplete/models/ngram.safetensors [--order 6] [--holdout evalsets/hard_cases.jsonl]
+    python ngram.py convert sqlcomplete/models/ngram.safetensors -o web/model/ngram.json.gz     # the page's format, or back
     python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
 
 Statements are cut into the scorer's tokens (words, numbers, quoted strings, symbols). Names
@@ -26,11 +26,12 @@ statement, nor a word of SQL is never proposed, and a continuation stops before 
 
 As a library it has sample.Completer's interface:
 
-    from ngram import NgramCompleter
-    c = NgramCompleter("models/ngram.safetensors")
+    from sqlcomplete.completion.ngram import NgramCompleter
+    c = NgramCompleter("sqlcomplete/models/ngram.safetensors")
     c.set_schema(schema)
     c.complete("SELECT name FROM cu")      # ['stomers WHERE ', ...]: only the missing text
 """
+
 import argparse
 import functools
 import gzip
@@ -43,10 +44,20 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from sqlschema import (KEYWORDS, SHORT_ALIAS, SQL_VOCABULARY, TOKEN, column_types, is_known, known_words, parse_schema,
-                       schema_words)
+from sqlcomplete import MODELS_DIR
+from sqlcomplete.sql.lexicon import (
+    KEYWORDS,
+    SHORT_ALIAS,
+    SQL_VOCABULARY,
+    TOKEN,
+    is_known,
+    known_words,
+    schema_words,
+)
+from sqlcomplete.sql.scan import string_start
+from sqlcomplete.sql.schema import column_types, parse_schema
 
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models", "ngram.safetensors")
+DEFAULT_MODEL = os.path.join(MODELS_DIR, "ngram.safetensors")
 MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
 MIN_PROB = 0.2  # a continuation stops before a token less likely than this
 CLASS_CACHE_SIZE = 32  # ranked name lists kept, oldest dropped first
@@ -59,8 +70,12 @@ UNRENDERABLE = {STRING, NUMBER, QUOTED, EOS}
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")  # a name that needs no quotes
 TABLE_CONTEXT = {"from", "join", "into", "update", "table", "truncate", "only"}
 # a word after a table name is its alias unless it is one of these (web/ngram.js holds the same set)
-NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "nothing"} \
-    | {"natural", "using", "intersect", "except"}
+NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "nothing"} | {
+    "natural",
+    "using",
+    "intersect",
+    "except",
+}
 # a column's type, coarsely: what the ranker learns which clause wants (ORDER BY a time, SUM a number)
 TYPE_KINDS = ("", "int", "number", "text", "time", "bool", "uuid", "other")
 COMPARISONS = {"=", "<", ">"}  # the scorer's tokens: `<=` is `<` then `=`
@@ -94,7 +109,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
     """(whitespace before, token) pairs; the scorer's tokens, so the n-gram predicts exactly what is scored."""
     out, pos = [], 0
     for m in TOKEN.finditer(text):
-        out.append((text[pos:m.start()], m.group(0)))
+        out.append((text[pos : m.start()], m.group(0)))
         pos = m.end()
     return out
 
@@ -118,7 +133,10 @@ class Schema:
         self.column_sets = {t: set(cols) for t, cols in self.columns.items()}
         self.tails = {low: name_tail(name) for low, name in self.spelling.items()}
         types, fkeys = column_types(text or "")
-        self.types = {t.lower(): {c.lower(): type_kind(k) for c, k in cols.items()} for t, cols in types.items()}
+        self.types = {
+            t.lower(): {c.lower(): type_kind(k) for c, k in cols.items()}
+            for t, cols in types.items()
+        }
         # foreign keys both ways: (table, column) -> the tables it references / that reference it
         self.refs, self.referenced = defaultdict(set), defaultdict(set)
         self.table_links = defaultdict(set)
@@ -133,8 +151,15 @@ class Schema:
     def linked(self, t: str, c: str, tables: list[str]) -> bool:
         """Whether column c of table t joins it to another of `tables`: a foreign key either way, or
         the same name (other than id)."""
-        return any(u != t and (u in self.refs.get((t, c), ()) or u in self.referenced.get((t, c), ())
-                               or (c != "id" and c in self.columns.get(u, ()))) for u in tables)
+        return any(
+            u != t
+            and (
+                u in self.refs.get((t, c), ())
+                or u in self.referenced.get((t, c), ())
+                or (c != "id" and c in self.columns.get(u, ()))
+            )
+            for u in tables
+        )
 
     def normalize(self, word: str, prev: str) -> str:
         """A token's n-gram symbol: a class for schema names, the lowercase word otherwise."""
@@ -199,15 +224,20 @@ class TypedStatement:
             self._alias_for = None
         if norm in (COLUMN, QCOLUMN):
             self.used.add(low)
-            owners = [dot] if dot and low in schema.columns.get(dot, ()) else \
-                [t for t in self.tables if low in schema.columns.get(t, ())] or \
-                [t for t in schema.tables if low in schema.columns[t]]
+            owners = (
+                [dot]
+                if dot and low in schema.columns.get(dot, ())
+                else [t for t in self.tables if low in schema.columns.get(t, ())]
+                or [t for t in schema.tables if low in schema.columns[t]]
+            )
             self.last_col = (owners[0], schema.columns[owners[0]].index(low)) if owners else None
         self.norms.append(norm)
         self.words.append(low)
 
 
-def insert_slot(state: TypedStatement, schema: Schema) -> tuple[str, str, list[str] | str | None] | None:
+def insert_slot(
+    state: TypedStatement, schema: Schema
+) -> tuple[str, str, list[str] | str | None] | None:
     """Where an INSERT's cursor is: ("list", table, columns listed so far) inside `INSERT INTO t (...`;
     ("value", table, the column this value goes to or None) at the start of a VALUES item; else None."""
     norms, words = state.norms, state.words
@@ -229,7 +259,7 @@ def insert_slot(state: TypedStatement, schema: Schema) -> tuple[str, str, list[s
     if "values" not in norms[j:] or norms[-1] not in ("(", ","):
         return None
     depth, pos = 0, 0
-    for n in norms[norms.index("values", j) + 1:]:
+    for n in norms[norms.index("values", j) + 1 :]:
         if n == "(":
             depth, pos = depth + 1, 0 if depth == 0 else pos
         elif n == ")":
@@ -248,12 +278,20 @@ def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> d
     (at a VALUES item, or after `column =`)."""
     slot = insert_slot(state, schema)
     prev = state.norms[-1] if state.norms else BOS
-    if prev in ("from", "join", "into", "update", "truncate") and state.norms.count("(") == state.norms.count(")") \
-            and state.norms[-2:-1] != ["distinct"]:  # a table comes here (`EXTRACT(YEAR FROM col)` is in parentheses)
+    if (
+        prev in ("from", "join", "into", "update", "truncate")
+        and state.norms.count("(") == state.norms.count(")")
+        and state.norms[-2:-1] != ["distinct"]
+    ):  # a table comes here (`EXTRACT(YEAR FROM col)` is in parentheses)
         # a table comes here: no column, no number (`3d_models` was split into `3` + `d_models` in training),
         # no short alias the statement has not typed
-        return {s: None for s in syms if s not in (COLUMN, QCOLUMN, NUMBER) and not "0" <= s[:1] <= "9"
-                and not (SHORT_ALIAS.fullmatch(s) and s not in state.words)}
+        return {
+            s: None
+            for s in syms
+            if s not in (COLUMN, QCOLUMN, NUMBER)
+            and not "0" <= s[:1] <= "9"
+            and not (SHORT_ALIAS.fullmatch(s) and s not in state.words)
+        }
     if slot and slot[0] == "list":
         full = slot[1] in schema.table_set and set(schema.columns[slot[1]]) <= set(slot[2])
         if full and prev in (COLUMN, QCOLUMN):
@@ -261,7 +299,12 @@ def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> d
         return syms
     if slot and slot[2]:
         kind = schema.types.get(slot[1], {}).get(slot[2], 0)
-    elif prev in COMPARISONS and len(state.norms) > 1 and state.norms[-2] in (COLUMN, QCOLUMN) and state.last_col:
+    elif (
+        prev in COMPARISONS
+        and len(state.norms) > 1
+        and state.norms[-2] in (COLUMN, QCOLUMN)
+        and state.last_col
+    ):
         t, j = state.last_col
         kind = schema.types.get(t, {}).get(schema.columns[t][j], 0)
     else:
@@ -290,8 +333,17 @@ def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
         after = state.last_col[1] + 1 if state.last_col and state.last_col[0] == t else -1
         elsewhere = state.last_col is not None and t != state.last_col[0]
         for j, c in enumerate(schema.columns[t]):
-            f = (rel, c in state.used, j == after, j == 0, c.endswith("id"), types.get(c, 0),
-                 rel > 0 and schema.linked(t, c, state.tables), elsewhere and c == last, holds)
+            f = (
+                rel,
+                c in state.used,
+                j == after,
+                j == 0,
+                c.endswith("id"),
+                types.get(c, 0),
+                rel > 0 and schema.linked(t, c, state.tables),
+                elsewhere and c == last,
+                holds,
+            )
             if c not in out or f > out[c]:
                 out[c] = f
     return out
@@ -301,16 +353,23 @@ def table_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
     """Candidate table -> (used, holds the columns typed outside named tables, first table,
     shares a column name other than id with a named table, a foreign key joins it to a named table,
     last table)."""
-    pending = {c for c in state.used if not any(c in schema.columns.get(t, ()) for t in state.tables)}
+    pending = {
+        c for c in state.used if not any(c in schema.columns.get(t, ()) for t in state.tables)
+    }
     named = {c for t in state.tables for c in schema.columns.get(t, ())} - {"id"}
     out = {}
     for i, t in enumerate(schema.tables):
         cols = schema.columns[t]
         has = sum(c in cols for c in pending)
         cover = 3 if not pending else 2 if has == len(pending) else 1 if has else 0
-        out[t] = (t in state.tables, cover, i == 0, t not in state.tables and not named.isdisjoint(cols),
-                  t not in state.tables and not schema.table_links.get(t, set()).isdisjoint(state.tables),
-                  i == len(schema.tables) - 1)
+        out[t] = (
+            t in state.tables,
+            cover,
+            i == 0,
+            t not in state.tables and not named.isdisjoint(cols),
+            t not in state.tables and not schema.table_links.get(t, set()).isdisjoint(state.tables),
+            i == len(schema.tables) - 1,
+        )
     return out
 
 
@@ -329,7 +388,9 @@ def fkey(f: tuple) -> str:
     return "".join(str(int(x)) for x in f)
 
 
-def count_rank(rank: dict, cls: str, word: str, state: TypedStatement, schema: Schema, repeat: int = 1):
+def count_rank(
+    rank: dict, cls: str, word: str, state: TypedStatement, schema: Schema, repeat: int = 1
+):
     """Count one class decision: per context bucket and feature key, [times right, times a candidate]."""
     feats = (table_features if cls == TABLE else column_features)(state, schema)
     truth = feats.get(word.lower().strip('"'))
@@ -340,7 +401,9 @@ def count_rank(rank: dict, cls: str, word: str, state: TypedStatement, schema: S
         for f in feats.values():
             rank[b][fkey(f)][1] += repeat
         rank[b][fkey(truth)][0] += repeat
-    for b in buckets[1:]:  # the names' last words (`_at`, `Name`, `status`), and the bucket's total under "*"
+    for b in buckets[
+        1:
+    ]:  # the names' last words (`_at`, `Name`, `status`), and the bucket's total under "*"
         words = rank[WORDS + b]
         for name in feats:
             words[schema.tails[name]][1] += repeat
@@ -352,16 +415,29 @@ def count_rank(rank: dict, cls: str, word: str, state: TypedStatement, schema: S
 def rank_tables(rank: dict) -> dict:
     """count_rank's counts as the model file keeps them: a last word seen as a candidate fewer than 50
     times is left out (its factor is 1)."""
-    return {cls: {b: {f: hc for f, hc in fs.items() if not b.startswith(WORDS) or f == "*" or hc[1] >= 50}
-                  for b, fs in bs.items()} for cls, bs in rank.items()}
+    return {
+        cls: {
+            b: {f: hc for f, hc in fs.items() if not b.startswith(WORDS) or f == "*" or hc[1] >= 50}
+            for b, fs in bs.items()
+        }
+        for cls, bs in rank.items()
+    }
 
 
 # ---------------------------------------------------------------- training
 
-def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2, rank_every: int = 3,
-          holdout_topics: set[str] = frozenset()) -> dict:
+
+def train(
+    sources: list[str],
+    order: int = 4,
+    top: int = 12,
+    min_count: int = 2,
+    rank_every: int = 3,
+    holdout_topics: set[str] = frozenset(),
+) -> dict:
     """Count n-grams, whitespace, spellings and class-ranking statistics over the groups of `sources`."""
-    from prepare import group_statements, parse_source_arg, read_source
+    from sqlcomplete.corpus import group_statements, parse_source_arg, read_source
+
     counts = [defaultdict(Counter) for _ in range(order)]  # [n-1][context] -> Counter(next)
     ws = defaultdict(Counter)  # "prev next" -> Counter(whitespace)
     spelling = defaultdict(Counter)
@@ -382,10 +458,12 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
                 norms = []
                 for space, word in tokenize(stmt):
                     norm = schema.normalize(word, prev)
-                    if len(space) > 4 or "\n" in space:  # long runs of whitespace: a newline or a space
+                    if (
+                        len(space) > 4 or "\n" in space
+                    ):  # long runs of whitespace: a newline or a space
                         space = "\n" if "\n" in space else " "
                     ws[f"{prev} {norm}"][space] += repeat
-                    if norm[0] not in "<\"" and (word[0].isalpha() or word[0] == "_"):
+                    if norm[0] not in '<"' and (word[0].isalpha() or word[0] == "_"):
                         spelling[norm][word] += repeat
                     cls = {QTABLE: TABLE, QCOLUMN: COLUMN}.get(norm, norm)
                     if with_rank and cls in rank:
@@ -396,9 +474,12 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
                 seq = [BOS] * (order - 1) + norms + [EOS]
                 for i in range(order - 1, len(seq)):
                     for n in range(order):
-                        counts[n][" ".join(seq[i - n:i])][seq[i]] += repeat
+                        counts[n][" ".join(seq[i - n : i])][seq[i]] += repeat
             if n_groups % 5000 == 0:
-                print(f"{n_groups} groups, {n_stmts} statements, {time.time() - t0:.0f}s", file=sys.stderr)
+                print(
+                    f"{n_groups} groups, {n_stmts} statements, {time.time() - t0:.0f}s",
+                    file=sys.stderr,
+                )
     print(f"read {dict(stats)}; {n_stmts} statements", file=sys.stderr)
     ngrams = []
     for n, table in enumerate(counts):
@@ -408,22 +489,36 @@ def train(sources: list[str], order: int = 4, top: int = 12, min_count: int = 2,
             if n and total < min_count:
                 continue
             best = c.most_common(None if n == 0 else top)
-            keep[ctx] = [total, len(c), [[w, k] for w, k in best if k >= min_count or k == best[0][1]]]
+            keep[ctx] = [
+                total,
+                len(c),
+                [[w, k] for w, k in best if k >= min_count or k == best[0][1]],
+            ]
         ngrams.append(keep)
     # whitespace: the usual one before each symbol, and pairs that differ from it
     by_next = defaultdict(Counter)
     for pair, c in ws.items():
         by_next[pair.split(" ", 1)[1]].update(c)
-    ws_next = {w: c.most_common(1)[0][0] for w, c in by_next.items() if sum(c.values()) >= min_count}
+    ws_next = {
+        w: c.most_common(1)[0][0] for w, c in by_next.items() if sum(c.values()) >= min_count
+    }
     ws_pair = {}
     for pair, c in ws.items():
         best, k = c.most_common(1)[0]
         if k >= min_count and best != ws_next.get(pair.split(" ", 1)[1], " "):
             ws_pair[pair] = best
     return {
-        "version": 1, "order": order, "sources": sources, "groups": n_groups, "statements": n_stmts,
-        "ngrams": ngrams, "ws_next": ws_next, "ws_pair": ws_pair,
-        "spelling": {w: c.most_common(1)[0][0] for w, c in spelling.items() if sum(c.values()) >= min_count},
+        "version": 1,
+        "order": order,
+        "sources": sources,
+        "groups": n_groups,
+        "statements": n_stmts,
+        "ngrams": ngrams,
+        "ws_next": ws_next,
+        "ws_pair": ws_pair,
+        "spelling": {
+            w: c.most_common(1)[0][0] for w, c in spelling.items() if sum(c.values()) >= min_count
+        },
         "rank": rank_tables(rank),
     }
 
@@ -438,6 +533,7 @@ def save(model: dict, path: str):
             json.dump({**model, "sql_vocabulary": sorted(SQL_VOCABULARY)}, f, separators=(",", ":"))
     else:
         from safetensors.numpy import save_file
+
         arrays, meta = to_arrays(model)
         save_file(arrays, tmp, metadata={"ngram": json.dumps(meta, separators=(",", ":"))})
     os.replace(tmp, path)
@@ -446,7 +542,9 @@ def save(model: dict, path: str):
 def read_model(path: str) -> dict:
     """A model file (safetensors or .json.gz) as train()'s dict."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
+        raise FileNotFoundError(
+            f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})"
+        )
     if path.endswith(".json.gz"):
         with gzip.open(path, "rt", encoding="utf-8") as f:
             model = json.load(f)
@@ -458,8 +556,9 @@ def read_model(path: str) -> dict:
 
 # ---------------------------------------------------------------- the file: flat arrays
 
+
 def _index_dtype(bound: int):
-    return np.int32 if bound < 2 ** 31 else np.int64
+    return np.int32 if bound < 2**31 else np.int64
 
 
 def to_arrays(model: dict) -> tuple[dict[str, np.ndarray], dict]:
@@ -507,7 +606,7 @@ def to_arrays(model: dict) -> tuple[dict[str, np.ndarray], dict]:
         arrays[f"total.{n}"] = np.array(totals, dtype=_index_dtype(max(totals, default=0) + 1))
         arrays[f"distinct.{n}"] = np.array([e[1] for _, _, e in items], dtype=np.int32)
         arrays[f"offsets.{n}"] = np.array(offsets, dtype=_index_dtype(len(nxt) + 1))
-        arrays[f"next.{n}"] = np.array(nxt, dtype=np.uint16 if V <= 2 ** 16 else np.int32)
+        arrays[f"next.{n}"] = np.array(nxt, dtype=np.uint16 if V <= 2**16 else np.int32)
         arrays[f"count.{n}"] = np.array(cnt, dtype=_index_dtype(max(cnt, default=0) + 1))
     arrays["vocab"] = np.frombuffer("\n".join(vocab).encode(), dtype=np.uint8).copy()
     meta = {k: v for k, v in model.items() if k != "ngrams"}
@@ -520,6 +619,7 @@ def to_arrays(model: dict) -> tuple[dict[str, np.ndarray], dict]:
 def load_table(path: str) -> tuple["NgramTable", dict]:
     """A safetensors model file: its NgramTable and its metadata (order, whitespace, spelling, rank)."""
     from safetensors import safe_open
+
     try:
         with safe_open(path, "np") as f:
             meta = json.loads((f.metadata() or {}).get("ngram", "null"))
@@ -541,18 +641,23 @@ class NgramTable:
         self.ids = {w: i for i, w in enumerate(vocab)}
         self.keys, self.total, self.distinct, self.offsets, self.next, self.count = (
             [arrays[f"{name}.{n}"] for n in range(order)]
-            for name in ("keys", "total", "distinct", "offsets", "next", "count"))
+            for name in ("keys", "total", "distinct", "offsets", "next", "count")
+        )
         self._chains: dict[tuple, list] = {}
 
     def entry(self, n: int, i: int) -> tuple[int, int, list[tuple[str, int]]]:
         """(count of the context, distinct continuations, [(continuation, count), ...] most frequent first)."""
         a, b = int(self.offsets[n][i]), int(self.offsets[n][i + 1])
         words = [self.vocab[j] for j in self.next[n][a:b].tolist()]
-        return int(self.total[n][i]), int(self.distinct[n][i]), list(zip(words, self.count[n][a:b].tolist()))
+        return (
+            int(self.total[n][i]),
+            int(self.distinct[n][i]),
+            list(zip(words, self.count[n][a:b].tolist())),
+        )
 
     def chain(self, ctx: list[str]) -> list[tuple[int, int, list[tuple[str, int]]]]:
         """The entries of ctx's last 1, 2, ... symbols, up to the first unseen one."""
-        key = tuple(ctx[len(ctx) - self.order + 1:])
+        key = tuple(ctx[len(ctx) - self.order + 1 :])
         out = self._chains.get(key)
         if out is None:
             out, parent = [], 0
@@ -576,30 +681,52 @@ class NgramTable:
         out, names = [], [""]
         for n in range(self.order):
             keys = self.keys[n].tolist()
-            ctxs = [""] if n == 0 else [
-                self.vocab[k % self.V] + (" " + names[k // self.V] if n > 1 else "") for k in keys]
-            out.append({ctx: [t, d, [list(x) for x in best]] for ctx, (t, d, best) in
-                        zip(ctxs, (self.entry(n, i) for i in range(len(keys))))})
+            ctxs = (
+                [""]
+                if n == 0
+                else [
+                    self.vocab[k % self.V] + (" " + names[k // self.V] if n > 1 else "")
+                    for k in keys
+                ]
+            )
+            out.append(
+                {
+                    ctx: [t, d, [list(x) for x in best]]
+                    for ctx, (t, d, best) in zip(ctxs, (self.entry(n, i) for i in range(len(keys))))
+                }
+            )
             names = ctxs
         return out
 
 
 # ---------------------------------------------------------------- completion
 
+
 class NgramCompleter:
     """Same interface as sample.Completer: set_schema(schema), complete(prefix, suffix, n)."""
 
-    def __init__(self, path: str | None = None, max_tokens: int = MAX_TOKENS, min_prob: float = MIN_PROB):
+    def __init__(
+        self, path: str | None = None, max_tokens: int = MAX_TOKENS, min_prob: float = MIN_PROB
+    ):
         path = path or DEFAULT_MODEL
         if path.endswith(".json.gz"):  # the page's format: slow to parse, converted here
             arrays, m = to_arrays(read_model(path))
-            self.table = NgramTable(arrays, arrays.pop("vocab").tobytes().decode().split("\n"), m["order"])
+            self.table = NgramTable(
+                arrays, arrays.pop("vocab").tobytes().decode().split("\n"), m["order"]
+            )
         else:
             if not os.path.isfile(path):
-                raise FileNotFoundError(f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})")
+                raise FileNotFoundError(
+                    f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})"
+                )
             self.table, m = load_table(path)
         self.order = m["order"]
-        self.ws_next, self.ws_pair, self.spelling, self.rank = m["ws_next"], m["ws_pair"], m["spelling"], m["rank"]
+        self.ws_next, self.ws_pair, self.spelling, self.rank = (
+            m["ws_next"],
+            m["ws_pair"],
+            m["spelling"],
+            m["rank"],
+        )
         self.max_tokens = max_tokens
         self.min_prob = min_prob
         total, _, uni = self.table.entry(0, 0)
@@ -655,8 +782,14 @@ class NgramCompleter:
     def _class_names(self, cls: str, state: TypedStatement) -> list[tuple[str, float]]:
         feats = (table_features if cls == TABLE else column_features)(state, self.schema)
         slot = insert_slot(state, self.schema) if cls == COLUMN else None
-        if slot and slot[0] == "list" and slot[1] in self.schema.table_set:  # the table's columns not yet listed
-            feats = {c: f for c, f in feats.items() if c in self.schema.column_sets[slot[1]] and c not in slot[2]}
+        if (
+            slot and slot[0] == "list" and slot[1] in self.schema.table_set
+        ):  # the table's columns not yet listed
+            feats = {
+                c: f
+                for c, f in feats.items()
+                if c in self.schema.column_sets[slot[1]] and c not in slot[2]
+            }
         if not feats:
             return []
         table = self.rank.get(cls, {})
@@ -681,15 +814,21 @@ class NgramCompleter:
                 break
         z = sum(scores.values())
         order = {name: i for i, name in enumerate(feats)}
-        return sorted(((name, s / z) for name, s in scores.items()), key=lambda x: (-x[1], order[x[0]]))
+        return sorted(
+            ((name, s / z) for name, s in scores.items()), key=lambda x: (-x[1], order[x[0]])
+        )
 
-    def ranked(self, state: TypedStatement, ctx: list[str], partial: str = "") -> list[tuple[float, str, str]]:
+    def ranked(
+        self, state: TypedStatement, ctx: list[str], partial: str = ""
+    ) -> list[tuple[float, str, str]]:
         """(probability, symbol, surface) of the next token, best first; with `partial`, only those
         that continue it."""
         syms = self.candidates(ctx)
         low = partial.lower()
         if partial:
-            syms |= dict.fromkeys(w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low))
+            syms |= dict.fromkeys(
+                w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low)
+            )
             syms |= dict.fromkeys((TABLE, COLUMN))
         else:
             syms = constrain(state, self.schema, syms)
@@ -721,8 +860,12 @@ class NgramCompleter:
         """Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not a
         table, not an alias typed in the statement, not a short alias (`T1.name` comes before `AS T1`)."""
         low = word.lower()
-        return low not in self.schema.table_set and low not in known_words(prefix) \
-            and not SHORT_ALIAS.fullmatch(low) and low + "." not in self._schema_text.lower()
+        return (
+            low not in self.schema.table_set
+            and low not in known_words(prefix)
+            and not SHORT_ALIAS.fullmatch(low)
+            and low + "." not in self._schema_text.lower()
+        )
 
     def _render(self, sym: str, name: str) -> str:
         """A schema name as the schema spells it; quoted only where it must be, so that `author` and
@@ -735,19 +878,25 @@ class NgramCompleter:
 
     def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
         """Up to n distinct suggestions, best first, each the exact text to insert at the cursor."""
-        out = [first + rest for _, first, rest in self.proposals(prefix, suffix, n) if first is not None]
+        out = [
+            first + rest
+            for _, first, rest in self.proposals(prefix, suffix, n)
+            if first is not None
+        ]
         return [t for t in out if t.strip()]
 
-    def proposals(self, prefix: str, suffix: str = "", n: int = 5) -> list[tuple[float, str | None, str]]:
+    def proposals(
+        self, prefix: str, suffix: str = "", n: int = 5
+    ) -> list[tuple[float, str | None, str]]:
         """Up to n distinct (probability, first word's text to insert, continuation) for the next
         word, best first (n spelled ones, and the unspellable ones ranked among them). A literal
         (string, number) or the end of the statement can be the likeliest next thing, and the n-gram
         cannot spell it: its text is None (sample.py then lets the model decode)."""
-        if prefix.count("'") % 2:
+        if string_start(prefix) is not None:
             return []  # inside a string literal: nothing to predict
         toks = tokenize(prefix)
         partial = ""
-        if toks and re.search(r"[A-Za-z0-9_]\Z", prefix) and not toks[-1][1][0] in "'\"":
+        if toks and re.search(r"[A-Za-z0-9_]\Z", prefix) and toks[-1][1][0] not in "'\"":
             partial = toks.pop()[1]
         state, prev = TypedStatement(), BOS
         for _, word in toks:
@@ -755,7 +904,7 @@ class NgramCompleter:
             state.push(word, norm, self.schema)
             prev = norm
         lower = self._lowercase_style(toks)
-        typed_space = prefix[len(prefix.rstrip()):] if prefix.strip() else prefix
+        typed_space = prefix[len(prefix.rstrip()) :] if prefix.strip() else prefix
         ctx = [BOS] * (self.order - 1) + state.norms
         known = self.schema_words | known_words(prefix, suffix)  # and SQL's words (is_known)
         out, seen = [], set()
@@ -767,11 +916,15 @@ class NgramCompleter:
                     seen.add(sym)
                     out.append((p, None, ""))
                 continue
-            if sym not in (TABLE, COLUMN, QTABLE, QCOLUMN) and PLAIN_NAME.fullmatch(surface) and not is_known(surface, known):
+            if (
+                sym not in (TABLE, COLUMN, QTABLE, QCOLUMN)
+                and PLAIN_NAME.fullmatch(surface)
+                and not is_known(surface, known)
+            ):
                 continue  # a name found nowhere (a table of another schema, an alias not defined)
             surface = self._style(sym, surface, lower)
             if partial:
-                text = surface[len(partial):]
+                text = surface[len(partial) :]
             else:
                 space = "" if typed_space or not toks else self._whitespace(prev, sym)
                 text = space + surface
@@ -787,8 +940,15 @@ class NgramCompleter:
                 break
         return out
 
-    def _extend(self, state: TypedStatement, ctx: list[str], sym: str, surface: str, lower: bool,
-                known: set[str]) -> str:
+    def _extend(
+        self,
+        state: TypedStatement,
+        ctx: list[str],
+        sym: str,
+        surface: str,
+        lower: bool,
+        known: set[str],
+    ) -> str:
         """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement;
         it stops before a name found nowhere (one right after AS is an alias it defines)."""
         if sym == ";":
@@ -827,7 +987,11 @@ class NgramCompleter:
         """Whether the user types keywords in lower case (the last keyword typed decides)."""
         for _, word in reversed(toks):
             low = word.lower()
-            if low in self.spelling and self.spelling[low].isupper() and low not in self.schema.spelling:
+            if (
+                low in self.spelling
+                and self.spelling[low].isupper()
+                and low not in self.schema.spelling
+            ):
                 return word.islower()
         return False
 
@@ -838,23 +1002,46 @@ class NgramCompleter:
 def _copy_state(s: TypedStatement) -> TypedStatement:
     c = TypedStatement()
     c.norms, c.words, c.tables = list(s.norms), list(s.words), list(s.tables)
-    c.used, c.aliases, c.last_col, c._alias_for = set(s.used), dict(s.aliases), s.last_col, s._alias_for
+    c.used, c.aliases, c.last_col, c._alias_for = (
+        set(s.used),
+        dict(s.aliases),
+        s.last_col,
+        s._alias_for,
+    )
     return c
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Schema-aware n-gram SQL completer (a baseline, and sample.py's proposer).")
+    ap = argparse.ArgumentParser(
+        description="Schema-aware n-gram SQL completer (a baseline, and sample.py's proposer)."
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="count n-grams over prepare.py sources")
-    t.add_argument("sources", nargs="+", help="JSONL(.gz) group files or directories; PATH*N repeats one N times")
+    t.add_argument(
+        "sources",
+        nargs="+",
+        help="JSONL(.gz) group files or directories; PATH*N repeats one N times",
+    )
     t.add_argument("-o", "--out", default=DEFAULT_MODEL)
     t.add_argument("--order", type=int, default=4, help="n-gram order (the shipped model: 6)")
     t.add_argument("--top", type=int, default=12, help="continuations kept per context")
-    t.add_argument("--min-count", type=int, default=2, help="drop contexts and continuations seen fewer times")
-    t.add_argument("--rank-every", type=int, default=3, help="class-ranking statistics from every k-th group (speed)")
-    t.add_argument("--holdout", default=None,
-                   help="JSONL rows whose topics are left out (e.g. evalsets/hard_cases.jsonl)")
-    v = sub.add_parser("convert", help="rewrite a model file in another format (.safetensors or .json.gz)")
+    t.add_argument(
+        "--min-count", type=int, default=2, help="drop contexts and continuations seen fewer times"
+    )
+    t.add_argument(
+        "--rank-every",
+        type=int,
+        default=3,
+        help="class-ranking statistics from every k-th group (speed)",
+    )
+    t.add_argument(
+        "--holdout",
+        default=None,
+        help="JSONL rows whose topics are left out (e.g. evalsets/hard_cases.jsonl)",
+    )
+    v = sub.add_parser(
+        "convert", help="rewrite a model file in another format (.safetensors or .json.gz)"
+    )
     v.add_argument("model")
     v.add_argument("-o", "--out", required=True)
     c = sub.add_parser("complete", help="print suggestions for one prefix")
@@ -871,9 +1058,11 @@ def main(argv=None):
         t0 = time.time()
         model = train(args.sources, args.order, args.top, args.min_count, args.rank_every, holdout)
         save(model, args.out)
-        print(f"{args.out}: {model['statements']} statements from {model['groups']} groups "
-              f"({len(holdout)} topics held out), {sum(len(g) for g in model['ngrams'])} contexts, "
-              f"{os.path.getsize(args.out) / 1e6:.1f} MB, {time.time() - t0:.0f}s")
+        print(
+            f"{args.out}: {model['statements']} statements from {model['groups']} groups "
+            f"({len(holdout)} topics held out), {sum(len(g) for g in model['ngrams'])} contexts, "
+            f"{os.path.getsize(args.out) / 1e6:.1f} MB, {time.time() - t0:.0f}s"
+        )
         return
     if args.cmd == "convert":
         try:

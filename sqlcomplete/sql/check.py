@@ -3,13 +3,17 @@
 statement_problem checks (postgres dialect) that a statement parses and names only schema
 objects. Schema parsing is sqlschema.py's (the completer needs it without sqlglot).
 """
+
 import re
 
 import sqlglot
 from sqlglot import exp
 
-_TRUNCATE = re.compile(r"truncate\s+(?:table\s+)?(?:only\s+)?((?:[\w.]+|\"[^\"]+\")(?:\s*,\s*(?:[\w.]+|\"[^\"]+\"))*)"
-                       r"(?:\s+(?:cascade|restrict))?\s*;?", re.I)
+_TRUNCATE = re.compile(
+    r"truncate\s+(?:table\s+)?(?:only\s+)?((?:[\w.]+|\"[^\"]+\")(?:\s*,\s*(?:[\w.]+|\"[^\"]+\"))*)"
+    r"(?:\s+(?:cascade|restrict))?\s*;?",
+    re.I,
+)
 
 
 def statement_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
@@ -51,7 +55,12 @@ def statement_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
             return f"unknown table {table.name}"
     for column in tree.find_all(exp.Column):
         name = column.name.lower()
-        if name and not isinstance(column.this, exp.Star) and name not in known_columns and name not in local:
+        if (
+            name
+            and not isinstance(column.this, exp.Star)
+            and name not in known_columns
+            and name not in local
+        ):
             return f"unknown column {column.name}"
     for schema_node in tree.find_all(exp.Schema):  # INSERT INTO t (a, b)
         for ident in schema_node.expressions:

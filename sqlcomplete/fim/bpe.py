@@ -22,6 +22,7 @@ ByteLevel decoder, which differs only for non-ASCII added tokens (none in Qwen).
 Anything else in the file (another model type, a Metaspace pre-tokenizer, ...)
 raises ValueError at load time rather than encoding differently.
 """
+
 import json
 import re
 import unicodedata
@@ -43,7 +44,11 @@ SEGMENT_CACHE_MAX, SEGMENT_CACHE_MAX_LEN = 512, 8192
 def bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable unicode char map."""
     # printable Latin-1 bytes map to themselves, the rest to 256+n
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    bs = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -73,44 +78,52 @@ def _normalizer(spec: dict | None):
             for step in steps:
                 s = step(s)
             return s
+
         return run if steps else None
     raise ValueError(f"unsupported normalizer {kind!r} (only NFC/NFD/NFKC/NFKD and Sequence)")
 
 
 def _split_isolated(pattern: "regex.Pattern"):
     """Split keeping both the matches and the text between them as pieces."""
-    findall = pattern.findall if pattern.groups == 0 else None  # with groups, findall returns the groups
+    findall = (
+        pattern.findall if pattern.groups == 0 else None
+    )  # with groups, findall returns the groups
     finditer = pattern.finditer
 
     def split(s: str) -> list[str]:
         if findall is not None:
             pieces = findall(s)
-            if sum(map(len, pieces)) == len(s):  # fast path: the matches cover everything (Qwen's always do)
+            if sum(map(len, pieces)) == len(
+                s
+            ):  # fast path: the matches cover everything (Qwen's always do)
                 return pieces
         out, pos = [], 0
         for m in finditer(s):
             if m.start() > pos:
-                out.append(s[pos:m.start()])
+                out.append(s[pos : m.start()])
             if m.end() > m.start():
                 out.append(m.group())
             pos = m.end()
         if pos < len(s):
             out.append(s[pos:])
         return out
+
     return split
 
 
 def _split_removed(pattern: "regex.Pattern"):
     """Split dropping the matches (e.g. Split on whitespace, Removed)."""
+
     def split(s: str) -> list[str]:
         out, pos = [], 0
         for m in pattern.finditer(s):
             if m.start() > pos:
-                out.append(s[pos:m.start()])
+                out.append(s[pos : m.start()])
             pos = m.end()
         if pos < len(s):
             out.append(s[pos:])
         return out
+
     return split
 
 
@@ -166,7 +179,9 @@ class BPETokenizer:
         if model.get("byte_fallback"):
             raise ValueError("unsupported BPE with byte_fallback (not a byte-level tokenizer)")
         if model.get("dropout"):
-            raise ValueError("BPE dropout is a training-time option; refusing to encode nondeterministically")
+            raise ValueError(
+                "BPE dropout is a training-time option; refusing to encode nondeterministically"
+            )
         self.vocab: dict[str, int] = dict(model["vocab"])
         self.ranks: dict[tuple[str, str], int] = {}
         for rank, merge in enumerate(model["merges"]):
@@ -195,7 +210,9 @@ class BPETokenizer:
             self._added_flags[t["content"]] = t
             if t.get("normalized", not t.get("special")):
                 # matched on normalized text, so match the normalized content
-                norm.append((self.normalize(t["content"]) if self.normalize else t["content"], t["content"]))
+                norm.append(
+                    (self.normalize(t["content"]) if self.normalize else t["content"], t["content"])
+                )
             else:
                 raw.append((t["content"], t["content"]))
         self._raw_split = self._added_matcher(raw)
@@ -243,11 +260,17 @@ class BPETokenizer:
         if not patterns:
             return None
         # longest first so the alternation is leftmost-longest, like tokenizers' Aho-Corasick
-        pat = re.compile("|".join(re.escape(p) for p, _ in sorted(patterns, key=lambda pc: len(pc[0]), reverse=True)))
+        pat = re.compile(
+            "|".join(
+                re.escape(p) for p, _ in sorted(patterns, key=lambda pc: len(pc[0]), reverse=True)
+            )
+        )
         flags = {p: self._added_flags[c] for p, c in patterns}
         added = {p: self.added[c] for p, c in patterns}
         word, space = _WORD_CHAR.match, _SPACE_CHAR.match
-        plain = all(not (f.get("lstrip") or f.get("rstrip") or f.get("single_word")) for f in flags.values())
+        plain = all(
+            not (f.get("lstrip") or f.get("rstrip") or f.get("single_word")) for f in flags.values()
+        )
 
         def split(text: str) -> list[tuple[str, int | None]]:
             out, pos = [], 0
@@ -256,7 +279,8 @@ class BPETokenizer:
                 if not plain:
                     f = flags[m.group()]
                     if f.get("single_word") and not (
-                        (start == 0 or not word(text[start - 1])) and (end == len(text) or not word(text[end]))
+                        (start == 0 or not word(text[start - 1]))
+                        and (end == len(text) or not word(text[end]))
                     ):
                         continue
                     if f.get("lstrip"):
@@ -272,6 +296,7 @@ class BPETokenizer:
             if pos < len(text):
                 out.append((text[pos:], None))
             return out
+
         return split
 
     def _bpe(self, word: str) -> list[str]:
@@ -293,7 +318,7 @@ class BPETokenizer:
                 prev = cur
             if best < 0:
                 break
-            parts[best:best + 2] = [parts[best] + parts[best + 1]]
+            parts[best : best + 2] = [parts[best] + parts[best + 1]]
         return parts
 
     def _bpe_heap(self, parts: list[str]) -> list[str]:
@@ -303,8 +328,11 @@ class BPETokenizer:
         nxt = list(range(1, n + 1))
         prv = list(range(-1, n - 1))
         alive = [True] * n
-        heap = [(ranks[(parts[i], parts[i + 1])], i, parts[i], parts[i + 1])
-                for i in range(n - 1) if (parts[i], parts[i + 1]) in ranks]
+        heap = [
+            (ranks[(parts[i], parts[i + 1])], i, parts[i], parts[i + 1])
+            for i in range(n - 1)
+            if (parts[i], parts[i + 1]) in ranks
+        ]
         heapify(heap)
         while heap:
             _, i, a, b = heappop(heap)

@@ -13,6 +13,7 @@ The Completer is not thread-safe, so one worker thread owns it. The UI posts the
 cursor) state with a version number; the worker waits for ~60 ms of quiet before computing, and
 the UI drops any result whose version is no longer the current one.
 """
+
 import argparse
 import curses
 import os
@@ -20,11 +21,17 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from database import LiveCompleter, add_db_args, open_database
-from sample import EDITOR_KEYS, Completer, add_completer_flags, completer_options, read_schema, resolve_ckpt
-from sqlscan import SqlDocument
+from sqlcomplete.cli import EDITOR_KEYS, read_schema
+from sqlcomplete.completion.engine import (
+    Completer,
+    add_completer_flags,
+    completer_options,
+    resolve_ckpt,
+)
+from sqlcomplete.db.database import LiveCompleter, add_db_args, open_database
+from sqlcomplete.sql.scan import SqlDocument
 
 DEBOUNCE_S = 0.06  # quiet time before a completion starts: typing bursts cost one completion
 POLL_MS = 25  # key wait; also how often finished completions are picked up
@@ -35,6 +42,7 @@ _CONTROL = {c: " " for c in range(32) if c != 10}
 
 
 # ---------------------------------------------------------------- text
+
 
 class CursorText:
     """Editable text with a cursor: a flat string and an offset; rows and columns are derived."""
@@ -53,18 +61,18 @@ class CursorText:
     def insert(self, s: str):
         # pasted text: CRLF/CR newlines, tabs as spaces (Tab is a key here), no control characters
         s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\t", TAB).translate(_CONTROL)
-        self.text = self.text[:self.pos] + s + self.text[self.pos:]
+        self.text = self.text[: self.pos] + s + self.text[self.pos :]
         self.pos += len(s)
         self.goal = None
 
     def backspace(self):
         if self.pos:
-            self.text = self.text[:self.pos - 1] + self.text[self.pos:]
+            self.text = self.text[: self.pos - 1] + self.text[self.pos :]
             self.pos -= 1
         self.goal = None
 
     def delete(self):
-        self.text = self.text[:self.pos] + self.text[self.pos + 1:]
+        self.text = self.text[: self.pos] + self.text[self.pos + 1 :]
         self.goal = None
 
     def move(self, n: int):
@@ -111,6 +119,7 @@ def visible(s: str) -> str:
 
 
 # ---------------------------------------------------------------- completion worker
+
 
 class Worker(threading.Thread):
     """Owns the Completer: loads it, prefills the schema, then serves the newest request after a quiet spell."""
@@ -181,12 +190,13 @@ class Worker(threading.Thread):
 
 # ---------------------------------------------------------------- the screen
 
+
 def put(scr, y: int, x: int, s: str, attr: int = 0):
     """addstr clipped to the screen; curses raises after writing the bottom-right cell, ignore that."""
     h, w = scr.getmaxyx()
     if 0 <= y < h and 0 <= x < w and s:
         try:
-            scr.addstr(y, x, s[:w - x], attr)
+            scr.addstr(y, x, s[: w - x], attr)
         except curses.error:
             pass
 
@@ -200,10 +210,14 @@ class App:
         self.rows = max(1, min(num, MAX_PICK))  # list rows; Alt-1..rows pick
         self.ckpt = os.path.basename(os.path.normpath(ckpt))
         self.mode = "sql"
-        self.version = 0  # bumped by every edit or cursor move; results for older versions are stale
+        self.version = (
+            0  # bumped by every edit or cursor move; results for older versions are stale
+        )
         self.suggestions: list[str] = []
         self.pending = False  # a request for the current version is out
-        self.answered = False  # the worker has answered for the current version (maybe with nothing)
+        self.answered = (
+            False  # the worker has answered for the current version (maybe with nothing)
+        )
         self.latency: float | None = None
         self.error: str | None = None
         self.schema_sent = schema
@@ -212,7 +226,9 @@ class App:
 
     def run(self) -> str:
         curses.raw()  # Ctrl-C/S/Q arrive as keys: no SIGINT, no XON/XOFF flow control
-        curses.set_escdelay(25)  # Esc must feel instant (ncurses waits 1 s for a sequence by default)
+        curses.set_escdelay(
+            25
+        )  # Esc must feel instant (ncurses waits 1 s for a sequence by default)
         try:
             curses.curs_set(1)
             curses.use_default_colors()
@@ -341,11 +357,20 @@ class App:
         else:
             edit = False
             h = max(1, self.scr.getmaxyx()[0] - 10)
-            moves = {curses.KEY_LEFT: lambda: buf.move(-1), curses.KEY_RIGHT: lambda: buf.move(1),
-                     curses.KEY_UP: lambda: buf.vertical(-1), curses.KEY_DOWN: lambda: buf.vertical(1),
-                     curses.KEY_PPAGE: lambda: buf.vertical(-h), curses.KEY_NPAGE: lambda: buf.vertical(h),
-                     curses.KEY_HOME: buf.home, curses.KEY_FIND: buf.home, "\x01": buf.home,
-                     curses.KEY_END: buf.end, curses.KEY_SELECT: buf.end, "\x05": buf.end}
+            moves = {
+                curses.KEY_LEFT: lambda: buf.move(-1),
+                curses.KEY_RIGHT: lambda: buf.move(1),
+                curses.KEY_UP: lambda: buf.vertical(-1),
+                curses.KEY_DOWN: lambda: buf.vertical(1),
+                curses.KEY_PPAGE: lambda: buf.vertical(-h),
+                curses.KEY_NPAGE: lambda: buf.vertical(h),
+                curses.KEY_HOME: buf.home,
+                curses.KEY_FIND: buf.home,
+                "\x01": buf.home,
+                curses.KEY_END: buf.end,
+                curses.KEY_SELECT: buf.end,
+                "\x05": buf.end,
+            }
             if key not in moves:
                 return  # unbound key
             moves[key]()
@@ -396,7 +421,7 @@ class App:
             for i, s in enumerate(self.suggestions[:list_h]):
                 text = visible(s)
                 if len(text) > w - 5:
-                    text = text[:w - 6] + "\u2026"
+                    text = text[: w - 6] + "\u2026"
                 put(scr, y + 1 + i, 0, f" {i + 1} ", curses.A_BOLD)
                 put(scr, y + 1 + i, 4, text)
         row, col = buf.row_col()
@@ -405,8 +430,11 @@ class App:
             status.append(f"last completion {self.latency:.0f} ms")
         status.append(f"Ln {row + 1}, Col {col + 1}")
         put(scr, h - 2, 0, (" " + " | ".join(status)).ljust(w), curses.A_REVERSE)
-        keys = (f" Tab accept  Alt-1..{self.rows} pick  Esc hide  ^Space suggest  ^S schema  ^Q quit" if sql
-                else " ^S back to SQL  ^Q quit  (Tab inserts spaces)")
+        keys = (
+            f" Tab accept  Alt-1..{self.rows} pick  Esc hide  ^Space suggest  ^S schema  ^Q quit"
+            if sql
+            else " ^S back to SQL  ^Q quit  (Tab inserts spaces)"
+        )
         put(scr, h - 1, 0, keys)
         try:
             scr.move(cy, cx)
@@ -414,7 +442,9 @@ class App:
             pass
         scr.refresh()
 
-    def draw_buffer(self, buf: CursorText, y0: int, height: int, width: int, ghost: str) -> tuple[int, int]:
+    def draw_buffer(
+        self, buf: CursorText, y0: int, height: int, width: int, ghost: str
+    ) -> tuple[int, int]:
         """Draw the visible part of buf with ghost (dim) at its cursor; return the cursor's screen position."""
         row, col = buf.row_col()
         view_w = width - 1  # the last column stays free for the cursor
@@ -426,7 +456,7 @@ class App:
             buf.left = col
         elif col >= buf.left + view_w:
             buf.left = col - view_w + 1
-        shown = buf.text[:buf.pos] + ghost + buf.text[buf.pos:]
+        shown = buf.text[: buf.pos] + ghost + buf.text[buf.pos :]
         g0, g1 = buf.pos, buf.pos + len(ghost)
         start = 0  # offset of the current line in shown
         for i, line in enumerate(shown.split("\n")):
@@ -434,7 +464,11 @@ class App:
                 break
             if i >= buf.top:
                 a, b = start + buf.left, start + min(len(line), buf.left + view_w)
-                for s, e, attr in ((a, min(b, g0), 0), (max(a, g0), min(b, g1), curses.A_DIM), (max(a, g1), b, 0)):
+                for s, e, attr in (
+                    (a, min(b, g0), 0),
+                    (max(a, g0), min(b, g1), curses.A_DIM),
+                    (max(a, g1), b, 0),
+                ):
                     if s < e:
                         put(self.scr, y0 + i - buf.top, s - start - buf.left, shown[s:e], attr)
             start += len(line) + 1
@@ -443,21 +477,33 @@ class App:
 
 # ---------------------------------------------------------------- entry point
 
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt  # unwinds through curses.wrapper, which restores the terminal
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags, start loading the model, run the editor; print the SQL on exit."""
-    ap = argparse.ArgumentParser(description="Curses SQL editor with schema-aware autocompletion.",
-                                 epilog=EDITOR_KEYS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt", default=None, help="checkpoint directory (default: the shipped models/default)")
-    ap.add_argument("--schema", default=None, help="file with CREATE TABLE statements (Ctrl-S edits it)")
+    ap = argparse.ArgumentParser(
+        description="Curses SQL editor with schema-aware autocompletion.",
+        epilog=EDITOR_KEYS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--ckpt",
+        default=None,
+        help="checkpoint directory (default: the shipped sqlcomplete/models/default)",
+    )
+    ap.add_argument(
+        "--schema", default=None, help="file with CREATE TABLE statements (Ctrl-S edits it)"
+    )
     ap.add_argument("--num", type=int, default=5, help=f"suggestions listed (at most {MAX_PICK})")
     add_completer_flags(ap)
     add_db_args(ap)
     args = ap.parse_args(argv)
-    db = open_database(args, "tui.py")  # --db: its schema when --schema gives none, its values with --db-values
+    db = open_database(
+        args, "tui.py"
+    )  # --db: its schema when --schema gives none, its values with --db-values
     schema = read_schema(args.schema) or ("\n\n".join(db.ddl) if db else "")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         sys.exit("the editor needs a terminal")
@@ -466,8 +512,15 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         sys.exit(str(e))
     options = completer_options(args)
-    worker = Worker(lambda: LiveCompleter(Completer(ckpt, options=options), db, args.db_values) if db
-                    else Completer(ckpt, options=options), schema, args.num)
+    worker = Worker(
+        lambda: (
+            LiveCompleter(Completer(ckpt, options=options), db, args.db_values)
+            if db
+            else Completer(ckpt, options=options)
+        ),
+        schema,
+        args.num,
+    )
     worker.start()  # the model loads while the screen comes up
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)

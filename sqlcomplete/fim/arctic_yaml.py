@@ -12,6 +12,7 @@ seed 42, max_length 8192, rows padded to 256 tokens, activation checkpointing on
 (MAPPED below) or refused with an error naming the key and the file (REFUSED): nothing is ignored. A key whose value is what
 this project does anyway (e.g. `data.mask_inputs: true`) is accepted.
 """
+
 import math
 
 import yaml
@@ -28,9 +29,9 @@ MAPPED = {
     "tokenizer.type": "huggingface or empty only: a tokenizer.json read by fim/bpe.py",
     "data.type": "sft or empty",
     "data.sources": "sources: a path (save_to_disk directory, .parquet, .jsonl) or a hub dataset id, "
-                    "as a string (name[:split]) or {name_or_path, type, split}",
+    "as a string (name[:split]) or {name_or_path, type, split}",
     "data.sources[].type": "huggingface / huggingface_prompt_response (prompt + response), huggingface_instruct "
-                           "(messages), or empty: checked against the columns",
+    "(messages), or empty: checked against the columns",
     "data.sources[].split": "the split of a hub dataset or a DatasetDict directory (default train)",
     "data.max_length": "block_size",
     "data.pack_samples": "pack_samples",
@@ -70,7 +71,7 @@ REFUSED = {
     "code": "custom trainer code is not supported: fim/sft.py is the trainer",
     "skip_validation": "the config is always validated",
     "deepspeed": "there is no DeepSpeed here: several GPUs run FSDP2 under torchrun (all parameters, gradients "
-                 "and optimizer state sharded, like ZeRO-3); remove the section",
+    "and optimizer state sharded, like ZeRO-3); remove the section",
     "logger": "logging is fixed: rank 0 prints, OUT_DIR/metrics.jsonl records every step",
     "wandb.enable": "Weights & Biases is not wired into fim/sft.py (OUT_DIR/metrics.jsonl holds the metrics)",
     "train_iters": "a fixed number of iterations is not supported: use epochs (exit_iteration stops early)",
@@ -107,19 +108,45 @@ REFUSED = {
 }
 # accepted because the value is what fim/sft.py does anyway; any other value is refused with REFUSED's text
 SAME_AS_HERE = {
-    "skip_validation": False, "train_log_iter_interval": 1, "overfit_first_batch": False, "min_iterations": 0,
-    "train_iters": 0, "eval_frequency": 0, "mem_profiler": None, "data.eval_sources": [],
-    "data.train_eval_split": [1.0, 0.0], "data.always_max_length": False, "data.drop_last": False,
-    "data.fuse_positions_prob": 0.0, "data.repeat_to_pack_max_length": False, "data.ignore_empty_think": False,
-    "data.mask_inputs": True, "data.use_data_cache": True, "data.cache_processed_data": True,
-    "data.cache_fs_type": "auto", "data.sources[].process": True, "wandb.enable": False,
-    "data.sources[].sample_ratio": None, "data.sources[].sample_count": None, "data.sources[].sample_seed": 42,
+    "skip_validation": False,
+    "train_log_iter_interval": 1,
+    "overfit_first_batch": False,
+    "min_iterations": 0,
+    "train_iters": 0,
+    "eval_frequency": 0,
+    "mem_profiler": None,
+    "data.eval_sources": [],
+    "data.train_eval_split": [1.0, 0.0],
+    "data.always_max_length": False,
+    "data.drop_last": False,
+    "data.fuse_positions_prob": 0.0,
+    "data.repeat_to_pack_max_length": False,
+    "data.ignore_empty_think": False,
+    "data.mask_inputs": True,
+    "data.use_data_cache": True,
+    "data.cache_processed_data": True,
+    "data.cache_fs_type": "auto",
+    "data.sources[].process": True,
+    "wandb.enable": False,
+    "data.sources[].sample_ratio": None,
+    "data.sources[].sample_count": None,
+    "data.sources[].sample_seed": 42,
 }
-SCHEDULES = {"linear": "linear", "cosine": "cosine", "cosine_with_min_lr": "cosine", "constant": "constant",
-             "constant_with_warmup": "constant"}
+SCHEDULES = {
+    "linear": "linear",
+    "cosine": "cosine",
+    "cosine_with_min_lr": "cosine",
+    "constant": "constant",
+    "constant_with_warmup": "constant",
+}
 DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp32": "float32", "float32": "float32"}
-ATTENTION = {"sdpa": "sdpa", "eager": "sdpa", "flash_attention_2": "flex", "flash_attention_3": "flex",
-             "flex_attention": "flex"}
+ATTENTION = {
+    "sdpa": "sdpa",
+    "eager": "sdpa",
+    "flash_attention_2": "flex",
+    "flash_attention_3": "flex",
+    "flex_attention": "flex",
+}
 
 
 class ConfigError(SystemExit):
@@ -134,7 +161,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -180,7 +209,10 @@ class _Reader:
         """None when v is what this project does anyway, else the error for the key."""
         if rule in SAME_AS_HERE and _same(v, SAME_AS_HERE[rule]):
             return
-        self.fail(key, f"cannot be honoured: {REFUSED.get(rule, 'not a key arctic_training defines for sft')}")
+        self.fail(
+            key,
+            f"cannot be honoured: {REFUSED.get(rule, 'not a key arctic_training defines for sft')}",
+        )
 
 
 def _same(a, b) -> bool:
@@ -203,9 +235,22 @@ def read_arctic_yaml(path: str) -> dict:
     r = _Reader(path)
     doc = r.section("(top level)", doc if doc is not None else {})
     # arctic_training's defaults where they differ from fim/sft.py's
-    out = {"block_size": 8192, "pad_to_multiple_of": 256, "too_long": "drop", "optimizer": "adamw",
-           "learning_rate": 5e-4, "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.999, "grad_clip": 1.0,
-           "lr_schedule": "linear", "warmup_ratio": 0.1, "min_lr": 0.0, "seed": 42, "checkpoint_activations": True}
+    out = {
+        "block_size": 8192,
+        "pad_to_multiple_of": 256,
+        "too_long": "drop",
+        "optimizer": "adamw",
+        "learning_rate": 5e-4,
+        "weight_decay": 0.1,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "grad_clip": 1.0,
+        "lr_schedule": "linear",
+        "warmup_ratio": 0.1,
+        "min_lr": 0.0,
+        "seed": 42,
+        "checkpoint_activations": True,
+    }
     for key, v in doc.items():
         key = str(key)
         if key == "type":
@@ -220,7 +265,10 @@ def read_arctic_yaml(path: str) -> dict:
                     out["tokenizer"] = r.text(f"tokenizer.{k}", x)
                 elif k == "type":
                     if x not in ("", "huggingface"):
-                        r.fail(f"tokenizer.{k}", f"only huggingface tokenizers (tokenizer.json), not {x!r}")
+                        r.fail(
+                            f"tokenizer.{k}",
+                            f"only huggingface tokenizers (tokenizer.json), not {x!r}",
+                        )
                 else:
                     r.refused(f"tokenizer.{k}", f"tokenizer.{k}", x)
         elif key == "data":
@@ -231,13 +279,26 @@ def read_arctic_yaml(path: str) -> dict:
             _scheduler(r, r.section(key, v), out)
         elif key == "checkpoint":
             _checkpoint(r, v, out)
-        elif key == "wandb":  # its other keys (project, name...) mean nothing while it is off, there as here
+        elif (
+            key == "wandb"
+        ):  # its other keys (project, name...) mean nothing while it is off, there as here
             r.refused("wandb.enable", "wandb.enable", r.section(key, v).get("enable", False))
-        elif key in ("epochs", "micro_batch_size", "gradient_accumulation_steps", "sequence_parallel_size",
-                     "exit_iteration", "loss_log_interval", "seed"):
-            ours = {"micro_batch_size": "batch_size", "sequence_parallel_size": "sequence_parallel",
-                    "gradient_accumulation_steps": "grad_accum", "exit_iteration": "stop_at",
-                    "loss_log_interval": "log_interval"}.get(key, key)
+        elif key in (
+            "epochs",
+            "micro_batch_size",
+            "gradient_accumulation_steps",
+            "sequence_parallel_size",
+            "exit_iteration",
+            "loss_log_interval",
+            "seed",
+        ):
+            ours = {
+                "micro_batch_size": "batch_size",
+                "sequence_parallel_size": "sequence_parallel",
+                "gradient_accumulation_steps": "grad_accum",
+                "exit_iteration": "stop_at",
+                "loss_log_interval": "log_interval",
+            }.get(key, key)
             lo = 0 if key in ("epochs", "exit_iteration", "seed") else 1
             out[ours] = r.number(key, v, int, lo)
         elif key == "activation_checkpoint_cpu_offload":
@@ -250,11 +311,16 @@ def read_arctic_yaml(path: str) -> dict:
     data_seed = out.pop("data_seed", None)
     if data_seed is not None:
         if "seed" in doc and data_seed != out["seed"]:
-            r.fail("data.seed", f"{data_seed} differs from seed {out['seed']}: one seed orders the data here")
+            r.fail(
+                "data.seed",
+                f"{data_seed} differs from seed {out['seed']}: one seed orders the data here",
+            )
         out["seed"] = data_seed
     if out.get("offload_activations") and not out.get("checkpoint_activations"):
-        r.fail("activation_checkpoint_cpu_offload", "needs activation checkpointing "
-               "(remove model.disable_activation_checkpoint)")
+        r.fail(
+            "activation_checkpoint_cpu_offload",
+            "needs activation checkpointing (remove model.disable_activation_checkpoint)",
+        )
     return out
 
 
@@ -262,7 +328,9 @@ def _model(r: _Reader, sec: dict, out: dict):
     for k, v in sec.items():
         key = f"model.{k}"
         if k == "type":
-            if v == "liger":  # Liger's fused linear cross-entropy and MLP: here, the tiled loss and tiled MLP
+            if (
+                v == "liger"
+            ):  # Liger's fused linear cross-entropy and MLP: here, the tiled loss and tiled MLP
                 out["tiled_loss"], out["tiled_mlp"] = True, True
             elif v not in ("", "huggingface"):
                 r.fail(key, f"{v!r} is not a model type here (liger, huggingface)")
@@ -293,16 +361,25 @@ def _source(r: _Reader, i: int, src) -> dict:
         if k == "name_or_path":
             out["name_or_path"] = r.text(f"{key}.{k}", str(v))
         elif k == "type":
-            kinds = {"": None, "huggingface": None, "huggingface_prompt_response": "prompt_response",
-                     "huggingface_instruct": "messages"}
+            kinds = {
+                "": None,
+                "huggingface": None,
+                "huggingface_prompt_response": "prompt_response",
+                "huggingface_instruct": "messages",
+            }
             if v not in kinds:
-                r.fail(f"{key}.{k}", f"{v!r} is not a source type here ({', '.join(t for t in kinds if t)})")
+                r.fail(
+                    f"{key}.{k}",
+                    f"{v!r} is not a source type here ({', '.join(t for t in kinds if t)})",
+                )
             if kinds[v]:
                 out["kind"] = kinds[v]
         elif k == "split":
             split = r.text(f"{key}.{k}", v)
             if "[" in split or "+" in split:
-                r.fail(f"{key}.{k}", f"slice splits ({split!r}) are not supported: give a split name")
+                r.fail(
+                    f"{key}.{k}", f"slice splits ({split!r}) are not supported: give a split name"
+                )
             out["split"] = split
         else:
             r.refused(f"{key}.{k}", f"data.sources[].{k}", v)
@@ -332,8 +409,11 @@ def _data(r: _Reader, sec: dict, out: dict):
             out["data_seed"] = r.number(key, v, int, 0)
         elif k == "filter_samples":
             if not r.flag(key, v):
-                r.fail(key, "false cannot be honoured: a sample over max_length is dropped here (or cut, with "
-                            "--too_long=truncate), never kept whole")
+                r.fail(
+                    key,
+                    "false cannot be honoured: a sample over max_length is dropped here (or cut, with "
+                    "--too_long=truncate), never kept whole",
+                )
         elif k == "div_length":
             div = r.number(key, v, int, 1)
         elif k == "pad_to":
@@ -350,8 +430,11 @@ def _optimizer(r: _Reader, sec: dict, out: dict):
         key = f"optimizer.{k}"
         if k == "type":
             if v not in ("", "fused_adam"):
-                r.fail(key, f"{v!r} cannot be honoured: AdamW on the GPU (fused_adam) is the optimizer here"
-                       + (" (no CPU-offloaded Adam)" if v == "cpu_adam" else ""))
+                r.fail(
+                    key,
+                    f"{v!r} cannot be honoured: AdamW on the GPU (fused_adam) is the optimizer here"
+                    + (" (no CPU-offloaded Adam)" if v == "cpu_adam" else ""),
+                )
         elif k in ("lr", "learning_rate"):
             out["learning_rate"] = r.number(key, v, float, 0)
         elif k == "weight_decay":
@@ -371,14 +454,20 @@ def _scheduler(r: _Reader, sec: dict, out: dict):
         if k in ("type", "name"):  # type: huggingface (transformers' schedules), name: which one
             allowed = ("", "huggingface") if k == "type" else tuple(SCHEDULES)
             if v not in allowed:
-                r.fail(key, f"{v!r} is not supported: huggingface schedules only ({', '.join(SCHEDULES)})")
+                r.fail(
+                    key,
+                    f"{v!r} is not supported: huggingface schedules only ({', '.join(SCHEDULES)})",
+                )
             name = v if k == "name" else name
         elif k == "warmup_ratio":
             out["warmup_ratio"] = r.number(key, v, float, 0)
         elif k == "scheduler_specific_kwargs":
             for kk, vv in r.section(key, v).items():
                 if kk != "min_lr_rate":
-                    r.fail(f"{key}.{kk}", "cannot be honoured: min_lr_rate is the only scheduler argument here")
+                    r.fail(
+                        f"{key}.{kk}",
+                        "cannot be honoured: min_lr_rate is the only scheduler argument here",
+                    )
                 out["min_lr_rate"] = r.number(f"{key}.{kk}", vv, float, 0)
         else:
             r.refused(key, key, v)
@@ -388,14 +477,20 @@ def _scheduler(r: _Reader, sec: dict, out: dict):
     if name != "cosine_with_min_lr":  # transformers' linear and cosine decay to 0
         out.pop("min_lr_rate", None)
         if "scheduler_specific_kwargs" in sec:
-            r.fail("scheduler.scheduler_specific_kwargs", f"min_lr_rate needs name: cosine_with_min_lr, not {name}")
+            r.fail(
+                "scheduler.scheduler_specific_kwargs",
+                f"min_lr_rate needs name: cosine_with_min_lr, not {name}",
+            )
 
 
 def _checkpoint(r: _Reader, v, out: dict):
     entries = v if isinstance(v, list) else [v]
     if len(entries) != 1:
-        r.fail("checkpoint", f"{len(entries)} checkpoint engines: one output directory is written here "
-                             "(OUT_DIR/last, HF layout with optimizer state, and OUT_DIR/final)")
+        r.fail(
+            "checkpoint",
+            f"{len(entries)} checkpoint engines: one output directory is written here "
+            "(OUT_DIR/last, HF layout with optimizer state, and OUT_DIR/final)",
+        )
     for k, x in r.section("checkpoint[0]", entries[0]).items():
         key = f"checkpoint.{k}"
         if k == "type":
@@ -413,6 +508,9 @@ def _checkpoint(r: _Reader, v, out: dict):
                 out["init_from"] = "auto"
         elif k in ("save_end_of_training", "enabled"):
             if not r.flag(key, x):
-                r.fail(key, "false cannot be honoured: fim/sft.py always writes checkpoints and saves at the end")
+                r.fail(
+                    key,
+                    "false cannot be honoured: fim/sft.py always writes checkpoints and saves at the end",
+                )
         else:
             r.refused(key, key, x)

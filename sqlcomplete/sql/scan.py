@@ -9,12 +9,13 @@ SqlDocument holds a document as lines and caches the scanner state at the start 
 line, so finding the statement under the cursor costs the lines of that statement,
 not the file: an edit only drops the cached states after the edited line.
 """
+
 import itertools
 import re
 from bisect import bisect_right
 from typing import NamedTuple
 
-from sqlschema import split_tables
+from sqlcomplete.sql.schema import split_tables
 
 # interesting characters in code; $tag$ only where a name cannot continue (a$b$ is a name)
 _CODE_EVENT = re.compile(r"[;'\"`()]|--|/\*|(?<![A-Za-z0-9_$])\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
@@ -27,6 +28,7 @@ _DDL_VERSIONS = itertools.count()  # unique across buffers: a cache key can mix 
 
 class ScanState(NamedTuple):
     """Scanner state: mode is "" (code), a quote (' " `), "/*", "--" or a dollar tag; depth counts open '('."""
+
     mode: str = ""
     depth: int = 0
 
@@ -34,10 +36,10 @@ class ScanState(NamedTuple):
 CODE = ScanState()
 
 
-def scan(text: str, state: ScanState = CODE) -> tuple[ScanState, list[int]]:
-    """The state after `text` and the offsets just past each top-level ';' in it."""
+def _walk(text: str, state: ScanState) -> tuple[ScanState, list[int], int]:
+    """scan(), and where the mode the text ends in was entered (-1: before `text`, or in code)."""
     mode, depth = state
-    ends, i, n = [], 0, len(text)
+    ends, i, n, opened = [], 0, len(text), -1
     while i < n:
         if mode == "":
             m = _CODE_EVENT.search(text, i)
@@ -53,14 +55,31 @@ def scan(text: str, state: ScanState = CODE) -> tuple[ScanState, list[int]]:
             elif tok == ")":
                 depth = max(0, depth - 1)
             else:
-                mode = tok  # ' " ` -- /* or $tag$
+                mode, opened = tok, m.start()  # ' " ` -- /* or $tag$
         else:
             close = "\n" if mode == "--" else "*/" if mode == "/*" else mode
             j = text.find(close, i)
             if j < 0:
                 break
-            mode, i = "", j + len(close)
-    return ScanState(mode, depth), ends
+            if close in ("'", '"') and text.startswith(close, j + 1):
+                i = j + 2  # '' inside a literal, "" inside a name: an escaped quote, still inside
+                continue
+            mode, i, opened = "", j + len(close), -1
+    return ScanState(mode, depth), ends, opened
+
+
+def scan(text: str, state: ScanState = CODE) -> tuple[ScanState, list[int]]:
+    """The state after `text` and the offsets just past each top-level ';' in it."""
+    state, ends, _ = _walk(text, state)
+    return state, ends
+
+
+def string_start(text: str) -> int | None:
+    """Where the string literal that `text` ends inside opens (the offset of its quote), else None.
+    The one answer to "is the cursor inside a string?": comments, quoted names and dollar quotes
+    are skipped, and '' inside a literal is an escaped quote."""
+    state, _, opened = _walk(text, CODE)
+    return opened if state.mode == "'" else None
 
 
 def split_lines(text: str) -> list[str]:
@@ -126,7 +145,7 @@ class SqlDocument:
         if (l1, c1) < (l0, c0):
             l0, c0, l1, c1 = l1, c1, l0, c0
         c0, c1 = min(c0, len(self.line_text(l0))), min(c1, len(self.line_text(l1)))
-        old = self.lines[l0:l1 + 1]
+        old = self.lines[l0 : l1 + 1]
         hi = l1 + 1
         joined = self.lines[l0][:c0] + new + self.lines[l1][c1:]
         if joined.endswith("\r") and hi <= last and self.lines[hi].startswith("\n"):
@@ -135,7 +154,7 @@ class SqlDocument:
         if hi <= last:
             replacement.pop()  # joined ends with a line break, and line hi follows it, not an empty line
         self.lines[l0:hi] = replacement
-        del self._starts[l0 + 1:]
+        del self._starts[l0 + 1 :]
         self._note_ddl_edit(l0, hi - 1, len(replacement), "".join(old) + new)
 
     # ------------------------------------------------------------ statements
@@ -147,7 +166,10 @@ class SqlDocument:
             state, start = self._starts[i]
             text = self.lines[i]
             if state == CODE and not text.strip():
-                new_state, start = CODE, (i + 1, 0)  # a blank line outside parentheses ends a statement
+                new_state, start = (
+                    CODE,
+                    (i + 1, 0),
+                )  # a blank line outside parentheses ends a statement
             else:
                 new_state, ends = scan(text, state)
                 if ends:
@@ -164,20 +186,22 @@ class SqlDocument:
         here, ends = scan(head, state)
         if ends:
             sl, sc = line, ends[-1]
-        if line - sl > MAX_STATEMENT_LINES:  # keep the tail of a huge statement (or of a file with no ';')
+        if (
+            line - sl > MAX_STATEMENT_LINES
+        ):  # keep the tail of a huge statement (or of a file with no ';')
             sl, sc = line - MAX_STATEMENT_LINES, 0
         if sl == line:
             before = head[sc:]
         else:
-            before = self.lines[sl][sc:] + "".join(self.lines[sl + 1:line]) + head
-        prefix = before[skip_space_and_comments(before):]
+            before = self.lines[sl][sc:] + "".join(self.lines[sl + 1 : line]) + head
+        prefix = before[skip_space_and_comments(before) :]
         return Cursor(prefix, self._suffix(line, col, here), here.mode, (sl, sc))
 
     def _suffix(self, line: int, col: int, state: ScanState) -> str:
         rest = self.lines[line][col:]
         state, ends = scan(rest, state)
         if ends:
-            return rest[:ends[0]]
+            return rest[: ends[0]]
         parts = [rest]
         for i in range(line + 1, min(len(self.lines), line + 1 + MAX_SUFFIX_LINES)):
             text = self.lines[i]
@@ -187,7 +211,7 @@ class SqlDocument:
                 break
             state, ends = scan(text, state)
             if ends:
-                parts.append(text[:ends[0]])
+                parts.append(text[: ends[0]])
                 break
             parts.append(text)
         return "".join(parts)
@@ -196,10 +220,10 @@ class SqlDocument:
         """Whole statements that start on or after line lo and end before line hi (or before `end`), in order."""
         state, (sl, sc) = self._start_of(lo)
         # a statement open at lo that began earlier with more than blanks is not whole: skip it
-        whole = all(not self.lines[i][sc if i == sl else 0:].strip() for i in range(sl, lo))
+        whole = all(not self.lines[i][sc if i == sl else 0 :].strip() for i in range(sl, lo))
         out, cur = [], "" if whole else None
         for i in range(lo, min(hi, len(self.lines))):
-            text = self.lines[i] if end is None or i < end[0] else self.lines[i][:end[1]]
+            text = self.lines[i] if end is None or i < end[0] else self.lines[i][: end[1]]
             if state.mode == "--":
                 state = ScanState("", state.depth)
             if state == CODE and not text.strip():
@@ -216,11 +240,15 @@ class SqlDocument:
             if cur is not None:
                 cur += text[pos:]
         if cur:
-            out.append(cur)  # the last one, unterminated (before `end` this holds only blanks and comments)
-        out = [s[skip_space_and_comments(s):].rstrip() for s in out]
+            out.append(
+                cur
+            )  # the last one, unterminated (before `end` this holds only blanks and comments)
+        out = [s[skip_space_and_comments(s) :].rstrip() for s in out]
         return [s for s in out if s]
 
-    def history(self, start: tuple[int, int], max_lines: int = 100, max_statements: int = 20) -> list[str]:
+    def history(
+        self, start: tuple[int, int], max_lines: int = 100, max_statements: int = 20
+    ) -> list[str]:
         """Statements that end before `start` (a Cursor.start), oldest first, from at most max_lines lines."""
         sl, sc = start
         return self.statements(max(0, sl - max_lines), sl + 1, end=(sl, sc))[-max_statements:]
@@ -245,7 +273,9 @@ class SqlDocument:
                 pos = at + len(part)
                 found.add(at)
                 spans.append((line_of(at), line_of(pos) + 1))  # +1: a ';' typed on the next line
-            for m in _CREATE.finditer(text):  # an unfinished CREATE TABLE may become one a few lines down
+            for m in _CREATE.finditer(
+                text
+            ):  # an unfinished CREATE TABLE may become one a few lines down
                 if m.start() not in found:
                     first = line_of(m.start())
                     spans.append((first, first + 8))
@@ -256,11 +286,15 @@ class SqlDocument:
         """Forget the DDL if lines l0..l1 (now new_count lines) could hold or start a CREATE TABLE."""
         if self._ddl is None:
             return
-        hit = _CREATE.search(touched) is not None or any(a <= l1 and l0 <= b for a, b in self._ddl_spans)
+        hit = _CREATE.search(touched) is not None or any(
+            a <= l1 and l0 <= b for a, b in self._ddl_spans
+        )
         if hit:
             self._ddl, self._ddl_spans = None, []
             self.ddl_version = next(_DDL_VERSIONS)
             return
         shift = new_count - (l1 - l0 + 1)
         if shift:
-            self._ddl_spans = [(a + shift, b + shift) if a > l1 else (a, b) for a, b in self._ddl_spans]
+            self._ddl_spans = [
+                (a + shift, b + shift) if a > l1 else (a, b) for a, b in self._ddl_spans
+            ]

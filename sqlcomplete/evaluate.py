@@ -23,6 +23,7 @@ Writes OUT_DIR/results.md (a table per data set, then per statement kind), resul
 accuracy_latency.png (next@1 and saved against median latency). --readme FILE replaces the
 text between `<!-- results:start -->` and `<!-- results:end -->` with results.md.
 """
+
 import argparse
 import glob
 import json
@@ -34,14 +35,16 @@ import sys
 import time
 from collections import defaultdict
 
-from sqlschema import KEYWORDS, SHORT_ALIAS, TOKEN, parse_schema
+from sqlcomplete.sql.lexicon import KEYWORDS, SHORT_ALIAS, TOKEN
+from sqlcomplete.sql.schema import parse_schema
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 FIRST_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|\S)")
 METRICS = ("next@1", "next@5", "ident@1", "mid@1", "saved", "unknown@1", "unknown@5")
 # ../shared/eval/score.py's words that name no table or column, beside KEYWORDS: with the schema's
 # words, the words typed before the cursor and short aliases (T1), what `unknown` does not count
-SCORER_KNOWN = frozenset("""abs age all any array array_agg asc avg between bigint bool boolean by cascade case cast ceil
+SCORER_KNOWN = frozenset(
+    """abs age all any array array_agg asc avg between bigint bool boolean by cascade case cast ceil
 ceiling char coalesce collate concat conflict constraint count cross cume_dist current current_date current_time
 current_timestamp date date_part date_trunc datetime day days decimal default delete dense_rank desc distinct do
 double else end epoch escape except excluded exists extract false fetch filter first first_value float floor
@@ -52,11 +55,13 @@ offset on only or order outer over partition percent_rank position power precedi
 recursive regexp replace returning right round row row_number rows rtrim second select serial set similar some sqrt
 stddev strftime string_agg substr substring sum table text then time timestamp to_char to_date to_timestamp top trim
 true truncate unbounded union unique unnest update upper upsert using uuid values varchar variance week when where
-window with within year""".split())
+window with within year""".split()
+)
 MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 
 
 # ---------------------------------------------------------------- requests and metrics
+
 
 def statement_kind(row: dict) -> str:
     if row.get("kind"):
@@ -72,14 +77,23 @@ def build_requests(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     for r, row in enumerate(rows):
         text = row["statement"]
         spans = [m.span() for m in TOKEN.finditer(text)]
-        statements.append({"id": row.get("id", str(r)), "kind": statement_kind(row), "set": row.get("set"),
-                           "text": text, "spans": spans,
-                           "names": {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", row["schema"])}})
+        statements.append(
+            {
+                "id": row.get("id", str(r)),
+                "kind": statement_kind(row),
+                "set": row.get("set"),
+                "text": text,
+                "spans": spans,
+                "names": {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", row["schema"])},
+            }
+        )
         for i, (s, e) in enumerate(spans[1:], 1):
             requests.append({"key": (r, "s", i), "schema": row["schema"], "prefix": text[:s]})
             word = text[s:e]
             if WORD.match(word) and len(word) >= 4 and word.lower() not in KEYWORDS:
-                requests.append({"key": (r, "m", i), "schema": row["schema"], "prefix": text[:s + 2]})
+                requests.append(
+                    {"key": (r, "m", i), "schema": row["schema"], "prefix": text[: s + 2]}
+                )
     return requests, statements
 
 
@@ -98,7 +112,7 @@ def tokens_covered(low: str, spans: list, i: int, completion: str) -> int:
     start, k = spans[i][0], 0
     for _, end in spans[i:]:
         n = end - start
-        if len(completion) < n or low[start:start + n] != completion[:n]:
+        if len(completion) < n or low[start : start + n] != completion[:n]:
             break
         k += 1
     return k
@@ -123,14 +137,22 @@ def keystrokes(text: str, spans: list, best) -> int:
 def unknown_name(completion: str, names: set[str], typed: set[str]) -> bool:
     """The completion starts with a name found nowhere (score.py's definition)."""
     w = first_word(completion)
-    return bool(WORD.match(w)) and w not in names and w not in typed and w not in KEYWORDS \
-        and w not in SCORER_KNOWN and not SHORT_ALIAS.fullmatch(w)
+    return (
+        bool(WORD.match(w))
+        and w not in names
+        and w not in typed
+        and w not in KEYWORDS
+        and w not in SCORER_KNOWN
+        and not SHORT_ALIAS.fullmatch(w)
+    )
 
 
 def count_hits(stmt: dict, r: int, results: dict) -> dict:
     """Per-statement counts; results maps request keys to completion lists (a missing mid-word
     key is not counted, as in score.py)."""
-    c = dict.fromkeys(("next", "next1", "next5", "ident", "ident1", "mid", "mid1", "unk1", "unk5"), 0)
+    c = dict.fromkeys(
+        ("next", "next1", "next5", "ident", "ident1", "mid", "mid1", "unk1", "unk5"), 0
+    )
     text, spans = stmt["text"], stmt["spans"]
     for i, (s, e) in enumerate(spans[1:], 1):
         word = text[s:e]
@@ -162,11 +184,19 @@ def metrics(counts: list[dict]) -> dict:
     for c in counts:
         for k, v in c.items():
             t[k] += v
-    return {"next@1": t["next1"] / max(t["next"], 1), "next@5": t["next5"] / max(t["next"], 1),
-            "ident@1": t["ident1"] / max(t["ident"], 1), "mid@1": t["mid1"] / max(t["mid"], 1),
-            "saved": 1 - t["typed"] / max(t["chars"], 1),
-            "unknown@1": t["unk1"] / max(t["next"], 1), "unknown@5": t["unk5"] / max(t["next"], 1),
-            "n_statements": len(counts), "n_next": t["next"], "n_ident": t["ident"], "n_mid": t["mid"]}
+    return {
+        "next@1": t["next1"] / max(t["next"], 1),
+        "next@5": t["next5"] / max(t["next"], 1),
+        "ident@1": t["ident1"] / max(t["ident"], 1),
+        "mid@1": t["mid1"] / max(t["mid"], 1),
+        "saved": 1 - t["typed"] / max(t["chars"], 1),
+        "unknown@1": t["unk1"] / max(t["next"], 1),
+        "unknown@5": t["unk5"] / max(t["next"], 1),
+        "n_statements": len(counts),
+        "n_next": t["next"],
+        "n_ident": t["ident"],
+        "n_mid": t["mid"],
+    }
 
 
 def score(statements: list[dict], results: dict) -> dict:
@@ -177,17 +207,22 @@ def score(statements: list[dict], results: dict) -> dict:
         by_kind[st["kind"]].append(c)
         if st["set"]:
             by_set[st["set"]].append(c)
-    return {"overall": metrics(counts), "by_kind": {k: metrics(v) for k, v in sorted(by_kind.items())},
-            "by_set": {k: metrics(v) for k, v in sorted(by_set.items())}}
+    return {
+        "overall": metrics(counts),
+        "by_kind": {k: metrics(v) for k, v in sorted(by_kind.items())},
+        "by_set": {k: metrics(v) for k, v in sorted(by_set.items())},
+    }
 
 
 # ---------------------------------------------------------------- completers
+
 
 class ModelRunner:
     """A checkpoint through sample.Completer (one CPU thread, as served)."""
 
     def __init__(self, ckpt: str, threads: int = 1, ngram: str | None = "default"):
-        from sample import Completer
+        from sqlcomplete.completion.engine import Completer
+
         self.c = Completer(ckpt, threads=threads, ngram=ngram)
         params = sum(p.numel() for p in self.c.model.parameters())
         parts = os.path.normpath(self.c.ckpt).split(os.sep)
@@ -204,7 +239,8 @@ class ModelRunner:
 
 class NgramRunner:
     def __init__(self, path: str | None = None):
-        from ngram import NgramCompleter
+        from sqlcomplete.completion.ngram import NgramCompleter
+
         self.c = NgramCompleter(path)
         self.name = f"{self.c.order}-gram (schema-aware)"
 
@@ -218,9 +254,12 @@ class NgramRunner:
 def duckdb_extension() -> str:
     """Path of the autocomplete extension shipped by the duckdb-ext-autocomplete package."""
     import duckdb  # noqa: F401 (ImportError: not installed)
+
     found = []
     for d in site.getsitepackages() + [site.getusersitepackages()]:
-        found += glob.glob(os.path.join(d, "duckdb_ext/extensions/*/*/autocomplete.duckdb_extension"))
+        found += glob.glob(
+            os.path.join(d, "duckdb_ext/extensions/*/*/autocomplete.duckdb_extension")
+        )
     if not found:
         raise ImportError("duckdb-ext-autocomplete is not installed")
     return found[0]
@@ -232,6 +271,7 @@ class DuckDBRunner:
 
     def __init__(self):
         import duckdb
+
         self.duckdb, self.ext, self.con = duckdb, duckdb_extension(), None
         self.name = f"DuckDB {duckdb.__version__} sql_auto_complete"
 
@@ -243,21 +283,27 @@ class DuckDBRunner:
         self.con.execute(f"LOAD '{self.ext}'")
         for table, cols in parse_schema(schema).items():
             try:
-                self.con.execute(f'CREATE TABLE "{table}" (' + ", ".join(f'"{c}" VARCHAR' for c in cols) + ")")
+                self.con.execute(
+                    f'CREATE TABLE "{table}" (' + ", ".join(f'"{c}" VARCHAR' for c in cols) + ")"
+                )
             except self.duckdb.Error:
                 pass
 
     def complete(self, prefix: str, n: int) -> list[str]:
-        rows = self.con.execute(f"SELECT suggestion, suggestion_start FROM sql_auto_complete(?) LIMIT {int(n)}",
-                                [prefix]).fetchall()
+        rows = self.con.execute(
+            f"SELECT suggestion, suggestion_start FROM sql_auto_complete(?) LIMIT {int(n)}",
+            [prefix],
+        ).fetchall()
         out = []
         for sug, start in rows:
             typed, sug = prefix[start:], sug.strip('"')
-            out.append(sug[len(typed):] if sug.lower().startswith(typed.lower()) else sug)
+            out.append(sug[len(typed) :] if sug.lower().startswith(typed.lower()) else sug)
         return out
 
 
-def run_completer(runner, requests: list[dict], n: int = 5) -> tuple[dict, list[float], list[float], list[float], int]:
+def run_completer(
+    runner, requests: list[dict], n: int = 5
+) -> tuple[dict, list[float], list[float], list[float], int]:
     """Completions by request key, per-request wall and CPU times (ms), per-schema set-up times (ms), errors."""
     by_schema = defaultdict(list)
     for q in requests:
@@ -277,7 +323,9 @@ def run_completer(runner, requests: list[dict], n: int = 5) -> tuple[dict, list[
                 if errors <= 3:
                     print(f"  {runner.name}: {type(e).__name__}: {e}", file=sys.stderr)
             latency.append(1000 * (time.perf_counter() - t))
-            cpu.append(1000 * (time.process_time() - c))  # steadier than wall time on a busy machine
+            cpu.append(
+                1000 * (time.process_time() - c)
+            )  # steadier than wall time on a busy machine
     return results, latency, cpu, setup, errors
 
 
@@ -290,38 +338,59 @@ def percentile(xs: list[float], q: float) -> float:
 
 # ---------------------------------------------------------------- reports
 
+
 def markdown(report: dict) -> str:
     lines = []
     for name, ds in report["datasets"].items():
-        lines += [f"**{name}** ({ds['rows']} statements, {ds['requests']} requests)", "",
-                  "| completer | " + " | ".join(METRICS) + " | p50 ms | p95 ms | CPU p50 ms | schema ms |",
-                  "|---" * (len(METRICS) + 5) + "|"]
+        lines += [
+            f"**{name}** ({ds['rows']} statements, {ds['requests']} requests)",
+            "",
+            "| completer | "
+            + " | ".join(METRICS)
+            + " | p50 ms | p95 ms | CPU p50 ms | schema ms |",
+            "|---" * (len(METRICS) + 5) + "|",
+        ]
         for cname, r in ds["completers"].items():
             m, lat = r["overall"], r["latency_ms"]
             times = [lat["p50"], lat["p95"], lat["cpu_p50"]]
-            lines.append(f"| {cname} | " + " | ".join(f"{m[k]:.3f}" for k in METRICS) + " | " +
-                         " | ".join(f"{t:.2f}" for t in times) + f" | {r['schema_ms']['mean']:.1f} |")
-        lines += ["", "<details><summary>per statement kind (and subset)</summary>", "",
-                  "| completer | kind / *subset* | statements | " + " | ".join(METRICS) + " |",
-                  "|---" * (len(METRICS) + 3) + "|"]
+            lines.append(
+                f"| {cname} | "
+                + " | ".join(f"{m[k]:.3f}" for k in METRICS)
+                + " | "
+                + " | ".join(f"{t:.2f}" for t in times)
+                + f" | {r['schema_ms']['mean']:.1f} |"
+            )
+        lines += [
+            "",
+            "<details><summary>per statement kind (and subset)</summary>",
+            "",
+            "| completer | kind / *subset* | statements | " + " | ".join(METRICS) + " |",
+            "|---" * (len(METRICS) + 3) + "|",
+        ]
         for cname, r in ds["completers"].items():
-            for kind, m in list(r["by_kind"].items()) + [(f"*{s}*", m) for s, m in r.get("by_set", {}).items()]:
+            for kind, m in list(r["by_kind"].items()) + [
+                (f"*{s}*", m) for s, m in r.get("by_set", {}).items()
+            ]:
                 values = " | ".join(f"{m[k]:.3f}" for k in METRICS)
                 lines.append(f"| {cname} | {kind} | {m['n_statements']} | {values} |")
         lines += ["", "</details>", ""]
     if report["notes"]:
         lines += [f"- {note}" for note in report["notes"]] + [""]
-    lines.append(f"Latency: one request at a time, in process, on {report['machine']}: wall time, and the "
-                 "process's CPU time (steadier on a busy machine; all threads); schema ms is the once-per-schema "
-                 "set-up (a model's prefill), not in the per-request times.")
+    lines.append(
+        f"Latency: one request at a time, in process, on {report['machine']}: wall time, and the "
+        "process's CPU time (steadier on a busy machine; all threads); schema ms is the once-per-schema "
+        "set-up (a model's prefill), not in the per-request times."
+    )
     return "\n".join(lines) + "\n"
 
 
 def plot(report: dict, path: str):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter, NullFormatter
+
     sets = list(report["datasets"].items())
     fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5), squeeze=False)
     names = sorted({c for _, ds in sets for c in ds["completers"]})
@@ -329,11 +398,30 @@ def plot(report: dict, path: str):
     for ax, (name, ds) in zip(axes[0], sets):
         for cname, r in ds["completers"].items():
             x = max(r["latency_ms"]["p50"], 1e-3)
-            ax.scatter([x], [r["overall"]["next@1"]], color=colors[cname], marker="o", s=60,
-                       label=f"{cname}: next@1")
-            ax.scatter([x], [r["overall"]["saved"]], color=colors[cname], marker="s", s=60, facecolors="none",
-                       label=f"{cname}: saved")
-            ax.annotate(cname, (x, r["overall"]["next@1"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            ax.scatter(
+                [x],
+                [r["overall"]["next@1"]],
+                color=colors[cname],
+                marker="o",
+                s=60,
+                label=f"{cname}: next@1",
+            )
+            ax.scatter(
+                [x],
+                [r["overall"]["saved"]],
+                color=colors[cname],
+                marker="s",
+                s=60,
+                facecolors="none",
+                label=f"{cname}: saved",
+            )
+            ax.annotate(
+                cname,
+                (x, r["overall"]["next@1"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
         ax.set_xscale("log")
         xs = [max(r["latency_ms"]["p50"], 1e-3) for r in ds["completers"].values()] or [1.0]
         ax.set_xlim(min(xs) / 3, max(xs) * 6)  # room for the labels
@@ -359,7 +447,7 @@ def update_readme(path: str, text: str) -> bool:
     a, b = doc.find(MARKERS[0]), doc.find(MARKERS[1])
     if a < 0 or b < a:
         return False
-    doc = doc[:a + len(MARKERS[0])] + "\n" + text + doc[b:]
+    doc = doc[: a + len(MARKERS[0])] + "\n" + text + doc[b:]
     write_atomic(path, doc)
     return True
 
@@ -387,17 +475,36 @@ def read_rows(path: str, max_rows: int) -> list[dict]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data", nargs="+", help="JSONL of {id, kind?, schema, statement}; each file is its own table")
-    ap.add_argument("--ckpt", action="append", default=[], help="a model checkpoint (repeatable: one row each)")
-    ap.add_argument("--baseline", action="append", default=[], choices=("ngram", "duckdb"), help="repeatable")
-    ap.add_argument("--ngram", default=None, help="n-gram model file (default models/ngram.safetensors)")
-    ap.add_argument("--model-alone", action="store_true",
-                    help="also evaluate each --ckpt without the n-gram's proposals (its own decoding only)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "data",
+        nargs="+",
+        help="JSONL of {id, kind?, schema, statement}; each file is its own table",
+    )
+    ap.add_argument(
+        "--ckpt", action="append", default=[], help="a model checkpoint (repeatable: one row each)"
+    )
+    ap.add_argument(
+        "--baseline", action="append", default=[], choices=("ngram", "duckdb"), help="repeatable"
+    )
+    ap.add_argument(
+        "--ngram",
+        default=None,
+        help="n-gram model file (default sqlcomplete/models/ngram.safetensors)",
+    )
+    ap.add_argument(
+        "--model-alone",
+        action="store_true",
+        help="also evaluate each --ckpt without the n-gram's proposals (its own decoding only)",
+    )
     ap.add_argument("--rows", type=int, default=200, help="statements per data file")
     ap.add_argument("--num", type=int, default=5, help="completions per request")
     ap.add_argument("--out-dir", default="results")
-    ap.add_argument("--readme", default=None, help="rewrite this file's results section with results.md")
+    ap.add_argument(
+        "--readme", default=None, help="rewrite this file's results section with results.md"
+    )
     args = ap.parse_args(argv)
     if not args.ckpt and not args.baseline:
         ap.error("nothing to evaluate: give --ckpt and/or --baseline")
@@ -410,14 +517,24 @@ def main(argv=None):
         print(f"{path}: {len(rows)} statements, {len(datasets[name][0])} requests", file=sys.stderr)
 
     notes = []
-    makers = [(lambda ckpt=ckpt: ModelRunner(ckpt, ngram=args.ngram or "default"), False) for ckpt in args.ckpt]
+    makers = [
+        (lambda ckpt=ckpt: ModelRunner(ckpt, ngram=args.ngram or "default"), False)
+        for ckpt in args.ckpt
+    ]
     if args.model_alone:
         makers += [(lambda ckpt=ckpt: ModelRunner(ckpt, ngram=None), False) for ckpt in args.ckpt]
     for b in args.baseline:  # a baseline that cannot run is skipped with a note; a model cannot be
-        makers.append((lambda: NgramRunner(args.ngram), True) if b == "ngram" else (DuckDBRunner, True))
-    report = {"datasets": {name: {"rows": len(st), "requests": len(rq), "completers": {}}
-                           for name, (rq, st) in datasets.items()},
-              "notes": notes, "machine": f"{os.cpu_count()} CPU cores, torch threads 1"}
+        makers.append(
+            (lambda: NgramRunner(args.ngram), True) if b == "ngram" else (DuckDBRunner, True)
+        )
+    report = {
+        "datasets": {
+            name: {"rows": len(st), "requests": len(rq), "completers": {}}
+            for name, (rq, st) in datasets.items()
+        },
+        "notes": notes,
+        "machine": f"{os.cpu_count()} CPU cores, torch threads 1",
+    }
     for make, optional in makers:
         try:
             runner = make()
@@ -434,18 +551,29 @@ def main(argv=None):
             t = time.time()
             results, latency, cpu, setup, errors = run_completer(runner, requests, args.num)
             r = score(statements, results)
-            r["latency_ms"] = {"p50": percentile(latency, 50), "p95": percentile(latency, 95),
-                               "mean": statistics.fmean(latency) if latency else float("nan"),
-                               "cpu_p50": percentile(cpu, 50), "cpu_p95": percentile(cpu, 95)}
-            r["schema_ms"] = {"mean": statistics.fmean(setup) if setup else 0.0, "max": max(setup, default=0.0),
-                              "schemas": len(setup)}
+            r["latency_ms"] = {
+                "p50": percentile(latency, 50),
+                "p95": percentile(latency, 95),
+                "mean": statistics.fmean(latency) if latency else float("nan"),
+                "cpu_p50": percentile(cpu, 50),
+                "cpu_p95": percentile(cpu, 95),
+            }
+            r["schema_ms"] = {
+                "mean": statistics.fmean(setup) if setup else 0.0,
+                "max": max(setup, default=0.0),
+                "schemas": len(setup),
+            }
             r["errors"] = errors
             report["datasets"][name]["completers"][runner.name] = r
             m = r["overall"]
-            print(f"{runner.name} on {name}: " + " ".join(f"{k} {m[k]:.3f}" for k in METRICS) +
-                  f" p50 {r['latency_ms']['p50']:.2f} ms p95 {r['latency_ms']['p95']:.2f} ms"
-                  f" (CPU p50 {r['latency_ms']['cpu_p50']:.2f} ms)"
-                  f" ({time.time() - t:.0f}s, {errors} errors)", file=sys.stderr)
+            print(
+                f"{runner.name} on {name}: "
+                + " ".join(f"{k} {m[k]:.3f}" for k in METRICS)
+                + f" p50 {r['latency_ms']['p50']:.2f} ms p95 {r['latency_ms']['p95']:.2f} ms"
+                f" (CPU p50 {r['latency_ms']['cpu_p50']:.2f} ms)"
+                f" ({time.time() - t:.0f}s, {errors} errors)",
+                file=sys.stderr,
+            )
 
     os.makedirs(args.out_dir, exist_ok=True)
     md = markdown(report)
@@ -458,8 +586,10 @@ def main(argv=None):
         if not os.path.isfile(args.readme):
             sys.exit(f"--readme: {args.readme} not found; results are in {args.out_dir}/results.md")
         if not update_readme(args.readme, md):
-            sys.exit(f"--readme: {args.readme} has no results section: add the lines {MARKERS[0]} and "
-                     f"{MARKERS[1]} where the results go, then run again (results are in {args.out_dir}/results.md)")
+            sys.exit(
+                f"--readme: {args.readme} has no results section: add the lines {MARKERS[0]} and "
+                f"{MARKERS[1]} where the results go, then run again (results are in {args.out_dir}/results.md)"
+            )
         print(f"updated the results section of {args.readme}", file=sys.stderr)
 
 

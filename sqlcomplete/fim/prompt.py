@@ -32,6 +32,7 @@ prompt fits. Otherwise whole units are dropped, in this order, until it fits:
    never dropped.
 If even that does not fit, PromptTooLong is raised.
 """
+
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,12 +42,37 @@ IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"
 REQUIRED_TOKENS = (IM_START, IM_END, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)
 # Qwen2.5/Qwen3 control tokens: text holding one would be read as the token itself
-CONTROL_TOKENS = ("<|endoftext|>", IM_START, IM_END, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, "<|fim_pad|>",
-                  "<|repo_name|>", "<|file_sep|>", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>",
-                  "<|box_end|>", "<|quad_start|>", "<|quad_end|>", "<|vision_start|>", "<|vision_end|>",
-                  "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+CONTROL_TOKENS = (
+    "<|endoftext|>",
+    IM_START,
+    IM_END,
+    FIM_PREFIX,
+    FIM_MIDDLE,
+    FIM_SUFFIX,
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
 DEFAULT_TEMPLATE = Path(__file__).with_name("fim_prompt.tmpl")
-TRIM_ORDER = ("sql_history", "last_few_executed", "recent_queries", "*", "file_content", "ddl_context")
+TRIM_ORDER = (
+    "sql_history",
+    "last_few_executed",
+    "recent_queries",
+    "*",
+    "file_content",
+    "ddl_context",
+)
 CHUNK = 256  # longest prefix/suffix unit when truncating, in characters
 UNIT_LINES = 16  # longest unit of a string context value when truncating, in lines
 PREFIX_SHARE = 0.75  # of the prefix+suffix text kept when truncating
@@ -62,7 +88,9 @@ class Template:
     user: tuple[str, str]  # text around {context}
     no_context: str
     fields: tuple[tuple[str, str, str], ...]  # (key or "*", text before {value}, text after)
-    assistant: tuple[str, str, str]  # text before {prefix}, between {prefix} and {suffix}, after {suffix}
+    assistant: tuple[
+        str, str, str
+    ]  # text before {prefix}, between {prefix} and {suffix}, after {suffix}
     path: str = ""
 
 
@@ -95,16 +123,24 @@ def parse_template(text: str, path: str = "") -> Template:
             raise ValueError(f"template lacks the {name!r} section")
     for name in order:
         if name != "assistant" and has_control_token(body[name]):
-            raise ValueError(f"template section {name!r} holds a control token's text; only 'assistant' may")
+            raise ValueError(
+                f"template section {name!r} holds a control token's text; only 'assistant' may"
+            )
     fields = []
     for name in order:
         if name.startswith("field "):
-            key = name[len("field "):].strip()
+            key = name[len("field ") :].strip()
             fields.append((key, *_split_once(body[name], "{value}", name)))
     a0, rest = _split_once(body["assistant"], "{prefix}", "assistant")
     a1, a2 = _split_once(rest, "{suffix}", "assistant")
-    return Template(system=body["system"], user=_split_once(body["user"], "{context}", "user"),
-                    no_context=body.get("no_context", ""), fields=tuple(fields), assistant=(a0, a1, a2), path=path)
+    return Template(
+        system=body["system"],
+        user=_split_once(body["user"], "{context}", "user"),
+        no_context=body.get("no_context", ""),
+        fields=tuple(fields),
+        assistant=(a0, a1, a2),
+        path=path,
+    )
 
 
 @lru_cache(maxsize=8)
@@ -140,12 +176,17 @@ def check_tokenizer(tokenizer) -> None:
         if i is None:
             problems.append(f"{tok} is not in the vocabulary")
         elif tokenizer.encode(tok) != [i]:
-            problems.append(f"{tok} does not encode as the single token {i} (got {tokenizer.encode(tok)})")
+            problems.append(
+                f"{tok} does not encode as the single token {i} (got {tokenizer.encode(tok)})"
+            )
     if problems:
-        raise ValueError("tokenizer is not a Qwen2.5/Qwen3-style FIM tokenizer: " + "; ".join(problems))
+        raise ValueError(
+            "tokenizer is not a Qwen2.5/Qwen3-style FIM tokenizer: " + "; ".join(problems)
+        )
 
 
 # ---- context fields
+
 
 @dataclass
 class _Field:
@@ -177,7 +218,11 @@ def _context_fields(context: dict | None, t: Template) -> list[_Field]:
         if key != "*":
             entries = [(key, head, tail)] if key in context else []
         else:
-            entries = [(k, head.replace("{name}", k), tail.replace("{name}", k)) for k in context if k not in named]
+            entries = [
+                (k, head.replace("{name}", k), tail.replace("{name}", k))
+                for k in context
+                if k not in named
+            ]
         for k, h, tl in entries:
             v = context[k]
             if isinstance(v, list):
@@ -195,12 +240,15 @@ def _render(t: Template, values: list[tuple[_Field, str]], prefix: str, suffix: 
     blocks = [f.head + v + f.tail for f, v in values if v]
     context = "\n\n".join(blocks) if blocks else t.no_context
     a0, a1, a2 = t.assistant
-    return (f"{IM_START}system\n{t.system}{IM_END}\n"
-            f"{IM_START}user\n{t.user[0]}{context}{t.user[1]}{IM_END}\n"
-            f"{IM_START}assistant\n{a0}{prefix}{a1}{suffix}{a2}")
+    return (
+        f"{IM_START}system\n{t.system}{IM_END}\n"
+        f"{IM_START}user\n{t.user[0]}{context}{t.user[1]}{IM_END}\n"
+        f"{IM_START}assistant\n{a0}{prefix}{a1}{suffix}{a2}"
+    )
 
 
 # ---- truncation
+
 
 def _statements(text: str) -> list[str]:
     """Lines grouped into units that end at a statement end (";"), a blank line, or after UNIT_LINES lines,
@@ -221,7 +269,7 @@ def _chunks(text: str) -> list[str]:
     """Lines (with their newline) cut into CHUNK-character pieces; "".join gives text back."""
     out = []
     for line in text.splitlines(keepends=True):
-        out.extend(line[i:i + CHUNK] for i in range(0, len(line), CHUNK))
+        out.extend(line[i : i + CHUNK] for i in range(0, len(line), CHUNK))
     return out
 
 
@@ -247,8 +295,14 @@ def _trim_plan(fields: list[_Field], pre: list[str], suf: list[str]) -> list[int
     return plan
 
 
-def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | Path | Template | None" = None,
-               tokenizer=None, max_length: int | None = None) -> tuple[str, int | None, int]:
+def fit_prompt(
+    context: dict | None,
+    prefix: str,
+    suffix: str,
+    template: "str | Path | Template | None" = None,
+    tokenizer=None,
+    max_length: int | None = None,
+) -> tuple[str, int | None, int]:
     """(prompt, its token count or None without a tokenizer, units dropped to fit max_length)."""
     t = load_template(template)
     prefix, suffix = normalize_newlines(prefix), normalize_newlines(suffix)
@@ -278,8 +332,12 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
                 ds += 1
             else:
                 drops[target] += 1
-        p = _render(t, [(f, f.trimmed(d)) for f, d in zip(fields, drops)], "".join(pre[dp:]),
-                    "".join(suf[:len(suf) - ds]))
+        p = _render(
+            t,
+            [(f, f.trimmed(d)) for f, d in zip(fields, drops)],
+            "".join(pre[dp:]),
+            "".join(suf[: len(suf) - ds]),
+        )
         return p, len(tokenizer.encode(p))
 
     # smallest k that fits, by bisection: dropping more never makes the prompt longer in practice, and
@@ -287,7 +345,9 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
     hi = len(plan)
     best = build(hi)
     if best[1] > max_length:
-        raise PromptTooLong(f"prompt needs {best[1]} tokens even fully truncated (max_length {max_length})")
+        raise PromptTooLong(
+            f"prompt needs {best[1]} tokens even fully truncated (max_length {max_length})"
+        )
     lo = 0
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -299,7 +359,13 @@ def fit_prompt(context: dict | None, prefix: str, suffix: str, template: "str | 
     return best[0], best[1], hi
 
 
-def build_prompt(context: dict | None, prefix: str, suffix: str, template: "str | Path | Template | None" = None,
-                 tokenizer=None, max_length: int | None = None) -> str:
+def build_prompt(
+    context: dict | None,
+    prefix: str,
+    suffix: str,
+    template: "str | Path | Template | None" = None,
+    tokenizer=None,
+    max_length: int | None = None,
+) -> str:
     """The FIM prompt for the SQL around the cursor; with max_length (prompt tokens), truncated to fit."""
     return fit_prompt(context, prefix, suffix, template, tokenizer, max_length)[0]

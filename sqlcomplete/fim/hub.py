@@ -7,6 +7,7 @@ cached snapshot is used and a missing one is an error that names the id. Only th
 project reads are fetched: weights, configs and tokenizer files for a model, data files for a
 dataset.
 """
+
 import os
 import re
 from pathlib import Path
@@ -19,36 +20,55 @@ _REPO_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
 
 def is_hub_id(name: str) -> bool:
     """Not a path on disk, and shaped like a hub repository id."""
-    return not os.path.exists(name) and bool(_REPO_ID.match(name)) and not name.startswith((".", "/"))
+    return (
+        not os.path.exists(name) and bool(_REPO_ID.match(name)) and not name.startswith((".", "/"))
+    )
 
 
-def snapshot(repo_id: str, repo_type: str = "model", allow_patterns: list[str] | None = None,
-             what: str = "") -> Path:
+def snapshot(
+    repo_id: str, repo_type: str = "model", allow_patterns: list[str] | None = None, what: str = ""
+) -> Path:
     """The local snapshot directory of a hub repository (downloaded, or from the cache when offline)."""
     try:
         from huggingface_hub import snapshot_download
     except ImportError as e:
-        raise ValueError(f"{what or repo_id}: {repo_id!r} is not a local path, and reading it from the Hugging Face "
-                         f"hub needs huggingface_hub (pip install huggingface_hub)") from e
+        raise ValueError(
+            f"{what or repo_id}: {repo_id!r} is not a local path, and reading it from the Hugging Face "
+            f"hub needs huggingface_hub (pip install huggingface_hub)"
+        ) from e
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
     try:
         return Path(snapshot_download(repo_id, repo_type=repo_type, allow_patterns=allow_patterns))
     except (LocalEntryNotFoundError, HFValidationError, OSError) as e:
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false", "False")
-        where = "is not in the Hugging Face cache and HF_HUB_OFFLINE is set" if offline else \
-            "could not be read from the Hugging Face hub or its cache"
-        raise ValueError(f"{what or repo_id}: {repo_type} {repo_id!r} is not a local path and {where} "
-                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from e
+        where = (
+            "is not in the Hugging Face cache and HF_HUB_OFFLINE is set"
+            if offline
+            else "could not be read from the Hugging Face hub or its cache"
+        )
+        raise ValueError(
+            f"{what or repo_id}: {repo_type} {repo_id!r} is not a local path and {where} "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+        ) from e
 
 
 def model_dir(name_or_path: str, what: str = "model.name_or_path") -> str:
     """A local model directory (config.json, safetensors, tokenizer.json) for a path or a hub model id."""
-    return str(snapshot(name_or_path, "model", MODEL_FILES, what)) if is_hub_id(name_or_path) else name_or_path
+    return (
+        str(snapshot(name_or_path, "model", MODEL_FILES, what))
+        if is_hub_id(name_or_path)
+        else name_or_path
+    )
 
 
 def tokenizer_file(name_or_path: str, what: str = "--tokenizer") -> Path:
     """The tokenizer.json of a file, a directory or a hub model id."""
-    path = snapshot(name_or_path, "model", TOKENIZER_FILES, what) if is_hub_id(name_or_path) else Path(name_or_path)
+    path = (
+        snapshot(name_or_path, "model", TOKENIZER_FILES, what)
+        if is_hub_id(name_or_path)
+        else Path(name_or_path)
+    )
     file = path / "tokenizer.json" if path.is_dir() else path
     if not file.is_file():
         raise ValueError(f"{what} {name_or_path}: no tokenizer.json at {file}")
@@ -67,5 +87,7 @@ def dataset_files(name_or_path: str, split: str = "train", what: str = "data.sou
     mine = [p for p in files if p.name.startswith(split) or split in p.relative_to(root).parts[:-1]]
     if not mine:
         found = [str(p.relative_to(root)) for p in files][:10]
-        raise ValueError(f"{what}: hub dataset {name_or_path!r} has no {split!r} split files (found {found})")
+        raise ValueError(
+            f"{what}: hub dataset {name_or_path!r} has no {split!r} split files (found {found})"
+        )
     return [str(p) for p in mine]

@@ -30,6 +30,7 @@ A batch (collate) is four (B, T) tensors: input_ids; labels, already shifted
 position_ids, restarting at 0 for every sample; sample_ids, 0, 1, ... for the samples of a
 row and -1 for padding. Samples attend only to themselves (packed_attention_mask).
 """
+
 import hashlib
 import json
 import math
@@ -44,8 +45,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from fim.bpe import BPETokenizer
-from fim.prompt import IM_END, IM_START, has_control_token
+from sqlcomplete.fim.bpe import BPETokenizer
+from sqlcomplete.fim.prompt import IM_END, IM_START, has_control_token
 
 ROLES = ("system", "user", "assistant")
 CACHE_VERSION = 1  # bump when tokenization changes
@@ -75,15 +76,18 @@ class DataStats:
 
     def summary(self) -> str:
         bad = sum(self.bad.values())
-        return (f"{self.rows} rows: {self.kept} samples, {self.dropped_too_long} dropped as too long, "
-                f"{self.truncated} truncated, {bad} unusable"
-                + (" (" + ", ".join(f"{r} {n}" for r, n in self.bad.most_common()) + ")" if bad else "")
-                + f"; {self.tokens:,} tokens, {self.trained_tokens:,} trained, longest sample {self.longest}")
+        return (
+            f"{self.rows} rows: {self.kept} samples, {self.dropped_too_long} dropped as too long, "
+            f"{self.truncated} truncated, {bad} unusable"
+            + (" (" + ", ".join(f"{r} {n}" for r, n in self.bad.most_common()) + ")" if bad else "")
+            + f"; {self.tokens:,} tokens, {self.trained_tokens:,} trained, longest sample {self.longest}"
+        )
 
 
 @dataclass
 class Tokenized:
     """Samples as one flat token array with offsets; labels unshifted (-100 where untrained)."""
+
     input_ids: np.ndarray  # (N,) int32
     labels: np.ndarray  # (N,) int32
     offsets: np.ndarray  # (n + 1,) int64
@@ -104,11 +108,15 @@ class Tokenized:
         if not parts:
             return Tokenized(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(1, np.int64))
         lengths = np.concatenate([p.lengths for p in parts])
-        return Tokenized(np.concatenate([p.input_ids for p in parts]), np.concatenate([p.labels for p in parts]),
-                         np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+        return Tokenized(
+            np.concatenate([p.input_ids for p in parts]),
+            np.concatenate([p.labels for p in parts]),
+            np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        )
 
 
 # ---- reading
+
 
 def _disk_files(path: Path) -> list[Path]:
     with open(path / "state.json") as f:
@@ -151,14 +159,16 @@ def columns(path: str | Path) -> list[str]:
 
 
 def detect_kind(path: str | Path) -> str:
-    """"prompt_response" or "messages", from the columns."""
+    """ "prompt_response" or "messages", from the columns."""
     cols = columns(path)
     if "prompt" in cols and "response" in cols:
         return "prompt_response"
     if "messages" in cols:
         return "messages"
-    raise ValueError(f"{path}: cannot tell the dataset type from its columns {cols} "
-                     "(expected prompt + response, or messages)")
+    raise ValueError(
+        f"{path}: cannot tell the dataset type from its columns {cols} "
+        "(expected prompt + response, or messages)"
+    )
 
 
 def read_rows(path: str | Path, kind: str):
@@ -166,15 +176,20 @@ def read_rows(path: str | Path, kind: str):
     path = Path(path)
     cols = ["prompt", "response"] if kind == "prompt_response" else ["messages"]
     if path.is_dir() or path.suffix in (".parquet", ".pq"):
-        batches = (b for f in _disk_files(path) for b in _arrow_batches(f)) if path.is_dir() else \
-            pq.ParquetFile(path).iter_batches(batch_size=4096, columns=cols)
+        batches = (
+            (b for f in _disk_files(path) for b in _arrow_batches(f))
+            if path.is_dir()
+            else pq.ParquetFile(path).iter_batches(batch_size=4096, columns=cols)
+        )
         for batch in batches:
             data = [batch.column(batch.schema.get_field_index(c)).to_pylist() for c in cols]
             for values in zip(*data):
                 yield dict(zip(cols, values))
         return
     if path.suffix not in (".jsonl", ".ndjson", ".json"):
-        raise ValueError(f"{path}: unknown dataset type (expected .jsonl, .parquet or a save_to_disk directory)")
+        raise ValueError(
+            f"{path}: unknown dataset type (expected .jsonl, .parquet or a save_to_disk directory)"
+        )
     with open(path, encoding="utf-8") as f:
         for line in f:
             if not line.strip():
@@ -189,11 +204,14 @@ def read_rows(path: str | Path, kind: str):
 
 # ---- tokenizing
 
+
 class BadRow(ValueError):
     pass
 
 
-def encode_prompt_response(tok: BPETokenizer, prompt, response, end_id: int) -> tuple[list[int], list[int]]:
+def encode_prompt_response(
+    tok: BPETokenizer, prompt, response, end_id: int
+) -> tuple[list[int], list[int]]:
     """(ids, labels): labels -100 over the prompt, the response and end token trained."""
     if not isinstance(prompt, str) or not isinstance(response, str):
         raise BadRow("missing_or_not_string")
@@ -240,13 +258,17 @@ class Settings:
     end_token: str = IM_END
 
 
-def encode_row(tok: BPETokenizer, row: dict, s: Settings, end_id: int) -> tuple[list[int], list[int], str]:
+def encode_row(
+    tok: BPETokenizer, row: dict, s: Settings, end_id: int
+) -> tuple[list[int], list[int], str]:
     """(ids, labels, outcome) with outcome "kept", "truncated", "too_long" or a bad-row reason."""
     if "_bad" in row:
         return [], [], row["_bad"]
     try:
         if s.kind == "prompt_response":
-            ids, labels = encode_prompt_response(tok, row.get("prompt"), row.get("response"), end_id)
+            ids, labels = encode_prompt_response(
+                tok, row.get("prompt"), row.get("response"), end_id
+            )
         else:
             ids, labels = encode_messages(tok, row.get("messages"), end_id)
     except BadRow as e:
@@ -254,7 +276,7 @@ def encode_row(tok: BPETokenizer, row: dict, s: Settings, end_id: int) -> tuple[
     if len(ids) <= s.max_length:
         return ids, labels, "kept"
     if s.too_long == "truncate":
-        ids, labels = ids[:s.max_length], labels[:s.max_length]
+        ids, labels = ids[: s.max_length], labels[: s.max_length]
         if any(t != -100 for t in labels[1:]):  # labels[0] is never a target once shifted
             return ids, labels, "truncated"
     return [], [], "too_long"
@@ -284,7 +306,9 @@ def _chunks(it, n: int):
         yield chunk
 
 
-def tokenize_source(path: str, tok_path: str, s: Settings, num_proc: int = 1) -> tuple[Tokenized, DataStats]:
+def tokenize_source(
+    path: str, tok_path: str, s: Settings, num_proc: int = 1
+) -> tuple[Tokenized, DataStats]:
     """Tokenize one dataset with the tokenizer.json at tok_path (num_proc > 1: a process pool)."""
     stats = DataStats()
     ids_parts, label_parts, lengths = [], [], []
@@ -292,7 +316,9 @@ def tokenize_source(path: str, tok_path: str, s: Settings, num_proc: int = 1) ->
     if _worker["end"] is None:
         raise ValueError(f"end token {s.end_token!r} is not in the tokenizer {tok_path}")
     rows = read_rows(path, s.kind)
-    pool = get_context("fork").Pool(num_proc) if num_proc > 1 else None  # forked workers inherit the tokenizer
+    pool = (
+        get_context("fork").Pool(num_proc) if num_proc > 1 else None
+    )  # forked workers inherit the tokenizer
     chunks = (pool.imap if pool else map)(_encode_chunk, _chunks(rows, CHUNK_ROWS))
     results = (r for chunk in chunks for r in chunk)
     try:
@@ -312,9 +338,17 @@ def tokenize_source(path: str, tok_path: str, s: Settings, num_proc: int = 1) ->
         if pool is not None:
             pool.close()
             pool.join()
-    data = Tokenized.concat([Tokenized(np.concatenate(ids_parts), np.concatenate(label_parts),
-                                       np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))]
-                            if ids_parts else [])
+    data = Tokenized.concat(
+        [
+            Tokenized(
+                np.concatenate(ids_parts),
+                np.concatenate(label_parts),
+                np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            )
+        ]
+        if ids_parts
+        else []
+    )
     stats.tokens = int(len(data.input_ids))
     stats.trained_tokens = int((data.labels != -100).sum())
     stats.longest = int(max(lengths, default=0))
@@ -333,8 +367,14 @@ def cache_key(path: str, tok_path: str, s: Settings) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def load_source(path: str, tok_path: str, s: Settings, cache_dir: str | None, num_proc: int = 1,
-                build: bool = True) -> tuple[Tokenized, DataStats]:
+def load_source(
+    path: str,
+    tok_path: str,
+    s: Settings,
+    cache_dir: str | None,
+    num_proc: int = 1,
+    build: bool = True,
+) -> tuple[Tokenized, DataStats]:
     """A tokenized source from the cache, or tokenized now (and cached) when build is set."""
     cache = os.path.join(cache_dir, cache_key(path, tok_path, s) + ".npz") if cache_dir else None
     if cache and os.path.exists(cache):
@@ -349,13 +389,19 @@ def load_source(path: str, tok_path: str, s: Settings, cache_dir: str | None, nu
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f"{cache}.tmp-{os.getpid()}"
         with open(tmp, "wb") as f:
-            np.savez(f, input_ids=data.input_ids, labels=data.labels, offsets=data.offsets,
-                     stats=np.array(json.dumps(stats.to_dict())))
+            np.savez(
+                f,
+                input_ids=data.input_ids,
+                labels=data.labels,
+                offsets=data.offsets,
+                stats=np.array(json.dumps(stats.to_dict())),
+            )
         os.replace(tmp, cache)
     return data, stats
 
 
 # ---- packing and batches
+
 
 def pack(lengths: np.ndarray, order: np.ndarray, max_length: int) -> list[list[int]]:
     """Whole samples, in order, into rows of at most max_length tokens (next fit: a new row when one does not fit)."""
@@ -374,7 +420,9 @@ def pack(lengths: np.ndarray, order: np.ndarray, max_length: int) -> list[list[i
     return rows
 
 
-def epoch_rows(data: Tokenized, epoch: int, seed: int, max_length: int, pack_samples: bool) -> list[list[int]]:
+def epoch_rows(
+    data: Tokenized, epoch: int, seed: int, max_length: int, pack_samples: bool
+) -> list[list[int]]:
     """The rows of one epoch: samples shuffled by (seed, epoch), then packed or one per row."""
     order = np.random.default_rng([seed, epoch]).permutation(len(data))
     return pack(data.lengths, order, max_length) if pack_samples else [[int(i)] for i in order]
@@ -387,11 +435,15 @@ def row_tokens(data: Tokenized, rows: list[list[int]]) -> tuple[int, int]:
         for i in row:
             a, b = data.offsets[i], data.offsets[i + 1]
             n += int(b - a)
-            t += int((data.labels[a + 1:b] != -100).sum())  # shifted: a sample's first label is no target
+            t += int(
+                (data.labels[a + 1 : b] != -100).sum()
+            )  # shifted: a sample's first label is no target
     return n, t
 
 
-def collate(data: Tokenized, rows: list[list[int]], pad_id: int, pad_to_multiple_of: int = 1) -> dict:
+def collate(
+    data: Tokenized, rows: list[list[int]], pad_id: int, pad_to_multiple_of: int = 1
+) -> dict:
     """(B, T) input_ids, shifted labels, position_ids and sample_ids of rows (lists of sample indices)."""
     lens = [sum(int(data.offsets[i + 1] - data.offsets[i]) for i in row) for row in rows]
     T = max(1, max(lens, default=1))
@@ -406,14 +458,23 @@ def collate(data: Tokenized, rows: list[list[int]], pad_id: int, pad_to_multiple
         for j, i in enumerate(row):
             ids, lab = data.sample(i)
             n = len(ids)
-            input_ids[b, p:p + n] = ids
-            labels[b, p:p + n - 1] = lab[1:]  # the target of each token is the next one of the same sample
-            position_ids[b, p:p + n] = np.arange(n)
-            sample_ids[b, p:p + n] = j
+            input_ids[b, p : p + n] = ids
+            labels[b, p : p + n - 1] = lab[
+                1:
+            ]  # the target of each token is the next one of the same sample
+            position_ids[b, p : p + n] = np.arange(n)
+            sample_ids[b, p : p + n] = j
             p += n
         position_ids[b, p:] = np.arange(T - p)  # padding: its own block, no targets
-    return {k: torch.from_numpy(v) for k, v in (("input_ids", input_ids), ("labels", labels),
-                                                 ("position_ids", position_ids), ("sample_ids", sample_ids))}
+    return {
+        k: torch.from_numpy(v)
+        for k, v in (
+            ("input_ids", input_ids),
+            ("labels", labels),
+            ("position_ids", position_ids),
+            ("sample_ids", sample_ids),
+        )
+    }
 
 
 def packed_attention_mask(sample_ids: torch.Tensor) -> torch.Tensor | None:
