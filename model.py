@@ -10,13 +10,14 @@ checkpoint transformers, vLLM and llama.cpp's converter can read (sharded above 
 import json
 import math
 import os
-import shutil
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint
+
+from sqlcomplete.files import copy_file_atomic, write_json_atomic
 
 
 @dataclass
@@ -650,12 +651,4 @@ def copy_side_files(src: str, dst: str):
     for name in SIDE_FILES:
         path = os.path.join(src, name)
         if os.path.isfile(path) and os.path.abspath(src) != os.path.abspath(dst):
-            shutil.copyfile(path, os.path.join(dst, name + ".tmp"))
-            os.replace(os.path.join(dst, name + ".tmp"), os.path.join(dst, name))
-
-
-def write_json_atomic(path: str, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+            copy_file_atomic(path, os.path.join(dst, name))

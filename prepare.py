@@ -19,11 +19,13 @@ introduced by `\\n\\n### STATEMENT\\n\\n`, which spends the schema's tokens on m
 """
 
 import argparse
+import errno
 import hashlib
 import io
 import os
 import random
 import re
+import shutil
 import sys
 import time
 import zlib
@@ -33,9 +35,23 @@ from multiprocessing import Pool
 import numpy as np
 
 from sqlcomplete.corpus import group_statements, parse_source_arg, read_source
+from sqlcomplete.files import write_bytes_atomic, write_json_atomic
 from sqlcomplete.sql.lexicon import SQL_UNITS, SQL_WORDS
-from sqlcomplete.sql.prompt import SCHEMA_HEADER, STATEMENT_HEADER, STATEMENT_SEPARATOR, marker_piece, prompt_text
-from sqlcomplete.sql.schema import body_end, fit_schema, names_in, parse_schema, split_tables, split_top_level
+from sqlcomplete.sql.prompt import (
+    SCHEMA_HEADER,
+    STATEMENT_HEADER,
+    STATEMENT_SEPARATOR,
+    marker_piece,
+    prompt_text,
+)
+from sqlcomplete.sql.schema import (
+    body_end,
+    fit_schema,
+    names_in,
+    parse_schema,
+    split_tables,
+    split_top_level,
+)
 
 # ---------------------------------------------------------------- SQL-aware augmentation
 
@@ -157,10 +173,31 @@ def augment_group(
 # ---------------------------------------------------------------- tokenizer
 
 
+class VocabSizeError(ValueError):
+    """A vocabulary size sentencepiece cannot train on this text."""
+
+
 def train_tokenizer(texts: list[str], vocab_size: int, out_path: str):
+    """A SentencePiece BPE tokenizer for `texts`, written atomically to out_path. VocabSizeError,
+    in sentencepiece's own words, when vocab_size does not fit the text."""
     import sentencepiece as spm
 
     model = io.BytesIO()
+    try:
+        _train_sentencepiece(spm, texts, vocab_size, model)
+    except RuntimeError as e:  # "INTERNAL: src/trainer_interface.cc(744) [...] Vocabulary size ..."
+        reason = re.sub(r"^.*?\] ", "", str(e).strip().splitlines()[-1])
+        small = re.search(r"smaller than required_chars\. \d+ vs (\d+)", reason)
+        large = re.search(r"too high \(\d+\)\. Please set it to a value <= (\d+)", reason)
+        if small:
+            reason = f"too small for the characters of this text: give {small.group(1)} or more"
+        elif large:
+            reason = f"too large for this little text: give {large.group(1)} or less"
+        raise VocabSizeError(f"{vocab_size} does not fit: {reason}") from None
+    write_bytes_atomic(out_path, model.getvalue())
+
+
+def _train_sentencepiece(spm, texts: list[str], vocab_size: int, model: io.BytesIO) -> None:
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(texts),
         model_writer=model,
@@ -183,10 +220,6 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_path: str):
         eos_id=2,
         pad_id=-1,
     )
-    tmp = out_path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(model.getvalue())
-    os.replace(tmp, out_path)
 
 
 # ---------------------------------------------------------------- encoding (worker processes)
@@ -294,8 +327,17 @@ def main(argv=None):
         help="stop at a truncated or corrupt .gz instead of keeping the lines before the damage",
     )
     args = ap.parse_args(argv)
+    if not 0 < args.vocab_size <= 2**16:
+        ap.error(f"--vocab-size {args.vocab_size}: 1 to 65,536 (the shards hold uint16 tokens)")
+    if args.tokenizer and not os.path.isfile(args.tokenizer):
+        ap.error(f"--tokenizer {args.tokenizer}: no such file")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        ap.error(f"--out {args.out} is a file, not a folder")
     t0 = time.time()
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        ap.error(f"--out {args.out}: {e.strerror or e}")
 
     stats = Counter()
     groups = {"train": [], "val": []}  # (schema, statements, repeats)
@@ -323,19 +365,69 @@ def main(argv=None):
         p for p in pool if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) and p.lower() not in SQL_WORDS
     )
 
+    staged: dict[str, str] = {}  # final path -> the temporary file that replaces it at the end
+    try:
+        meta = write_data(args, groups, pool, stats, rng, staged, t0)
+    except BaseException as e:
+        for tmp in staged.values():  # the partial new files; the earlier data stays as it was
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        if isinstance(e, VocabSizeError):
+            sys.exit(f"error: --vocab-size: {e}")
+        now = (  # no meta.json: stopped while committing (or there was no data before)
+            f"{args.out} is as it was (the partial new files removed)"
+            if os.path.exists(os.path.join(args.out, "meta.json"))
+            else f"{args.out} holds no usable data (no meta.json)"
+        )
+        if isinstance(e, KeyboardInterrupt):
+            sys.exit(f"interrupted: {now}")
+        if isinstance(e, OSError):
+            full = " free some space and" if e.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+            sys.exit(f"error: writing {args.out}: {e.strerror or e}; {now}:{full} run again")
+        raise
+    skipped = {k: v for k, v in stats.items() if k.startswith("skipped")}
+    print(
+        f"groups read {stats['groups read']}, skipped {sum(skipped.values())} {skipped or ''}; "
+        f"{meta['train']['tokens']:,} train / {meta['val']['tokens']:,} val tokens in "
+        f"{meta['seconds']}s -> {args.out}"
+    )
+    return meta
+
+
+def write_data(
+    args,
+    groups: dict,
+    pool: list[str],
+    stats: Counter,
+    rng: random.Random,
+    staged: dict,
+    started: float,
+) -> dict:
+    """The tokenizer, the shards and their indexes, each written to a temporary file recorded in
+    `staged`, then committed: meta.json removed, the files renamed into place with tok.model last,
+    and a new meta.json (with the tokenizer's sha256, which train.py checks) written. An interrupted
+    run leaves the earlier data whole, or (while committing) no meta.json; never a new tokenizer
+    beside the old shards."""
+
+    def stage(name: str) -> str:
+        final = os.path.join(args.out, name)
+        staged[final] = f"{final}.{os.getpid()}.tmp"
+        return staged[final]
+
     tok_path = os.path.join(args.out, "tok.model")
-    if args.tokenizer:
-        if os.path.abspath(args.tokenizer) != os.path.abspath(tok_path):
-            with open(args.tokenizer, "rb") as src, open(tok_path + ".tmp", "wb") as dst:
-                dst.write(src.read())
-            os.replace(tok_path + ".tmp", tok_path)
+    if args.tokenizer and os.path.abspath(args.tokenizer) == os.path.abspath(tok_path):
+        new_tok = tok_path  # the data's own tokenizer, kept
+    elif args.tokenizer:
+        new_tok = stage("tok.model")
+        shutil.copyfile(args.tokenizer, new_tok)
     else:
         sample = rng.sample(groups["train"], min(4000, len(groups["train"])))
         # raw text without the markers (they are symbols already); statements weigh heavily, since
         # their tokens are the ones the model generates (SELECT should be one token)
         texts = [s for s, _, _ in sample] + [st for _, stmts, _ in sample for st in stmts[:16]]
-        train_tokenizer(texts, args.vocab_size, tok_path)
-        print(f"trained tokenizer on {len(texts)} texts -> {tok_path}")
+        new_tok = stage("tok.model")
+        train_tokenizer(texts, args.vocab_size, new_tok)
+        print(f"trained tokenizer on {len(texts)} texts")
 
     cfg = {"block_size": args.block_size, "stmts_per_example": args.stmts_per_example, "pool": pool}
     meta = {
@@ -347,7 +439,7 @@ def main(argv=None):
     }
     from tqdm import tqdm
 
-    with Pool(args.workers, initializer=_init_worker, initargs=(tok_path, cfg)) as pool_:
+    with Pool(args.workers, initializer=_init_worker, initargs=(new_tok, cfg)) as pool_:
         for split in ("train", "val"):
             jobs = []
             for gi, (schema, stmts, repeat) in enumerate(groups[split]):
@@ -357,13 +449,9 @@ def main(argv=None):
                         (schema, stmts, zlib.crc32(f"{args.seed}/{split}/{gi}/{c}".encode()), c > 0)
                     )
             jobs.sort(key=lambda j: j[2])  # deterministic shuffle of groups
-            bin_path, idx_path = (
-                os.path.join(args.out, f"{split}.bin"),
-                os.path.join(args.out, f"{split}.idx.npy"),
-            )
             offsets, lengths, prompt_lens, split_stats = [], [], [], Counter()
             pos = 0
-            with open(bin_path + ".tmp", "wb") as f:
+            with open(stage(f"{split}.bin"), "wb") as f:
                 for examples, st in tqdm(
                     pool_.imap(_encode_group, jobs, chunksize=64),
                     total=len(jobs),
@@ -377,11 +465,9 @@ def main(argv=None):
                         lengths.append(len(arr))
                         prompt_lens.append(plen)
                         pos += len(arr)
-            os.replace(bin_path + ".tmp", bin_path)
             idx = np.array(offsets, dtype=np.int64).reshape(-1, 3)
-            with open(idx_path + ".tmp", "wb") as f:
+            with open(stage(f"{split}.idx.npy"), "wb") as f:
                 np.save(f, idx)
-            os.replace(idx_path + ".tmp", idx_path)
             lengths = np.array(lengths or [0])
             meta[split] = {
                 "groups": len(groups[split]),
@@ -398,7 +484,9 @@ def main(argv=None):
             print(f"{split}: {meta[split]}")
     import sentencepiece as spm
 
-    sp = spm.SentencePieceProcessor(model_file=tok_path)
+    sp = spm.SentencePieceProcessor(model_file=new_tok)
+    with open(new_tok, "rb") as f:
+        tokenizer_sha256 = hashlib.sha256(f.read()).hexdigest()
     meta.update(
         {
             "vocab_size": sp.get_piece_size(),
@@ -407,18 +495,18 @@ def main(argv=None):
             "unk_id": sp.unk_id(),
             "schema_header_id": sp.piece_to_id(marker_piece(SCHEMA_HEADER)),
             "statement_header_id": sp.piece_to_id(marker_piece(STATEMENT_HEADER)),
+            "tokenizer_sha256": tokenizer_sha256,
             "read": dict(stats),
-            "seconds": round(time.time() - t0, 1),
+            "seconds": round(time.time() - started, 1),
         }
     )
-    from sqlcomplete.model import write_json_atomic
-
-    write_json_atomic(os.path.join(args.out, "meta.json"), meta)
-    skipped = {k: v for k, v in stats.items() if k.startswith("skipped")}
-    print(
-        f"groups read {stats['groups read']}, skipped {sum(skipped.values())} {skipped or ''}; "
-        f"{meta['train']['tokens']:,} train / {meta['val']['tokens']:,} val tokens in {meta['seconds']}s -> {args.out}"
-    )
+    meta_path = os.path.join(args.out, "meta.json")
+    if os.path.exists(meta_path):
+        os.remove(meta_path)  # from here to the new one, train.py finds no data rather than a mix
+    for final, tmp in sorted(staged.items(), key=lambda item: item[0] == tok_path):
+        os.replace(tmp, final)
+    staged.clear()
+    write_json_atomic(meta_path, meta)
     return meta
 
 

@@ -28,7 +28,8 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 import pg_server  # noqa: E402
 
-from sqlcomplete.db.database import Database, DbOptions, merge, value_completions  # noqa: E402
+from sqlcomplete.completion.service import CompletionService  # noqa: E402
+from sqlcomplete.db.database import Database, DbOptions  # noqa: E402
 from sqlcomplete.evaluate import build_requests, score  # noqa: E402
 
 
@@ -123,11 +124,11 @@ def measure_values(server, args) -> dict:
         base = len(rows_alone)
         reqs, _ = build_requests(rows)
         completer.set_schema(schema)
+        with_values = CompletionService(completer, db, values=True)  # what --db-values serves
         for q in sorted(reqs, key=lambda q: q["prefix"]):
             key = (q["key"][0] + base,) + q["key"][1:]
-            model = completer.complete(q["prefix"], "", 5)
-            res_alone[key] = model
-            res_values[key] = merge(value_completions(db, q["prefix"]), model, 5)
+            res_alone[key] = completer.complete(q["prefix"], "", 5)
+            res_values[key] = with_values.complete(q["prefix"], "", 5)
         rows_alone += rows
         db.close()
     _, statements = build_requests(rows_alone)

@@ -1,16 +1,18 @@
 """Per-keystroke completion latency on one CPU thread, and batch-mode throughput.
 
     python bench/latency.py [--ckpt sqlcomplete/models/default] [--configs 260K 15M 42M] [--statements 5] [--one-shot-runs 3]
+    python bench/latency.py --backend onnx --configs      # the model on onnxruntime (`make export`)
 
 Types dev-set statements one character at a time against a schema of about 400 tokens that is
 already cached, timing `Completer.complete(prefix, n=5)` per keystroke, as shipped (the model reranking the
 n-gram's proposals) and the model alone. Named configs are
 timed with random weights of their shape (speed depends on the shape, not the weights);
---ckpt times a trained model. Reference (the seed's recipe, Hugging Face generate with
+--ckpt times a trained model. --backend picks what runs it (the completer's --backend; random
+weights have no ONNX export, so --backend onnx times --ckpt only). Reference (the seed's recipe, Hugging Face generate with
 20-beam search, 12 new tokens, 200-token prompt, 1 thread): 15M 1,464 ms, 260K 237 ms.
 
 Then the start-up costs a user waits for once: loading the n-gram, and a one-shot
-`python sample.py --schema examples/schema.sql --prefix "SELECT "` (process start, imports,
+`sqlcomplete --schema examples/schema.sql --prefix "SELECT " --backend B` (process start, imports,
 loading the model and the n-gram, the schema prefill and one completion; median wall time).
 """
 
@@ -24,14 +26,10 @@ import sys
 import tempfile
 import time
 
-import torch
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from sqlcomplete.cli import run_batch  # noqa: E402
-from sqlcomplete.completion.engine import DEFAULT_CKPT, Completer
-from sqlcomplete.model import ModelArgs, Transformer, save_pretrained  # noqa: E402
-from train import load_config  # noqa: E402
+from sqlcomplete.completion.engine import DEFAULT_CKPT, Completer  # noqa: E402
 
 DEV = os.path.join(ROOT, "..", "shared", "seed_corpus", "dev_seed.jsonl")
 FALLBACK = [
@@ -52,6 +50,11 @@ def load_rows(n: int) -> list[dict]:
 
 
 def random_ckpt(name: str, tok: str, root: str) -> str:
+    import torch  # here: --backend onnx times the shipped model without torch
+
+    from sqlcomplete.model import ModelArgs, Transformer, save_pretrained
+    from train import load_config
+
     cfg = load_config(os.path.join(ROOT, "configs", f"{name}.py"))
     args = ModelArgs(
         **{**cfg["model"], "vocab_size": 512, "max_seq_len": cfg.get("block_size", 1536)}
@@ -78,16 +81,12 @@ def time_typing(c: Completer, rows: list[dict], n: int) -> tuple[list[float], fl
     return per_key, 1000 * statistics.mean(prefill)
 
 
-def one_shot_ms(runs: int) -> float:
+def one_shot_ms(runs: int, backend: str = "auto") -> float:
     """Median wall time of a one-shot command-line completion, process start included."""
-    cmd = [
-        sys.executable,
-        os.path.join(ROOT, "sample.py"),
-        "--schema",
-        os.path.join(ROOT, "examples", "schema.sql"),
-        "--prefix",
-        "SELECT ",
-    ]
+    script = os.path.join(os.path.dirname(sys.executable), "sqlcomplete")  # the console script
+    cmd = [script] if os.path.isfile(script) else [sys.executable, "-m", "sqlcomplete.cli"]
+    cmd += ["--schema", os.path.join(ROOT, "examples", "schema.sql"), "--prefix", "SELECT "]
+    cmd += ["--backend", backend]
     times = []
     for _ in range(runs):
         t = time.perf_counter()
@@ -128,8 +127,13 @@ def main():
     ap.add_argument(
         "--one-shot-runs", type=int, default=3, help="runs of the one-shot command line (0: skip)"
     )
+    ap.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "onnx", "torch"),
+        help="what runs the model (the completer's --backend)",
+    )
     args = ap.parse_args()
-    torch.set_num_threads(1)
     rows = load_rows(args.statements)
     ckpts = args.ckpt or (
         [DEFAULT_CKPT] if os.path.exists(os.path.join(DEFAULT_CKPT, "model.safetensors")) else []
@@ -137,18 +141,19 @@ def main():
     tok = os.path.join(ckpts[0] if ckpts else DEFAULT_CKPT, "tok.model")
     tmp = tempfile.mkdtemp()
     runs = [(os.path.basename(os.path.normpath(p)) or p, p) for p in ckpts]
-    if os.path.exists(tok):
+    if os.path.exists(tok) and args.backend != "onnx":
         runs += [(f"{name} (random weights)", random_ckpt(name, tok, tmp)) for name in args.configs]
     print(
         f"{len(rows)} statements, {sum(len(r['statement']) for r in rows)} keystrokes, n={args.num}, 1 thread\n"
     )
     print(
-        "| model | decoding | params | schema prefill ms | keystroke p50 ms | p95 ms | batch requests/s | seed recipe ms |"
+        "| model | backend | decoding | params | schema prefill ms | keystroke p50 ms | p95 ms "
+        "| batch requests/s | seed recipe ms |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (label, path), ngram in ((run, ngram) for run in runs for ngram in ("default", None)):
         kw = {"max_tokens": args.max_tokens} if args.max_tokens else {}
-        c = Completer(path, threads=1, ngram=ngram, **kw)
+        c = Completer(path, threads=1, ngram=ngram, backend=args.backend, **kw)
         decoding = "reranks n-gram proposals" if c.ngram else "alone"
         per_key, prefill = time_typing(c, rows, args.num)
         reqs = os.path.join(tmp, "req.jsonl")
@@ -164,16 +169,18 @@ def main():
         stats = run_batch(c, reqs, os.path.join(tmp, "out.jsonl"), args.num)
         ref = next((f"{v:,}" for k, v in REFERENCE_MS.items() if label.startswith(k)), "")
         print(
-            f"| {label} | {decoding} | {c.model.num_params() / 1e6:.2f}M | {prefill:.0f} | {pct(per_key, 0.5):.1f} | "
+            f"| {label} | {c.backend.name} | {decoding} | {c.backend.num_params / 1e6:.2f}M "
+            f"| {prefill:.0f} | {pct(per_key, 0.5):.1f} | "
             f"{pct(per_key, 0.95):.1f} | {stats['requests_per_s']:.0f} | {ref} |",
             flush=True,
         )
     shutil.rmtree(tmp, ignore_errors=True)
     if args.one_shot_runs:
+        one_shot = one_shot_ms(args.one_shot_runs, args.backend)
         print(
-            f"\nn-gram load: {ngram_load_ms():.0f} ms (best of 3); one-shot `sample.py --schema examples/schema.sql "
-            f'--prefix "SELECT "`: {one_shot_ms(args.one_shot_runs):.0f} ms wall, process start included '
-            f"(median of {args.one_shot_runs})"
+            f"\nn-gram load: {ngram_load_ms():.0f} ms (best of 3); one-shot `sqlcomplete --schema "
+            f'examples/schema.sql --prefix "SELECT " --backend {args.backend}`: {one_shot:.0f} ms '
+            f"wall, process start included (median of {args.one_shot_runs})"
         )
 
 

@@ -1,4 +1,4 @@
-"""Completion round-trip of lsp.py over stdio while typing dev-set statements, against the completer alone.
+"""Completion round-trip of the language server (sqlcomplete.lsp) over stdio while typing dev-set statements, against the completer alone.
 
     nice -n 19 python bench/lsp_latency.py [--ckpt PATH] [--rows 10] [--dev ../shared/seed_corpus/dev_seed.jsonl]
 
@@ -24,11 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from sqlcomplete.db.sources import merge_schema  # noqa: E402
-from sqlcomplete.sql.schema import split_tables# noqa: E402
+from sqlcomplete.db.sources import merge_schema
+from sqlcomplete.sql.schema import split_tables
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEV = ROOT.parent / "shared" / "seed_corpus" / "dev_seed.jsonl"
 
 
@@ -134,7 +133,8 @@ def first_answer(ckpt: str | None) -> tuple[float, float, float, float]:
     answer, and the server's CPU ms over each (steadier than wall time on a busy machine)."""
     cmd = [
         sys.executable,
-        str(ROOT / "lsp.py"),
+        "-m",
+        "sqlcomplete.lsp",
         "--schema",
         str(ROOT / "examples" / "schema.sql"),
         "--poll-s",
@@ -196,7 +196,7 @@ def main() -> None:
     if args.startup_only:
         return
     rows = [json.loads(x) for x in open(args.dev, encoding="utf-8")][: args.rows]
-    cmd = [sys.executable, str(ROOT / "lsp.py"), "--poll-s", "0", "--schema-glob", ""]
+    cmd = [sys.executable, "-m", "sqlcomplete.lsp", "--poll-s", "0", "--schema-glob", ""]
     if args.ckpt:
         cmd += ["--ckpt", args.ckpt]
     client = StdioClient(cmd)
@@ -210,7 +210,7 @@ def main() -> None:
             client, f"file:///bench/{k}.sql", row["schema"] + "\n\n", row["statement"], version
         )
     lsp_cpu = 1000 * (client.cpu() - cpu0) / (len(lsp_ms) + len(rows))
-    print(report("lsp.py round-trip over stdio", lsp_ms), file=sys.stderr, flush=True)
+    print(report("language server round-trip over stdio", lsp_ms), file=sys.stderr, flush=True)
 
     # the same statement typed at the end of a short file and of a 50,000-line one
     row = rows[0]
@@ -245,7 +245,7 @@ def main() -> None:
         f"({args.ckpt or 'sqlcomplete/models/default'})"
     )
     print(report("completer alone (in process)", own_ms))
-    print(report("lsp.py round-trip over stdio", lsp_ms))
+    print(report("language server round-trip over stdio", lsp_ms))
     d50, d95 = pct(lsp_ms, 0.5) - pct(own_ms, 0.5), pct(lsp_ms, 0.95) - pct(own_ms, 0.95)
     ok = d50 <= 5 and d95 <= 5
     print(

@@ -1,15 +1,19 @@
-"""Training throughput on CPU: this project's default path against fp32 eager and llama2.c's model.
+"""Training throughput on CPU: this project's model in fp32 and in bf16 against llama2.c's, and
+a check of the rule `dtype=auto` picks by.
 
-    python bench/train_speed.py [--configs 260K 15M 42M] [--threads 0] [--steps 6] [--batch 8] [--seq 512]
+    python bench/train_speed.py [--configs 260K quick cpu 15M 42M] [--compile auto|on|off]
+                                [--threads 0] [--steps 6] [--batch 8] [--seq 512]
 
 One run prints, per config (the same shapes for every column):
 - tokens/s of llama2.c's model as its train.py runs on a CPU: fp32, eager, plain AdamW
   (`bench/llama2c_ref.py` re-implements its compute: interleaved-pair RoPE in fp32, RMSNorm
   in three ops, SDPA attention);
-- tokens/s of this project's model in fp32 eager, and on the default path train.py picks
-  (`dtype=auto`, `compile=auto`, fused AdamW);
-- the default path's achieved GFLOP/s (6 FLOPs per parameter per token plus attention) as
-  a share of the matmul peaks this script measures itself, in fp32 and in bf16.
+- tokens/s of this project's model (fused AdamW) with fp32 and with bf16 autocast, compiled
+  as `--compile` says (auto: as train.py would for a long run);
+- the dtype `dtype=auto` picks for the shape (training.choose_dtype) and whether it is the faster
+  one here ("yes", or "no" with the cost of the wrong pick): the check of the rule;
+- the picked path's tokens/s against llama2.c's, and its achieved GFLOP/s (6 FLOPs per
+  parameter per token plus attention) as a share of the matmul peaks this script measures itself.
 Random tokens: the data does not change the arithmetic. The variants take their steps in turn
 (medians), so a change in the machine's load hits them alike; warm-up (compiling included) is
 reported apart. Absolute numbers swing with load; the ratios in one run are what to compare.
@@ -27,7 +31,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.llama2c_ref import Llama2cArgs, Llama2cModel  # noqa: E402
 from sqlcomplete.model import ModelArgs, Transformer  # noqa: E402
-from sqlcomplete.training import autocast_context, default_threads, resolve_compile, resolve_dtype  # noqa: E402
+from sqlcomplete.training import (  # noqa: E402
+    BF16_MIN_DIM,
+    autocast_context,
+    choose_dtype,
+    cpu_bf16_flag,
+    default_threads,
+    resolve_compile,
+)
 from train import load_config  # noqa: E402
 
 
@@ -105,45 +116,67 @@ def interleaved_seconds(steps: dict, rounds: int) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configs", nargs="+", default=["260K", "15M", "42M"])
+    ap.add_argument("--configs", nargs="+", default=["260K", "quick", "cpu", "15M", "42M"])
+    ap.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="compile this project's model (auto: as train.py would for a long run)",
+    )
     ap.add_argument("--threads", type=int, default=0, help="0: one per core, as train.py")
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=512)
     a = ap.parse_args()
     torch.set_num_threads(a.threads or default_threads())
-    dtype = resolve_dtype("auto", "cpu")
+    compile_model = (
+        a.compile == "on"
+        if a.compile != "auto"
+        else resolve_compile(None, "cpu", planned_steps=10_000)
+    )
     fp32_peak, bf16_peak = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     print(
-        f"{torch.get_num_threads()} threads; matmul 4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, "
-        f"bf16 {bf16_peak / 1e9:,.0f} GFLOP/s; default path: dtype {dtype}",
+        f"{torch.get_num_threads()} threads; CPU bf16: {cpu_bf16_flag() or 'not native'}; matmul "
+        f"4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, bf16 {bf16_peak / 1e9:,.0f} "
+        f"GFLOP/s; this model compiled: {compile_model}; dtype=auto's rule: bf16 from dim "
+        f"{BF16_MIN_DIM} where the CPU has native bf16",
         flush=True,
     )
     print(
-        "\n| config | params | llama2.c fp32 tok/s | fp32 eager tok/s | default tok/s | default / llama2.c "
-        "| GFLOP/s | % fp32 peak | % bf16 peak | warm-up s |\n|---|---|---|---|---|---|---|---|---|---|"
+        "\n| config | dim | params | llama2.c fp32 tok/s | fp32 tok/s | bf16 tok/s | bf16 / fp32 "
+        "| auto picks | the faster? | picked / llama2.c | GFLOP/s | % fp32 peak | % bf16 peak "
+        "| warm-up s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     for name in a.configs:
         args = model_args(name, a.seq)
         x = torch.randint(0, 512, (a.batch, a.seq))
         y = torch.randint(0, 512, (a.batch, a.seq))
-        compile_model = resolve_compile(None, "cpu", planned_steps=10_000)
         steps = {
             "llama2.c": llama2c_step(args, x, y),
-            "fp32 eager": our_step(args, x, y, "float32", False),
-            "default": our_step(args, x, y, dtype, compile_model),
+            "float32": our_step(args, x, y, "float32", compile_model),
+            "bfloat16": our_step(args, x, y, "bfloat16", compile_model),
         }
         t0 = time.perf_counter()
-        for step in steps.values():  # warm-up; compiles the default path
+        for step in steps.values():  # warm-up; compiles
             step()
             step()
         warmup = time.perf_counter() - t0
         sec = interleaved_seconds(steps, a.steps)
         tps = {k: x.numel() / v for k, v in sec.items()}
-        flops = tps["default"] * Transformer(args).flops_per_token(a.seq)
+        picked = choose_dtype("auto", "cpu", args.dim)[0]
+        other = "float32" if picked == "bfloat16" else "bfloat16"
+        right = (
+            "yes"
+            if tps[picked] >= tps[other]
+            else f"no: {other} {tps[other] / tps[picked] - 1:.0%} faster"
+        )
+        model = Transformer(args)
+        flops = tps[picked] * model.flops_per_token(a.seq)
         print(
-            f"| {name} | {Transformer(args).num_params():,} | {tps['llama2.c']:,.0f} | {tps['fp32 eager']:,.0f} "
-            f"| {tps['default']:,.0f} | {tps['default'] / tps['llama2.c']:.2f}x | {flops / 1e9:,.0f} "
+            f"| {name} | {args.dim} | {model.num_params():,} | {tps['llama2.c']:,.0f} "
+            f"| {tps['float32']:,.0f} | {tps['bfloat16']:,.0f} "
+            f"| {tps['bfloat16'] / tps['float32']:.2f}x | {picked} | {right} "
+            f"| {tps[picked] / tps['llama2.c']:.2f}x | {flops / 1e9:,.0f} "
             f"| {100 * flops / fp32_peak:.0f}% | {100 * flops / bf16_peak:.0f}% | {warmup:.0f} |",
             flush=True,
         )

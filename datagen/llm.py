@@ -49,6 +49,7 @@ from tqdm import tqdm
 
 from datagen import prompts, store
 from sqlcomplete.corpus import schema_text
+from sqlcomplete.db.database import redact, scrub, secret_pieces, url_secrets
 from sqlcomplete.sql.schema import parse_schema
 
 STAGES = ("topics", "details", "schemas", "statements", "groups")
@@ -184,7 +185,10 @@ def classify(e: Exception, cfg: Config) -> tuple[str, str]:
     if isinstance(cause, openai.APIStatusError):
         code = cause.status_code
         if code in (401, 403, 404):
-            raise Fatal(f"HTTP {code} from {cfg.llm_url} (model {cfg.model!r}): {cause.message}")
+            raise Fatal(
+                f"HTTP {code} from {redact(cfg.llm_url)} (model {cfg.model!r}): "
+                + scrub(str(cause.message), secrets(cfg))
+            )
         return f"http {code}", "transient" if code >= 500 or code in (408, 409, 429) else "rejected"
     if isinstance(cause, pydantic.ValidationError):
         malformed = any(err["type"] == "json_invalid" for err in cause.errors())
@@ -510,6 +514,13 @@ def stage_groups(run: Run) -> None:
 # driver
 
 
+def secrets(cfg: Config) -> list[str]:
+    """What no report or message may show: the --llm-url's password (sqlcomplete.db.database's
+    redaction, as for --db) and the API key."""
+    key = cfg.api_key if cfg.api_key != "EMPTY" else None
+    return secret_pieces([*url_secrets(cfg.llm_url), key])
+
+
 def write_report(
     cfg: Config,
     stats: dict[str, Stats],
@@ -519,6 +530,8 @@ def write_report(
     recovered: list[str] | None = None,
 ) -> None:
     config = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "api_key"}
+    config["llm_url"] = redact(cfg.llm_url)
+    status = scrub(status, secrets(cfg))
     store.write_json(
         path,
         {
@@ -676,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             stats, report = asyncio.run(generate(cfg, recovered))
         except Fatal as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {scrub(str(e), secrets(cfg))}", file=sys.stderr)
             return EXIT_FATAL
         except KeyboardInterrupt:
             print("interrupted; finished units are kept, rerun to go on", file=sys.stderr)

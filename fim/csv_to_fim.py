@@ -17,10 +17,20 @@ the template, as the editor server builds it) and response (OUTPUT only).
 
 Formats: --format disk (default) writes the directory datasets.save_to_disk writes
 (data-XXXXX-of-NNNNN.arrow Arrow stream shards of at most ~500 MB, dataset_info.json,
-state.json), so datasets.load_from_disk opens it; parquet and jsonl write one file.
-The default output is INPUT minus its extension plus "_hf_fim_dataset" (and ".parquet"
-or ".jsonl" for those formats). Everything is written under a temporary name and
+state.json), so datasets.load_from_disk opens it; --format parquet writes OUT/data.parquet, the
+original converter's layout (its README points data.sources at OUT, and fim/sft.py reads that
+folder); jsonl writes one file. The default output is INPUT minus its extension plus
+"_hf_fim_dataset" (plus ".jsonl" for jsonl). Everything is written under a temporary name and
 renamed into place at the end, the rejects file too: a failed run leaves no half file.
+
+The output never destroys other data: an existing OUT folder is replaced only when it holds
+nothing but what this tool writes (a dataset of either layout, or nothing), never a file where a
+folder goes or a folder where a file goes, and never the input itself (OUT equal to INPUT, or a
+folder holding it).
+
+--template takes this project's sectioned template (fim/fim_prompt.tmpl) or the original's
+Go-style fim_prompt.tmpl ({{define "system"}}...{{end}}, {{.SQL_HISTORY}}); control tokens that
+the original's writes as text in its user section are encoded as those tokens, as there (said).
 
 Input handling, decided here:
 - Columns are found by name, INPUT and OUTPUT (case-insensitively if need be); if one
@@ -60,6 +70,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -423,7 +434,8 @@ def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished directory tmp to out, replacing whatever out was."""
+    """Move the finished directory tmp to out, replacing the dataset folder out was (check_output
+    has made sure it holds nothing else)."""
     if out.exists() or out.is_symlink():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.rename(out, old)
@@ -499,22 +511,39 @@ class DiskWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class FileWriter:
-    """A Parquet or JSONL file, written under a temporary name and renamed at commit."""
+class ParquetDirWriter:
+    """OUT/data.parquet, the original converter's --format parquet layout, written in a temporary
+    folder renamed into place at commit."""
 
-    def __init__(self, out: Path, fmt: str):
-        self.out, self.fmt = out, fmt
+    def __init__(self, out: Path):
+        self.out = out
         self.tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "parquet":
-            self.writer = pq.ParquetWriter(self.tmp, SCHEMA)
-        else:
-            self.file = open(self.tmp, "w", encoding="utf-8", newline="\n")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        self.writer = pq.ParquetWriter(self.tmp / PARQUET_NAME, SCHEMA)
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if self.fmt == "parquet":
-            self.writer.write_batch(batch)
-            return
+        self.writer.write_batch(batch)
+
+    def commit(self) -> None:
+        self.writer.close()
+        _replace_dir(self.tmp, self.out)
+
+    def abort(self) -> None:
+        self.writer.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class FileWriter:
+    """A JSONL file, written under a temporary name and renamed at commit."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.tmp, "w", encoding="utf-8", newline="\n")
+
+    def write(self, batch: pa.RecordBatch) -> None:
         d = batch.to_pydict()
         self.file.write(
             "".join(
@@ -524,7 +553,7 @@ class FileWriter:
         )
 
     def close(self) -> None:
-        (self.writer if self.fmt == "parquet" else self.file).close()
+        self.file.close()
 
     def commit(self) -> None:
         self.close()
@@ -569,9 +598,42 @@ class RejectsWriter:
             self.tmp.unlink(missing_ok=True)
 
 
+PARQUET_NAME = "data.parquet"  # the original's --format parquet: OUT/data.parquet
+DISK_FILE = re.compile(r"^(state\.json|dataset_info\.json|data-\d{5}-of-\d{5}\.arrow)$")
+
+
 def default_output(input_path: Path, fmt: str) -> Path:
     base = input_path.with_name(input_path.stem + "_hf_fim_dataset")
-    return base if fmt == "disk" else base.with_name(base.name + "." + fmt)
+    return base.with_name(base.name + ".jsonl") if fmt == "jsonl" else base
+
+
+def check_output(input_path: Path, out: Path, fmt: str) -> None:
+    """ValueError unless writing `out` loses nothing: not the input, not a folder holding it, not a
+    folder holding anything but a dataset this tool writes, no file where a folder goes or back."""
+    if out.exists() and input_path.exists() and out.resolve() == input_path.resolve():
+        raise ValueError(f"-o {out} is the input file: give another output path")
+    if input_path.resolve().is_relative_to(out.resolve()):
+        raise ValueError(f"-o {out} holds the input {input_path}: replacing it would delete it")
+    if not (out.exists() or out.is_symlink()):
+        return
+    if fmt == "jsonl":
+        if out.is_dir():
+            raise ValueError(f"-o {out} is a folder; --format jsonl writes a file")
+        return
+    if not out.is_dir():
+        raise ValueError(
+            f"-o {out} is a file; --format {fmt} writes a folder there: give another path"
+        )
+    names = sorted(p.name for p in out.iterdir())
+    ours = names == [PARQUET_NAME] or (
+        "state.json" in names and all(DISK_FILE.match(n) for n in names)
+    )
+    if names and not ours:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise ValueError(
+            f"-o {out} is a folder holding other files ({shown}), not a dataset this tool wrote: "
+            "give a new path, or remove it yourself"
+        )
 
 
 def convert(
@@ -598,6 +660,7 @@ def convert(
     if max_length is not None and tokenizer is None:
         raise ValueError("--max-length needs a tokenizer")
     out = Path(output) if output is not None else default_output(input_path, fmt)
+    check_output(input_path, out, fmt)
     opts = Options(
         load_template(template), tokenizer, max_length, skip_empty_output, skip_empty_prefix
     )
@@ -607,7 +670,13 @@ def convert(
     if limit is not None:
         total = min(total, limit) if total is not None else limit
     stats = Stats()
-    writer = DiskWriter(out, shard_bytes) if fmt == "disk" else FileWriter(out, fmt)
+    writer = (
+        DiskWriter(out, shard_bytes)
+        if fmt == "disk"
+        else ParquetDirWriter(out)
+        if fmt == "parquet"
+        else FileWriter(out)
+    )
     rej = RejectsWriter(Path(rejects) if rejects else None)
     bar = tqdm(total=total, unit=" rows", disable=not progress, mininterval=0.5, smoothing=0.1)
     try:
@@ -699,7 +768,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("input", help=".csv, .parquet or .jsonl file with INPUT and OUTPUT columns")
     ap.add_argument(
-        "-o", "--output", help="output path (default: <input>_hf_fim_dataset[.parquet|.jsonl])"
+        "-o",
+        "--output",
+        help="output folder (a file for jsonl; default: <input>_hf_fim_dataset[.jsonl]); "
+        "parquet writes OUTPUT/data.parquet",
     )
     ap.add_argument(
         "--tokenizer",
@@ -707,7 +779,10 @@ def main(argv: list[str] | None = None) -> int:
         help="a tokenizer.json, a directory holding one, or a hub model id (Hugging Face cache)",
     )
     ap.add_argument(
-        "--template", default=None, help="prompt template (default: fim/fim_prompt.tmpl)"
+        "--template",
+        default=None,
+        help="prompt template: this project's sectioned format or the original's Go-style "
+        "fim_prompt.tmpl (default: sqlcomplete/fim/fim_prompt.tmpl)",
     )
     ap.add_argument("--format", default="disk", choices=["disk", "parquet", "jsonl"])
     ap.add_argument(
@@ -734,11 +809,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_length is not None and args.max_length <= 0:
             raise ValueError("--max-length must be positive")
         out = Path(args.output) if args.output else default_output(Path(args.input), args.format)
+        template = load_template(args.template)
+        if template.control_text:
+            tokens = ", ".join(template.control_text)
+            print(
+                f"warning: {args.template}: its system/user text holds {tokens}, "
+                "which encode as those control tokens (as in the original pipeline)",
+                file=sys.stderr,
+            )
         stats = convert(
             args.input,
             out,
             tokenizer=tokenizer,
-            template=args.template,
+            template=template,
             fmt=args.format,
             skip_empty_output=args.skip_empty_output,
             skip_empty_prefix=args.skip_empty_prefix,

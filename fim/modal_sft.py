@@ -7,11 +7,13 @@
 
 The command runs with the Volume as its working directory, so the config's relative paths
 (models/..., data/..., out/...) are Volume paths. A preempted or failed container is retried and
-resumes from OUT_DIR/last (init_from=auto); save_interval bounds the work lost.
+resumes from OUT_DIR/last (init_from=auto); save_interval bounds the work lost. Modal's SIGTERM on
+preemption is passed on to torchrun, whose workers save OUT_DIR/last at their next step.
 """
 
 import os
 import shlex
+import signal
 import subprocess
 
 import modal
@@ -79,7 +81,10 @@ def sft(config: str = "configs/fim_qwen3_4b.py", flags: str = "") -> int:
         "PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True",
     }
     try:
-        rc = subprocess.run(cmd, cwd=VOL, env=env).returncode
+        proc = subprocess.Popen(cmd, cwd=VOL, env=env)
+        # preemption: torchrun passes SIGTERM to the workers, which save OUT_DIR/last and exit 130
+        signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGTERM))
+        rc = proc.wait()
     finally:
         volume.commit()  # checkpoints written so far survive whatever happened
     if rc != 0:

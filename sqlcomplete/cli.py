@@ -2,7 +2,7 @@
 or the curses editor (--interactive).
 
     sqlcomplete --schema schema.sql --prefix "SELECT * FROM "          # ranked suggestions
-    sqlcomplete --batch IN.jsonl --out OUT.jsonl [--num 5]             # the batch contract
+    sqlcomplete --batch IN.jsonl --out OUT.jsonl [--num 5] [--strict]  # the batch contract
     sqlcomplete --interactive [--schema schema.sql]                    # the editor (sqlcomplete.tui)
 
 `python sample.py ...` in a clone is the same program.
@@ -10,7 +10,9 @@ or the curses editor (--interactive).
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 import time
 from dataclasses import fields
@@ -21,24 +23,56 @@ from sqlcomplete.completion.engine import (
     add_completer_flags,
     completer_options,
 )
-from sqlcomplete.db.database import LiveCompleter, add_db_args, db_flags, open_database
+from sqlcomplete.completion.service import CompletionService
+from sqlcomplete.db.database import add_db_args, db_flags, open_database
+from sqlcomplete.db.sources import decode_text, has_tables, merge_schema
+from sqlcomplete.sql.schema import split_tables
 
 # ---------------------------------------------------------------- batch contract
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str from JSON, a surrogate left is a lone one
+
+
+def _finite(text: str) -> float:
+    """json's parse_float: a number too large for a float is an error, not inf (not JSON)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN and Infinity unless told
+
+
+def check_text(name: str, value) -> str:
+    """A request's text field (null: ""): a str with no lone surrogate, which no tokenizer takes."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: must be a string, not {type(value).__name__}")
+    m = _SURROGATE.search(value)
+    if m:
+        raise ValueError(f"{name}: invalid Unicode (lone surrogate) at character {m.start()}")
+    return value
+
 
 def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> dict:
-    """EVAL.md's contract: one output line per input line, `error` instead of a crash. A missing
-    output directory is found before any request is computed."""
+    """EVAL.md's contract: one output line per input line (a blank one too), `error` instead of a
+    crash. A missing output directory is found before any request is computed."""
     out_dir = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(out_dir):
         raise FileNotFoundError(f"no directory {out_dir} for the output {out_path}")
     requests, results = [], {}
     with open(in_path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
+            if not raw.strip():  # answered too: one line out per line in
+                requests.append({"id": None, "_line": lineno, "_error": f"line {lineno}: blank"})
                 continue
             try:
-                req = json.loads(raw.decode("utf-8"))
+                req = json.loads(
+                    raw.decode("utf-8"), parse_float=_finite, parse_constant=_no_constant
+                )
                 if not isinstance(req, dict):
                     raise ValueError("request is not a JSON object")
             except (UnicodeDecodeError, ValueError) as e:
@@ -66,14 +100,10 @@ def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> di
                 raise ValueError(req["_error"])
             if "prefix" not in req:
                 raise ValueError(f"line {req['_line']}: the request has no prefix")
-            schema, prefix, suffix = (
-                req.get("schema", ""),
-                req["prefix"],
-                req.get("suffix", "") or "",
-            )
-            if not all(isinstance(v, str) for v in (schema or "", prefix, suffix)):
-                raise ValueError("schema, prefix and suffix must be strings")
-            completer.set_schema(schema or "")
+            schema = check_text("schema", req.get("schema"))
+            prefix = check_text("prefix", req["prefix"])
+            suffix = check_text("suffix", req.get("suffix"))
+            completer.set_schema(schema)
             results[i] = {
                 "id": req.get("id"),
                 "completions": completer.complete(prefix, suffix, num),
@@ -108,14 +138,20 @@ the cursor, the top ones are listed below it.
 
 
 def read_schema(path: str | None) -> str:
-    """The text of a --schema file ("" for none); exits with a message when it cannot be read."""
+    """The CREATE TABLE statements of a --schema file (UTF-8 or UTF-16; a dump's other statements
+    left out; "" for none); exits when it cannot be read, and warns when it declares no table."""
     if not path:
         return ""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        with open(path, "rb") as f:
+            text = decode_text(f.read(), strict=False)
     except OSError as e:
         sys.exit(f"cannot read schema {path}: {e.strerror}")
+    ddl = split_tables(text)
+    if not has_tables(ddl):
+        print(f"warning: schema {path}: no CREATE TABLE with columns found in it", file=sys.stderr)
+        return text
+    return merge_schema(ddl)
 
 
 def arg_parser() -> argparse.ArgumentParser:
@@ -138,6 +174,11 @@ def arg_parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--batch", default=None, help="JSONL requests {id, schema, prefix[, suffix]}")
     ap.add_argument("--out", default=None, help="JSONL output of --batch")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="--batch exits with status 1 when any line had an error (the rest are still answered)",
+    )
     ap.add_argument(
         "--interactive", action="store_true", help="the curses editor (tui.py): keys below"
     )
@@ -176,13 +217,15 @@ def main(argv: list[str] | None = None):
         completer = Completer(args.ckpt, options=completer_options(args))
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))
-    if db is not None:  # the database's schema where none is given, its values with --db-values
-        completer = LiveCompleter(completer, db, args.db_values)
+    # the database's schema where none is given, its values with --db-values
+    completer = CompletionService(completer, db, args.db_values)
     if args.batch:
         try:
-            run_batch(completer, args.batch, args.out, args.num)
+            stats = run_batch(completer, args.batch, args.out, args.num)
         except OSError as e:
             sys.exit(f"--batch: {e}")
+        if args.strict and stats["errors"]:
+            sys.exit(f"--strict: {stats['errors']} of {stats['requests']} lines had an error")
         return
     completer.set_schema(schema)
     t0 = time.time()

@@ -18,6 +18,11 @@ latency. Metrics (case-insensitive, the definitions of ../shared/eval/score.py):
   unknown@1, @5   share of word-start requests whose best / any top-5 completion starts with a
                   name found nowhere: not in the schema, not typed before the cursor, not a SQL
                   keyword, function or type, not a short alias such as T1 (lower is better)
+  junk@5          share of requests (word starts and mid-word) where some top-5 completion is one
+                  no person would accept (lower is better), of three kinds, each also alone:
+    cut@5           it ends inside a word (`... ORDER BY created_at D`)
+    type@5          right after `column <op> `, a literal of the wrong kind for the column's type
+    grammar@5       where a table must come, a word that is no table, no name typed before, not `(`
 
 Writes OUT_DIR/results.md (a table per data set, then per statement kind), results.json and
 accuracy_latency.png (next@1 and saved against median latency). --readme FILE replaces the
@@ -25,6 +30,7 @@ text between `<!-- results:start -->` and `<!-- results:end -->` with results.md
 """
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -35,12 +41,27 @@ import sys
 import time
 from collections import defaultdict
 
+from sqlcomplete.completion.service import CompletionService
+from sqlcomplete.files import write_text_atomic
 from sqlcomplete.sql.lexicon import KEYWORDS, SHORT_ALIAS, TOKEN
 from sqlcomplete.sql.schema import parse_schema
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 FIRST_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|\S)")
-METRICS = ("next@1", "next@5", "ident@1", "mid@1", "saved", "unknown@1", "unknown@5")
+METRICS = (
+    "next@1",
+    "next@5",
+    "ident@1",
+    "mid@1",
+    "saved",
+    "unknown@1",
+    "unknown@5",
+    "junk@5",
+    "cut@5",
+    "type@5",
+    "grammar@5",
+)
+JUNK_KINDS = ("cut", "type", "grammar")
 # ../shared/eval/score.py's words that name no table or column, beside KEYWORDS: with the schema's
 # words, the words typed before the cursor and short aliases (T1), what `unknown` does not count
 SCORER_KNOWN = frozenset(
@@ -85,8 +106,11 @@ def build_requests(rows: list[dict]) -> tuple[list[dict], list[dict]]:
                 "text": text,
                 "spans": spans,
                 "names": {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", row["schema"])},
+                "kinds": scorer_column_kinds(row["schema"]),
+                "tables": scorer_tables(row["schema"]),
             }
         )
+        statements[-1]["vocab"] = statements[-1]["names"] | KEYWORDS | SCORER_KNOWN
         for i, (s, e) in enumerate(spans[1:], 1):
             requests.append({"key": (r, "s", i), "schema": row["schema"], "prefix": text[:s]})
             word = text[s:e]
@@ -147,12 +171,155 @@ def unknown_name(completion: str, names: set[str], typed: set[str]) -> bool:
     )
 
 
+# ---- junk@5: ../shared/eval/score.py's rules, copied exactly (its own schema reading, not ours)
+
+_NUM_TYPE = re.compile(
+    r"^(int\w*|bigint|smallint|tinyint|mediumint|decimal|numeric|float\w*|double|real|serial"
+    r"|bigserial|smallserial|number|money)$",
+    re.I,
+)
+_TEXT_TYPE = re.compile(
+    r"^(varchar\w*|nvarchar\w*|char\w*|nchar|text|string|clob|uuid|citext|enum)$", re.I
+)
+_TIME_TYPE = re.compile(r"^(date|datetime|timestamp\w*|time|timetz|interval)$", re.I)
+_BOOL_TYPE = re.compile(r"^(bool|boolean)$", re.I)
+_NOT_COLUMN = {"primary", "foreign", "constraint", "unique", "index", "key", "check", "family"}
+_NOT_COLUMN |= {"inverted", "exclude"}
+# literal kinds that are wrong for a column kind
+BAD_LITERAL = {
+    "num": {"string", "bool"},
+    "text": {"number", "bool"},
+    "time": {"number", "bool"},
+    "bool": {"string"},
+}
+_TABLE_CONTEXT = re.compile(r"\b(from|join|into|update)\s+(\w*)$", re.I)
+_IN_FUNCTION = re.compile(r"\b(extract|substring|trim|position|overlay)\s*\([^()]*$", re.I)
+_COMPARED = re.compile(r"[`\"\[]?(\w+)[`\"\]]?\s*(=|<>|!=|<=|>=|<|>)\s*$")
+
+
+def _body_items(schema: str, start: int) -> list[str]:
+    """The top-level items of the body opened just before `start` (score.py's scan)."""
+    depth, i = 1, start
+    while i < len(schema) and depth:
+        depth += {"(": 1, ")": -1}.get(schema[i], 0)
+        i += 1
+    items, depth, cur = [], 0, ""
+    for ch in schema[start : i - 1]:
+        if ch == "," and depth == 0:
+            items.append(cur)
+            cur = ""
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        cur += ch
+    return items + [cur]
+
+
+def _type_kind(sql_type: str) -> str | None:
+    for kind, pattern in (
+        ("num", _NUM_TYPE),
+        ("text", _TEXT_TYPE),
+        ("time", _TIME_TYPE),
+        ("bool", _BOOL_TYPE),
+    ):
+        if pattern.match(sql_type):
+            return kind
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def scorer_column_kinds(schema: str) -> dict[str, str]:
+    """Column name (lower) -> 'num' | 'text' | 'time' | 'bool', where every declaration agrees."""
+    kinds = {}
+    for m in re.finditer(r"create\s+table[^(]*\(", schema, re.I):
+        for it in _body_items(schema, m.end()):
+            w = re.match(r"\s*[`\"\[]?(\w+)[`\"\]]?\s+(\w+)", it)
+            if not w or w.group(1).lower() in _NOT_COLUMN:
+                continue
+            k, name = _type_kind(w.group(2)), w.group(1).lower()
+            kinds[name] = k if kinds.get(name, k) == k else None
+    return {c: k for c, k in kinds.items() if k}
+
+
+@functools.lru_cache(maxsize=64)
+def scorer_tables(schema: str) -> frozenset[str]:
+    """The tables (lower) of each CREATE TABLE with a column, as score.py reads them."""
+    out = set()
+    for m in re.finditer(
+        r"create\s+table\s+(?:if\s+not\s+exists\s+)?([`\"\w.]+)\s*\(", schema, re.I
+    ):
+        heads = [re.match(r"\s*([`\"\w]+)", it) for it in _body_items(schema, m.end())]
+        if any(w and w.group(1).strip('`"').lower() not in _NOT_COLUMN for w in heads):
+            out.add(m.group(1).strip('`"').split(".")[-1].lower())
+    return frozenset(out)
+
+
+def literal_kind(completion: str) -> str | None:
+    m = re.match(r"\s*('|-?\d|true\b|false\b)", completion, re.I)
+    if not m:
+        return None
+    g = m.group(1).lower()
+    return "string" if g == "'" else "bool" if g in ("true", "false") else "number"
+
+
+def junk_kinds(prefix: str, completion: str, stmt: dict, typed: set[str]) -> set[str]:
+    """The kinds of junk (cut, type, grammar) in one completion of prefix (score.py's)."""
+    out = set()
+    if prefix.count("'") % 2:  # inside a string literal: none of the three applies
+        return out
+    whole = prefix + completion
+    tail = re.search(r"([A-Za-z_][A-Za-z0-9_]*)$", whole)
+    if completion.strip() and tail and whole.count("'") % 2 == 0:
+        w = tail.group(1).lower()
+        known = (
+            w in stmt["names"]
+            or w in typed
+            or w in KEYWORDS
+            or w in SCORER_KNOWN
+            or SHORT_ALIAS.fullmatch(w)
+        )
+        if not known and any(k.startswith(w) and k != w for k in stmt["vocab"]):
+            out.add("cut")
+    m = _COMPARED.search(prefix)
+    if m:
+        kind, lit = stmt["kinds"].get(m.group(1).lower()), literal_kind(completion)
+        if kind and lit in BAD_LITERAL[kind]:
+            out.add("type")
+    m = _TABLE_CONTEXT.search(prefix)
+    if m and not _IN_FUNCTION.search(prefix):
+        word = re.match(r"[A-Za-z0-9_]*", completion).group(0)
+        full = (m.group(2) + word).lower()
+        rest = completion[len(word) :]
+        if (
+            full
+            and not rest[:1] == "."
+            and full not in stmt["tables"]
+            and full not in typed
+            and full not in ("lateral", "only", "if", "table")
+            and full not in SCORER_KNOWN
+        ):
+            out.add("grammar")
+        elif (
+            not full
+            and completion.strip()
+            and not completion.lstrip().startswith(("(", '"', "`", "["))
+        ):
+            w2 = first_word(completion)
+            if (
+                w2 not in stmt["tables"]
+                and w2 not in typed
+                and w2 not in ("lateral", "only")
+                and w2 not in SCORER_KNOWN
+            ):
+                out.add("grammar")
+    return out
+
+
 def count_hits(stmt: dict, r: int, results: dict) -> dict:
     """Per-statement counts; results maps request keys to completion lists (a missing mid-word
     key is not counted, as in score.py)."""
     c = dict.fromkeys(
-        ("next", "next1", "next5", "ident", "ident1", "mid", "mid1", "unk1", "unk5"), 0
-    )
+        ("next", "next1", "next5", "ident", "ident1", "mid", "mid1", "unk1", "unk5", "asked"), 0
+    ) | dict.fromkeys(("junk", *JUNK_KINDS), 0)
     text, spans = stmt["text"], stmt["spans"]
     for i, (s, e) in enumerate(spans[1:], 1):
         word = text[s:e]
@@ -170,6 +337,16 @@ def count_hits(stmt: dict, r: int, results: dict) -> dict:
             if word.lower() in stmt["names"] and word.lower() not in KEYWORDS:
                 c["ident"] += 1
                 c["ident1"] += top
+        typed_all = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text[:s])}
+        for kind, prefix in (("s", text[:s]), ("m", text[: s + 2])):
+            completions = results.get((r, kind, i))
+            if completions is None:
+                continue
+            c["asked"] += 1
+            junk = set().union(*(junk_kinds(prefix, x, stmt, typed_all) for x in completions[:5]))
+            c["junk"] += bool(junk)
+            for k in junk:
+                c[k] += 1
         mids = results.get((r, "m", i))
         if mids is not None:
             c["mid"] += 1
@@ -192,6 +369,8 @@ def metrics(counts: list[dict]) -> dict:
         "saved": 1 - t["typed"] / max(t["chars"], 1),
         "unknown@1": t["unk1"] / max(t["next"], 1),
         "unknown@5": t["unk5"] / max(t["next"], 1),
+        "junk@5": t["junk"] / max(t["asked"], 1),
+        **{f"{k}@5": t[k] / max(t["asked"], 1) for k in JUNK_KINDS},
         "n_statements": len(counts),
         "n_next": t["next"],
         "n_ident": t["ident"],
@@ -220,21 +399,25 @@ def score(statements: list[dict], results: dict) -> dict:
 class ModelRunner:
     """A checkpoint through sample.Completer (one CPU thread, as served)."""
 
-    def __init__(self, ckpt: str, threads: int = 1, ngram: str | None = "default"):
+    def __init__(
+        self, ckpt: str, threads: int = 1, ngram: str | None = "default", backend: str = "auto"
+    ):
         from sqlcomplete.completion.engine import Completer
 
-        self.c = Completer(ckpt, threads=threads, ngram=ngram)
-        params = sum(p.numel() for p in self.c.model.parameters())
+        self.c = Completer(ckpt, threads=threads, ngram=ngram, backend=backend)
+        self.service = CompletionService(self.c)  # as every front end serves it
+        params = self.c.backend.num_params
         parts = os.path.normpath(self.c.ckpt).split(os.sep)
         how = f"reranking {self.c.ngram.order}-gram proposals" if self.c.ngram else "alone"
-        self.name = f"model {'/'.join(parts[-2:])} ({params / 1e6:.1f}M), {how}"
+        on = f"{params / 1e6:.1f}M, {self.c.backend.name}"
+        self.name = f"model {'/'.join(parts[-2:])} ({on}), {how}"
 
     def set_schema(self, schema: str):
-        self.c.set_schema(schema)
+        self.service.set_schema(schema)
         self.c.prefill()  # timed as the schema's set-up, not as the first request
 
-    def complete(self, prefix: str, n: int) -> list[str]:
-        return self.c.complete(prefix, "", n)
+    def complete(self, prefix: str, suffix: str, n: int) -> list[str]:
+        return self.service.complete(prefix, suffix, n)
 
 
 class NgramRunner:
@@ -242,13 +425,14 @@ class NgramRunner:
         from sqlcomplete.completion.ngram import NgramCompleter
 
         self.c = NgramCompleter(path)
+        self.service = CompletionService(self.c)
         self.name = f"{self.c.order}-gram (schema-aware)"
 
     def set_schema(self, schema: str):
-        self.c.set_schema(schema)
+        self.service.set_schema(schema)
 
-    def complete(self, prefix: str, n: int) -> list[str]:
-        return self.c.complete(prefix, "", n)
+    def complete(self, prefix: str, suffix: str, n: int) -> list[str]:
+        return self.service.complete(prefix, suffix, n)
 
 
 def duckdb_extension() -> str:
@@ -289,7 +473,8 @@ class DuckDBRunner:
             except self.duckdb.Error:
                 pass
 
-    def complete(self, prefix: str, n: int) -> list[str]:
+    def complete(self, prefix: str, suffix: str, n: int) -> list[str]:
+        # sql_auto_complete reads the text before the cursor only
         rows = self.con.execute(
             f"SELECT suggestion, suggestion_start FROM sql_auto_complete(?) LIMIT {int(n)}",
             [prefix],
@@ -316,7 +501,7 @@ def run_completer(
         for q in sorted(qs, key=lambda q: q["prefix"]):  # as sample.py's batch mode: cache reuse
             t, c = time.perf_counter(), time.process_time()
             try:
-                results[q["key"]] = runner.complete(q["prefix"], n)
+                results[q["key"]] = runner.complete(q["prefix"], q.get("suffix", ""), n)
             except Exception as e:  # one bad request must not stop the run
                 errors += 1
                 results[q["key"]] = []
@@ -448,15 +633,18 @@ def update_readme(path: str, text: str) -> bool:
     if a < 0 or b < a:
         return False
     doc = doc[: a + len(MARKERS[0])] + "\n" + text + doc[b:]
-    write_atomic(path, doc)
+    write_text_atomic(path, doc)
     return True
 
 
-def write_atomic(path: str, text: str):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def readme_datasets(path: str) -> list[str]:
+    """The data sets the results section of a README shows (its `**name**` headings)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        doc = f.read()
+    a, b = doc.find(MARKERS[0]), doc.find(MARKERS[1])
+    return re.findall(r"^\*\*([^*]+)\*\* \(", doc[a:b], re.M) if 0 <= a < b else []
 
 
 def read_rows(path: str, max_rows: int) -> list[dict]:
@@ -499,6 +687,12 @@ def main(argv=None):
         action="store_true",
         help="also evaluate each --ckpt without the n-gram's proposals (its own decoding only)",
     )
+    ap.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "onnx", "torch"),
+        help="what runs each --ckpt (the completer's --backend)",
+    )
     ap.add_argument("--rows", type=int, default=200, help="statements per data file")
     ap.add_argument("--num", type=int, default=5, help="completions per request")
     ap.add_argument("--out-dir", default="results")
@@ -508,7 +702,20 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not args.ckpt and not args.baseline:
         ap.error("nothing to evaluate: give --ckpt and/or --baseline")
+    for path in args.data:  # before loading anything: a one-line error, not a traceback
+        if not os.path.isfile(path):
+            ap.error(f"no data file {path}")
 
+    names = [os.path.splitext(os.path.basename(p))[0] for p in args.data]
+    missing = [n for n in readme_datasets(args.readme) if n not in names] if args.readme else []
+    suffix = "-partial" if missing else ""
+    if missing:  # a run without the full data must not replace the published results
+        print(
+            f"the results in {args.readme} show {', '.join(missing)}, which this run lacks "
+            f"(is ../shared there?): {args.readme} stays as it is, and this report goes to "
+            f"{args.out_dir}/results{suffix}.md",
+            file=sys.stderr,
+        )
     datasets = {}
     for path in args.data:
         rows = read_rows(path, args.rows)
@@ -517,12 +724,16 @@ def main(argv=None):
         print(f"{path}: {len(rows)} statements, {len(datasets[name][0])} requests", file=sys.stderr)
 
     notes = []
+    ngram = args.ngram or "default"
     makers = [
-        (lambda ckpt=ckpt: ModelRunner(ckpt, ngram=args.ngram or "default"), False)
+        (lambda ckpt=ckpt: ModelRunner(ckpt, ngram=ngram, backend=args.backend), False)
         for ckpt in args.ckpt
     ]
     if args.model_alone:
-        makers += [(lambda ckpt=ckpt: ModelRunner(ckpt, ngram=None), False) for ckpt in args.ckpt]
+        makers += [
+            (lambda ckpt=ckpt: ModelRunner(ckpt, ngram=None, backend=args.backend), False)
+            for ckpt in args.ckpt
+        ]
     for b in args.baseline:  # a baseline that cannot run is skipped with a note; a model cannot be
         makers.append(
             (lambda: NgramRunner(args.ngram), True) if b == "ngram" else (DuckDBRunner, True)
@@ -533,7 +744,7 @@ def main(argv=None):
             for name, (rq, st) in datasets.items()
         },
         "notes": notes,
-        "machine": f"{os.cpu_count()} CPU cores, torch threads 1",
+        "machine": f"{os.cpu_count()} CPU cores, 1 thread",
     }
     for make, optional in makers:
         try:
@@ -577,12 +788,16 @@ def main(argv=None):
 
     os.makedirs(args.out_dir, exist_ok=True)
     md = markdown(report)
-    write_atomic(os.path.join(args.out_dir, "results.md"), md)
-    write_atomic(os.path.join(args.out_dir, "results.json"), json.dumps(report, indent=1) + "\n")
-    plot(report, os.path.join(args.out_dir, "accuracy_latency.png"))
+    write_text_atomic(os.path.join(args.out_dir, f"results{suffix}.md"), md)
+    report_json = json.dumps(report, indent=1) + "\n"
+    write_text_atomic(os.path.join(args.out_dir, f"results{suffix}.json"), report_json)
+    plot(report, os.path.join(args.out_dir, f"accuracy_latency{suffix}.png"))
     print(md)
-    print(f"wrote {args.out_dir}/results.md, results.json, accuracy_latency.png", file=sys.stderr)
-    if args.readme:
+    print(
+        f"wrote {args.out_dir}/results{suffix}.md, results{suffix}.json, accuracy_latency{suffix}.png",
+        file=sys.stderr,
+    )
+    if args.readme and not missing:
         if not os.path.isfile(args.readme):
             sys.exit(f"--readme: {args.readme} not found; results are in {args.out_dir}/results.md")
         if not update_readme(args.readme, md):

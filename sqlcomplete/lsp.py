@@ -1,7 +1,7 @@
 """Editor integration: a language server (LSP over stdio) serving SQL completions.
 
     python lsp.py [--ckpt PATH] [--schema FILE ...] [--db URL [--db-values]]
-                  [--fim-url URL --fim-model NAME [--fim-tokenizer tokenizer.json]]
+                  [--fim-url URL --fim-model NAME [--fim-tokenizer TOKENIZER]]
 
 This file holds the protocol; the schema's sources are schema_sources.py (files, workspace, a
 database through database.py), the FIM client fim_client.py, the completer sample.py.
@@ -11,7 +11,8 @@ database through database.py), the FIM client fim_client.py, the completer sampl
 - Schema, in this order (a table named twice keeps its first definition): --schema files and
   the initialization options `schema` (text) and `schemaFiles`; the CREATE TABLE statements
   of the buffer; those of the workspace's files matching `schemaGlob` (default **/*.sql;
-  watched through the editor when it can, else polled); the tables of --db (PostgreSQL, CockroachDB,
+  watched through the editor when it can, else polled; a search visits 2,000 folders in 2 s at
+  most, and none in / or the home folder); the tables of --db (PostgreSQL, CockroachDB,
   MySQL, DuckDB, SQLite; read-only; a server re-read every --db-refresh-s and on
   `sqlcomplete.refreshSchema`; a database that is down leaves the last schema read in use).
 - With --db-values, inside (or where one may start) a string compared with a column or inserted
@@ -21,6 +22,9 @@ database through database.py), the FIM client fim_client.py, the completer sampl
   n-gram answers alone until the model is there, and the schema's prompt is prefilled after `initialized`.
 - Message framing survives bad input: a Content-Length that is missing, not a number or over
   64 MiB is logged and skipped, a body that is not JSON gets JSON-RPC's parse error (-32700).
+  A request before `initialize` gets -32002, one after `shutdown` InvalidRequest (-32600). The
+  errors a client causes are one line each on stderr; a server fault keeps its traceback.
+- Started from a terminal it says it is for an editor; Ctrl-C exits at once (status 130).
 - Only the statement under the cursor (sqlscan.py) goes to the model, so a long file costs
   what a short one does. Requests wait `debounceMs`, a newer request for the same document
   supersedes a waiting one, $/cancelRequest is honoured, and a result computed for a
@@ -40,11 +44,13 @@ import argparse
 import asyncio
 import functools
 import json
+import logging
+import math
 import os
 import re
+import signal
 import sys
 import threading
-import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -53,13 +59,15 @@ from cattrs import transform_error
 from cattrs.errors import ClassValidationError
 from lsprotocol import types
 from pygls.exceptions import (
+    FeatureNotificationError,
     FeatureRequestError,
     JsonRpcException,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
     JsonRpcParseError,
+    JsonRpcServerNotInitialized,
 )
-from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -67,13 +75,13 @@ from pygls.uris import to_fs_path
 
 from sqlcomplete.completion.engine import CompleterOptions, add_completer_flags, completer_options
 from sqlcomplete.completion.fim_backend import FimBackend, fim_context
+from sqlcomplete.completion.menu import menu_item, name_spelling
+from sqlcomplete.completion.service import CompletionService, LatestRequests
 from sqlcomplete.db.database import (
     DatabaseError,
     DbOptions,
     add_db_args,
     db_options,
-    merge,
-    value_completions,
 )
 from sqlcomplete.db.sources import SchemaSources
 from sqlcomplete.fim.prompt import normalize_newlines
@@ -147,6 +155,15 @@ def to_character(line: str, index: int, encoding: str) -> int:
     return sum(_units(ch, encoding) for ch in line[:index])
 
 
+def option_number(value, low: float, high: float, whole: bool = False) -> float | int | None:
+    """A JSON number in [low, high] (whole, if asked), or None: not a string, a boolean or NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not (math.isfinite(value) and low <= value <= high) or (whole and value != int(value)):
+        return None
+    return int(value) if whole else float(value)
+
+
 # ---------------------------------------------------------------- the server
 
 
@@ -208,9 +225,103 @@ def _plain(method):
     return handler
 
 
+class CheckedFrames:
+    """stdin as pygls' reader sees it (pygls.io_'s Reader: readline(), read(n)): well-formed frames.
+    pygls' own loop waits forever on a Content-Length it cannot parse, and allocates any length
+    it is given. Here a length that is missing, not a number or over MAX_MESSAGE_BYTES is skipped
+    to the next header (found anywhere on a line, so a body without a length is skipped too), and
+    noted for the editor's log. The protocol judges the body (JSON? UTF-8? an object?)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.notes: list[str] = []  # framing problems, logged on the event loop by the protocol
+        self.blank = False  # the next readline() is the blank line after a header pygls was given
+        self.body = b""
+
+    def readline(self) -> bytes:
+        if self.blank:
+            self.blank = False
+            return b"\r\n"
+        length = None
+        while True:
+            line = self.raw.readline(MAX_HEADER_LINE)
+            if not line:
+                return b""
+            # search: after a short body, the next header shares its line
+            m = _CONTENT_LENGTH.search(line)
+            if m:
+                value = m.group(1).decode("ascii", "replace")
+                length = int(value) if value.isdigit() and int(value) <= MAX_MESSAGE_BYTES else None
+                if length is None:
+                    why = (
+                        f"over the {MAX_MESSAGE_BYTES >> 20} MiB limit"
+                        if value.isdigit()
+                        else "not a number"
+                    )
+                    self.notes.append(f"message skipped: Content-Length {value[:40]!r} is {why}")
+                continue
+            if line.strip() or length is None:
+                continue  # another header (Content-Type), or text outside any message: skipped
+            body = self.raw.read(length)
+            if len(body) < length:
+                return b""  # the editor closed the pipe mid-message
+            # pygls reads no body for a length of 0: a blank is not JSON either
+            self.body = body or b" "
+            self.blank = True
+            return b"Content-Length: %d\r\n" % len(self.body)
+
+    def read(self, n: int) -> bytes:
+        body, self.body = self.body, b""
+        return body
+
+
+def client_error(exc: BaseException | None) -> bool:
+    """Caused by what the client sent (bad parameters, a document that is not open, bytes that are
+    not JSON), not by a fault of the server."""
+    return isinstance(
+        exc, (JsonRpcException, ClassValidationError, json.JSONDecodeError, UnicodeDecodeError)
+    ) and not isinstance(exc, JsonRpcInternalError)
+
+
+class OneLineClientErrors(logging.Filter):
+    """pygls logs every failed request with its traceback. A client's error gets one line; a server
+    fault (an internal error) keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # pygls formats some tracebacks into the message itself, inside the except block
+        exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        if client_error(exc):
+            first = record.getMessage().split("\n", 1)[0]
+            why = "; ".join(transform_error(exc)) if isinstance(exc, ClassValidationError) else exc
+            record.msg = f"{first}: {type(exc).__name__}: {why}".replace("\n", " ")
+            record.args = None
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def log_to_stderr() -> None:
+    """Warnings and errors (pygls' and the server's) on stderr, which editors keep in their log."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("sqlcomplete-lsp: %(message)s"))
+    handler.addFilter(OneLineClientErrors())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+
+
 class SqlProtocol(LanguageServerProtocol):
-    """pygls' protocol with the server's own documents (sqlscan.SqlDocument, O(edit) updates) and with
-    requests whose parameters do not parse answered by an error rather than dropped."""
+    """pygls' protocol with the server's own documents (sqlscan.SqlDocument, O(edit) updates), and
+    an answer for the requests pygls would drop: those whose parameters do not parse
+    (InvalidParams), those before `initialize` (ServerNotInitialized) and after `shutdown`
+    (InvalidRequest)."""
+
+    def __init__(self, server, converter):
+        super().__init__(server, converter)
+        self.server = server
+
+    def send_error(self, msg_id, error: JsonRpcException) -> None:
+        """An error response, framed as set_writer's default (with headers) frames pygls' own."""
+        error_object = {"code": error.code, "message": error.message}
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "error": error_object}).encode()
+        self.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
     def structure_message(self, data):
         try:
@@ -224,35 +335,47 @@ class SqlProtocol(LanguageServerProtocol):
                 if isinstance(cause, ClassValidationError)
                 else str(cause or e)
             )
-            self._send_response(
-                data["id"],
-                error=JsonRpcInvalidParams(f"{data['method']}: {detail}").to_response_error(),
-            )
+            self.send_error(data["id"], JsonRpcInvalidParams(f"{data['method']}: {detail}"))
             return _ANSWERED
 
     def handle_message(self, message):
+        self.server.flush_notes()
         if message is _ANSWERED:
             return
-        if getattr(message, "method", None) in _POSITION_REQUESTS and hasattr(message, "id"):
-            # the version the request was asked for: later messages may be read before its handler starts
-            doc = self._server.docs.get(message.params.text_document.uri)
-            self._server.asked_at[message.id] = doc.version if doc else None
+        if not hasattr(message, "jsonrpc"):  # JSON that is not a JSON-RPC 2.0 message
+            msg_id = message.get("id") if isinstance(message, dict) else None
+            self.send_error(msg_id, JsonRpcInvalidRequest("Invalid Request: not JSON-RPC 2.0"))
+            return
+        method = getattr(message, "method", None)
+        if method is not None and hasattr(message, "id"):  # a request
+            if self.server.shut_down and method != types.EXIT:
+                self.send_error(message.id, JsonRpcInvalidRequest(f"{method} after shutdown"))
+                return
+            if not self.server.initialized and method != types.INITIALIZE:
+                self.send_error(
+                    message.id, JsonRpcServerNotInitialized(f"{method}: initialize comes first")
+                )
+                return
+        if method in _POSITION_REQUESTS and hasattr(message, "id"):
+            # the version the request was asked for: later messages may be read before it runs
+            doc = self.server.docs.get(message.params.text_document.uri)
+            self.server.asked_at[message.id] = doc.version if doc else None
         super().handle_message(message)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         d = params.text_document
-        self._server.open_doc(d.uri, d.text, d.version)
+        self.server.open_doc(d.uri, d.text, d.version)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
-        self._server.change_doc(
+        self.server.change_doc(
             params.text_document.uri, params.text_document.version, params.content_changes
         )
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
-        self._server.docs.pop(params.text_document.uri, None)
+        self.server.docs.pop(params.text_document.uri, None)
 
 
 class SqlServer(LanguageServer):
@@ -266,6 +389,7 @@ class SqlServer(LanguageServer):
         self.early = None  # the n-gram alone, answering while the model loads (model.py costs seconds to load)
         self.early_lock = threading.Lock()
         self.model_error: str | None = None
+        self.model_warned = False  # told the user once that the n-gram answers alone
         self.model_future = None
         self.model_pool = ThreadPoolExecutor(
             1, thread_name_prefix="model"
@@ -279,6 +403,7 @@ class SqlServer(LanguageServer):
                 opts.fim_max_tokens,
                 opts.fim_timeout,
                 opts.fim_retry_s,
+                log=self.log_fim,
             )
             if opts.fim_url
             else None
@@ -286,18 +411,22 @@ class SqlServer(LanguageServer):
         self.jobs: OrderedDict[tuple, Job] = (
             OrderedDict()
         )  # recent jobs by (uri, version, line, col, epoch)
-        self.latest: dict[
-            str, tuple
-        ] = {}  # uri -> key of the newest job: older waiting jobs are skipped
+        self.latest = LatestRequests()  # uri -> key of the newest job: older ones are skipped
         self.asked_at: dict = {}  # request id -> document version when the request arrived
         self.sources = SchemaSources(
             opts.schema_files, opts.schema_glob, opts.db
         )  # DatabaseError: a bad --db
+        # the FIM backend, the database's values; the local completer is run here (_run_backends)
+        values = opts.db is not None and opts.db.values
+        self.service = CompletionService(None, self.sources.db, values, self.fim)
         self.epoch = 0  # grows when a schema source other than an open buffer changes
         self.watched = False  # the editor reports workspace file changes
         self.first_scan: asyncio.Future | None = None
         self.poll_task = None
         self.shut_down = False
+        self.initialized = False  # initialize was answered: other requests before it get -32002
+        self.frames: CheckedFrames | None = None  # stdin, read through CheckedFrames (serve)
+        self.dropped_opens: dict[str, str] = {}  # uri -> why its didOpen was dropped (not UTF-8)
         self._tables_cache: tuple[str, dict] = ("", {})
         self.feature(types.INITIALIZE)(_plain(self.on_initialize))
         self.feature(types.INITIALIZED)(_plain(self.on_initialized))
@@ -322,99 +451,56 @@ class SqlServer(LanguageServer):
             types.LogMessageParams(type=kind, message=f"sqlcomplete: {message}")
         )
 
+    def log_fim(self, message: str, warning: bool) -> None:
+        """The FIM backend's outage, when it starts (a warning) and ends."""
+        self.log(message, types.MessageType.Warning if warning else types.MessageType.Info)
+
     def report_server_error(self, error: Exception, source) -> None:
+        """pygls' hook for errors outside a handler; a body that is not JSON is answered."""
+        self.flush_notes()
         if source == FeatureRequestError:
             return  # the request's error response says it
-        if isinstance(
-            error, UnicodeDecodeError
-        ):  # the editor sent bytes that are not UTF-8: that message is lost
-            self.log(f"dropped a message that is not UTF-8 ({error})", types.MessageType.Error)
+        if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError, RecursionError)):
+            why = (
+                f"not UTF-8 ({error.reason} at byte {error.start})"
+                if isinstance(error, UnicodeDecodeError)
+                else "nested too deeply"
+                if isinstance(error, RecursionError)
+                else str(error)
+            )
+            if isinstance(error, UnicodeDecodeError):
+                self.note_dropped_open(error.object, why)
+            self.log(f"message dropped: {why}", types.MessageType.Error)
+            self.protocol.send_error(None, JsonRpcParseError(f"Parse error: {why}"))
             return
+        if source is FeatureNotificationError and isinstance(error, JsonRpcInternalError):
+            # a fault in a notification's handler, which pygls does not log: its traceback
+            trace = "".join((error.data or {}).get("traceback", []))
+            logging.getLogger(__name__).error(
+                "a notification's handler failed\nTraceback (most recent call last):\n%s%s",
+                trace,
+                error.message,
+            )
         self.log(f"error: {error}", types.MessageType.Error)
 
-    def start_io(self, stdin=None, stdout=None) -> None:
-        """pygls' stdio server, reading messages with read_messages' framing."""
-        self._stop_event = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+    def note_dropped_open(self, body: bytes, why: str) -> None:
+        """A didOpen dropped for bytes that are not UTF-8: a request for its document says so."""
         try:
-            asyncio.run(self.read_messages(stdin or sys.stdin.buffer))
-        except (BrokenPipeError, KeyboardInterrupt, SystemExit):
+            msg = json.loads(body.decode("utf-8", "replace"))
+            if msg.get("method") == types.TEXT_DOCUMENT_DID_OPEN:
+                self.dropped_opens[msg["params"]["textDocument"]["uri"]] = why
+        except (ValueError, AttributeError, KeyError, TypeError):
             pass
-        finally:
-            self.shutdown()
 
-    async def read_messages(self, stdin) -> None:
-        """Content-Length framed JSON-RPC from stdin until EOF. Where pygls' reader dies or stops answering,
-        this one logs and goes on: a length over MAX_MESSAGE_BYTES or not a number skips to the next header
-        (found anywhere on a line, so a body without a length is skipped too), a body that is not JSON
-        gets a parse error response (-32700), one that is not an object an invalid-request error (-32600)."""
-        loop = asyncio.get_running_loop()
-        pool = ThreadPoolExecutor(1, thread_name_prefix="stdin")
-        length = None
-        while not self._stop_event.is_set():
-            line = await loop.run_in_executor(pool, stdin.readline, MAX_HEADER_LINE)
-            if not line:
-                break
-            m = _CONTENT_LENGTH.search(
-                line
-            )  # search: after a short body, the next header shares its line
-            if m:
-                value = m.group(1).decode("ascii", "replace")
-                if value.isdigit() and int(value) <= MAX_MESSAGE_BYTES:
-                    length = int(value)
-                else:
-                    length = None
-                    why = (
-                        f"over the {MAX_MESSAGE_BYTES >> 20} MiB limit"
-                        if value.isdigit()
-                        else "not a number"
-                    )
-                    self.log(
-                        f"message skipped: Content-Length {value[:40]!r} is {why}",
-                        types.MessageType.Error,
-                    )
-                continue
-            if line.strip() or length is None:
-                continue  # another header (Content-Type), or text outside any message: skipped
-            body = await loop.run_in_executor(pool, stdin.read, length)
-            if len(body) < length:
-                break  # the editor closed the pipe mid-message
-            length = None
-            self.receive(body)
+    def flush_notes(self) -> None:
+        """The framing problems CheckedFrames noted (reader thread), logged here (event loop)."""
+        while self.frames is not None and self.frames.notes:
+            self.log(self.frames.notes.pop(0), types.MessageType.Error)
 
-    def receive(self, body: bytes) -> None:
-        """One message's body: parsed, then handled by pygls' protocol; a body that is not JSON gets an error."""
-        try:
-            message = json.loads(body, object_hook=self.protocol.structure_message)
-        except (
-            json.JSONDecodeError,
-            UnicodeDecodeError,
-        ) as e:  # UnicodeDecodeError: bytes that are not UTF-8
-            why = (
-                f"not UTF-8 ({e.reason} at byte {e.start})"
-                if isinstance(e, UnicodeDecodeError)
-                else str(e)
-            )
-            self.log(f"message dropped: {why}", types.MessageType.Error)
-            self.protocol._send_response(
-                None, error=JsonRpcParseError(f"Parse error: {why}").to_response_error()
-            )
-            return
-        except Exception as e:  # noqa: BLE001 - as pygls' own loop: report and read on
-            self._report_server_error(e, JsonRpcException)
-            return
-        if message is None or isinstance(message, (list, str, int, float)):
-            self.protocol._send_response(
-                None,
-                error=JsonRpcInvalidRequest(
-                    "Invalid Request: not a JSON object"
-                ).to_response_error(),
-            )
-            return
-        try:
-            self.protocol.handle_message(message)
-        except Exception as e:  # noqa: BLE001 - as pygls' own loop: report and read on
-            self._report_server_error(e, JsonRpcException)
+    def serve(self, stdin=None, stdout=None) -> None:
+        """LSP over stdio: pygls' own loop, reading the frames CheckedFrames lets through."""
+        self.frames = CheckedFrames(stdin or sys.stdin.buffer)
+        self.start_io(self.frames, stdout)
 
     def load_model(self) -> None:
         """Load the local completer in the model thread: the n-gram first (a fraction of a second), which
@@ -429,25 +515,17 @@ class SqlServer(LanguageServer):
             except Exception as e:  # noqa: BLE001 - reported with each request that needs it
                 self.model_error = f"{type(e).__name__}: {e}"
             finally:
-                with self.early_lock:
-                    self.early = None  # the completer has its own n-gram
+                if self.completer is not None:  # else the n-gram goes on answering alone
+                    with self.early_lock:
+                        self.early = None  # the completer has its own n-gram
 
         self.model_future = self.model_pool.submit(load)
 
     def on_initialize(self, params: types.InitializeParams) -> None:
+        self.initialized = True
         o = params.initialization_options
         if isinstance(o, dict):
-            self.opts.schema_text = str(o.get("schema") or "")
-            self.opts.schema_files += [str(p) for p in o.get("schemaFiles") or []]
-            for key, name, kind in (
-                ("schemaGlob", "schema_glob", str),
-                ("debounceMs", "debounce_ms", float),
-                ("maxItems", "max_items", int),
-                ("pollSeconds", "poll_s", float),
-            ):
-                if o.get(key) is not None:
-                    setattr(self.opts, name, kind(o[key]))
-            self.opts.max_items = max(1, min(self.opts.max_items, 20))
+            self.read_init_options(o)
         folders = [to_fs_path(f.uri) for f in params.workspace_folders or []]
         root = params.root_uri and to_fs_path(params.root_uri) or params.root_path
         roots = [p for p in dict.fromkeys(folders or [root]) if p and os.path.isdir(p)]
@@ -462,6 +540,43 @@ class SqlServer(LanguageServer):
             self.opts.schema_text,
             self.opts.schema_glob,
         )
+
+    def read_init_options(self, o: dict) -> None:
+        """initializationOptions over the flags; a value of the wrong kind is warned about and the
+        flag's value (or the default) kept, rather than failing `initialize`."""
+
+        def warn(key: str, want: str, kept) -> None:
+            message = f"initializationOptions.{key} {o[key]!r} is not {want}: using {kept!r}"
+            self.log(message, types.MessageType.Warning)
+            shown = types.ShowMessageParams(types.MessageType.Warning, f"sqlcomplete: {message}")
+            self.window_show_message(shown)
+
+        self.opts.schema_text = str(o.get("schema") or "")
+        files = o.get("schemaFiles")
+        if isinstance(files, str):
+            files = [files]  # one file named without a list: not its characters
+        if isinstance(files, list):
+            self.opts.schema_files += [str(p) for p in files]
+        elif files is not None:
+            warn("schemaFiles", "a list of paths", [])
+        if o.get("schemaGlob") is not None:
+            if isinstance(o["schemaGlob"], str):
+                self.opts.schema_glob = o["schemaGlob"]
+            else:
+                warn("schemaGlob", "a string", self.opts.schema_glob)
+        for key, name, low, high, whole in (
+            ("debounceMs", "debounce_ms", 0, 60_000, False),
+            ("maxItems", "max_items", 1, 20, True),
+            ("pollSeconds", "poll_s", 0, 86_400, False),
+        ):
+            if o.get(key) is None:
+                continue
+            value = option_number(o[key], low, high, whole)
+            if value is None:
+                kind = "a whole number" if whole else "a number"
+                warn(key, f"{kind} from {low} to {high}", getattr(self.opts, name))
+            else:
+                setattr(self.opts, name, value)
 
     async def on_initialized(self, params: types.InitializedParams) -> None:
         self.first_scan = asyncio.ensure_future(self.refresh_sources(walk=True))
@@ -513,7 +628,8 @@ class SqlServer(LanguageServer):
     async def poll(self) -> None:
         while True:
             await asyncio.sleep(self.opts.poll_s)
-            await self.refresh_sources(walk=not self.watched)
+            # the editor's file watcher, where it has one, says when to search the workspace again
+            await self.refresh_sources(walk=not self.watched and self.sources.walk_due())
 
     # ------------------------------------------------------------ schema
 
@@ -579,6 +695,7 @@ class SqlServer(LanguageServer):
     # ------------------------------------------------------------ documents
 
     def open_doc(self, uri: str, text: str, version: int | None) -> None:
+        self.dropped_opens.pop(uri, None)
         self.docs[uri] = Doc(uri, SqlDocument(text), version, to_fs_path(uri))
         asyncio.ensure_future(self._warm_soon(uri))
 
@@ -631,8 +748,14 @@ class SqlServer(LanguageServer):
             return doc
         path = to_fs_path(uri)
         if not path or not os.path.isfile(path):
+            if uri in self.dropped_opens:
+                raise RequestFailed(
+                    f"{uri} is not open: its textDocument/didOpen was dropped, its text "
+                    f"being {self.dropped_opens[uri]}"
+                )
             raise RequestFailed(
-                f"{uri} is not open (a document whose text was not UTF-8 is not opened)"
+                f"{uri} is not open (the editor sent no textDocument/didOpen for it, or closed it) "
+                "and is not a file on disk"
             )
         try:
             with open(path, "rb") as f:
@@ -647,7 +770,10 @@ class SqlServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or "utf-16")
+        """The position encoding agreed on, as LSP spells it: 'utf-16' (default), 'utf-8', 'utf-32'.
+        pygls gives an enum where the client names none, and str() of it is not 'utf-16'."""
+        enc = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return getattr(enc, "value", enc)
 
     # ------------------------------------------------------------ completion
 
@@ -666,11 +792,12 @@ class SqlServer(LanguageServer):
         version = doc.version
         word_start = col - len(_WORD.search(line_text[:col]).group(0))
         key = (uri, version, line, col, self.epoch)
-        self.latest[uri] = key
-        if self.opts.debounce_ms > 0:
-            await asyncio.sleep(self.opts.debounce_ms / 1000)
+        self.latest.post(uri, key)
+        quiet_s = self.latest.quiet_left(uri, self.opts.debounce_ms / 1000)
+        if quiet_s:
+            await asyncio.sleep(quiet_s)
         await self._sources_ready()
-        if self._stale(doc, version) or self.latest.get(uri) != key:
+        if self._stale(doc, version) or not self.latest.is_newest(uri, key):
             return None
         job = self.jobs.get(key)
         if job is None:
@@ -689,7 +816,7 @@ class SqlServer(LanguageServer):
                 ) from None
             schema = self.schema_for(doc)
             fim_prompt = None
-            if self.fim is not None and time.monotonic() >= self.fim.down_until:
+            if self.fim is not None and self.fim.available():
                 fim_prompt = await self._fim_prompt(schema, doc.buffer, line, cur, prefix, suffix)
             job = Job(key, prefix, suffix, schema, fim_prompt, crlf)
             job.task = asyncio.ensure_future(self._run(job))
@@ -740,50 +867,30 @@ class SqlServer(LanguageServer):
         return texts, backend
 
     async def _run_backends(self, job: Job) -> tuple[list[str] | None, str]:
-        texts, backend = None, "local"
-        loop = asyncio.get_running_loop()
-        values = (
-            None  # the database's values for a string at the cursor: looked up while the model runs
+        """The service's pipeline (the FIM backend, else the local model; the database's values
+        first), the local model run here: the n-gram alone while the model loads, else the model
+        thread."""
+
+        async def local() -> tuple[list[str] | None, str]:
+            loop = asyncio.get_running_loop()
+            if self.completer is None and self.early is not None:
+                texts = await loop.run_in_executor(None, self._early, job)
+                if self.model_error and not self.model_warned:  # a broken model file, say
+                    self.model_warned = True
+                    self.window_show_message(
+                        types.ShowMessageParams(
+                            type=types.MessageType.Warning,
+                            message=f"sqlcomplete: no local model ({self.model_error}); "
+                            "the n-gram answers alone",
+                        )
+                    )
+                if texts is not None or self.model_error:
+                    return texts, "ngram"
+            return await loop.run_in_executor(self.model_pool, self._local, job), "local"
+
+        texts, backend = await self.service.complete_async(
+            job.prefix, job.suffix, self.opts.max_items, local, job.fim_prompt
         )
-        if self.opts.db is not None and self.opts.db.values and self.sources.db is not None:
-            values = loop.run_in_executor(
-                None,
-                value_completions,
-                self.sources.db,
-                job.prefix,
-                job.suffix,
-                self.opts.max_items,
-            )
-        if job.fim_prompt is not None:
-            try:
-                texts, backend = await self.fim.complete(job.fim_prompt), "fim"
-                if self.fim.failing:
-                    self.fim.failing = False
-                    self.log(f"FIM backend {self.fim.url} answers again")
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - any failure: the local model answers
-                self.fim.down_until = time.monotonic() + self.fim.retry_s
-                if not self.fim.failing:
-                    self.fim.failing = True
-                    why = (
-                        f"no answer in {self.fim.timeout:g} s"
-                        if isinstance(e, asyncio.TimeoutError)
-                        or type(e).__name__ == "APITimeoutError"
-                        else f"{type(e).__name__}: {str(e)[:200]}"
-                    )
-                    self.log(
-                        f"FIM backend {self.fim.url} failed ({why}): falling back to the local model",
-                        types.MessageType.Warning,
-                    )
-        if texts is None and self.completer is None and self.early is not None:
-            texts, backend = await loop.run_in_executor(None, self._early, job), "ngram"
-        if texts is None:
-            texts, backend = await loop.run_in_executor(self.model_pool, self._local, job), "local"
-        if values is not None and texts is not None:
-            texts = merge(
-                await values, texts, self.opts.max_items
-            )  # merged here: the FIM prompt never sees them
         if texts is not None and job.crlf:
             texts = [t.replace("\r\n", "\n").replace("\n", "\r\n") for t in texts]
         return texts, backend
@@ -791,7 +898,8 @@ class SqlServer(LanguageServer):
     def _early(self, job: Job) -> list[str] | None:
         """The n-gram alone (a worker thread) while the model loads; None once the model is there."""
         with self.early_lock:
-            if self.early is None or job.waiters == 0 or self.latest.get(job.key[0]) != job.key:
+            dropped = job.waiters == 0 or not self.latest.is_newest(job.key[0], job.key)
+            if self.early is None or dropped:
                 return None
             self.early.set_schema(job.schema)
             return self.early.complete(job.prefix, job.suffix, self.opts.max_items)
@@ -803,7 +911,7 @@ class SqlServer(LanguageServer):
                 self.model_future.result()
             if self.completer is None:
                 raise RequestFailed(f"no local model: {self.model_error or 'not loaded'}")
-        if job.waiters == 0 or self.latest.get(job.key[0]) != job.key:
+        if job.waiters == 0 or not self.latest.is_newest(job.key[0], job.key):
             return None
         self.completer.set_schema(job.schema)
         return self.completer.complete(job.prefix, job.suffix, self.opts.max_items)
@@ -834,18 +942,20 @@ class SqlServer(LanguageServer):
         rng = self._word_range(doc, pos.line, r)
         word = doc.buffer.line_text(pos.line)[r.word_start : r.col]
         tables = self.tables(doc.schema)
+        spelling = name_spelling(tables)
         items = []
         for i, text in enumerate(r.texts[: self.opts.max_items]):
-            new = word + text
+            # the whole word, the schema's spelling or the typed case (menu.py), over the typed word
+            item = menu_item(word, text, spelling)
             items.append(
                 types.CompletionItem(
-                    label=" ".join(new.split()) or new,
-                    kind=self._kind(new, tables),
+                    label=item.label,
+                    kind=self._kind(item.new_text, tables),
                     sort_text=f"{i:04d}",
-                    filter_text=new,
+                    filter_text=item.filter_text,
                     preselect=i == 0,
                     detail=DETAILS[r.backend],
-                    text_edit=types.TextEdit(range=rng, new_text=new),
+                    text_edit=types.TextEdit(range=rng, new_text=item.new_text),
                     insert_text_format=types.InsertTextFormat.PlainText,
                 )
             )
@@ -859,10 +969,12 @@ class SqlServer(LanguageServer):
             return types.InlineCompletionList(items=[])
         doc = r.doc
         word = doc.buffer.line_text(pos.line)[r.word_start : r.col]
+        spelling = name_spelling(self.tables(doc.schema))
         return types.InlineCompletionList(
             items=[
                 types.InlineCompletionItem(
-                    insert_text=word + r.texts[0], range=self._word_range(doc, pos.line, r)
+                    insert_text=menu_item(word, r.texts[0], spelling).new_text,
+                    range=self._word_range(doc, pos.line, r),
                 )
             ]
         )
@@ -897,7 +1009,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     ap.add_argument(
         "--fim-tokenizer",
         default=None,
-        help="the FIM model's tokenizer.json, to trim prompts to --fim-max-prompt-tokens",
+        help="the FIM model's tokenizer: a tokenizer.json, a folder holding one or a hub model id "
+        "(Hugging Face cache), to trim prompts to --fim-max-prompt-tokens",
     )
     ap.add_argument("--fim-max-prompt-tokens", type=int, default=4096)
     ap.add_argument(
@@ -944,8 +1057,22 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
 
 
+TERMINAL_NOTE = """\
+sqlcomplete-lsp is a language server: an editor starts it and talks to it (LSP) over stdin and
+stdout, so there is nothing to type here. To use it from Neovim, Helix or VS Code, see
+docs/editors.md in the sqlcomplete repository. Ctrl-C quits."""
+
+
+def exit_on_ctrl_c(signum, frame) -> None:
+    """Ctrl-C: leave at once, status 130 (as a shell reports SIGINT). Python's KeyboardInterrupt
+    would wait for the thread blocked reading stdin, and a second Ctrl-C aborts the interpreter."""
+    sys.stderr.flush()
+    os._exit(128 + signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Check the settings, start loading the model, serve LSP on stdin/stdout."""
+    signal.signal(signal.SIGINT, exit_on_ctrl_c)
     opts = parse_args(argv)
     try:
         from sqlcomplete.completion.engine import resolve_ckpt
@@ -966,8 +1093,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, DatabaseError) as e:
         print(f"lsp.py: {e}", file=sys.stderr)
         return 2
+    if sys.stdin is not None and sys.stdin.isatty():  # by hand (`make lsp`), not by an editor
+        print(TERMINAL_NOTE, file=sys.stderr, flush=True)
+    log_to_stderr()
     server.load_model()
-    server.start_io()
+    server.serve()
     return 0
 
 

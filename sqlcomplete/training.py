@@ -1,8 +1,10 @@
 """What train.py and fim/sft.py share: the config reader, checkpoint checksums and rotation, the
-non-finite guard, SIGTERM and Ctrl-C, the learning-rate schedule, and the choice of device, dtype,
-compile and threads. Neither script imports the other; both import this."""
+run's folder (checked before training, locked, partial saves cleaned up), the non-finite guard,
+SIGTERM and Ctrl-C, the learning-rate schedule, the pace behind the ETA, and the choice of device,
+dtype, compile and threads. Neither script imports the other; both import this."""
 
 import ast
+import errno
 import hashlib
 import inspect
 import json
@@ -13,9 +15,11 @@ import runpy
 import shutil
 import signal
 import threading
+import time
 import types
 import typing
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import MISSING, fields
 from typing import Any
 
@@ -57,8 +61,8 @@ def _type_name(hint: Any) -> str:
 
 
 def check_value(name: str, value: Any, hint: Any) -> Any:
-    """`value` as a field of type `hint` (an int is a float too, a list a tuple); SystemExit naming `name`
-    otherwise, so a string given for a bool or a number is an error, not a truthy string."""
+    """`value` as a field of type `hint` (an int is a float too, a list a tuple); SystemExit naming
+    `name` otherwise, so a string given for a bool or a number is an error, not a truthy string."""
     for arm in typing.get_args(hint) if _is_union(hint) else (hint,):
         base = typing.get_origin(arm) or arm
         if (
@@ -104,9 +108,9 @@ def load_config(
     path: str | None, overrides: list[str] | None = None, *, cls: type, values: dict | None = None
 ) -> dict:
     """A config file sets module-level names (plain values); `--key=value` overrides them (Python
-    literals; `--model.dim=256` sets one model field). Every value is checked against its field's type.
-    The one config reader of train.py (cls=TrainConfig) and fim/sft.py (cls=SFTConfig; `values`: what
-    its YAML reader made of `path`)."""
+    literals; `--model.dim=256` sets one model field). Every value is checked against its field's
+    type. The one config reader of train.py (cls=TrainConfig) and fim/sft.py (cls=SFTConfig;
+    `values`: what its YAML reader made of `path`)."""
     hints = typing.get_type_hints(cls)
     cfg = {}
     if path:
@@ -147,7 +151,8 @@ def load_config(
 
 
 def config_help(cls: type) -> str:
-    """Every key of `cls` (and of ModelArgs as model.KEY, if cls has `model`) with its default and its comment."""
+    """Every key of `cls` (and of ModelArgs as model.KEY, if cls has `model`), its default and
+    its comment."""
     lines = []
     with_model = any(f.name == "model" for f in fields(cls))
     for c, prefix in ((cls, ""), (ModelArgs, "model.")) if with_model else ((cls, ""),):
@@ -177,9 +182,9 @@ def weight_checksums(ckpt_dir: str) -> dict[str, str]:
 
 
 def checkpoint_problem(ckpt_dir: str) -> str | None:
-    """Why a checkpoint directory cannot be trusted, or None: its state.json (if any: sqlcomplete/models/default
-    has none) does not read, a weights file differs from the checksum recorded there, or its
-    weights hold NaN/Inf."""
+    """Why a checkpoint directory cannot be trusted, or None: its state.json (if any:
+    sqlcomplete/models/default has none) does not read, a weights file differs from the checksum
+    recorded there, or its weights hold NaN/Inf."""
     from safetensors.torch import load_file
 
     try:
@@ -213,9 +218,9 @@ def weights_finite(model) -> bool:
 
 
 def commit_checkpoint(tmp: str, out_dir: str, name: str) -> None:
-    """Rename the finished directory `tmp` to OUT_DIR/<name>. A `last` already there becomes `prev` only
-    if it still verifies (checkpoint_problem), else it is discarded and `prev` kept. The one checkpoint
-    rotation of train.py and fim/sft.py."""
+    """Rename the finished directory `tmp` to OUT_DIR/<name>. A `last` already there becomes
+    `prev` only if it still verifies (checkpoint_problem), else it is discarded and `prev` kept.
+    The one checkpoint rotation of train.py and fim/sft.py."""
     final = os.path.join(out_dir, name)
     if name == "last" and os.path.exists(final):
         problem = checkpoint_problem(final)
@@ -231,8 +236,121 @@ def commit_checkpoint(tmp: str, out_dir: str, name: str) -> None:
     os.replace(tmp, final)
 
 
+# ---------------------------------------------------------------- the run's folder
+
+CHECKPOINTS = ("last", "prev", "best")
+
+
+class RunError(RuntimeError):
+    """A problem with the run's folder the user can fix (a file given as out_dir, a second run on
+    it, an earlier run it would overwrite, a full disk): said in one line, not a traceback."""
+
+
+def check_out_dir(out_dir: str) -> None:
+    """RunError before any training if out_dir cannot hold checkpoints: it is a file, it would be
+    made under a file, or the folder it would be made in is read-only."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise RunError(f"out_dir {out_dir} is a file, not a folder: give another --out_dir")
+    parent = os.path.abspath(out_dir)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise RunError(
+            f"out_dir {out_dir}: {parent} is a file, not a folder: give another --out_dir"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RunError(f"out_dir {out_dir}: {parent} is not writable: give another --out_dir")
+
+
+@contextmanager
+def out_dir_lock(out_dir: str, say=print) -> Iterator[None]:
+    """Hold OUT_DIR/.lock while a run writes OUT_DIR: a second run is refused, naming the first's
+    process id. The kernel drops the lock (flock) when its process dies, so a lock left by a killed
+    run is taken over, and said; the file holds the pid only while held (empty: released)."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, ".lock")
+    with open(path, "a+") as f:
+        try:
+            import fcntl
+
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise RunError(
+                f"{out_dir} is in use by another run (process {holder}): wait for it to end, stop "
+                "it, or give another --out_dir"
+            ) from None
+        except (ImportError, OSError) as e:  # no flock here (Windows, some network disks)
+            say(f"warning: cannot lock {path} ({e}): nothing stops a second run on {out_dir}")
+        f.seek(0)
+        left = f.read().strip()
+        if left:
+            say(f"note: {path} was left by process {left}, which is no longer running: taken over")
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+
+
+def remove_partial_checkpoints(out_dir: str) -> None:
+    """The temporary folders of a save that never finished (a run killed while saving)."""
+    for name in CHECKPOINTS:
+        shutil.rmtree(os.path.join(out_dir, f".{name}.tmp"), ignore_errors=True)
+
+
+def checkpoint_summary(path: str) -> str:
+    """'out/x/last (iter 400, val 1.2345)' from its state.json, as far as it says."""
+    try:
+        with open(os.path.join(path, "state.json")) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return path
+    said = [f"iter {state['iter']}"] if "iter" in state else []
+    if math.isfinite(state.get("best_val", math.inf)):
+        said.append(f"val {state['best_val']:.4f}")
+    return f"{path} ({', '.join(said)})" if said else path
+
+
+def earlier_checkpoints(out_dir: str) -> list[str]:
+    """The checkpoints in out_dir a fresh run would replace, summarized."""
+    paths = [os.path.join(out_dir, n) for n in CHECKPOINTS]
+    return [checkpoint_summary(p) for p in paths if os.path.exists(p)]
+
+
+def good_checkpoint(out_dir: str, name: str) -> str | None:
+    """After a failed save of OUT_DIR/<name>: the checkpoint still in charge (that name's earlier
+    copy, else `last`, else `prev`) if it verifies, summarized; None if no good one is left."""
+    for candidate in dict.fromkeys((name, "last", "prev")):
+        path = os.path.join(out_dir, candidate)
+        if os.path.isdir(path) and checkpoint_problem(path) is None:
+            return checkpoint_summary(path)
+    return None
+
+
+def save_error_text(e: BaseException) -> str:
+    """One line for a failed save; a full disk named as such (SafetensorError carries no errno)."""
+    text = str(e).splitlines()[0][:200] if str(e) else ""
+    full = getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text
+    return f"the disk is full: {text}" if full else f"{type(e).__name__}: {text}".rstrip(": ")
+
+
+def check_free_space(out_dir: str, need_bytes: int) -> None:
+    """RunError before training if out_dir's disk cannot take one more checkpoint beside the
+    current ones (a save writes the new copy in full before the old one goes)."""
+    free = shutil.disk_usage(out_dir).free
+    if free < need_bytes:
+        raise RunError(
+            f"{out_dir}: {free / 1e6:,.0f} MB free on its disk, a checkpoint needs "
+            f"{need_bytes / 1e6:,.0f} MB: free some space or give another --out_dir"
+        )
+
+
 class NonFiniteError(RuntimeError):
-    """Too many steps in a row with a NaN/Inf loss or gradient norm, or non-finite weights to save."""
+    """Too many steps in a row with a NaN/Inf loss or gradient norm, or NaN/Inf weights to save."""
 
 
 def skip_nonfinite(state: dict, loss: float, grad_norm: float, step: int, say=print) -> bool:
@@ -281,23 +399,91 @@ def format_minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """AMX or AVX512-BF16: bf16 matmuls run ~10x faster than fp32 there; elsewhere bf16 is emulated and slower."""
+class Pace:
+    """Smoothed seconds per training step and per evaluation, for an ETA that neither swings with
+    one slow window (an evaluation, a busy machine) nor leaves out the evaluations to come."""
+
+    def __init__(self, smoothing: float = 0.2):
+        self.smoothing = smoothing
+        self.step: float | None = None
+        self.eval: float | None = None
+
+    def _mix(self, old: float | None, new: float) -> float:
+        return new if old is None else old + self.smoothing * (new - old)
+
+    def add_steps(self, seconds: float, steps: int) -> None:
+        if steps > 0:
+            self.step = self._mix(self.step, seconds / steps)
+
+    def add_eval(self, seconds: float) -> None:
+        self.eval = self._mix(self.eval, seconds)
+
+    def eta(self, steps_left: int, evals_left: int, eval_guess: float = 0.0) -> float:
+        """Seconds left; `eval_guess` stands in for an evaluation's time until one was timed."""
+        per_eval = self.eval if self.eval is not None else eval_guess
+        return steps_left * (self.step or 0.0) + evals_left * per_eval
+
+
+def every(seconds: float, say) -> "typing.Callable[..., None]":
+    """`say`, at most once every `seconds` (progress lines)."""
+    last = time.monotonic()
+
+    def maybe_say(*args, **kw) -> None:
+        nonlocal last
+        if time.monotonic() - last >= seconds:
+            last = time.monotonic()
+            say(*args, **kw)
+
+    return maybe_say
+
+
+def cpu_bf16_flag(cpuinfo: str = "/proc/cpuinfo") -> str | None:
+    """'amx_bf16' or 'avx512_bf16' where this CPU has native bf16 matmuls, else None (bf16 is
+    emulated there, and slower)."""
     try:
         with open(cpuinfo) as f:
             flags = next((line for line in f if line.startswith("flags")), "").split()
     except OSError:  # not Linux: keep fp32
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+        return None
+    return next((flag for flag in ("amx_bf16", "avx512_bf16") if flag in flags), None)
 
 
-def resolve_dtype(dtype: str, device_type: str) -> str:
-    """The autocast dtype for `dtype=auto`; master weights and checkpoints stay fp32 either way."""
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    return cpu_bf16_flag(cpuinfo) is not None
+
+
+# bf16 autocast on a CPU adds casts in and out of every matmul, and the norms, RoPE and softmax
+# around them stay fp32: work that grows with dim, while the matmuls it speeds up grow with dim².
+# Below this width the casts cost more than bf16 saves (bench/train_speed.py checks the rule: on
+# 2 cores of an AMD EPYC with avx512_bf16, bf16 eager was 0.XXx fp32's speed at dim 64 (260K) ...)
+BF16_MIN_DIM = 256
+
+
+def choose_dtype(dtype: str, device_type: str, dim: int | None = None) -> tuple[str, str]:
+    """(autocast dtype, why) for `dtype`; "auto" picks by device, CPU flags and the model's width
+    `dim` (None: unknown, taken as wide). Master weights and checkpoints stay fp32 either way."""
     if dtype != "auto":
-        return dtype
-    if device_type == "cuda" or (device_type == "cpu" and cpu_has_native_bf16()):
-        return "bfloat16"
-    return "float32"
+        return dtype, f"dtype={dtype}"
+    if device_type == "cuda":
+        return "bfloat16", "auto: CUDA"
+    if device_type != "cpu":
+        return "float32", f"auto: {device_type}"
+    if not cpu_has_native_bf16():
+        return "float32", "auto: this CPU has no native bf16 (AMX or AVX512-BF16)"
+    flag = cpu_bf16_flag() or "native bf16"
+    if dim is not None and dim < BF16_MIN_DIM:
+        return "float32", (
+            f"auto: the CPU has {flag}, but at dim {dim} < {BF16_MIN_DIM} bf16's casts cost more "
+            "than its matmuls save"
+        )
+    return "bfloat16", f"auto: the CPU has {flag}" + (
+        f" and dim {dim} >= {BF16_MIN_DIM}" if dim is not None else ""
+    )
+
+
+def resolve_dtype(dtype: str, device_type: str, dim: int | None = None) -> str:
+    """The autocast dtype choose_dtype picks, without its reason."""
+    return choose_dtype(dtype, device_type, dim)[0]
 
 
 def autocast_context(device_type: str, dtype: str):
@@ -308,15 +494,16 @@ def autocast_context(device_type: str, dtype: str):
     )
 
 
-# On 2 CPU cores torch.compile took 1-4 minutes (more under load) and saved ~10% a step (configs/quick.py's shape,
-# 8x1536): it repays itself only on long runs
+# On 2 CPU cores torch.compile took 1-4 minutes (more under load) and saved ~10% a step
+# (configs/quick.py's shape, 8x1536): it repays itself only on long runs
 COMPILE_MIN_STEPS, COMPILE_MIN_MINUTES = 2000, 30.0
 
 
 def resolve_compile(
     compile_model: bool | None, device_type: str, planned_steps: int, planned_minutes: float = 0.0
 ) -> bool:
-    """`compile=None`: on CUDA, and on CPU for runs long enough to repay the compile time (a C++ compiler needed)."""
+    """`compile=None`: on CUDA, and on CPU for runs long enough to repay the compile time (a C++
+    compiler needed)."""
     if compile_model is not None:
         return compile_model
     if device_type == "cuda":
@@ -347,7 +534,8 @@ def pick_device(name: str) -> str:
 
 
 def init_distributed(device_name: str) -> tuple[bool, int, int, str]:
-    """(distributed, rank, world size, device): a process group under torchrun (NCCL on GPUs, gloo on CPU)."""
+    """(distributed, rank, world size, device): a process group under torchrun (NCCL on GPUs,
+    gloo on CPU)."""
     if int(os.environ.get("RANK", -1)) == -1:
         return False, 0, 1, pick_device(device_name)
     import torch.distributed as dist
@@ -377,6 +565,7 @@ def gpu_peak_flops(device: str) -> float:
 
 
 def stop_on_sigterm() -> None:
-    """A scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C does, at
-    the next step: raised from the handler, the KeyboardInterrupt could land in a finalizer and be lost."""
+    """A scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C
+    does, at the next step: raised from the handler, the KeyboardInterrupt could land in a
+    finalizer and be lost."""
     signal.signal(signal.SIGTERM, lambda signum, frame: TERMINATE.set())

@@ -30,10 +30,14 @@ from sqlcomplete.completion.engine import (
     completer_options,
     resolve_ckpt,
 )
-from sqlcomplete.db.database import LiveCompleter, add_db_args, open_database
+from sqlcomplete.completion.menu import menu_item, name_spelling
+from sqlcomplete.completion.service import CompletionService, LatestRequests
+from sqlcomplete.db.database import add_db_args, open_database
 from sqlcomplete.sql.scan import SqlDocument
+from sqlcomplete.sql.schema import parse_schema
 
 DEBOUNCE_S = 0.06  # quiet time before a completion starts: typing bursts cost one completion
+BUFFER = "sql"  # the one document whose requests the worker serves
 POLL_MS = 25  # key wait; also how often finished completions are picked up
 MAX_PICK = 9  # Alt-1..9 at most
 TAB = "    "
@@ -128,7 +132,7 @@ class Worker(threading.Thread):
         super().__init__(name="completer", daemon=True)
         self.make, self.schema, self.num = make, schema, num
         self.cv = threading.Condition()
-        self.request: tuple | None = None  # (version, schema, prefix, suffix, posted_at)
+        self.requests = LatestRequests()  # the buffer's newest (version, schema, prefix, suffix)
         self.result: tuple | None = None  # (version, suggestions, ms, error)
         self.status = "loading model..."
         self.busy = False
@@ -136,12 +140,12 @@ class Worker(threading.Thread):
 
     def submit(self, version: int, schema: str, prefix: str, suffix: str):
         with self.cv:
-            self.request = (version, schema, prefix, suffix, time.monotonic())
+            self.requests.post(BUFFER, (version, schema, prefix, suffix))
             self.cv.notify()
 
     def cancel(self):
         with self.cv:
-            self.request = None
+            self.requests.cancel(BUFFER)
 
     def take(self) -> tuple | None:
         with self.cv:
@@ -166,17 +170,14 @@ class Worker(threading.Thread):
         while True:
             with self.cv:
                 while not self.stopping:
-                    if self.request is None:
-                        self.cv.wait()
-                        continue
-                    quiet = time.monotonic() - self.request[-1]
-                    if quiet >= DEBOUNCE_S:
+                    quiet_s = self.requests.quiet_left(BUFFER, DEBOUNCE_S)
+                    if quiet_s == 0:
                         break
-                    self.cv.wait(DEBOUNCE_S - quiet)
+                    self.cv.wait(quiet_s)  # None: until a request comes
                 if self.stopping:
                     return
-                version, schema, prefix, suffix, _ = self.request
-                self.request, self.busy = None, True
+                version, schema, prefix, suffix = self.requests.take(BUFFER)
+                self.busy = True
             t0 = time.perf_counter()
             try:
                 completer.set_schema(schema)
@@ -294,6 +295,12 @@ class App:
         if self.mode == "sql" and 0 <= i < len(self.suggestions):
             self.sql.insert(self.suggestions[i])
             self.changed(edit=True)  # ask again: Tab, Tab, ... builds a statement
+
+    def spelling(self) -> dict[str, str]:
+        """The schema's names as it writes them (lowercase -> spelling), per schema text."""
+        if getattr(self, "_spelled", (None,))[0] != self.schema.text:
+            self._spelled = (self.schema.text, name_spelling(parse_schema(self.schema.text)))
+        return self._spelled[1]
 
     def check_size(self) -> bool:
         """Follow the terminal's size. ncurses turns SIGWINCH into KEY_RESIZE only when the signal
@@ -418,8 +425,10 @@ class App:
             put(scr, y, 0, ("\u2500" * 2 + label).ljust(w, "\u2500"), curses.A_DIM)
             if self.answered and not self.suggestions:
                 put(scr, y + 1, 4, "(no suggestions)", curses.A_DIM)
+            before = self.sql.text[: self.sql.pos]
             for i, s in enumerate(self.suggestions[:list_h]):
-                text = visible(s)
+                # the whole word being completed with what follows (menu.py); Tab inserts only s
+                text = visible(menu_item(before, s, self.spelling()).new_text)
                 if len(text) > w - 5:
                     text = text[: w - 6] + "\u2026"
                 put(scr, y + 1 + i, 0, f" {i + 1} ", curses.A_BOLD)
@@ -513,11 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(str(e))
     options = completer_options(args)
     worker = Worker(
-        lambda: (
-            LiveCompleter(Completer(ckpt, options=options), db, args.db_values)
-            if db
-            else Completer(ckpt, options=options)
-        ),
+        lambda: CompletionService(Completer(ckpt, options=options), db, args.db_values),
         schema,
         args.num,
     )

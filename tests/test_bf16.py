@@ -18,6 +18,8 @@ def test_native_bf16_is_read_from_cpu_flags(tmp_path):
     without.write_text("flags : fpu sse2 avx2 fma\n")
     assert training.cpu_has_native_bf16(str(with_amx))
     assert training.cpu_has_native_bf16(str(with_avx512))
+    assert training.cpu_bf16_flag(str(with_amx)) == "amx_bf16"
+    assert training.cpu_bf16_flag(str(with_avx512)) == "avx512_bf16"
     assert not training.cpu_has_native_bf16(str(without))
     assert not training.cpu_has_native_bf16(str(tmp_path / "missing"))
 
@@ -30,6 +32,32 @@ def test_auto_dtype_is_bf16_only_where_it_is_native(monkeypatch):
     assert training.resolve_dtype("auto", "mps") == "float32"
     assert training.resolve_dtype("auto", "cuda") == "bfloat16"
     assert training.resolve_dtype("float32", "cuda") == "float32"
+
+
+def test_auto_dtype_on_a_cpu_goes_by_the_models_width_and_says_why(monkeypatch):
+    """Issue 29 item 6: with native bf16, bf16 was slower than fp32 for the narrow shapes
+    (bench/train_speed.py measures the rule); the reason is part of the first log line."""
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(training, "cpu_bf16_flag", lambda: "avx512_bf16")
+    narrow = training.BF16_MIN_DIM - 1
+    dtype, why = training.choose_dtype("auto", "cpu", narrow)
+    assert dtype == "float32"
+    assert why == (
+        f"auto: the CPU has avx512_bf16, but at dim {narrow} < {training.BF16_MIN_DIM} bf16's "
+        "casts cost more than its matmuls save"
+    )
+    assert training.choose_dtype("auto", "cpu", 64)[0] == "float32"  # 260K: slower in bf16
+    assert training.choose_dtype("auto", "cpu", 288) == (
+        "bfloat16",
+        f"auto: the CPU has avx512_bf16 and dim 288 >= {training.BF16_MIN_DIM}",
+    )
+    assert training.choose_dtype("auto", "cuda", 64) == ("bfloat16", "auto: CUDA")  # GPUs: always
+    assert training.choose_dtype("bfloat16", "cpu", 64) == ("bfloat16", "dtype=bfloat16")
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    assert training.choose_dtype("auto", "cpu", 512) == (
+        "float32",
+        "auto: this CPU has no native bf16 (AMX or AVX512-BF16)",
+    )
 
 
 def test_compile_only_where_it_repays_its_cost(monkeypatch):

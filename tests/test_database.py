@@ -17,10 +17,13 @@ from sqlcomplete.db.database import (
     DbOptions,
     Table,
     merge,
+    one_line,
     pgpass_password,
     redact,
     render_table,
+    sqlalchemy_url,
     sqlite_path,
+    url_secrets,
     value_completions,
     value_target,
 )
@@ -36,6 +39,9 @@ SHOP = [
     "CREATE VIEW active_customers AS SELECT id, name FROM customers WHERE status = 'active'",
 ]
 STATUSES = ["active"] * 5 + ["inactive"] * 3 + ["banned"]
+# issue 28's URLs: nothing listens on port 1, so the driver's own error comes back at once
+QUERY_URL = "postgresql://127.0.0.1:1/db?password=SECRETPW&user=u"
+AT_URL = "postgresql://u:SEC@RETPW@127.0.0.1:1/db"
 
 
 def fill(execute) -> None:
@@ -104,6 +110,21 @@ def test_pgpass_rules(tmp_path):
 def test_urls_and_redaction():
     assert redact("postgresql://me:hunter2@db/app") == "postgresql://me:***@db/app"
     assert redact("duckdb:///x.duckdb") == "duckdb:///x.duckdb"
+    # issue 28: a password query parameter, a password with a raw '@' in it
+    assert redact(QUERY_URL) == "postgresql://127.0.0.1:1/db?password=***&user=u"
+    assert redact(AT_URL) == "postgresql://u:***@127.0.0.1:1/db"
+    assert redact("postgresql://u@h/db?sslpassword=k3y&user=me@corp") == (
+        "postgresql://u@h/db?sslpassword=***&user=me@corp"
+    )
+    assert redact("http://user:pw@host/v1?api_key=abc") == "http://user:***@host/v1?api_key=***"
+    # every piece of the password, as written and decoded, leaves a driver's message
+    pieces = url_secrets(AT_URL)
+    assert {"SEC@RETPW", "SEC", "RETPW"} <= set(pieces)
+    driver = ValueError("failed to resolve host 'RETPW@127.0.0.1': password SEC@RETPW")
+    assert "RETPW" not in one_line(driver, pieces) and "SEC" not in one_line(driver, pieces)
+    assert "SEC" not in one_line(ValueError("x SEC%40RETPW y"), url_secrets(AT_URL))
+    assert one_line(ValueError("bad pw s3cret here"), "s3cret") == "bad pw *** here"
+    assert sqlalchemy_url(AT_URL) == "postgresql://u:SEC%40RETPW@127.0.0.1:1/db"
     assert (
         sqlite_path("sqlite:///rel/a.db") == "rel/a.db"
         and sqlite_path("sqlite:////abs/a.db") == "/abs/a.db"
@@ -431,3 +452,85 @@ def test_sample_py_over_postgres(tiny_ckpt, pg):
         and "password authentication failed" in r.stderr
         and "nope" not in r.stderr
     )
+
+
+# ---------------------------------------------------------------- secrets in messages (issue 28)
+
+
+def front_end(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def shows_no_secret(text: str) -> bool:
+    return not any(s in text for s in ("SECRETPW", "RETPW", "SEC@", "SEC%40"))
+
+
+@pytest.mark.parametrize("url", [QUERY_URL, AT_URL])
+def test_db_errors_show_no_password_in_any_front_end(url, tmp_path):
+    """The CLI, the editor and database.py exit with one line; the language server's log and
+    window messages (SchemaSources' notes, refreshSchema's databaseError) and the exception say
+    the same, all without the password."""
+    for args in (
+        ["-m", "sqlcomplete.db.database", url],
+        [str(ROOT / "sample.py"), "--db", url, "--prefix", "SELECT "],
+        ["-m", "sqlcomplete.tui", "--db", url],
+    ):
+        r = front_end(*args)
+        assert r.returncode != 0 and "Connection refused" in r.stderr, (args, r.stderr)
+        assert shows_no_secret(r.stdout + r.stderr), (args, r.stderr)
+        assert r.stderr.strip().count("\n") == 0, r.stderr
+    from sqlcomplete.db.sources import SchemaSources
+
+    sources = SchemaSources([], "", DbOptions(url, connect_timeout=2))
+    changed, notes = sources.read(walk=False, refresh_db=True)
+    assert not changed and len(notes) == 1 and "Connection refused" in notes[0], notes
+    assert shows_no_secret(notes[0]) and shows_no_secret(sources.db_error)
+    with pytest.raises(DatabaseError) as e:
+        Database(DbOptions(url, connect_timeout=2)).refresh()
+    assert shows_no_secret(str(e.value)) and shows_no_secret(repr(e.value))
+    assert e.value.__suppress_context__  # raised `from None`: a traceback shows no driver error
+
+
+def test_a_url_that_does_not_parse_shows_no_password():
+    with pytest.raises(DatabaseError, match="not a database URL") as e:
+        Database(DbOptions("postgresql://u:SEC@RETPW@127.0.0.1:1x/db"))
+    assert shows_no_secret(str(e.value)), e.value
+
+
+# ---------------------------------------------------------------- --db-schema (issue 28)
+
+
+def test_sqlite_namespaces_are_its_attached_databases(tmp_path):
+    url = shop_db(tmp_path / "shop.db")
+    main = Database(DbOptions(url, schemas=["main"]))
+    assert main.refresh() and any(d.startswith("CREATE TABLE customers") for d in main.ddl)
+    with pytest.raises(DatabaseError, match=r"--db-schema sales: no such namespace \(it has: main"):
+        Database(DbOptions(url, schemas=["sales"])).refresh()
+    r = front_end("-m", "sqlcomplete.db.database", url, "--db-schema", "nope")
+    assert r.returncode == 2 and "--db-schema nope: no such namespace" in r.stderr, r.stderr
+
+
+def test_duckdb_namespace_that_does_not_exist(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    pytest.importorskip("duckdb_engine")
+    path = tmp_path / "ns.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA sales")
+    con.execute("CREATE TABLE sales.leads (id INTEGER PRIMARY KEY, name VARCHAR)")
+    con.close()
+    db = Database(DbOptions(f"duckdb:///{path}", schemas=["sales"]))
+    assert db.refresh() and "CREATE TABLE sales.leads" in db.ddl[0]
+    db.close()
+    with pytest.raises(DatabaseError, match="--db-schema nope: no such namespace"):
+        Database(DbOptions(f"duckdb:///{path}", schemas=["sales", "nope"])).refresh()
+
+
+def test_pg_namespace_that_does_not_exist(pg):
+    db = Database(DbOptions(pg.url(), schemas=["public", "nope"]))
+    with pytest.raises(
+        DatabaseError, match=r"--db-schema nope: no such namespace \(it has: .*sales"
+    ):
+        db.refresh()
+    db.close()

@@ -67,6 +67,10 @@ def perturbed_results(statements: list[dict], requests: list[dict], seed: int = 
             rest[:3],
             "(",
             "FROM x",
+            # junk of each kind: cut inside a word, a literal of the wrong type, a keyword for a table
+            rest[: rng.randrange(len(rest) + 1)] + " ORDER BY na",
+            rng.choice(["1001", "'x'", "TRUE", "-2", "false AND"]),
+            rng.choice(["ER BY id", "WHERE", "customers", "(SELECT", '"orders"', "t1.x"]),
         ]
         rng.shuffle(comps)
         if choice == 0:
@@ -88,6 +92,7 @@ def test_metrics_agree_with_score_py():
     ids = lambda key: f"{rows[key[0]]['id']}|{key[1]}|{key[2]}"
     assert [q["prefix"] for q in requests] == [q["prefix"] for q in reqs]
     assert [ids(q["key"]) for q in requests] == [q["id"] for q in reqs]
+    seen_junk = set()
     for seed in range(5):
         results = perturbed_results(statements, requests, seed)
         mine = ev.score(statements, results)["overall"]
@@ -103,14 +108,42 @@ def test_metrics_agree_with_score_py():
             "n_next",
             "n_ident",
             "n_mid",
+            "junk@5",
+            "cut@5",
+            "type@5",
+            "grammar@5",
         ):
             assert mine[k] == pytest.approx(theirs[k], abs=1e-12), (seed, k)
+        seen_junk |= {k for k in ("cut@5", "type@5", "grammar@5") if theirs[k] > 0}
+    assert len(seen_junk) == 3  # each kind of junk was tested
     oracle = {q["key"]: [statements[q["key"][0]]["text"][len(q["prefix"]) :]] for q in requests}
     mine = ev.score(statements, oracle)["overall"]
-    assert mine["next@1"] == mine["mid@1"] == 1.0
+    assert mine["next@1"] == mine["mid@1"] == 1.0 and mine["junk@5"] == 0.0
     assert mine["saved"] == pytest.approx(
         official.score(sims, {ids(k): v for k, v in oracle.items()})["saved"]
     )
+
+
+@pytest.mark.skipif(not os.path.isfile(SCORE_PY), reason="../shared/eval/score.py not present")
+def test_junk_schema_reading_agrees_with_score_py():
+    """junk@5 reads column types and tables with score.py's own rules, on every schema at hand."""
+    spec = importlib.util.spec_from_file_location("official_score", SCORE_PY)
+    official = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(official)
+    schemas = {
+        SCHEMA,
+        OTHER_SCHEMA,
+        'CREATE TABLE "a.b" (x int, "Y" text, x text, PRIMARY KEY (x))',
+    }
+    for path in (
+        os.path.join(ROOT, "..", "shared", "seed_corpus", "dev_seed.jsonl"),
+        os.path.join(ROOT, "evalsets", "hard_cases.jsonl"),
+    ):
+        if os.path.isfile(path):
+            schemas |= {json.loads(line)["schema"] for line in open(path) if line.strip()}
+    for schema in schemas:
+        assert ev.scorer_column_kinds(schema) == official.column_kinds(schema)
+        assert ev.scorer_tables(schema) == official.table_names(schema)
 
 
 def test_unknown_counts_completions_that_start_with_a_name_found_nowhere():
@@ -277,3 +310,25 @@ def test_eval_end_to_end(tmp_path, tiny_ckpt, ngram_model):
             ]
         )
     assert readme.read_text() == "# no markers\n"
+
+
+def test_eval_without_the_full_data_leaves_the_readme_alone(tmp_path, ngram_model, capsys):
+    """`make eval` in a clone without ../shared: the README's dev_seed table stays, the report goes
+    to results-partial.* and the run says what is missing."""
+    data = tmp_path / "hard_cases.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows_for_tests()[:2]))
+    readme = tmp_path / "README.md"
+    published = (
+        "<!-- results:start -->\n**dev_seed** (200 statements, 9 requests)\n\n"
+        "**hard_cases** (2 statements, 9 requests)\n<!-- results:end -->\n"
+    )
+    readme.write_text(published)
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "results.md").write_text("published")
+    args = [str(data), "--baseline", "ngram", "--ngram", ngram_model, "--rows", "2"]
+    ev.main([*args, "--out-dir", str(out), "--readme", str(readme)])
+    assert readme.read_text() == published
+    assert (out / "results.md").read_text() == "published"
+    assert "**hard_cases**" in (out / "results-partial.md").read_text()
+    assert "dev_seed, which this run lacks" in capsys.readouterr().err

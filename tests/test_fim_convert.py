@@ -378,8 +378,9 @@ def _good_rows(n: int) -> list[dict]:
 
 
 def _read_out(path: Path, fmt: str) -> list[dict]:
-    if fmt == "parquet":
-        return pq.read_table(path).to_pylist()
+    if fmt == "parquet":  # the original's layout: OUT/data.parquet
+        assert sorted(p.name for p in path.iterdir()) == ["data.parquet"]
+        return pq.read_table(path / "data.parquet").to_pylist()
     if fmt == "jsonl":
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     rows = []
@@ -407,7 +408,7 @@ def test_formats_round_trip(tmp_path, tok, src, fmt):
     ]
     inp = _write_input(rows, tmp_path / f"rows{src}")
     stats = convert(inp, None, tokenizer=tok, fmt=fmt)
-    out = tmp_path / ("rows_hf_fim_dataset" + ("" if fmt == "disk" else "." + fmt))
+    out = tmp_path / ("rows_hf_fim_dataset" + (".jsonl" if fmt == "jsonl" else ""))
     assert out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     got = _read_out(out, fmt)
     assert stats.read == stats.written == len(got) == 31
@@ -659,7 +660,7 @@ def test_cli(tmp_path, tok_path):
         "read 12 rows: wrote 12, skipped 0" in res.stdout
         and "prompt tokens p50/p95/max" in res.stdout
     )
-    assert pq.read_table(tmp_path / "r_hf_fim_dataset.parquet").num_rows == 12
+    assert pq.read_table(tmp_path / "r_hf_fim_dataset" / "data.parquet").num_rows == 12
     assert (tmp_path / "rej.jsonl").read_text() == ""
     # missing columns: a clear error listing what was found, no traceback
     bad = tmp_path / "bad.csv"
@@ -814,3 +815,92 @@ def test_max_length_drops_whole_statements_of_string_fields(tok):
     assert n2 <= n - 200 and 0 < dropped < 30
     assert kept.startswith("CREATE TABLE t") and kept.endswith("t29 (\n  id INT,\n  name TEXT\n);")
     assert kept.count("CREATE TABLE") == kept.count(");") == 30 - dropped
+
+
+# ---- issue 27: the original's parquet layout and Go-style template;
+# issue 28 item 11: -o never destroys data
+
+
+def test_parquet_format_writes_the_originals_layout_read_by_content(tmp_path):
+    from sqlcomplete.fim.data import dataset_format, detect_kind
+
+    out = tmp_path / "fim_dataset"
+    stats = convert(_write_input(_good_rows(7), tmp_path / "r.csv"), out, fmt="parquet")
+    assert sorted(p.name for p in out.iterdir()) == ["data.parquet"] and stats.written == 7
+    # what its README's config points data.sources at: the folder, read by what it holds
+    assert dataset_format(out) == "parquet_dir" and detect_kind(out) == "prompt_response"
+
+
+def test_output_never_replaces_other_data(tmp_path, tok_path, capsys):
+    (tmp_path / "data").mkdir()
+    src = _write_input(_good_rows(3), tmp_path / "data" / "r.csv")
+    (tmp_path / "data" / "notes.txt").write_text("keep me")
+    before = sorted(p.name for p in (tmp_path / "data").iterdir())
+    tok = ["--tokenizer", str(tok_path), "--no-progress"]
+    cases = [
+        (
+            [str(src), "-o", str(tmp_path / "data")],
+            "holds the input",
+        ),  # the folder holding the input
+        ([str(src), "-o", str(src), "--format", "jsonl"], "is the input file"),
+        ([str(src), "-o", str(src)], "is the input file"),
+    ]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "results.csv").write_text("a,b\n")
+    cases.append(([str(src), "-o", str(other)], "folder holding other files (results.csv)"))
+    (tmp_path / "a_file").write_text("x")
+    cases.append(([str(src), "-o", str(tmp_path / "a_file"), "--format", "parquet"], "is a file"))
+    cases.append(([str(src), "-o", str(other), "--format", "jsonl"], "is a folder"))
+    for argv, words in cases:
+        assert main(argv + tok) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == before
+    assert (tmp_path / "data" / "notes.txt").read_text() == "keep me"
+    assert (other / "results.csv").read_text() == "a,b\n" and (
+        tmp_path / "a_file"
+    ).read_text() == "x"
+    # what this tool wrote is replaced, in either layout; an empty folder is used
+    out = tmp_path / "ds"
+    for fmt in ("disk", "parquet", "disk"):
+        assert main([str(src), "-o", str(out), "--format", fmt] + tok) == 0
+    assert sorted(p.name for p in out.iterdir())[0] == "data-00000-of-00001.arrow"
+    (tmp_path / "empty").mkdir()
+    assert main([str(src), "-o", str(tmp_path / "empty")] + tok) == 0
+
+
+def original_prompt(template: str, ctx: dict, prefix: str, suffix: str) -> str:
+    """The original csv_to_hf_fim.py's build_fim_prompt, with Qwen3's chat template written out."""
+    import re
+
+    def section(name):
+        return re.search(
+            rf'\{{\{{define\s+"{name}"\}}\}}(.*?)\{{\{{end\}}\}}', template, re.DOTALL
+        )[1].strip()
+
+    user = section("user")
+    for key in ("SQL_HISTORY", "DDL_CONTEXT", "LAST_FEW_EXECUTED", "FILE_CONTENT"):
+        user = user.replace("{{." + key + "}}", ctx.get(key.lower()) or "")
+    assistant = section("assistant").replace("{{.PREFIX}}", prefix).replace("{{.SUFFIX}}", suffix)
+    return (
+        f"<|im_start|>system\n{section('system')}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
+        f"<|im_start|>assistant\n{assistant}"
+    )
+
+
+def test_the_originals_go_style_template_is_read(tmp_path, tok_path, capsys):
+    tmpl = ROOT / "tests" / "data" / "fim_prompt.tmpl"  # snowflakedb/ArcticTraining's, as it is
+    ctx = {"sql_history": "SELECT 1;", "ddl_context": "CREATE TABLE t (a INT);"}
+    rows = [{"INPUT": make_input(ctx, "SELECT <fillMe> FROM t"), "OUTPUT": "a"}]
+    src = _write_input(rows, tmp_path / "r.jsonl")
+    out = tmp_path / "out.jsonl"
+    argv = [str(src), "-o", str(out), "--format", "jsonl", "--template", str(tmpl)]
+    assert main(argv + ["--tokenizer", str(tok_path), "--no-progress"]) == 0
+    got = json.loads(out.read_text())
+    assert got == {
+        "prompt": original_prompt(tmpl.read_text(), ctx, "SELECT ", " FROM t"),
+        "response": "a",
+    }
+    err = capsys.readouterr().err
+    assert "holds <|im_end|>, <|fim_middle|>, which encode as those control tokens" in err

@@ -1,10 +1,15 @@
-"""lsp.py over stdio with a pygls client: completion shape, schema sources, cancellation, bad input,
-and the FIM path against a small OpenAI-compatible server (prompt byte-identical to fim/csv_to_fim.py's)."""
+"""The language server (python -m sqlcomplete.lsp) over stdio with a pygls client or raw frames:
+completion shape, schema sources, cancellation, bad input, positions in each encoding, the
+lifecycle, the terminal, and the FIM path against a small OpenAI-compatible server (prompt
+byte-identical to fim/csv_to_fim.py's)."""
 
 import asyncio
 import concurrent.futures
+import io
 import json
+import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -31,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_scanner_respects_strings_names_comments():
     text = (
-        "CREATE TABLE a (id INT, 'x;y' TEXT);\n-- c;omment\nSELECT 'a;''b', \"q;\", `r;` FROM a; /* ; */ "
+        "CREATE TABLE a (id INT, 'x;y' TEXT);\n-- c;omment\n"
+        "SELECT 'a;''b', \"q;\", `r;` FROM a; /* ; */ "
         "SELECT $t$;$t$ FROM\n  a WHERE x = 1;\n\nSELECT 1\n\nSELECT 2\nFROM t;"
     )
     assert split_statements(text) == [
@@ -105,7 +111,9 @@ class Session:
         self.client.feature(T.WINDOW_LOG_MESSAGE)(lambda p: self.logs.append(p.message))
         self.client.feature(T.WINDOW_SHOW_MESSAGE)(lambda p: self.logs.append(p.message))
         self.versions: dict[str, int] = {}
-        self.run(self.client.start_io(sys.executable, "-m", "sqlcomplete.lsp", *args, cwd=str(ROOT)))
+        self.run(
+            self.client.start_io(sys.executable, "-m", "sqlcomplete.lsp", *args, cwd=str(ROOT))
+        )
         utf16 = [T.PositionEncodingKind.Utf16]
         caps = T.ClientCapabilities(general=T.GeneralClientCapabilities(position_encodings=utf16))
         self.run(
@@ -314,7 +322,7 @@ def test_schema_sources_and_changes(session, ws):
     assert session.complete(uri, 0, 14).items
 
 
-# ---------------------------------------------------------------- cancellation, stale results, bad input
+# -------------------------------------------------------- cancellation, stale results, bad input
 
 
 def test_cancel_and_stale_results(session, ws):
@@ -452,7 +460,8 @@ def byte_tokenizer(path: Path) -> Path:
 
 
 class FakeVLLM:
-    """/v1/completions on 127.0.0.1: records prompts; mode "ok", "slow" (past the client's timeout) or "error"."""
+    """/v1/completions on 127.0.0.1: records prompts; mode "ok", "slow" (past the client's
+    timeout) or "error"."""
 
     def __init__(self, answer: str, lifetime: float = 180):
         self.answer, self.mode, self.delay, self.requests = answer, "ok", 0.0, []
@@ -671,19 +680,20 @@ def test_fim_prompt_identical_to_csv_to_fim_and_fallback(tiny_ckpt, tmp_path):
         fake.close()
 
 
-# ---------------------------------------------------------------- framing, start-up (raw stdio, no client library)
+# ------------------------------------------------ framing, start-up (raw stdio, no client library)
 
 
 class RawClient:
-    """Content-Length framed JSON-RPC written by hand, so a test can send what no client library would."""
+    """Content-Length framed JSON-RPC by hand: a test can send what no client library would."""
 
-    def __init__(self, args: list[str]):
+    def __init__(self, args: list[str], stderr=subprocess.DEVNULL, env: dict | None = None):
         self.p = subprocess.Popen(
             [sys.executable, "-m", "sqlcomplete.lsp", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
             cwd=ROOT,
+            env=env,
         )
         self.messages: list[dict] = []
         self.lock = threading.Condition()
@@ -729,18 +739,39 @@ class RawClient:
         self.send({"id": msg_id, "method": method, "params": params})
         return self.wait(lambda m: m.get("id") == msg_id and "method" not in m, timeout)
 
-    def start(self, init: dict | None = None) -> None:
-        self.request(
+    def start(
+        self, init: dict | None = None, capabilities: dict | None = None, root_uri=None
+    ) -> dict:
+        """initialize (its result returned), then initialized."""
+        r = self.request(
             0,
             "initialize",
             {
                 "processId": os.getpid(),
-                "rootUri": None,
-                "capabilities": {},
+                "rootUri": root_uri,
+                "capabilities": capabilities or {},
                 "initializationOptions": init or {},
             },
         )
         self.send({"method": "initialized", "params": {}})
+        return r
+
+    def logs(self) -> list[str]:
+        with self.lock:
+            return [
+                m["params"]["message"]
+                for m in self.messages
+                if m.get("method") in ("window/logMessage", "window/showMessage")
+            ]
+
+    def open(self, uri: str, text: str) -> None:
+        doc = {"uri": uri, "languageId": "sql", "version": 1, "text": text}
+        self.send({"method": "textDocument/didOpen", "params": {"textDocument": doc}})
+
+    def complete(self, msg_id, uri: str, line: int, character: int) -> dict:
+        position = {"line": line, "character": character}
+        params = {"textDocument": {"uri": uri}, "position": position}
+        return self.request(msg_id, "textDocument/completion", params)
 
     def close(self) -> int:
         self.request("bye", "shutdown", None)
@@ -778,6 +809,10 @@ def test_framing_survives_bad_lengths_and_bad_json(tiny_ckpt):
         assert c.wait(lambda m: m.get("id") is None and "error" in m)["error"]["code"] == -32700
         c.write(b"Content-Length: 2\r\n\r\n[]")
         assert c.wait(lambda m: m.get("id") is None and "error" in m)["error"]["code"] == -32600
+        c.write(b"Content-Length: 0\r\n\r\n")  # an empty body is not JSON either
+        assert c.wait(lambda m: m.get("id") is None and "error" in m)["error"]["code"] == -32700
+        c.write(b'Content-Length: 9\r\n\r\n{"id": 8}')  # an object, but not JSON-RPC 2.0
+        assert c.wait(lambda m: m.get("id") == 8)["error"]["code"] == -32600
         logs = [
             m["params"]["message"] for m in c.messages if m.get("method") == "window/logMessage"
         ]
@@ -808,8 +843,8 @@ def test_framing_survives_bad_lengths_and_bad_json(tiny_ckpt):
 
 
 def test_first_completion_right_after_initialized(tiny_ckpt, tmp_path):
-    """Everything loads at start-up: a completion sent with `initialized` is answered (the latency
-    target, 500 ms of `initialized` with the shipped model, is bench/lsp_latency.py's to measure)."""
+    """Everything loads at start-up: a completion sent with `initialized` is answered (the
+    latency target, 500 ms of `initialized` with the shipped model, is bench/lsp_latency.py's)."""
     (tmp_path / "s.sql").write_text(SCHEMA)
     c = RawClient(
         [
@@ -848,6 +883,300 @@ def test_first_completion_right_after_initialized(tiny_ckpt, tmp_path):
             "local model",
             "n-gram (the model is loading)",
         }
+        assert c.close() == 0
+    finally:
+        c.p.kill()
+
+
+# ------------------------------------------------------ positions, lifecycle, errors, terminal
+
+
+def units(text: str, encoding: str) -> int:
+    """The length of `text` in an LSP position encoding's units."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize("announced", [None, "utf-8", "utf-32"])
+def test_positions_in_each_encoding_past_astral_characters(tiny_ckpt, announced):
+    """A change's range and a completion's position in, the textEdit's range out, all counted in the
+    encoding agreed on: UTF-16 where the client names none (most editors), else the client's."""
+    encoding = announced or "utf-16"
+    caps = {"general": {"positionEncodings": [announced]}} if announced else {}
+    c = RawClient(["--ckpt", tiny_ckpt, "--poll-s", "0", "--schema-glob", ""])
+    try:
+        init = c.start(capabilities=caps)
+        assert init["result"]["capabilities"]["positionEncoding"] == encoding
+        uri = "file:///enc.sql"
+        ddl = "CREATE TABLE t (a TEXT DEFAULT '\U0001f600\U0001f600', b_ INT);"
+        query = "SELECT '\U0001f600\U0001f600', na"
+        c.open(uri, ddl + "\n" + query)
+        at = {"line": 0, "character": units(ddl[: ddl.index("b_") + 2], encoding)}  # after b_
+        change = {"range": {"start": at, "end": at}, "text": "x"}
+        c.send(
+            {
+                "method": "textDocument/didChange",
+                "params": {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [change]},
+            }
+        )
+        schema = c.request(
+            1, "workspace/executeCommand", {"command": "sqlcomplete.schema", "arguments": [uri]}
+        )
+        assert schema["result"]["tables"]["t"] == ["a", "b_x"]  # not "b_ IxNT": two units late
+        items = c.complete(2, uri, 1, units(query, encoding))["result"]["items"]
+        assert items
+        for item in items:  # the edit replaces `na`, and only it
+            start, end = item["textEdit"]["range"]["start"], item["textEdit"]["range"]["end"]
+            assert start == {"line": 1, "character": units(query[:-2], encoding)}
+            assert end == {"line": 1, "character": units(query, encoding)}
+            assert item["textEdit"]["newText"].startswith("na")
+        assert c.close() == 0
+    finally:
+        c.p.kill()
+
+
+def test_lifecycle_options_and_error_texts(tiny_ckpt, tmp_path):
+    """A request before initialize gets -32002 and after shutdown InvalidRequest; schemaFiles as a
+    string is one file; bad maxItems/debounceMs are warned about and the default kept; a -32803
+    says why the document is not open; the client's errors are one line each on stderr."""
+    (tmp_path / "s.sql").write_text("CREATE TABLE zebras (zebra_id INT, stripes INT);")
+    with open(tmp_path / "stderr.txt", "wb") as err:
+        c = RawClient(["--ckpt", tiny_ckpt, "--poll-s", "0"], stderr=err)
+        try:
+            assert c.complete("early", "file:///q.sql", 0, 0)["error"]["code"] == -32002
+            init = c.start(
+                {"schemaFiles": str(tmp_path / "s.sql"), "maxItems": "lots", "debounceMs": -5},
+                root_uri="file:///",
+            )
+            assert "result" in init  # initialize still succeeds
+            c.open("file:///q.sql", "SELECT * FROM ")
+            schema = c.request(
+                1,
+                "workspace/executeCommand",
+                {"command": "sqlcomplete.schema", "arguments": ["file:///q.sql"]},
+            )
+            assert "zebras" in schema["result"]["tables"]  # the file, not the path's characters
+            logs = c.logs()
+            assert any("maxItems 'lots'" in m and "using 5" in m for m in logs), logs
+            assert any("debounceMs -5" in m and "using 0.0" in m for m in logs), logs
+            assert not any("not found" in m for m in logs), logs
+            assert any("/ is the file system's root" in m for m in logs), logs  # not searched
+            items = c.complete(2, "file:///q.sql", 0, 14)["result"]["items"]
+            assert 1 <= len(items) <= 5
+            # changed but never opened: the reason is the missing didOpen, not UTF-8
+            change = {"textDocument": {"uri": "file:///never.sql", "version": 2}}
+            change["contentChanges"] = [{"text": "SELECT "}]
+            c.send({"method": "textDocument/didChange", "params": change})
+            e = c.complete(3, "file:///never.sql", 0, 0)["error"]
+            assert e["code"] == -32803 and "didOpen" in e["message"], e
+            assert "UTF-8" not in e["message"], e
+            # a didOpen whose text is not UTF-8 is dropped, and a request for it says so
+            body = (
+                b'{"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": '
+                b'{"uri": "file:///latin.sql", "languageId": "sql", "version": 1, '
+                b'"text": "SELECT caf\xe9"}}}'
+            )
+            c.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            assert c.wait(lambda m: m.get("id") is None and "error" in m)["error"]["code"] == -32700
+            e = c.complete(4, "file:///latin.sql", 0, 0)["error"]
+            assert e["code"] == -32803 and "not UTF-8" in e["message"], e
+            bad = {"textDocument": {"uri": "file:///q.sql"}, "position": {"line": -1}}
+            assert c.request(5, "textDocument/completion", bad)["error"]["code"] == -32602
+            assert c.request(6, "shutdown", None)["result"] is None
+            assert c.complete(7, "file:///q.sql", 0, 14)["error"]["code"] == -32600
+            c.send({"method": "exit", "params": None})
+            assert c.p.wait(20) == 0
+        finally:
+            c.p.kill()
+    text = (tmp_path / "stderr.txt").read_text()
+    lines = text.splitlines()
+    assert "Traceback" not in text and lines, text
+    assert all(line.startswith("sqlcomplete-lsp: ") for line in lines), text
+    assert any("never.sql" in line for line in lines), text
+    assert any("missing @ $.params.position.character" in line for line in lines), text
+
+
+def test_client_errors_log_one_line_and_server_faults_a_traceback(caplog):
+    from pygls.exceptions import FeatureNotificationError, JsonRpcInternalError
+
+    from sqlcomplete.lsp import OneLineClientErrors, Options, RequestFailed, SqlServer
+
+    def logged(exc: Exception) -> str:
+        stream = io.StringIO()
+        handler = logging.StreamHandler(stream)
+        handler.addFilter(OneLineClientErrors())
+        log = logging.getLogger("test_lsp.one_line")
+        log.addHandler(handler)
+        log.propagate = False
+        try:
+            raise exc
+        except Exception:
+            log.exception('Exception occurred for message "%s"', 7)  # as pygls logs it
+        finally:
+            log.removeHandler(handler)
+        return stream.getvalue()
+
+    assert logged(RequestFailed("file:///x.sql is not open")) == (
+        'Exception occurred for message "7": RequestFailed: file:///x.sql is not open\n'
+    )
+    fault = logged(RuntimeError("a bug"))
+    assert "Traceback" in fault and "RuntimeError: a bug" in fault
+    try:  # a fault in a notification's handler, which pygls reports but does not log
+        raise RuntimeError("a bug in didChange")
+    except RuntimeError:
+        error = JsonRpcInternalError.of(sys.exc_info())
+    with caplog.at_level(logging.ERROR, logger="sqlcomplete.lsp"):
+        SqlServer(Options(schema_glob="")).report_server_error(error, FeatureNotificationError)
+    assert "Traceback" in caplog.text and "RuntimeError: a bug in didChange" in caplog.text
+
+
+def test_lsp_uses_pygls_through_its_public_api():
+    """No private member of pygls' server, protocol or workspace is used or overridden by lsp.py
+    (pygls>=2,<3 is pinned); the public hooks it overrides exist."""
+    import ast
+    import inspect
+
+    from pygls.lsp.server import LanguageServer
+    from pygls.protocol import LanguageServerProtocol
+
+    private = set()  # what the classes lsp.py derives from keep to themselves
+    for cls in {*LanguageServer.__mro__, *LanguageServerProtocol.__mro__}:
+        if cls.__module__.startswith("pygls"):
+            text = inspect.getsource(cls)
+            private |= set(re.findall(r"self\.(_[a-z]\w*)", text))
+            private |= set(re.findall(r"def (_[a-z]\w*)", text))
+    assert {"_send_response", "_report_server_error", "_stop_event"} <= private
+    source = (ROOT / "sqlcomplete" / "lsp.py").read_text()
+    used = {
+        node.attr if isinstance(node, ast.Attribute) else node.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Attribute, ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    assert not used & private, sorted(used & private)
+    for cls, name in (
+        (LanguageServerProtocol, "structure_message"),
+        (LanguageServerProtocol, "handle_message"),
+        (LanguageServerProtocol, "lsp_text_document__did_open"),
+        (LanguageServerProtocol, "lsp_text_document__did_change"),
+        (LanguageServerProtocol, "lsp_text_document__did_close"),
+        (LanguageServer, "report_server_error"),
+    ):
+        assert callable(getattr(cls, name, None)), name
+    assert list(inspect.signature(LanguageServer.start_io).parameters) == [
+        "self",
+        "stdin",
+        "stdout",
+    ]
+
+
+def test_started_in_a_terminal_it_says_so_and_one_ctrl_c_exits(tiny_ckpt):
+    """`make lsp`: on a terminal it says it is for an editor, and a single Ctrl-C exits with 130."""
+    import pty
+    import select
+
+    args = ["--ckpt", tiny_ckpt, "--poll-s", "0", "--schema-glob", ""]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the server, on the terminal
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "sqlcomplete.lsp", *args])
+    out, status = b"", None
+    try:
+        end = time.monotonic() + 60
+        while b"docs/editors.md" not in out:
+            assert time.monotonic() < end, out
+            if select.select([fd], [], [], 1)[0]:
+                out += os.read(fd, 4096)
+        time.sleep(1.0)  # serving: pygls' reader thread waits on the terminal
+        os.write(fd, b"\x03")  # Ctrl-C as typed: the terminal sends SIGINT
+        end = time.monotonic() + 20
+        while status is None and time.monotonic() < end:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            status = st if done else None
+            time.sleep(0.05)
+        try:
+            while select.select([fd], [], [], 0.2)[0]:
+                out += os.read(fd, 4096)
+        except OSError:  # the terminal closed with the child
+            pass
+    finally:
+        if status is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    assert status is not None, f"one Ctrl-C did not stop it: {out!r}"
+    assert os.waitstatus_to_exitcode(status) == 130, out
+    assert (
+        b"language server" in out and b"Fatal Python error" not in out and b"Traceback" not in out
+    )
+
+
+def test_the_workspace_search_is_bounded(tmp_path, monkeypatch):
+    from sqlcomplete.db import sources
+
+    work = tmp_path / "work"
+    for i in range(30):
+        (work / f"d{i:02d}").mkdir(parents=True)
+        (work / f"d{i:02d}" / "t.sql").write_text(f"CREATE TABLE t{i} (id INT);")
+    files, cut = sources.workspace_files([str(work)], "**/*.sql")
+    assert len(files) == 30 and cut is None
+    files, cut = sources.workspace_files([str(work)], "**/*.sql", max_folders=10)
+    assert len(files) == 9 and "stopped after 10 folders" in cut  # the root and 9 below it
+    files, cut = sources.workspace_files([str(work)], "**/*.sql", max_seconds=0)
+    assert files == [] and "stopped" in cut
+    monkeypatch.setattr(sources, "MAX_WALK_FOLDERS", 10)  # what polling would search
+    src = sources.SchemaSources([], "**/*.sql", None)
+    src.roots = [str(work)]
+    notes = src.read(walk=True)[1]
+    assert len(src.ws_paths) == 9 and len(notes) == 1 and "polling does not search" in notes[0]
+    assert src.read(walk=True)[1] == [] and not src.walk_due()  # said once; not polled again
+    monkeypatch.setenv("HOME", str(work))  # an editor opened on the home folder (or /)
+    src = sources.SchemaSources([], "**/*.sql", None)
+    src.roots = [str(work)]
+    notes = src.read(walk=True)[1]
+    assert src.ws_paths == [] and "the home folder" in notes[0]
+    src.roots = [str(work / "d00")]  # a project: searched, and again once a pause has passed
+    src.read(walk=True)
+    assert src.ws_paths == [str(work / "d00" / "t.sql")] and src.walk_cut is None
+    src.walked_at, src.walk_s = time.monotonic(), 0.5  # a search of 0.5 s: the next in 10 s
+    assert not src.walk_due()
+    src.walked_at -= 10
+    assert src.walk_due()
+
+
+def test_a_watched_workspace_is_not_searched_by_polling(tiny_ckpt, tmp_path):
+    """Where the editor watches files (dynamic registration), its events say when to search."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.sql").write_text("CREATE TABLE apples (apple_id INT);")
+    c = RawClient(["--ckpt", tiny_ckpt, "--poll-s", "0.2"])
+    try:
+        caps = {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}}
+        c.start(capabilities=caps, root_uri=from_fs_path(str(root)))
+        reg = c.wait(lambda m: m.get("method") == "client/registerCapability")
+        watcher = reg["params"]["registrations"][0]["registerOptions"]["watchers"][0]
+        assert watcher["globPattern"] == "**/*.sql"
+        c.send({"id": reg["id"], "result": None})
+        uri = from_fs_path(str(root / "q.sql"))
+        c.open(uri, "SELECT * FROM ")
+        asked = iter(range(1, 1000))
+
+        def tables() -> dict:
+            params = {"command": "sqlcomplete.schema", "arguments": [uri]}
+            return c.request(next(asked), "workspace/executeCommand", params)["result"]["tables"]
+
+        assert "apples" in tables()
+        (root / "b.sql").write_text("CREATE TABLE bananas (banana_id INT);")
+        time.sleep(1.0)  # five polls
+        assert "bananas" not in tables()
+        created = {"uri": from_fs_path(str(root / "b.sql")), "type": 1}
+        c.send({"method": "workspace/didChangeWatchedFiles", "params": {"changes": [created]}})
+        end = time.monotonic() + 10
+        while "bananas" not in tables():
+            assert time.monotonic() < end, "the watched file's table never came"
+            time.sleep(0.1)
         assert c.close() == 0
     finally:
         c.p.kill()
@@ -901,7 +1230,8 @@ def test_live_postgres_schema_values_refresh_and_outage(tiny_ckpt, pg, tmp_path)
             s.logs
         )  # no password in the log
         pg.sql(
-            "CREATE TABLE invoices (invoice_id INT PRIMARY KEY, account_id INT REFERENCES accounts(account_id))"
+            "CREATE TABLE invoices (invoice_id INT PRIMARY KEY, "
+            "account_id INT REFERENCES accounts(account_id))"
         )
         assert "invoices" not in tables()  # no timer (--db-refresh-s 0): only the command re-reads
         out = s.command("sqlcomplete.refreshSchema")
@@ -942,3 +1272,38 @@ def test_live_postgres_schema_values_refresh_and_outage(tiny_ckpt, pg, tmp_path)
             wrong.close()
     finally:
         down.close()
+
+
+@pytest.mark.skipif(
+    not (ROOT / "sqlcomplete" / "models" / "default" / "model.safetensors").is_file(),
+    reason="no shipped model",
+)
+def test_issue_26_examples_give_clean_menus(tmp_path):
+    """The shipped model through the server: for issue 26's examples every item is whole, closed,
+    of the right class and type (tests/clean_menus.py); its textEdit covers the typed word, and its
+    filterText and label start with that word; no label mixes case inside its first word."""
+    from clean_menus import PREFIXES, SCHEMA, problems
+
+    (tmp_path / "schema.sql").write_text(SCHEMA)
+    s = Session(["--schema", str(tmp_path / "schema.sql")], tmp_path, {"debounceMs": 0})
+    try:
+        schema_uri = from_fs_path(str(tmp_path / "schema.sql"))
+        s.wait_for(lambda: s.command("sqlcomplete.schema", schema_uri)["model"] == "ready", 120)
+        bad, shown = [], {}
+        for i, prefix in enumerate(PREFIXES):
+            uri = s.open(tmp_path / f"q{i}.sql", prefix)
+            items = s.complete(uri, 0, len(prefix)).items
+            word = re.search(r"[A-Za-z0-9_$]*$", prefix).group(0)
+            shown[prefix] = [item.label for item in items]
+            assert items, prefix
+            for item in items:
+                new = item.text_edit.new_text
+                assert item.text_edit.range.start.character == len(prefix) - len(word)
+                assert item.filter_text.startswith(word) and new.lower().startswith(word.lower())
+                assert item.label.lower().startswith(word.lower())
+                bad += [(prefix, new, p) for p in problems(prefix, new[len(word) :], item.label)]
+        assert not bad, (bad, shown)
+        assert all(label.startswith("orders") for label in shown["INSERT INTO ord"])
+        assert any(label.startswith("name") for label in shown["SELECT na"])
+    finally:
+        s.close()

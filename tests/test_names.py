@@ -257,3 +257,38 @@ def test_names_are_ranked_once_per_statement_state(tiny, monkeypatch):
     tiny.set_schema(ORDERS)
     tiny.proposals("SELECT total FROM orders WHERE st")
     assert len(calls) > ranked
+
+
+def test_non_ascii_words_found_nowhere_are_invented():
+    """`主键;` after `;;;;` (issue 28): a word of any script is a word, and one found nowhere is
+    cut; the schema's own non-ASCII names stay usable."""
+    from sqlcomplete.sql.lexicon import invented_at, known_words
+
+    known = known_words(ORDERS, ";;;;")
+    assert invented_at("主键;", known) == 0
+    assert invented_at("\n非空;", known) == 1  # nothing but the line break is left
+    assert invented_at("status = 'ok' AND 主键", known) == len("status = 'ok' AND ")
+    assert invented_at("status = '主键'", known) is None  # inside a string literal
+    schema = "CREATE TABLE 客户 (编号 INT PRIMARY KEY, 名字 TEXT, café TEXT);"
+    assert parse_schema_names(schema) == ["客户", "编号", "名字", "café"]
+    known = known_words(schema, "SELECT ")
+    assert invented_at("名字, café FROM 客户;", known) is None
+    assert invented_at("名字 FROM 订单;", known) == len("名字 FROM ")
+
+
+def parse_schema_names(schema: str) -> list[str]:
+    from sqlcomplete.sql.schema import parse_schema
+
+    return [n for t, cols in parse_schema(schema).items() for n in (t, *cols)]
+
+
+def test_the_shipped_ngram_proposes_no_foreign_words():
+    from sqlcomplete.completion.ngram import DEFAULT_MODEL, NgramCompleter
+
+    if not __import__("os").path.isfile(DEFAULT_MODEL):
+        pytest.skip(f"no shipped n-gram at {DEFAULT_MODEL}")
+    c = NgramCompleter(DEFAULT_MODEL)
+    c.set_schema(ORDERS)
+    for prefix in (";;;;", "SELECT * FROM orders;;;;", ";"):
+        out = c.complete(prefix, n=8)
+        assert not [s for s in out if not s.isascii()], (prefix, out)

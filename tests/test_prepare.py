@@ -283,3 +283,73 @@ def test_damaged_gzip_keeps_the_lines_before_the_damage(tmp_path, capsys):
     assert saved["read"]["damaged files"] == 2
     with pytest.raises(SystemExit, match=f"{cut}: damaged after line {whole_lines} .*--strict"):
         prepare.main([src, str(cut), *args, "--strict"])
+
+
+# ---- the tokenizer goes in with meta.json, last; errors are one line (issue 28, items 13 and 19)
+
+
+def test_a_full_disk_or_ctrl_c_leaves_the_earlier_data_whole(tmp_path, monkeypatch):
+    import errno
+    import hashlib
+
+    src = write_groups(str(tmp_path / "g.jsonl"))
+    out = tmp_path / "data"
+    args = [src, "--out", str(out), "--vocab-size", "400", "--workers", "1", "--augment", "0"]
+    meta = prepare.main(args)
+    assert meta["tokenizer_sha256"] == hashlib.sha256((out / "tok.model").read_bytes()).hexdigest()
+    assert (
+        json.loads((out / "meta.json").read_text())["tokenizer_sha256"] == meta["tokenizer_sha256"]
+    )
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    save = np.save
+
+    def disk_full_at_the_val_index(f, arr):
+        if "val.idx" in f.name:  # after a new tokenizer and a new train shard were written
+            raise OSError(errno.ENOSPC, "No space left on device")
+        save(f, arr)
+
+    monkeypatch.setattr(prepare.np, "save", disk_full_at_the_val_index)
+    with pytest.raises(SystemExit) as e:
+        prepare.main(args + ["--vocab-size", "420"])  # another tokenizer
+    assert str(e.value.code) == (
+        f"error: writing {out}: No space left on device; {out} is as it was (the partial new "
+        "files removed): free some space and run again"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # and no temporary file
+
+    monkeypatch.setattr(prepare.np, "save", save)
+    replace, renames = prepare.os.replace, []
+
+    def ctrl_c_while_committing(a, b):
+        if not b.endswith(".tmp"):  # the commit's renames, not a temporary file's own
+            renames.append(b)
+            if len(renames) == 2:
+                raise KeyboardInterrupt
+        replace(a, b)
+
+    monkeypatch.setattr(prepare.os, "replace", ctrl_c_while_committing)
+    with pytest.raises(SystemExit, match=f"interrupted: {out} holds no usable data \\(no meta"):
+        prepare.main(args + ["--vocab-size", "420"])
+    assert renames[0].endswith(".bin")  # the shards first; the tokenizer and meta.json last
+    assert not (out / "meta.json").exists()  # train.py then says: run `make data` again
+    assert (out / "tok.model").read_bytes() == before["tok.model"]
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bad_arguments_are_one_line(tmp_path):
+    src = write_groups(str(tmp_path / "g.jsonl"), n=5)
+    out = tmp_path / "data"
+    with pytest.raises(SystemExit) as e:
+        prepare.main([src, "--out", str(out), "--vocab-size", "300", "--workers", "1"])
+    message = str(e.value.code)
+    assert message == (
+        "error: --vocab-size: 300 does not fit: too small for the characters of this text: give "
+        f"{message.split()[-3]} or more"
+    )
+    assert int(message.split()[-3]) > 300
+    assert not list(out.iterdir())  # nothing left behind
+    (tmp_path / "a_file").write_text("")
+    for bad in (["--vocab-size", "70000"], ["--out", str(tmp_path / "a_file")]):
+        with pytest.raises(SystemExit) as e:  # argparse's usage and one line, exit status 2
+            prepare.main([src, "--out", str(out), *bad])
+        assert e.value.code == 2

@@ -140,6 +140,7 @@ def config(base: Path, out: Path, source: str, **kw) -> SFTConfig:
         min_lr=3e-4,
         out_dir=str(out),
         device="cpu",
+        dtype="float32",  # exact comparisons; "auto" would be bf16 on a CPU with AMX
         log_interval=1000,
     )
     return SFTConfig(**{**settings, **kw})
@@ -459,6 +460,7 @@ def test_fsdp2_two_processes_match_one(tmp_path, base):
         f"sources = [{src!r}]\nblock_size = 128\n"
         "learning_rate = 3e-3\nwarmup_iters = 1\n"
         "epochs = 4\nstop_at = 3\ndevice = 'cpu'\nthreads = 1\ncheckpoint_activations = True\n"
+        "dtype = 'float32'\n"
     )
     one = sft.train(
         sft.load_config(
@@ -564,9 +566,7 @@ def test_optimizer_state_is_written_by_parameter_name_by_both_scripts(tmp_path):
     optimizer = model.configure_optimizers(0.1, 1e-3, (0.9, 0.95), "cpu")
     model(torch.randint(0, 300, (1, 16)), torch.randint(0, 300, (1, 16)))[1].backward()
     optimizer.step()
-    train.save_checkpoint(
-        str(tmp_path), model, optimizer, {"iter": 1}, str(tmp_path / "no-tok.model")
-    )
+    train.save_checkpoint(str(tmp_path), model, optimizer, {"iter": 1}, None)
     sft.save_checkpoint(
         SFTConfig(out_dir=str(tmp_path / "sft")),
         model,
@@ -605,7 +605,8 @@ def test_modal_entrypoint_imports():
 def test_config_values_parse_and_check_as_in_train_py():
 
     assert (
-        sft.NonFiniteError is training.NonFiniteError and sft.skip_nonfinite is training.skip_nonfinite
+        sft.NonFiniteError is training.NonFiniteError
+        and sft.skip_nonfinite is training.skip_nonfinite
     )  # one guard
     cfg = sft.load_config(
         str(ROOT / "configs/fim_qwen3_4b.py"),
@@ -620,3 +621,331 @@ def test_config_values_parse_and_check_as_in_train_py():
     ]:
         with pytest.raises(SystemExit, match=message):
             sft.load_config(str(ROOT / "configs/fim_qwen3_4b.py"), [arg])
+
+
+# ---- arctic_training's data options (issue 27)
+
+
+def chat(*turns) -> list[dict]:
+    return [{"role": r, "content": c} for r, c in turns]
+
+
+def trained_text(tok, labels) -> str:
+    return tok.decode([int(t) for t in labels if t != -100])
+
+
+def test_role_mapping_builds_messages_as_arctic_training():
+    """HFDataSourceInstruct._extract_messages_from_paths: contents per role (empty ones dropped),
+    roles with none dropped, then zipped turn by turn in role_mapping's order."""
+    from sqlcomplete.fim.data import mapped_messages
+
+    row = {
+        "messages": chat(
+            ("system", "S"),
+            ("user", "u1"),
+            ("assistant", "a1"),
+            ("user", ""),
+            ("user", "u2"),
+            ("assistant", "a2"),
+            ("user", "u3"),
+        ),
+        "question": "q",
+        "answer": None,
+        "conversations": [{"from": "human", "value": "h"}, {"from": "gpt", "text": "g"}],
+    }
+    roles = {"user": "messages.role.user", "assistant": "messages.role.assistant"}
+    want = chat(("user", "u1"), ("assistant", "a1"), ("user", "u2"), ("assistant", "a2"))
+    assert mapped_messages(row, roles) == want  # no system turn, no unanswered u3
+    assert mapped_messages(row, {"user": "question", "assistant": "answer"}) == chat(("user", "q"))
+    convo = {"user": "conversations.from.human", "assistant": "conversations.from.gpt"}
+    assert mapped_messages(row, convo) == chat(("user", "h"), ("assistant", "g"))
+    assert mapped_messages(row, convo, content_key="value") == chat(("user", "h"))
+
+
+def test_role_mapping_source_trains_its_assistant_turns(tmp_path, base, tok):
+    rows = [
+        {"conversation": chat(("system", "S"), ("user", "hi"), ("assistant", "SELECT 1;"))},
+        {"conversation": chat(("user", "only a question"))},
+    ]
+    src = write_jsonl(tmp_path / "chat.jsonl", rows)
+    roles = (("user", "conversation.role.user"), ("assistant", "conversation.role.assistant"))
+    s = Settings("messages", 4096, role_mapping=roles)
+    data, stats = load_source(src, str(base / "tokenizer.json"), s, None)
+    assert stats.kept == 1 and dict(stats.bad) == {"no_assistant_turn": 1}
+    ids, labels = data.sample(0)
+    assert (
+        tok.decode(list(ids))
+        == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nSELECT 1;<|im_end|>\n"
+    )
+    assert trained_text(tok, labels) == "SELECT 1;<|im_end|>"
+
+
+def test_fim_loss_masking_and_ignore_empty_think(tmp_path, base, tok):
+    fim = "<|fim_prefix|>SELECT <|fim_suffix|> FROM t;<|fim_middle|>name"
+    think = "<think>\n\n</think>\n\n"
+    rows = [
+        {"messages": chat(("user", "q"), ("assistant", think + fim))},
+        {"messages": chat(("user", "q"), ("assistant", "no marker"))},
+        {"messages": chat(("user", "q"), ("assistant", fim + "<|im_end|>"))},
+    ]
+    src = write_jsonl(tmp_path / "fim.jsonl", rows)
+    tok_path = str(base / "tokenizer.json")
+    s = Settings("messages", 4096, ignore_empty_think=True, fim_loss_masking=True)
+    data, stats = load_source(src, tok_path, s, None)
+    # the marker-less turn is not trained (arctic_training masks it whole): no sample without
+    # targets is kept
+    assert dict(stats.bad) == {"no_trained_turn": 1, "control_token_in_text": 1}
+    ids, labels = data.sample(0)
+    assert tok.decode(list(ids)).endswith(f"assistant\n{think}{fim}<|im_end|>\n")
+    assert trained_text(tok, labels) == "name<|im_end|>"
+    plain = write_jsonl(
+        tmp_path / "think.jsonl",
+        [{"messages": chat(("user", "q"), ("assistant", think + "SELECT 1"))}],
+    )
+    for ignore, want in ((True, "SELECT 1<|im_end|>"), (False, think + "SELECT 1<|im_end|>")):
+        data, _ = load_source(
+            plain, tok_path, Settings("messages", 4096, ignore_empty_think=ignore), None
+        )
+        assert trained_text(tok, data.sample(0)[1]) == want
+    # without fim_loss_masking FIM tokens in a turn are refused: they would be trained as text
+    _, stats = load_source(src, tok_path, Settings("messages", 4096), None)
+    assert stats.bad["control_token_in_text"] == 2
+
+
+def test_filter_samples_false_keeps_long_samples_whole_in_rows_of_their_own(tmp_path, base, tok):
+    rows = fim_rows()
+    src = write_jsonl(tmp_path / "fim.jsonl", rows)
+    lengths = sorted(
+        len(tok.encode(r["prompt"])) + len(tok.encode(r["response"])) + 1 for r in rows
+    )
+    limit = lengths[4]
+    data, stats = load_source(
+        src, str(base / "tokenizer.json"), Settings("prompt_response", limit, "keep"), None
+    )
+    assert stats.kept == len(rows) and stats.dropped_too_long == 0 and stats.longest == lengths[-1]
+    packed = epoch_rows(data, 0, 0, limit, pack_samples=True)
+    for row in packed:
+        n = sum(int(data.lengths[i]) for i in row)
+        assert n <= limit or len(row) == 1
+    assert sorted(i for row in packed for i in row) == list(range(len(rows)))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "train",
+        "train[:5]",
+        "train[3:]",
+        "train[-4:-1]",
+        "train[10%:40%]",
+        "train[:33%]",
+        "train[-50%:]",
+        "train[:25%](pct1_dropremainder)",
+        "train[:10]+test[5:7]",
+        "train[500:]",
+    ],
+)
+def test_split_slices_resolve_as_datasets_does(spec):
+    from sqlcomplete.fim.data import parse_split, slice_rows
+
+    datasets = pytest.importorskip("datasets")
+    n = {"train": 137, "test": 20}
+    ours = [(name, slice_rows(slc, n[name])) for name, slc in parse_split(spec)]
+    theirs = datasets.ReadInstruction.from_spec(spec).to_absolute(n)
+    assert ours == [(i.splitname, range(i.from_, i.to)) for i in theirs]
+
+
+def test_sampling_and_slices_pick_rows_as_arctic_training(tmp_path, base):
+    import random
+
+    from sqlcomplete.fim.data import sample_rows
+
+    assert sample_rows(50, count=7, seed=3)[0] == random.Random(3).sample(range(50), 7)
+    assert sample_rows(50, ratio=0.1)[0] == random.Random(42).sample(range(50), 5)
+    rows, warning = sample_rows(5, count=9)
+    assert rows is None and "larger than the 5 rows" in warning
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    table = [{"prompt": f"p{i}", "response": f"r{i}"} for i in range(10)]
+    pq.write_table(pa.Table.from_pylist(table), tmp_path / "rows.parquet")
+    src = sft.resolve_source(
+        {
+            "name_or_path": str(tmp_path / "rows.parquet"),
+            "split": "train[2:8]",
+            "sample_count": 3,
+            "sample_seed": 1,
+        },
+        "sources[0]",
+    )
+    want = [[2, 3, 4, 5, 6, 7][i] for i in random.Random(1).sample(range(6), 3)]
+    assert src.rows == want and src.kind == "prompt_response"
+    cfg = config(base, tmp_path / "out", "unused")
+    data, _ = sft.load_data(cfg, [src], str(base / "tokenizer.json"), 0, lambda: None)
+    tok = BPETokenizer.from_file(base)
+    assert [tok.decode(list(data.sample(i)[0])).split("<|im_end|>")[0][-2:] for i in range(3)] == [
+        f"r{i}" for i in want
+    ]
+
+
+def test_sources_are_told_apart_by_content_not_name(tmp_path, base):
+    """A Parquet or JSONL file without an extension, the original converter's DIR/data.parquet."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    rows = fim_rows()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p")
+    (tmp_path / "dir").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "dir" / "data.parquet")
+    write_jsonl(tmp_path / "j", rows)
+    tok_path, s = str(base / "tokenizer.json"), Settings("prompt_response", 4096)
+    ref, _ = load_source(write_jsonl(tmp_path / "ref.jsonl", rows), tok_path, s, None)
+    for name, fmt in (("p", "parquet"), ("dir", "parquet_dir"), ("j", "jsonl")):
+        from sqlcomplete.fim.data import dataset_format
+
+        assert dataset_format(tmp_path / name) == fmt
+        src = sft.resolve_source(str(tmp_path / name), "sources[0]")
+        data, _ = load_source(src.paths, tok_path, s, None)
+        assert np.array_equal(data.input_ids, ref.input_ids), name
+    (tmp_path / "bad").write_bytes(b"\x00\x01 not a dataset")
+    (tmp_path / "empty").mkdir()
+    for name in ("bad", "empty"):
+        with pytest.raises(SystemExit) as e:
+            sft.resolve_source(str(tmp_path / name), "sources[0]")
+        msg = str(e.value)
+        assert msg.startswith(f"sources[0]: {tmp_path / name}: ") and "\n" not in msg
+        assert (
+            "save_to_disk folder, a folder of .parquet files, a Parquet file or a JSONL file" in msg
+        )
+
+
+def test_min_iterations_repeats_the_rows(tmp_path, base):
+    assert sft.repeat_rows([[1], [2], [3]], 7) == [[1], [2], [3], [1], [2], [3], [1]]
+    assert sft.repeat_rows([[1], [2], [3]], 2) == [[1], [2], [3]]
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows()[:2])
+    result = sft.train(config(base, tmp_path / "out", src, min_iterations=5, block_size=160))
+    assert result["total_steps"] == 5 and len(metrics(tmp_path / "out")) == 5
+
+
+def test_eval_interval_writes_eval_losses_and_keeps_the_best(tmp_path, base):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    ev = write_jsonl(tmp_path / "eval.jsonl", fim_rows()[:3])
+    cfg = config(
+        base, tmp_path / "out", src, epochs=3, block_size=160, eval_sources=[ev], eval_interval=2
+    )
+    result = sft.train(cfg)
+    evals = [(m["step"], m["eval_loss"]) for m in metrics(tmp_path / "out") if "eval_loss" in m]
+    assert [s for s, _ in evals] == list(range(2, result["total_steps"] + 1, 2))
+    best = min(loss for _, loss in evals)
+    assert result["state"]["best_eval"] == best and evals[-1][1] < evals[0][1]
+    # the eval loss: the mean over the eval samples' trained tokens, recomputed from OUT_DIR/best
+    model = from_pretrained(str(tmp_path / "out" / "best"))
+    data, _ = load_source(ev, str(base / "tokenizer.json"), Settings("prompt_response", 160), None)
+    with torch.no_grad():
+        sums = [
+            sft.batch_loss(model, collate(data, [[i]], pad_id=0), cfg) for i in range(len(data))
+        ]
+    recomputed = sum(float(s) for s, _ in sums) / sum(int(n) for _, n in sums)
+    assert abs(recomputed - best) < 1e-5
+
+
+def test_any_error_saves_a_checkpoint_first(tmp_path, base, monkeypatch):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    plain, calls = sft.batch_loss, []
+
+    def failing(model, batch, cfg):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("out of memory (simulated)")
+        return plain(model, batch, cfg)
+
+    monkeypatch.setattr(sft, "batch_loss", failing)
+    with pytest.raises(RuntimeError, match="simulated"):
+        sft.train(config(base, tmp_path / "out", src, epochs=5, block_size=160))
+    state = json.loads((tmp_path / "out" / "last" / "state.json").read_text())
+    assert (
+        state["step"] == 2 and training.checkpoint_problem(str(tmp_path / "out" / "last")) is None
+    )
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path, base):
+    """A scheduler's SIGTERM: training.stop_on_sigterm, checked each step, OUT_DIR/last saved."""
+    import signal
+    import time
+
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    (tmp_path / "cfg.py").write_text(
+        f"pretrained = {str(base)!r}\nsources = [{src!r}]\nblock_size = 160\nepochs = 1000\n"
+        "device = 'cpu'\ndtype = 'float32'\nthreads = 1\nlog_interval = 1\n"
+    )
+    out = tmp_path / "out"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "fim/sft.py", str(tmp_path / "cfg.py"), f"--out_dir={out}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "metrics.jsonl").is_file() and len(
+            (out / "metrics.jsonl").read_text().splitlines()
+        ) >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert "interrupted: saving" in stdout and "Traceback" not in stderr
+    state = json.loads((out / "last" / "state.json").read_text())
+    assert state["step"] >= 2 and training.checkpoint_problem(str(out / "last")) is None
+    assert state["step"] == len((out / "metrics.jsonl").read_text().splitlines())
+
+
+def test_missing_model_and_json_config_are_one_line_errors(tmp_path, base):
+    src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
+    (tmp_path / "c.py").write_text(f"sources = [{src!r}]\ndevice = 'cpu'\n")
+    cfg = sft.load_config(
+        str(tmp_path / "c.py"), ["--pretrained=/nonexistent", f"--out_dir={tmp_path / 'o'}"]
+    )
+    with pytest.raises(SystemExit) as e:
+        sft.train(cfg)
+    assert str(e.value).startswith(
+        "pretrained /nonexistent: no such directory"
+    ) and "\n" not in str(e.value)
+    (tmp_path / "c.json").write_text(json.dumps({"pretrained": str(base), "sources": [src]}))
+    res = subprocess.run(
+        [sys.executable, "fim/sft.py", str(tmp_path / "c.json")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith(f"{tmp_path / 'c.json'}: a config is a .py file")
+
+
+def test_wandb_is_checked_before_any_work(tmp_path, monkeypatch):
+    import types
+
+    cfg = SFTConfig(wandb_project="p")
+    assert sft.check_wandb(SFTConfig()) is None  # off
+    monkeypatch.setitem(sys.modules, "wandb", None)  # not installed
+    with pytest.raises(SystemExit, match="wandb is not installed"):
+        sft.check_wandb(cfg)
+    fake = types.ModuleType("wandb")
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    for var in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    with pytest.raises(SystemExit, match="wandb is not logged in"):
+        sft.check_wandb(cfg)
+    (tmp_path / "netrc").write_text("machine api.wandb.ai\n  login user\n  password k\n")
+    (tmp_path / "netrc").chmod(0o600)
+    assert sft.check_wandb(cfg) is fake  # `wandb login` wrote the key
+    (tmp_path / "netrc").unlink()
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    assert sft.check_wandb(cfg) is fake

@@ -384,7 +384,9 @@ def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir,
     raw[-4000:] = b"\xff" * 4000  # NaNs
     weights.write_bytes(bytes(raw))
     assert not torch.isfinite(torch.cat([t.flatten() for t in load_file(weights).values()])).all()
-    assert training.checkpoint_problem(str(out / "last")) == "checksum mismatch in model.safetensors"
+    assert (
+        training.checkpoint_problem(str(out / "last")) == "checksum mismatch in model.safetensors"
+    )
     _, _, resumed = train.load_checkpoint(str(out), "cpu")
     assert (
         resumed["iter"] == 2 and "checksum mismatch in model.safetensors" in capsys.readouterr().out
@@ -434,6 +436,7 @@ def test_sigterm_saves_a_checkpoint_like_ctrl_c(data_dir, tmp_path):
         "--eval_interval=100000",
         "--log_interval=1",
         "--threads=1",
+        "--compile=False",  # 100,000 planned steps would compile first: minutes, not what is tested
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -448,3 +451,254 @@ def test_sigterm_saves_a_checkpoint_like_ctrl_c(data_dir, tmp_path):
     assert "interrupted" in rest
     assert (out / "last" / "model.safetensors").exists()
     assert json.load(open(out / "last" / "state.json"))["iter"] >= 2
+
+
+# ---- the run's folder: checked first, locked, never silently overwritten (issue 28, items 5, 6, 12)
+
+
+def test_an_out_dir_that_is_a_file_fails_before_training(data_dir, tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    with pytest.raises(training.RunError, match="notes.txt is a file, not a folder"):
+        train.train(cfg(data_dir, a_file))
+    with pytest.raises(training.RunError, match="notes.txt is a file, not a folder"):
+        train.train(cfg(data_dir, a_file / "run"))
+    assert a_file.read_text() == "mine"
+    with pytest.raises(SystemExit) as e:  # the command line: one line, no traceback
+        train.main([f"--data_dir={data_dir}", f"--out_dir={a_file}"])
+    assert str(e.value.code).startswith("error: out_dir") and "\n" not in str(e.value.code)
+
+
+def test_a_full_disk_might_keep_the_good_checkpoint_and_go_on_or_stop(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    """A failed save removes its temp folder and says which checkpoint is still good; training goes
+    on while one is, and stops (one line) when none is or when the save was the last one."""
+    from safetensors import SafetensorError
+
+    save_pretrained = train.save_pretrained
+
+    def disk_fills_at(nth_last: int, stays_full: bool = False):
+        """The disk is full while the nth `last` is saved (and, if it stays full, for every save
+        after it); the weights file is half written each time, as safetensors leaves it."""
+        lasts, full = [], []
+
+        def save(model, out_dir, *args, **kw):
+            save_pretrained(model, out_dir, *args, **kw)  # a partial checkpoint on disk...
+            if out_dir.endswith(".last.tmp"):
+                lasts.append(out_dir)
+            if len(lasts) == nth_last and out_dir.endswith(".last.tmp") or (stays_full and full):
+                full.append(out_dir)
+                raise SafetensorError(  # ...then the disk is full
+                    "Error while serializing: I/O error: No space left on device (os error 28)"
+                )
+
+        monkeypatch.setattr(train, "save_pretrained", save)
+
+    out = tmp_path / "a"
+    disk_fills_at(2)  # the `last` of iter 4 fails; iter 2's is still there
+    result = train.train(cfg(data_dir, out, max_iters=6, eval_interval=2))
+    log = capsys.readouterr().out
+    assert (
+        f"warning: could not save {out}/last at iter 4 (the disk is full: Error while serializing"
+        in log
+    )
+    assert f"{out}/last (iter 2, val " in log and "is still good, so training goes on" in log
+    assert result["state"]["iter"] == 6 and not list(out.glob(".*.tmp"))
+    assert json.loads((out / "last" / "state.json").read_text())["iter"] == 6  # saved again later
+
+    out = tmp_path / "b"
+    disk_fills_at(2, stays_full=True)  # the saves at the end fail too: stop, saying what is good
+    with pytest.raises(training.RunError) as e:
+        train.train(cfg(data_dir, out, max_iters=6, eval_interval=2))
+    assert f"could not save {out}/last at iter 6 (the disk is full" in str(e.value)
+    assert f"{out}/last (iter 2" in str(e.value) and "--init_from=resume" in str(e.value)
+    log = capsys.readouterr().out
+    final_best = [line for line in log.splitlines() if f"save {out}/best at iter 6" in line]
+    assert final_best and all(line.endswith("is still good") for line in final_best)
+    assert not list(out.glob(".*.tmp"))
+
+    out = tmp_path / "c"
+    disk_fills_at(1)  # nothing saved yet: nothing to go on from
+    with pytest.raises(training.RunError, match="no earlier checkpoint is left: stopped"):
+        train.train(cfg(data_dir, out, max_iters=4, eval_interval=2))
+    assert not (out / "last").exists() and not list(out.glob(".*.tmp"))
+    monkeypatch.setattr(train, "save_pretrained", save_pretrained)
+
+
+def test_too_little_free_space_is_refused_before_training(data_dir, tmp_path, monkeypatch):
+    usage = training.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(training.shutil, "disk_usage", lambda path: usage._replace(free=50_000))
+    with pytest.raises(training.RunError, match="0 MB free on its disk, a checkpoint needs"):
+        train.train(cfg(data_dir, tmp_path / "run"))
+
+
+def test_a_second_run_on_one_out_dir_is_refused_and_a_dead_runs_lock_taken_over(
+    data_dir, tmp_path, capsys
+):
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from sqlcomplete.training import out_dir_lock\n"
+            "with out_dir_lock(sys.argv[1]):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(120)\n",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(training.RunError) as e:
+            train.train(cfg(data_dir, out, max_iters=2))
+        assert f"{out} is in use by another run (process {holder.pid})" in str(e.value)
+        holder.send_signal(signal.SIGKILL)  # dies holding it: the kernel drops the lock
+        holder.wait(timeout=30)
+    finally:
+        holder.kill()
+    capsys.readouterr()
+    train.train(cfg(data_dir, out, max_iters=2))
+    log = capsys.readouterr().out
+    assert f"was left by process {holder.pid}, which is no longer running: taken over" in log
+    assert (out / ".lock").read_text() == ""  # released at the end: the next run says nothing
+    train.train(cfg(data_dir, out, max_iters=3, init_from="resume"))
+    assert "taken over" not in capsys.readouterr().out
+
+
+def test_a_fresh_run_never_overwrites_an_earlier_one(data_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    train.train(cfg(data_dir, out, max_iters=2))
+    first = (out / "last" / "model.safetensors").read_bytes()
+    monkeypatch.delenv("MAKELEVEL", raising=False)
+    for init_from in ("scratch", str(out / "best")):  # from scratch, or fine-tuning into it
+        with pytest.raises(training.RunError) as e:
+            train.train(cfg(data_dir, out, max_iters=2, init_from=init_from))
+        message = str(e.value)
+        assert f"{out} holds an earlier run ({out}/last (iter 2" in message
+        assert "--init_from=resume" in message and "--overwrite=True" in message
+    assert (out / "last" / "model.safetensors").read_bytes() == first
+    monkeypatch.setenv("MAKELEVEL", "1")  # `make train` twice: the hint is a make command
+    with pytest.raises(training.RunError, match="make train TRAIN_ARGS=--overwrite=True"):
+        train.train(cfg(data_dir, out, max_iters=2))
+    train.train(cfg(data_dir, out, max_iters=3, init_from="resume"))  # going on is fine
+    capsys.readouterr()
+    train.train(cfg(data_dir, out, max_iters=2, overwrite=True, seed=8))
+    assert "overwrite=True: removing the earlier run" in capsys.readouterr().out
+    assert json.loads((out / "last" / "state.json").read_text())["iter"] == 2
+    assert not (out / "prev").exists()  # the old run's last did not become this run's prev
+
+
+def test_resume_with_nothing_to_resume_is_one_line(data_dir, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        train.main(
+            [f"--data_dir={data_dir}", f"--out_dir={tmp_path / 'none'}", "--init_from=resume"]
+        )
+    message = str(e.value.code)
+    assert message.startswith("error: init_from=resume: no checkpoint to resume in ")
+    assert "leave it out to start a new run" in message and "\n" not in message
+
+
+# ---- the tokenizer is the one the shards were written with (issue 28, item 13)
+
+
+def test_a_replaced_tokenizer_is_refused_and_older_data_accepted_with_a_note(
+    data_dir, tmp_path, capsys
+):
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    meta = json.loads((data / "meta.json").read_text())
+    assert len(meta["tokenizer_sha256"]) == 64
+    (data / "tok.model").write_bytes(b"a tokenizer trained on other text")
+    with pytest.raises(train.DataError, match="tok.model is not the tokenizer the shards were"):
+        train.train(cfg(str(data), tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    shutil.copyfile(os.path.join(data_dir, "tok.model"), data / "tok.model")
+    del meta["tokenizer_sha256"]  # data prepared before the hash was recorded
+    (data / "meta.json").write_text(json.dumps(meta))
+    train.train(cfg(str(data), tmp_path / "out", max_iters=1))
+    assert "meta.json has no tokenizer hash (older data): tok.model unchecked" in (
+        capsys.readouterr().out
+    )
+    ckpt_tok = (tmp_path / "out" / "last" / "tok.model").read_bytes()
+    assert ckpt_tok == (data / "tok.model").read_bytes()
+
+
+# ---- what training says, and when (issue 29, item 2)
+
+
+def test_the_first_line_is_the_device_and_dtype_with_its_reason(data_dir, tmp_path, capsys):
+    train.train(cfg(data_dir, tmp_path / "a", max_iters=1, dtype="float32"))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "device cpu, 1 threads, autocast float32 (dtype=float32)"
+    train.train(cfg(data_dir, tmp_path / "b", max_iters=1))
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("device cpu, 1 threads, autocast ") and "(auto: " in first
+
+
+def test_compiling_and_long_evaluations_are_said_and_the_eta_counts_evaluations(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(train.torch, "compile", lambda model: model)  # the messages, not inductor
+    monkeypatch.setattr(train, "PROGRESS_SECONDS", 0.0)
+    train.train(
+        cfg(data_dir, tmp_path / "a", max_iters=4, eval_interval=2, log_interval=1, compile=True)
+    )
+    log = capsys.readouterr().out.splitlines()
+    compiling = next(i for i, line in enumerate(log) if line.startswith("compiling the model"))
+    assert log[compiling + 1].startswith("compiled in ")
+    assert "eval iter 2: evaluating, 1/4 batches" in "\n".join(log)
+    assert any(line.startswith("eval iter 2: train/statement") for line in log)
+    assert [line.split(":")[0] for line in log if line.startswith("iter ")] == [
+        "iter 2",  # iter 1 was the compiling step, said by "compiled in"
+        "iter 3",
+        "iter 4",
+    ]
+    # the ETA: steps left at the smoothed step time, plus the evaluations still to come
+    pace = training.Pace()
+    pace.add_steps(10.0, 10)
+    pace.add_eval(30.0)
+    c = cfg(data_dir, tmp_path, max_iters=100, eval_interval=25)
+    assert train.evals_left(10, c) == 4  # at 25, 50 and 75, and the final one
+    assert train.eta_seconds(10, c, 0.0, pace, 0.0) == 90 * 1.0 + 4 * 30.0
+    pace.add_steps(40.0, 10)  # one slow window moves the ETA a fifth of the way, not 4x
+    assert train.eta_seconds(10, c, 0.0, pace, 0.0) == pytest.approx(90 * 1.6 + 4 * 30.0)
+    assert train.eta_seconds(99, c, 0.0, training.Pace(), eval_guess=7.0) == 7.0
+
+
+def test_make_sample_shows_the_trained_model_beside_the_shipped_one(data_dir, tmp_path):
+    """Issue 29 item 1: each model alone, labelled with its training, then the hybrid explained."""
+    import subprocess
+    import sys
+
+    if not os.path.isfile("sqlcomplete/models/default/model.safetensors"):
+        pytest.skip("no shipped model")
+    out = tmp_path / "run"
+    result = train.train(cfg(data_dir, out, max_iters=2))
+    best = result["state"]["best_val"]
+    r = subprocess.run(
+        [sys.executable, "examples/compare_models.py", "--ckpt", str(out / "best"), "SELECT "],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "== each model alone (--ngram none), on examples/schema.sql:"
+    assert lines[1] == (
+        f"   trained  {out}/best: 0.04M parameters, 2,048 tokens seen, val loss {best:.4f}"
+    )
+    assert lines[2].startswith("   shipped  sqlcomplete/models/default: 2.80M parameters, ")
+    assert lines[2].endswith(" tokens seen, val loss 0.764 (the README's model card)")
+    assert lines[4] == "SELECT |" and lines[5].startswith("   trained  ")
+    assert any(line.startswith("   shipped  ") for line in lines[6:])
+    hybrid = next(i for i, line in enumerate(lines) if line.startswith("== the hybrid"))
+    assert "the n-gram (next-word counts from SQL text) proposes" in lines[hybrid]
+    assert lines[hybrid + 3].startswith("   trained + n-gram  ")

@@ -305,3 +305,67 @@ def test_tui_in_tmux(tmux):
     parts = ["SELECT " + first[1], ";", "SELECT " + again[0]]
     pattern = r"\s*".join(re.escape(p.replace("\u21b5", "\n")) for p in parts)
     assert re.fullmatch(pattern + r"\s*", printed), (printed, parts)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tui_menus_for_issue_26_examples(tmp_path):
+    """The shipped model in the editor: for issue 26's examples every listed item is whole, closed,
+    of the right class and type (tests/clean_menus.py), and shows the whole word being completed
+    (`SELECT na` lists `name, ...`); Alt-1 inserts the first item's rest at the cursor."""
+    from clean_menus import PREFIXES, SCHEMA as MENU_SCHEMA, SHIPPED, problems
+
+    if not (SHIPPED / "model.safetensors").is_file():
+        pytest.skip("no shipped model")
+    (tmp_path / "schema.sql").write_text(MENU_SCHEMA)
+    t = Tmux(tmp_path)
+    cmd = shlex.join(
+        [sys.executable, os.path.join(ROOT, "sample.py"), "--interactive"]
+        + ["--schema", str(tmp_path / "schema.sql")]
+    )
+    t(
+        "new-session",
+        "-d",
+        "-x",
+        "200",
+        "-y",
+        "30",
+        "-s",
+        "tui",
+        "-c",
+        ROOT,
+        "-e",
+        "LANG=C.UTF-8",
+        cmd,
+    )
+    try:
+        t.wait("the model to load", lambda s: "ready" in "\n".join(s), timeout=120)
+        bad, shown = [], {}
+        for i, prefix in enumerate(PREFIXES):
+            if i:
+                t("send-keys", "-t", "tui", "Enter", "Enter")  # a blank line ends a statement
+            t("send-keys", "-t", "tui", "-l", prefix)
+            lines = t.wait(
+                f"the list for {prefix!r}",
+                lambda s, p=prefix: (
+                    suggestions(s)
+                    and column(s) == len(p) + 1
+                    and not any(x.startswith("\u2500\u2500 suggestions ...") for x in s)
+                ),
+                timeout=30,
+            )
+            rows = [r.replace("\u21b5", "\n") for r in suggestions(lines)]
+            shown[prefix] = rows
+            word = re.search(r"[A-Za-z0-9_$]*$", prefix).group(0)
+            for row in rows:
+                assert row.lower().startswith(word.lower()) and not row.endswith("\u2026"), row
+                bad += [(prefix, row, p) for p in problems(prefix, row[len(word) :], row)]
+            if "AND em" in prefix:  # Alt-1 picks the first: the word finished at the cursor
+                t("send-keys", "-t", "tui", "M-1")
+                t.wait(
+                    "Alt-1's insertion", lambda s, r=rows[0]: any(x.endswith("AND " + r) for x in s)
+                )
+        assert not bad, (bad, shown)
+        assert all(r.startswith("orders") for r in shown["INSERT INTO ord"]), shown
+        assert any(r.startswith("name") for r in shown["SELECT na"]), shown
+    finally:
+        t("kill-server", check=False)

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 
@@ -250,6 +251,60 @@ def test_js_ngram_matches_ngram_py(tiny_ngram, tmp_path):
     assert len(got) == len(cases) and not bad, (len(bad), bad[:2])
 
 
+def menu_cases() -> list[dict]:
+    """Prefixes cut at tokens of dev-set statements (or generated ones), each with texts to clean: the
+    true rest cut anywhere, in another case, and junk of every kind (a literal of the wrong type, a
+    keyword where a table must come, a word cut short, a parenthesis or quote left open)."""
+    from sqlcomplete.sql.lexicon import TOKEN
+
+    rng = random.Random(5)
+    cases = []
+    for r in dev_rows(120):
+        text = r["statement"]
+        spans = [m.span() for m in TOKEN.finditer(text)]
+        for _ in range(3):
+            s, e = rng.choice(spans[1:] or [(0, 0)])
+            cut = s + rng.choice([0, 0, min(2, e - s)])
+            prefix, rest = text[:cut], text[cut:]
+            texts = [
+                rest,
+                rest[: rng.randint(0, len(rest))],
+                rest.lower()[: rng.randint(0, len(rest))],
+                rest.upper()[:40],
+                rng.choice(["TRUE;", "1001", "'2025-05-15 11:0", "'x' AND", "-1 ORDER BY na"]),
+                rng.choice(["ER BY id DESC;", "ring", "check", "(SELECT 1", "count(*", "AS user_"]),
+            ]
+            cases.append({"schema": r["schema"], "prefix": prefix, "suffix": "", "texts": texts})
+    return cases
+
+
+def test_js_menu_matches_menu_py(tmp_path):
+    """web/menu.js (the page's menu rules) gives menu.py's cleaned suggestions and labels exactly."""
+    need_node()
+    from sqlcomplete.completion.menu import Menu, menu_item, name_spelling
+    from sqlcomplete.sql.lexicon import SQL_VOCABULARY
+    from sqlcomplete.sql.schema import parse_schema
+
+    cases = menu_cases()
+    cases[0]["sql_vocabulary"] = sorted(SQL_VOCABULARY)
+    menu, want = Menu(), []
+    for c in cases:
+        menu.set_schema(c["schema"])
+        clean = menu.clean(c["prefix"], c["suffix"], c["texts"])
+        spelling = name_spelling(parse_schema(c["schema"]))
+        want.append(
+            {"clean": clean, "labels": [menu_item(c["prefix"], t, spelling).label for t in clean]}
+        )
+    changed = sum(w["clean"] != c["texts"] for w, c in zip(want, cases))
+    assert len(cases) >= 300 and changed >= 0.5 * len(cases)  # the rules had work to do
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(x) + "\n" for x in cases))
+    r = node("web/test/menu_parity.mjs", str(tmp_path / "cases.jsonl"), str(tmp_path / "out.jsonl"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    bad = [(c, w, g) for c, w, g in zip(cases, want, got) if w != g]
+    assert len(got) == len(cases) and not bad, (len(bad), bad[:2])
+
+
 @pytest.mark.parametrize("which", ["hybrid", "model alone"])
 def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, tmp_path):
     """web/completer.js (what the page runs) gives sample.py's suggestions: cache reuse, token healing,
@@ -423,3 +478,59 @@ def test_page_in_headless_chromium(tiny_web, tmp_path_factory, tmp_path):
     if shipped:
         assert report["names_table"], report["shown"]
     assert os.path.isfile(shot)
+
+
+def test_page_menus_are_clean_and_inside_the_viewport(tiny_web, tmp_path_factory, tmp_path):
+    """Issue 26's examples typed into the page (the shipped model): every item whole, closed, of the
+    right class and type, its label the whole word being completed; issue 29: a menu of long items
+    stays inside a narrow viewport (its box and its screenshot's size), each item whole on hover."""
+    need_node("onnxruntime-web", "playwright-core")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser test")
+    from clean_menus import PREFIXES, SCHEMA as MENU_SCHEMA, problems
+
+    model_dir, shipped = page_model(tiny_web, tmp_path_factory)
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"schema": MENU_SCHEMA, "statement": "SELECT name FROM customers;"}))
+    (tmp_path / "menus.json").write_text(json.dumps(PREFIXES))
+    server = load("serve").start(0, model_dir=model_dir)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        args = ["web/test/browser.mjs", "--url", url, "--case", str(case)]
+        args += [
+            "--menus",
+            str(tmp_path / "menus.json"),
+            "--screenshot",
+            str(tmp_path / "page.png"),
+        ]
+        r = node(*args, timeout=240)
+    finally:
+        server.shutdown()
+        server.server_close()
+    report = (
+        json.loads(r.stdout.strip().splitlines()[-1])
+        if r.stdout.strip()
+        else {"error": r.stderr[-3000:]}
+    )
+    shown = {k: report.get(k) for k in ("menus", "narrow", "error", "console_errors")}
+    print(json.dumps({"model": "shipped" if shipped else "tiny", **shown}, indent=1))
+    assert report.get("ok") and len(report.get("menus", [])) == len(PREFIXES), shown
+    narrow = report["narrow"]
+    (width, height), (left, top, right, bottom) = narrow["viewport"], narrow["box"]
+    assert 0 <= left < right <= width and 0 <= top < bottom <= height, narrow
+    assert narrow["shot"][0] <= width and narrow["shot"][1] <= height and narrow["titled"], narrow
+    bad = []
+    for m in report["menus"]:
+        word = re.search(r"[A-Za-z0-9_$]*$", m["prefix"]).group(0)
+        assert m["labels"] == m["titles"] and len(m["labels"]) == len(m["suggestions"]), m
+        for text, shown in zip(m["suggestions"], m["labels"]):
+            assert shown.lower().startswith(word.lower()), (m["prefix"], shown)
+            if shipped:  # a tiny random model's menus say nothing about the rules
+                bad += [(m["prefix"], text, p) for p in problems(m["prefix"], text, shown)]
+    assert not bad, (bad, report["menus"])
+    if shipped:
+        menus = {m["prefix"]: m["labels"] for m in report["menus"]}
+        assert menus["INSERT INTO ord"] and all(
+            x.startswith("orders") for x in menus["INSERT INTO ord"]
+        )
+        assert any(x.startswith("name") for x in menus["SELECT na"]), menus

@@ -1,6 +1,8 @@
 // The page: a schema box, an SQL editor that shows the best suggestion as ghost text and a top-5
 // menu. The model runs in worker.js; this thread only sends the latest editor state (debounced,
 // one request in flight, the newest waiting) and draws. User text only ever goes into textContent.
+import { menuItem, nameSpelling } from "./menu.js";
+import { parseSchema } from "./schema.js";
 
 const DEBOUNCE_MS = 20; // typing bursts coalesce; the worker is never handed a backlog
 const SCHEMA_DEBOUNCE_MS = 300;
@@ -55,6 +57,7 @@ worker.onmessage = ({ data: msg }) => {
   if (msg.type === "ready") {
     state.ready = true;
     state.model = msg;
+    state.sqlWords = new Set(msg.sqlWords || []);
     window.__sqlc.ready = true;
     window.__sqlc.model = msg;
     worker.postMessage({ type: "schema", schema: schemaBox.value });
@@ -111,7 +114,11 @@ function clearSuggestions() {
 }
 
 const visible = () => state.suggestions.length > 0 && !state.dismissed && editorState().collapsed;
-const shortText = (s) => s.replaceAll("\n", "\u23ce").replaceAll("\t", "\u2192");
+let spelled = { schema: null, names: new Map() }; // the schema's names as it writes them, per schema text
+const spelling = () => {
+  if (spelled.schema !== schemaBox.value) spelled = { schema: schemaBox.value, names: nameSpelling(parseSchema(schemaBox.value)) };
+  return spelled.names;
+};
 
 function render() {
   const { prefix, suffix } = editorState();
@@ -126,24 +133,31 @@ function render() {
   menu.replaceChildren();
   menu.hidden = !visible();
   if (menu.hidden) return;
-  const typed = prefix.match(/[A-Za-z0-9_$]*$/)[0];
   state.suggestions.forEach((s, i) => {
+    // the whole word being completed (the typed part dimmed) with what follows; Tab inserts only `s`
+    const item = menuItem(prefix, s, spelling(), state.sqlWords);
     const li = document.createElement("li");
     li.setAttribute("role", "option");
     li.setAttribute("aria-selected", String(i === state.selected));
+    li.title = item.label; // a long item is cut short with an ellipsis: the whole of it on hover
     const t = document.createElement("span");
     t.className = "typed";
-    t.textContent = typed;
-    li.append(t, document.createTextNode(shortText(s)));
+    t.textContent = item.label.slice(0, item.word.length);
+    li.append(t, document.createTextNode(item.label.slice(item.word.length)));
     li.addEventListener("mousedown", (e) => {
       e.preventDefault(); // keep the editor focused
       accept(i);
     });
     menu.append(li);
   });
+  // at the caret, but inside the viewport: shifted left where it would pass the right edge, and above
+  // the caret where there is no room below
   const box = sql.parentElement.getBoundingClientRect(), at = caret.getBoundingClientRect();
-  menu.style.left = `${Math.max(0, Math.min(at.left - box.left, box.width - menu.offsetWidth))}px`;
-  menu.style.top = `${at.bottom - box.top + 2}px`;
+  const margin = 8, width = menu.offsetWidth, height = menu.offsetHeight;
+  const left = Math.min(at.left, window.innerWidth - margin - width);
+  menu.style.left = `${Math.max(left, margin) - box.left}px`;
+  const below = at.bottom + 2 + height <= window.innerHeight - margin || at.top - 2 - height < margin;
+  menu.style.top = `${(below ? at.bottom + 2 : at.top - 2 - height) - box.top}px`;
 }
 
 function renderStatus() {

@@ -5,6 +5,7 @@
 // extended greedily. With an n-gram (web/ngram.js) it is sample.py's hybrid: the n-gram proposes next
 // words and the model reranks them, its own decoding left for literals. Returns only the text missing
 // at the cursor. The ONNX graph's cache inputs are described in web/export.py.
+import { Menu } from "./menu.js";
 import { PY_SPACE, SchemaLexicon, cpLen, fitSchema, identTail, inventedAt, knownWords, namesIn, parseSchema, textState }
   from "./schema.js";
 
@@ -159,6 +160,7 @@ export class Completer {
     this.lexicon = lex && (lex.bonus || lex.penalty) ? new SchemaLexicon(this.pieceBytes, lex) : null;
     // the reranker (sample.py's _rerank): an NgramCompleter proposes, weights from export.py's config
     this.ngram = ngram;
+    this.menu = new Menu(this.sqlWords); // whole words, closed structure, the place's grammar and types, case
     this.rerankConfig = this.config.ngram;
     if (ngram && this.rerankConfig?.sure === undefined) {
       throw new Error("config.json has no (or old) rerank settings: export again with web/export.py");
@@ -188,6 +190,7 @@ export class Completer {
       this.decoded = null;
       if (this.lexicon) this.lexicon.setSchema(schema);
       if (this.ngram) this.ngram.setSchema(schema);
+      this.menu.setSchema(schema, this.ngram ? this.ngram.schema : null);
     }
   }
 
@@ -277,6 +280,11 @@ export class Completer {
     return afterEnd(prefix, await this.suggest(prefix, [...suffix].slice(0, MAX_SUFFIX_CHARS).join(""), n, onBest));
   }
 
+  /** The first n distinct suggestions a person could take (menu.js's rules; sample.py's _listed). */
+  listed(prefix, suffix, texts, n) {
+    return distinct(this.menu.clean(prefix, suffix, texts), n, this.relations(prefix));
+  }
+
   /** Names a qualifier (`x.`) may stand for: the schema's tables and the statement's words (aliases). */
   relations(prefix) {
     if (!this.tableNames) this.tableNames = [...parseSchema(this.schema).keys()].map((t) => t.toLowerCase());
@@ -291,8 +299,7 @@ export class Completer {
     this.decoded = null;
     if (proposals.length && proposals[0][1] !== null && proposals[0][0] >= this.rerankConfig.sure) {
       // the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
-      return distinct(proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest), n,
-        this.relations(prefix));
+      return this.listed(prefix, suffix, proposals.filter(([, first]) => first !== null).map(([, first, rest]) => first + rest), n);
     }
     const inString = textState(prefix)[1];
     let { ids, heal } = this.heal(prefix, inString);
@@ -313,8 +320,9 @@ export class Completer {
       const rest = decoded[2].filter((t) => t.startsWith(typed) && strip(t.slice(typed.length))).map((t) => t.slice(typed.length));
       if (rest.length && (inString || rest.length >= n)) { // outside a literal, a short menu is worth a decoding
         this.decoded = [prefix, suffix, rest];
-        if (onBest) onBest(afterEnd(prefix, rest)[0]);
-        return distinct(rest.concat(spelled), n, this.relations(prefix));
+        const shown = this.listed(prefix, suffix, rest.concat(spelled), n);
+        if (onBest && shown.length) onBest(afterEnd(prefix, shown)[0]);
+        return shown;
       }
     }
     await this.feed(ids);
@@ -350,15 +358,16 @@ export class Completer {
       if (!first.length) break;
       if (onBest && start === 0) {
         texts = (await this.extend(first.slice(0, 1), heal, suffix, context, maxNew, inString)).map(valid);
-        if (strip(texts[0])) onBest(afterEnd(prefix, texts)[0]);
+        const best = this.menu.clean(prefix, suffix, texts);
+        if (best.length && strip(best[0])) onBest(afterEnd(prefix, best)[0]);
         texts = texts.concat((await this.extend(first.slice(1), heal, suffix, context, maxNew, inString)).map(valid));
       } else {
         texts = texts.concat((await this.extend(first, heal, suffix, context, maxNew, inString)).map(valid));
       }
-      if (inString || distinct(texts.concat(spelled), n, this.relations(prefix)).length >= n) break;
+      if (inString || this.listed(prefix, suffix, texts.concat(spelled), n).length >= n) break;
     }
     this.decoded = [prefix, suffix, texts];
-    return distinct(texts.concat(spelled), n, this.relations(prefix));
+    return this.listed(prefix, suffix, texts.concat(spelled), n);
   }
 
   /** The n-gram proposes next words (it knows the schema's names and SQL's habits), the model weighs
@@ -385,7 +394,7 @@ export class Completer {
       for (const i of names) score[i] = classScore + Math.log(spelled[i][0] / pNames);
     }
     const order = [...spelled.keys()].sort((a, b) => (score[a] > score[b] ? -1 : score[a] < score[b] ? 1 : 0));
-    return distinct(order.map((i) => spelled[i][1] + spelled[i][2]), n, this.relations(prefix));
+    return this.listed(prefix, "", order.map((i) => spelled[i][1] + spelled[i][2]), n);
   }
 
   /** The model's log P(text, then a word boundary) after the cached statement, for each text: one

@@ -1,11 +1,21 @@
 """Decoder to ONNX for the browser, with a KV cache; checked against PyTorch with onnxruntime.
 
-    python web/export.py --ckpt sqlcomplete/models/default --out web/model [--int8] [--ngram sqlcomplete/models/ngram.safetensors | none]
+    python web/export.py --ckpt sqlcomplete/models/default --out web/model [--int8] \
+        [--ngram sqlcomplete/models/ngram.safetensors | none]
 
-Writes OUT/model.onnx (fp32; with --int8 also model.int8.onnx), OUT/tokenizer.json (the
+    python web/export.py --ckpt sqlcomplete/models/default --runtime      # `make export`
+
+--runtime writes only CKPT/model.onnx (fp32), beside model.safetensors: the graph the completer's
+onnx backend runs (sqlcomplete/completion/backend_onnx.py), so a user's install needs no torch.
+Every export records in the ONNX metadata the graph format and the hashes of the tokenizer, the
+shape and the weights (backends.export_metadata): the onnx backend refuses a file made for
+another checkpoint.
+
+Otherwise writes OUT/model.onnx (fp32; with --int8 also model.int8.onnx), OUT/tokenizer.json (the
 SentencePiece pieces that web/tokenizer.js encodes with), OUT/ngram.json.gz (the n-gram whose
 proposals the model reranks, as sample.py does; ngram.py's model converted to the gzipped JSON
-that web/ngram.js reads, 3.5 MB) and OUT/config.json (shapes, special ids, the lexicon and rerank settings).
+that web/ngram.js reads, 3.5 MB) and OUT/config.json (shapes, special ids, the lexicon and rerank
+settings).
 
 The graph takes input_ids (B, T) int64 and, per layer i,
   prefix.i.key / prefix.i.value  (1, n_kv, P, D): the schema + statement cache every row
@@ -29,13 +39,15 @@ import warnings
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-from sqlcomplete.model import from_pretrained, write_json_atomic
+from sqlcomplete.completion.backends import ONNX_FILE, export_metadata
+from sqlcomplete.completion.ngram import DEFAULT_MODEL as DEFAULT_NGRAM
+from sqlcomplete.files import write_json_atomic
+from sqlcomplete.model import from_pretrained
 from sqlcomplete.sql.lexicon import SQL_VOCABULARY, SQL_WORDS
 from sqlcomplete.sql.prompt import STATEMENT_HEADER, marker_piece, prompt_text
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPSET = 18
-from sqlcomplete.completion.ngram import DEFAULT_MODEL as DEFAULT_NGRAM
 
 
 class ExportCache:
@@ -102,7 +114,7 @@ def empty_kv(args, batch: int, length: int = 0) -> list[torch.Tensor]:
 
 @contextlib.contextmanager
 def quiet():
-    """Hide the exporter's and quantizer's advice (torchvision missing, axis renames, pre-processing)."""
+    """Hide the exporter's and quantizer's advice (torchvision missing, axis renames, ...)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logging.disable(logging.WARNING)
@@ -112,8 +124,9 @@ def quiet():
             logging.disable(logging.NOTSET)
 
 
-def export_onnx(model, path: str):
-    """Write the decoder with dynamic batch, new-token, prefix and past axes."""
+def export_onnx(model, path: str, metadata: dict[str, str] | None = None):
+    """Write the decoder with dynamic batch, new-token, prefix and past axes; `metadata` goes into
+    the file's metadata_props (what onnxruntime's custom_metadata_map reads back)."""
     args = model.args
     inputs, outputs = io_names(args.n_layers)
     # example sizes all distinct and >= 2, so that the exporter keeps them symbolic
@@ -150,6 +163,13 @@ def export_onnx(model, path: str):
             external_data=False,
             verbose=False,
         )
+    if metadata:
+        import onnx
+
+        graph = onnx.load(tmp)
+        for key, value in metadata.items():
+            graph.metadata_props.add(key=key, value=value)
+        onnx.save(graph, tmp)
     os.replace(tmp, path)
 
 
@@ -246,7 +266,7 @@ def tokenizer_json(tok_path: str) -> dict:
 
 
 def lexicon_config() -> dict:
-    """sample.py's schema copy bias (SchemaLexicon) settings, so that the page biases the same way."""
+    """The engine's schema copy bias (SchemaLexicon) settings, so that the page biases the same."""
     from sqlcomplete.completion.engine import CompleterOptions
 
     opts = CompleterOptions()
@@ -258,8 +278,8 @@ def lexicon_config() -> dict:
 
 
 def rerank_config(ngram_file: str | None) -> dict:
-    """sample.py's reranking settings (its defaults) and the n-gram's, so that the page reranks the same
-    way; `file` is None when the page runs the model alone."""
+    """The engine's reranking settings (its defaults) and the n-gram's, so that the page reranks the
+    same way; `file` is None when the page runs the model alone."""
     from sqlcomplete.completion import engine as sample
     from sqlcomplete.completion import ngram
 
@@ -312,8 +332,8 @@ def write_ngram(path: str | None, out: str) -> dict:
 def write_model_dir(
     ckpt: str, out: str, int8: bool = False, check: bool = True, ngram: str | None = None
 ) -> dict:
-    """Export, check and write everything the page loads; returns config.json's content. With `ngram`
-    (an ngram.py model file), the page reranks the n-gram's proposals as sample.py does."""
+    """Export, check and write everything the page loads; returns config.json's content. With
+    `ngram` (an ngram.py model file), the page reranks the n-gram's proposals as the engine does."""
     import sentencepiece as spm
 
     from sqlcomplete.completion.engine import resolve_ckpt
@@ -326,10 +346,10 @@ def write_model_dir(
     sp = spm.SentencePieceProcessor(model_file=tok)
     t0 = time.time()
     onnx_path = os.path.join(out, "model.onnx")
-    export_onnx(model, onnx_path)
+    export_onnx(model, onnx_path, export_metadata(ckpt))
     print(
-        f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB, {model.num_params() / 1e6:.2f}M params) "
-        f"in {time.time() - t0:.1f}s"
+        f"exported {onnx_path} ({os.path.getsize(onnx_path) / 1e6:.2f} MB, "
+        f"{model.num_params() / 1e6:.2f}M params) in {time.time() - t0:.1f}s"
     )
     files = {"fp32": "model.onnx"}
     parity = {}
@@ -348,7 +368,8 @@ def write_model_dir(
         if check:
             parity["int8"] = check_parity(q_path, model, prompt)
             print(
-                f"int8 vs fp32 PyTorch: max |logits diff| = {parity['int8']:.2e} (quantization error, not checked)"
+                f"int8 vs fp32 PyTorch: max |logits diff| = {parity['int8']:.2e} "
+                "(quantization error, not checked)"
             )
     write_json_atomic(os.path.join(out, "tokenizer.json"), tokenizer_json(tok))
     rerank = write_ngram(ngram, out)
@@ -363,8 +384,8 @@ def write_model_dir(
         "statement_header_id": sp.piece_to_id(marker_piece(STATEMENT_HEADER)),
         "files": files,
         "sizes": {k: os.path.getsize(os.path.join(out, v)) for k, v in files.items()},
-        # the page loads fp32 unless asked (?model=int8): in Chromium int8 is no faster for these sizes,
-        # and fp32 gives sample.py's suggestions (int8 scored a point lower on the dev set)
+        # the page loads fp32 unless asked (?model=int8): in Chromium int8 is no faster for these
+        # sizes, and fp32 gives sample.py's suggestions (int8 scored a point lower on the dev set)
         "page_default": "fp32",
         "lexicon": lexicon_config(),
         "sql_vocabulary": sorted(
@@ -377,6 +398,36 @@ def write_model_dir(
     }
     write_json_atomic(os.path.join(out, "config.json"), cfg)
     return cfg
+
+
+def write_runtime(ckpt: str | None, check: bool = True) -> str:
+    """CKPT/model.onnx (fp32) beside model.safetensors, for the completer's onnx backend; checked
+    against PyTorch (max |logits diff| <= 1e-4) before it replaces an earlier export."""
+    import sentencepiece as spm
+
+    from sqlcomplete.completion.engine import resolve_ckpt
+
+    ckpt = resolve_ckpt(ckpt)
+    model = from_pretrained(ckpt)
+    path = os.path.join(ckpt, ONNX_FILE)
+    tmp = path + ".new"
+    t0 = time.time()
+    try:
+        export_onnx(model, tmp, export_metadata(ckpt))
+        if check:
+            sp = spm.SentencePieceProcessor(model_file=os.path.join(ckpt, "tok.model"))
+            with open(os.path.join(ROOT, "examples", "schema.sql")) as f:
+                prompt = sp.encode(prompt_text(f.read()))[: model.args.max_seq_len // 2]
+            worst = check_parity(tmp, model, prompt)
+            print(f"fp32 parity: max |logits diff| = {worst:.2e}")
+            if worst > 1e-4:
+                raise ValueError(f"ONNX logits differ from PyTorch by {worst:.2e} (> 1e-4)")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    print(f"exported {path} ({os.path.getsize(path) / 1e6:.2f} MB) in {time.time() - t0:.1f}s")
+    return path
 
 
 def main(argv=None):
@@ -392,6 +443,11 @@ def main(argv=None):
     )
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime parity check")
     ap.add_argument(
+        "--runtime",
+        action="store_true",
+        help="write only CKPT/model.onnx, for the completer's onnx backend (`make export`)",
+    )
+    ap.add_argument(
         "--ngram",
         default=DEFAULT_NGRAM,
         help="n-gram whose proposals the model reranks, as in sample.py ('none': the model alone)",
@@ -403,6 +459,9 @@ def main(argv=None):
         print(f"no n-gram at {ngram}: the page will run the model alone")
         ngram = None
     try:
+        if a.runtime:
+            write_runtime(a.ckpt, check=not a.no_check)
+            return
         write_model_dir(a.ckpt, a.out, int8=a.int8, check=not a.no_check, ngram=ngram)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(str(e))

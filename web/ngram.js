@@ -18,7 +18,6 @@ const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/; // a name that needs no quotes
 const SHORT_ALIAS = /^[a-z]\d*$/; // T1, t2, c: sqlschema.SHORT_ALIAS
 const TABLE_CONTEXT = new Set(["from", "join", "into", "update", "table", "truncate", "only"]);
 const TYPE_KINDS = ["", "int", "number", "text", "time", "bool", "uuid", "other"];
-const COMPARISONS = new Set(["=", "<", ">"]);
 const pair = (t, c) => `${t}\u0000${c}`;
 
 /** A name's last word, lowercase: created_at -> at, CustomerName -> name ("" when none). ngram.name_tail. */
@@ -225,31 +224,96 @@ export function insertSlot(state, schema) {
   return ["value", table, pos < columns.length ? columns[pos] : null];
 }
 
-/** The next symbols (a Set) the statement allows: a full INSERT column list closes; a value for a text,
- * time or UUID column is no number, one for a numeric column no string. ngram.constrain. */
-export function constrain(state, schema, syms) {
+// the grammar of a next word (ngram.py's sets): where a table must come, where a value of some type
+// does, and words that no DML statement has
+const KEYWORDS = new Set(`select from where and or not null is in as on join left right inner outer full cross group by
+order having limit offset insert into values update set delete truncate table upsert returning distinct case when then
+else end like ilike between exists union all asc desc count sum avg min max with conflict do nothing cascade`.split(/\s+/));
+const TABLE_WORDS = new Set(["from", "join", "into", "update", "truncate"]);
+const FROM_FUNCTIONS = new Set(["extract", "substring", "trim", "position", "overlay"]); // EXTRACT(YEAR FROM x)
+const AT_TABLE = new Set([TABLE, QTABLE, "(", "`", "[", "lateral", "only", "table", "generate_series", "unnest"]);
+const IN_COLUMN_LIST = new Set([COLUMN, QCOLUMN, ",", ")"]); // INSERT INTO t (...: what the list holds
+const DML = new Set(["select", "insert", "update", "delete", "with", "upsert", "replace"]);
+const TYPE_NAMES = new Set(`int int2 int4 int8 integer bigint smallint tinyint serial bigserial decimal numeric float float4
+float8 real double precision text varchar char string bool boolean timestamptz uuid jsonb json bytes bytea`.split(/\s+/));
+const CASTS = new Set(["cast", "try_cast", "convert"]);
+const DDL_WORDS = new Set("primary foreign references check index create alter drop add column family restrict unique".split(" "));
+const COMPARED = new Set(["=", "<", ">", "!"]);
+const LITERALS = new Set([STRING, NUMBER, "true", "false", "null", "-", ","]); // and numbers of 1-3 digits
+const isLiteral = (sym) => LITERALS.has(sym) || /^[0-9]/.test(sym);
+const WRONG_LITERALS = {
+  text: new Set(["number", "true", "false", "-"]), time: new Set(["number", "true", "false", "-"]),
+  uuid: new Set(["number", "true", "false", "-"]), int: new Set([STRING, "true", "false"]),
+  number: new Set([STRING, "true", "false"]), bool: new Set([STRING]),
+};
+
+/** The symbol before the innermost `(` still open (BOS when it opens the statement), or null. ngram.paren_owner. */
+export function parenOwner(norms) {
+  let depth = 0;
+  for (let i = norms.length - 1; i >= 0; i--) {
+    if (norms[i] === ")") depth += 1;
+    else if (norms[i] === "(") {
+      if (depth === 0) return i ? norms[i - 1] : BOS;
+      depth -= 1;
+    }
+  }
+  return null;
+}
+
+/** Whether a table must come next (ngram.at_table). */
+export function atTable(state) {
+  const norms = state.norms;
+  return norms.length > 0 && TABLE_WORDS.has(norms.at(-1)) && norms.at(-2) !== "distinct" &&
+    !FROM_FUNCTIONS.has(parenOwner(norms));
+}
+
+/** [table, column] whose value comes next (ngram.value_column), or null. */
+export function valueColumn(state, schema) {
+  const norms = state.norms;
   const slot = insertSlot(state, schema);
+  if (slot) return slot[0] === "value" && slot[2] ? [slot[1], slot[2]] : null;
+  let j = norms.length - 1;
+  if (j >= 0 && COMPARED.has(norms[j])) {
+    while (j > 0 && COMPARED.has(norms[j])) j -= 1;
+  } else if (j >= 0 && (norms[j] === "(" || norms[j] === ",")) { // an IN list of literals so far
+    while (j > 0 && norms[j] !== "(" && isLiteral(norms[j])) j -= 1;
+    if (norms[j] !== "(" || j < 2 || norms[j - 1] !== "in") return null;
+    j -= norms[j - 2] === "not" ? 3 : 2;
+  } else if (j >= 1 && norms[j] === "between") {
+    j -= j >= 2 && norms[j - 1] === "not" ? 2 : 1;
+  } else if (j >= 3 && norms[j] === "and" && norms[j - 2] === "between" && isLiteral(norms[j - 1])) {
+    j -= 3 + (norms[j - 3] === "not" ? 1 : 0);
+  } else return null;
+  if (j < 0 || (norms[j] !== COLUMN && norms[j] !== QCOLUMN) || !state.lastCol) return null;
+  const [t, c] = state.lastCol;
+  return [t, schema.columns.get(t)[c]];
+}
+
+/** The next symbols (a Set) the statement allows (ngram.constrain): where a table must come, a table, a
+ * name typed before or `(`; a full INSERT column list closes; a value gets a literal of its column's type;
+ * no type name outside a cast and no word of DDL in a DML statement. */
+export function constrain(state, schema, syms) {
   const prev = state.norms.length ? state.norms.at(-1) : BOS;
-  let kind;
-  const depth = state.norms.filter((n) => n === "(").length - state.norms.filter((n) => n === ")").length;
-  if (["from", "join", "into", "update", "truncate"].includes(prev) && depth === 0 && state.norms.at(-2) !== "distinct") {
-    // a table comes here: no column, no number, no short alias the statement has not typed (ngram.constrain)
-    return new Set([...syms].filter((s) => s !== COLUMN && s !== QCOLUMN && s !== NUMBER && !/^[0-9]/.test(s)
-      && !(SHORT_ALIAS.test(s) && !state.words.includes(s))));
+  const keep = (test) => new Set([...syms].filter(test));
+  if (atTable(state)) {
+    const typed = new Set(state.words.filter((w) => !schema.columnSet.has(w) && !KEYWORDS.has(w)));
+    return keep((s) => AT_TABLE.has(s) || typed.has(s));
   }
-  if (slot && slot[0] === "list") {
-    const full = schema.tableSet.has(slot[1]) && schema.columns.get(slot[1]).every((c) => slot[2].includes(c));
-    if (full && (prev === COLUMN || prev === QCOLUMN)) return new Set([...[...syms].filter((s) => s !== ","), ")"]);
-    return syms;
+  const slot = insertSlot(state, schema);
+  if (slot && slot[0] === "list" && schema.tableSet.has(slot[1])) { // the table's columns, `,`, `)`
+    const full = schema.columns.get(slot[1]).every((c) => slot[2].includes(c));
+    if (full && (prev === COLUMN || prev === QCOLUMN)) return new Set([...keep((s) => s !== "," && IN_COLUMN_LIST.has(s)), ")"]);
+    return keep((s) => IN_COLUMN_LIST.has(s));
   }
-  if (slot && slot[2]) kind = schema.types.get(slot[1])?.get(slot[2]) ?? 0;
-  else if (COMPARISONS.has(prev) && state.norms.length > 1 && [COLUMN, QCOLUMN].includes(state.norms.at(-2)) && state.lastCol) {
-    const [t, j] = state.lastCol;
-    kind = schema.types.get(t)?.get(schema.columns.get(t)[j]) ?? 0;
-  } else return syms;
-  if (["text", "time", "uuid"].includes(TYPE_KINDS[kind])) return new Set([...syms].filter((s) => !(s === NUMBER || /^[0-9]/.test(s))));
-  if (["int", "number"].includes(TYPE_KINDS[kind])) return new Set([...syms].filter((s) => s !== STRING));
-  return syms;
+  if (DML.has(state.kind)) {
+    const cast = prev === ":" || CASTS.has(parenOwner(state.norms));
+    syms = keep((s) => !DDL_WORDS.has(s) && (cast || !TYPE_NAMES.has(s)));
+  }
+  const column = valueColumn(state, schema);
+  const kind = column ? TYPE_KINDS[schema.types.get(column[0])?.get(column[1]) ?? 0] : "";
+  const wrong = WRONG_LITERALS[kind];
+  if (!wrong) return syms;
+  return new Set([...syms].filter((s) => !wrong.has(s) && !(wrong.has("number") && (s === NUMBER || /^[0-9]/.test(s)))));
 }
 
 /** Candidate column -> [relation to the statement's tables, used, next in schema order, first column, looks
@@ -447,7 +511,8 @@ export class NgramCompleter {
       for (const w of (this.byStart.get(cpSlice(low, 0, 2)) || []).slice(0, 300)) if (w.startsWith(low)) syms.add(w);
       syms.add(TABLE);
       syms.add(COLUMN);
-    } else syms = constrain(state, this.schema, syms);
+    }
+    syms = constrain(state, this.schema, syms); // a partly typed word's completion too
     const out = [], namesOf = new Map();
     for (const [sym, ps] of this.prob(ctx, syms)) {
       if (CLASSES.has(sym)) {
@@ -550,6 +615,7 @@ export class NgramCompleter {
     state.push(surface, sym, this.schema);
     ctx = [...ctx, sym];
     let text = "", prev = sym;
+    let depth = sym === "(" ? 1 : 0, clean = 0; // parentheses this suggestion opened; where it may end
     for (let step = 0; step < this.maxTokens - 1; step++) {
       const p = this.prob(ctx, constrain(state, this.schema, this.candidates(ctx)));
       let nsym = null;
@@ -569,12 +635,14 @@ export class NgramCompleter {
         }
       }
       text += this.whitespace(prev, nsym) + nsurface;
+      depth = nsym === "(" ? depth + 1 : Math.max(depth - (nsym === ")" ? 1 : 0), 0);
+      if (depth === 0 || (depth === 1 && nsym === "(")) clean = text.length;
       if (nsym === ";") break;
       state.push(nsurface, nsym, this.schema);
       ctx.push(nsym);
       prev = nsym;
     }
-    return text;
+    return text.slice(0, clean); // never inside a parenthesis it opened (right after its `(` is fine)
   }
 
   /** Whether the user types keywords in lower case (the last keyword typed decides). */

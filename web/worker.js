@@ -44,7 +44,7 @@ async function load({ variant, ngram: useNgram }) {
   ]);
   completer = new Completer(decoder, tok, { maxTokens: config.page_max_tokens || 16, ngram });
   return { type: "ready", variant, bytes: config.sizes[variant], ms: performance.now() - t0, ckpt: config.ckpt,
-           ngram: ngram ? config.ngram.bytes || true : null };
+           ngram: ngram ? config.ngram.bytes || true : null, sqlWords: [...completer.sqlWords] };
 }
 
 async function schema(msg) {

@@ -11,6 +11,9 @@ n-gram (completion/ngram.py) proposes next words and the model reranks them; whe
 expects a literal it cannot spell, the model decodes on its own. When the cursor is inside a
 word, the trailing tokens are backed off and generation is constrained to re-type them (token
 healing), so a suggestion is only the missing text.
+
+The model is called through backends.py's small interface only (feed the cache, decode rows over
+it, score a token tree): onnxruntime on the exported graph (no torch needed) or torch on model.py.
 """
 
 import argparse
@@ -19,14 +22,15 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 
-import torch
+import numpy as np
 
 from sqlcomplete import MODELS_DIR
-from sqlcomplete.model import KVCache, from_pretrained
+from sqlcomplete.completion.backends import BACKENDS, load_backend
+from sqlcomplete.completion.menu import Menu
 from sqlcomplete.sql.lexicon import SHORT_ALIAS, SQL_WORDS, invented_at, known_words, schema_words
 from sqlcomplete.sql.prompt import STATEMENT_HEADER, marker_piece, prompt_text
 from sqlcomplete.sql.scan import string_start
-from sqlcomplete.sql.schema import fit_schema, names_in, parse_schema
+from sqlcomplete.sql.schema import fit_schema, names_in, parse_schema, requote, spelling_of
 
 DEFAULT_CKPT = os.path.join(MODELS_DIR, "default")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")
@@ -82,7 +86,7 @@ class SchemaLexicon:
         self.schema_prefixes: set[str] = set()
         self.words: set[str] = set()
         self.prefixes: set[str] = set()
-        self.cache: dict[str, torch.Tensor] = {}
+        self.cache: dict[str, np.ndarray] = {}
 
     def set_schema(self, schema: str):
         names = set()
@@ -105,10 +109,10 @@ class SchemaLexicon:
             for key in [k for k in self.cache if k in added or k == ""]:
                 del self.cache[key]
 
-    def bias(self, word: str) -> torch.Tensor:
+    def bias(self, word: str) -> np.ndarray:
         """Additive logits for the next token given the partial identifier before the cursor."""
         if word not in self.cache:
-            out = torch.zeros(len(self.shapes))
+            out = np.zeros(len(self.shapes), np.float32)
             for t, (space, ident, ends, breaks) in enumerate(self.shapes):
                 if word and (space or breaks):  # the token ends the current word first
                     if len(word) >= 3 and word not in self.words:
@@ -166,6 +170,13 @@ def load_ngram(option: str | None):
     return NgramCompleter(path) if option != "default" or os.path.isfile(path) else None
 
 
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """log_softmax over the last axis, in float32 (as torch computes it)."""
+    x = x.astype(np.float32, copy=False)
+    top = x.max(-1, keepdims=True)
+    return x - top - np.log(np.exp(x - top).sum(-1, keepdims=True))
+
+
 def tail_of(prefix: str, limit: int = MAX_PREFIX_CHARS) -> str:
     """The end of a long statement, cut at a word boundary and outside a string literal."""
     if len(prefix) <= limit:
@@ -215,7 +226,8 @@ class CompleterOptions:
         default=None,
         metadata={
             "type": int,
-            "help": "torch CPU threads (default: one for a keystroke, the fastest; up to 4 for a schema prefill)",
+            "help": "CPU threads (default: one for a keystroke, the fastest; with torch up to 4 "
+            "for a schema prefill)",
         },
     )
     schema_bonus: float = field(
@@ -238,6 +250,23 @@ class CompleterOptions:
     ngram_weight_mid: float = field(
         default=4.0, metadata={"type": float, "help": "n-gram log-prob weight inside a word"}
     )
+    backend: str = field(
+        default="auto",
+        metadata={
+            "choices": BACKENDS,
+            "help": "what runs the model: onnx (onnxruntime, and the model.onnx beside the "
+            "weights that `make export` writes), torch (model.py), or auto: onnx where there is "
+            "a model.onnx, else torch",
+        },
+    )
+
+    def __post_init__(self):
+        # a bad count is one line now, not a traceback from torch at the first completion
+        for name in ("threads", "max_tokens"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(f"{flag} {value}: give a whole number, 1 or more")
 
 
 def add_completer_flags(ap: argparse.ArgumentParser):
@@ -267,9 +296,10 @@ class Completer:
 
         opts = replace(options or CompleterOptions(), **changes)
         self.options = opts
-        self._threads(1)
         self.ckpt = resolve_ckpt(ckpt)
-        self.model = from_pretrained(self.ckpt, device=device)
+        # the model, through feed / rows / score_tree only (backends.py): torch or onnxruntime
+        self.backend = load_backend(self.ckpt, opts.backend, device, opts.threads)
+        self._threads(1)
         self.sp = spm.SentencePieceProcessor(model_file=os.path.join(self.ckpt, "tok.model"))
         self.device = device
         self.max_tokens = opts.max_tokens
@@ -297,7 +327,7 @@ class Completer:
             else None
         )
         # tokens that would go on spelling an identifier: the model's P(the word ends here)
-        self.continues_word = torch.tensor(
+        self.continues_word = np.array(
             [
                 b is not None and bool(b) and bool(_WORD_CHAR.match(chr(b[0])))
                 for b in self.piece_bytes
@@ -308,6 +338,7 @@ class Completer:
         self.ngram_weight, self.ngram_weight_mid = opts.ngram_weight, opts.ngram_weight_mid
         self.ngram_sure = NGRAM_SURE
         self.ngram = load_ngram(opts.ngram)
+        self.menu = Menu()  # whole words, closed structure, the place's grammar and types, case
         self.schema = None
         self._schema_tokens = 0
         self._schema_words: set[str] = set()
@@ -315,11 +346,11 @@ class Completer:
             frozenset, str
         ] = {}  # the schema fitted to the context, per set of tables kept
         self._table_names: frozenset[str] = frozenset()  # the schema's tables, lowercase
+        self._spelling = spelling_of("")  # names the schema writes quoted or qualified
         self._decoded: tuple[str, str, list[str]] | None = (
             None  # (prefix, suffix, suggestions) of the last decoding
         )
-        self._fitted = None  # the schema text actually in the cache
-        self.cache = None
+        self._fitted = None  # the schema text actually in the backend's cache
         self.prompt_len = 0
         self.cached = []  # statement tokens in the cache after the prompt
         self.last_logits = None
@@ -334,11 +365,13 @@ class Completer:
             self._schema_tokens = self._count_tokens(prompt_text(schema))
             self._schema_words = schema_words(schema)
             self._table_names = frozenset(t.lower() for t in parse_schema(schema))
+            self._spelling = spelling_of(schema)  # names written quoted or qualified
             self._fits, self._decoded = {}, None
             if self.lexicon:
                 self.lexicon.set_schema(schema)
             if self.ngram:
                 self.ngram.set_schema(schema)
+            self.menu.set_schema(schema, self.ngram.schema if self.ngram else None)
 
     def prefill(self, statement: str = ""):
         """Run the schema prompt through the model now, not on the first complete(). A schema too
@@ -347,15 +380,11 @@ class Completer:
         fitted = (
             self.schema if self._schema_tokens <= self._schema_budget() else self._fit(statement)
         )
-        if fitted == self._fitted and self.cache is not None:
+        if fitted == self._fitted:
             return
         ids = self.sp.encode(prompt_text(fitted))
-        self.cache = KVCache(self.model.args, 1, self.model.args.max_seq_len, device=self.device)
         self._threads(len(ids))
-        with torch.inference_mode():
-            self.last_logits = self.model(
-                torch.tensor([ids], device=self.device), cache=self.cache, last_only=True
-            )[0, -1]
+        self.last_logits = self.backend.feed(0, ids)
         self._threads(1)
         self._fitted, self.prompt_len, self.cached = fitted, len(ids), []
 
@@ -371,7 +400,7 @@ class Completer:
         )
 
     def _schema_budget(self) -> int:
-        return self.model.args.max_seq_len - self.max_tokens - STATEMENT_RESERVE
+        return self.backend.max_seq_len - self.max_tokens - STATEMENT_RESERVE
 
     def _fit(self, statement: str) -> str:
         """The schema cut to the context, keeping the tables the statement names: computed once per
@@ -396,17 +425,20 @@ class Completer:
             self._fits[keep] = fitted
         return self._fits[keep]
 
+    def _listed(self, prefix: str, suffix: str, texts: list[str], n: int) -> list[str]:
+        """The first n distinct suggestions a person could take (menu.py's rules)."""
+        return _distinct(self.menu.clean(prefix, suffix, texts), n, self._relations(prefix))
+
     def _relations(self, prefix: str) -> set[str]:
         """Names a qualifier (`x.`) may stand for: the schema's tables, and the statement's words (aliases)."""
         return self._table_names | known_words(prefix)
 
     def _threads(self, tokens: int):
-        """Torch threads for a forward pass of this many tokens: `threads` when set, else one for a
+        """CPU threads for a forward pass of this many tokens: `threads` when set, else one for a
         keystroke (waking other threads costs more than they save, and far more on a busy machine)
-        and the cores for a schema prefill."""
+        and the cores for a schema prefill (the onnx backend keeps its session's count)."""
         n = self.options.threads or (1 if tokens < PARALLEL_TOKENS else min(4, os.cpu_count() or 1))
-        if torch.get_num_threads() != n:
-            torch.set_num_threads(n)
+        self.backend.set_threads(n)
 
     # ------------------------------------------------------------ completion
 
@@ -449,22 +481,17 @@ class Completer:
             return
         common = min(common, len(ids) - 1) if ids else 0
         if not ids:  # nothing typed: logits at the end of the prompt
-            self.cache.truncate(self.prompt_len - 1)
-            new = self.sp.encode(prompt_text(self._fitted))[-1:]
+            keep, new = self.prompt_len - 1, self.sp.encode(prompt_text(self._fitted))[-1:]
         else:
-            self.cache.truncate(self.prompt_len + common)
-            new = ids[common:]
-        with torch.inference_mode():
-            self.last_logits = self.model(
-                torch.tensor([new], device=self.device), cache=self.cache, last_only=True
-            )[0, -1]
+            keep, new = self.prompt_len + common, ids[common:]
+        self.last_logits = self.backend.feed(keep, new)
         self.cached = list(ids)
 
-    def _allowed(self, heal: bytes) -> torch.Tensor:
+    def _allowed(self, heal: bytes) -> np.ndarray:
         """Mask of tokens consistent with still having to type `heal`, case-insensitively: `sel` may
         continue as the model spells it (SELECT); only the missing part is returned either way."""
         h = heal.lower()
-        return torch.tensor(
+        return np.array(
             [
                 p is not None and len(p) > 0 and (h.startswith(p) or p.startswith(h))
                 for p in self.piece_lower
@@ -492,7 +519,7 @@ class Completer:
         )  # the previous keystroke's own decoding, if it was one
         if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
             # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
-            return _distinct(spelled, n, self._relations(prefix))
+            return self._listed(prefix, suffix, spelled, n)
         in_string = string_start(prefix) is not None
         ids, heal = self._heal(prefix, in_string)
         max_new = IN_STRING_TOKENS if in_string else self.max_tokens
@@ -502,7 +529,7 @@ class Completer:
             [max_new + len(heal)]
             + [len(heal) + len(first.encode()) for _, first, _ in proposals if first]
         )
-        room = self.model.args.max_seq_len - self.prompt_len - longest - 1
+        room = self.backend.max_seq_len - self.prompt_len - longest - 1
         if len(ids) > room:
             ids = ids[len(ids) - max(room, 0) :]
         if proposals and proposals[0][1] is not None:
@@ -526,9 +553,9 @@ class Completer:
                 in_string or len(rest) >= n
             ):  # outside a literal, a short menu is worth a decoding
                 self._decoded = (prefix, suffix, rest)
-                return _distinct(rest + spelled, n, self._relations(prefix))
+                return self._listed(prefix, suffix, rest + spelled, n)
         self._feed(ids)
-        logits = self.last_logits.clone()
+        logits = self.last_logits.copy()
         kept_text = prefix.encode()[: len(prefix.encode()) - len(heal)].decode(
             "utf-8", errors="ignore"
         )
@@ -543,11 +570,11 @@ class Completer:
             logits[[i for i in self.stop_ids if i >= 0]] = float(
                 "-inf"
             )  # an empty suggestion helps no one
-        allowed = int(torch.isfinite(logits).sum())
+        allowed = int(np.isfinite(logits).sum())
         n_branch = min(IN_STRING_ROWS if in_string else n + 1, allowed)  # +1: a duplicate
         if n_branch == 0:
             return []
-        ranked = torch.sort(logits, descending=True, stable=True).indices[:allowed]
+        ranked = np.argsort(-logits, kind="stable")[:allowed]  # ties keep the token order
         # a suggestion stops before a name found nowhere (none is left when its first word is one)
         known = self._schema_words | known_words(prefix, suffix)
         lead = "'" if in_string else ident_tail(prefix)
@@ -568,13 +595,16 @@ class Completer:
                 if start < len(ranked)
                 else []
             )
+            if not in_string:  # `Order Items WHERE` -> `"Order Items" WHERE`, the schema's way
+                before = prefix[: len(prefix) - len(lead)]
+                rows = [requote(t, self._spelling, lead, before) for t in rows]
             texts += [
                 t[:at] if (at := invented_at(t, known, lead)) is not None else t for t in rows
             ]
-            if in_string or len(_distinct(texts + spelled, n, self._relations(prefix))) >= n:
+            if in_string or len(self._listed(prefix, suffix, texts + spelled, n)) >= n:
                 break
         self._decoded = (prefix, suffix, texts)
-        return _distinct(texts + spelled, n, self._relations(prefix))
+        return self._listed(prefix, suffix, texts + spelled, n)
 
     def _rerank(
         self, proposals: list[tuple[float, str | None, str]], prefix: str, heal: str, n: int
@@ -594,25 +624,23 @@ class Completer:
         names = [
             i
             for i, (_, first, _) in enumerate(spelled)
-            if (typed + first).strip().strip('"').lower() in self.ngram.schema.spelling
+            if self.ngram.schema.is_name(typed + first)
         ]
         if names:  # the names' share as one class, split among them by the n-gram
             p_names = sum(spelled[i][0] for i in names)
-            class_score = torch.logsumexp(
-                torch.tensor([model_lp[i] for i in names]), 0
-            ).item() + weight * math.log(p_names)
+            class_score = float(
+                np.logaddexp.reduce(np.array([model_lp[i] for i in names], np.float32))
+            ) + weight * math.log(p_names)
             for i in names:
                 score[i] = class_score + math.log(spelled[i][0] / p_names)
         scored = sorted(zip(spelled, score), key=lambda x: -x[1])
-        return _distinct(
-            [first + rest for (_, first, rest), _ in scored], n, self._relations(prefix)
-        )
+        return self._listed(prefix, "", [first + rest for (_, first, rest), _ in scored], n)
 
     def _log_probs(self, texts: list[str]) -> list[float]:
         """The model's log P(text, then a word boundary) after the cached statement, for each text:
         one pass over a token tree of the texts, so shared beginnings are computed once."""
-        first = torch.log_softmax(self.last_logits.float(), -1)
-        p_end_first = 1 - first.exp()[self.continues_word].sum()
+        first = log_softmax(self.last_logits)
+        p_end_first = 1 - np.exp(first)[self.continues_word].sum()
         seqs = [self.sp.encode(t) for t in texts]
         node_of, tokens, parents, paths = {}, [], [], []
         for x in seqs:  # node i: a text's token at some depth; its logits predict what follows it
@@ -627,25 +655,21 @@ class Completer:
                 path.append(parent)
             paths.append(path)
         if tokens:
-            rows = KVCache(self.model.args, 1, len(tokens), prefix=self.cache, device=self.device)
-            with torch.inference_mode():
-                logits = self.model(
-                    torch.tensor([tokens], device=self.device), cache=rows, tree=parents
-                )[0]
-            logp = torch.log_softmax(logits.float(), -1)
-            p_end = 1 - logp.exp()[:, self.continues_word].sum(-1)
+            logp = log_softmax(self.backend.score_tree(tokens, parents))
+            p_end = 1 - np.exp(logp)[:, self.continues_word].sum(-1)
+        floor = np.float32(1e-6)
         out = []
         for x, path in zip(seqs, paths):
             if not x:
-                out.append(float(torch.log(p_end_first.clamp(min=1e-6))))
+                out.append(float(np.log(max(p_end_first, floor))))
                 continue
             lp = first[x[0]] + sum(logp[path[j - 1], x[j]] for j in range(1, len(x)))
-            out.append(float(lp + torch.log(p_end[path[-1]].clamp(min=1e-6))))
+            out.append(float(lp + np.log(max(p_end[path[-1]], floor))))
         return out
 
     def _extend(
         self,
-        first: torch.Tensor,
+        first: np.ndarray,
         heal: bytes,
         suffix: str,
         context: str,
@@ -657,42 +681,41 @@ class Completer:
         B = len(first)
         # re-typing the healed text does not count against max_new
         steps = max_new + len(heal)
-        rows = KVCache(self.model.args, B, steps + 1, prefix=self.cache, device=self.device)
+        rows = self.backend.rows(B, steps + 1)
         out = [[int(t)] for t in first]
         remaining = [self._consume(heal, int(t)) for t in first]
         generated = [0 if r else 1 for r in remaining]  # tokens past the healed text
         done = [
             self._finished(o, r, in_string and g > 0) for o, r, g in zip(out, remaining, generated)
         ]
-        tokens = first[:, None].to(self.device)
-        with torch.inference_mode():
-            for _ in range(steps - 1):
-                if all(done):
-                    break
-                logits = self.model(tokens, cache=rows)[:, -1]
-                if self.lexicon:
-                    for b in range(B):
-                        if not done[b]:
-                            text = context + b"".join(
-                                self.piece_bytes[t] or b"" for t in out[b]
-                            ).decode("utf-8", "ignore")
-                            word, in_string = text_state(text[-64:])
-                            if not in_string:
-                                logits[b] += self.lexicon.bias(word)
-                nxt = logits.argmax(-1).tolist()
+        tokens = [int(t) for t in first]
+        for _ in range(steps - 1):
+            if all(done):
+                break
+            logits = rows.step(tokens)  # (B, V)
+            if self.lexicon:
                 for b in range(B):
-                    if remaining[b]:
-                        mask = self._allowed(remaining[b])
-                        nxt[b] = int(logits[b].masked_fill(~mask, float("-inf")).argmax())
                     if not done[b]:
-                        out[b].append(nxt[b])
-                        generated[b] += 0 if remaining[b] else 1
-                        remaining[b] = self._consume(remaining[b], nxt[b])
-                        done[b] = (
-                            self._finished(out[b], remaining[b], in_string and generated[b] > 0)
-                            or generated[b] >= max_new
-                        )
-                tokens = torch.tensor(nxt, device=self.device)[:, None]
+                        text = context + b"".join(
+                            self.piece_bytes[t] or b"" for t in out[b]
+                        ).decode("utf-8", "ignore")
+                        word, in_string = text_state(text[-64:])
+                        if not in_string:
+                            logits[b] += self.lexicon.bias(word)
+            nxt = logits.argmax(-1).tolist()
+            for b in range(B):
+                if remaining[b]:
+                    mask = self._allowed(remaining[b])
+                    nxt[b] = int(np.where(mask, logits[b], -np.inf).argmax())
+                if not done[b]:
+                    out[b].append(nxt[b])
+                    generated[b] += 0 if remaining[b] else 1
+                    remaining[b] = self._consume(remaining[b], nxt[b])
+                    done[b] = (
+                        self._finished(out[b], remaining[b], in_string and generated[b] > 0)
+                        or generated[b] >= max_new
+                    )
+            tokens = nxt
         heal_len = len(heal)
         texts = []
         for o in out:

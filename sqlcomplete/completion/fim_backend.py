@@ -2,12 +2,17 @@
 
 The prompt is fim/prompt.py's, built exactly as fim/csv_to_fim.py builds training prompts, from the
 schema, the statements before the cursor and the file around it. Nothing else is sent: in particular
-not the database's values (database.py), which the server merges into the answer locally.
+not the database's values (database.py), which completion/service.py merges into the answer
+locally. The backend keeps its own outage state: after a failure the caller's local model answers
+alone for retry_s, and the outage's start and end are logged once each.
 """
 
 import asyncio
 import os
 import re
+import sys
+import time
+from collections.abc import Callable
 
 FILE_LINES_BEFORE, FILE_LINES_AFTER, FILE_CHARS = (
     40,
@@ -42,7 +47,8 @@ def fim_context(schema: str, buf, line: int, start: tuple[int, int]) -> dict:
 
 
 class FimBackend:
-    """The client, the prompt template and tokenizer, and whether the backend is down."""
+    """The client, the prompt template and tokenizer, and whether the backend is down.
+    log(message, warning) hears when an outage starts and ends (default: stderr)."""
 
     def __init__(
         self,
@@ -53,10 +59,12 @@ class FimBackend:
         max_tokens: int = 64,
         timeout: float = 2.0,
         retry_s: float = 30.0,
+        log: Callable[[str, bool], None] | None = None,
     ):
         from openai import AsyncOpenAI
 
         from sqlcomplete.fim.bpe import BPETokenizer
+        from sqlcomplete.fim.hub import tokenizer_file
         from sqlcomplete.fim.prompt import load_template
 
         self.url, self.model = url, model
@@ -67,7 +75,9 @@ class FimBackend:
             max_retries=0,
         )
         self.template = load_template()
-        self.tokenizer = BPETokenizer.from_file(tokenizer) if tokenizer else None
+        # a tokenizer.json, a folder holding one, or a hub model id (ValueError names a missing one)
+        path = tokenizer_file(tokenizer, "--fim-tokenizer") if tokenizer else None
+        self.tokenizer = BPETokenizer.from_file(path) if path else None
         self.max_prompt_tokens = max_prompt_tokens if self.tokenizer else None
         self.max_tokens, self.timeout, self.retry_s = max_tokens, timeout, retry_s
         extra = {}
@@ -80,6 +90,11 @@ class FimBackend:
         self.extra_body = extra or None
         self.down_until = 0.0  # while down, the local model answers without trying
         self.failing = False
+        self.log = log or (lambda message, warning: print(message, file=sys.stderr))
+
+    def available(self) -> bool:
+        """Not in an outage: worth building a prompt for."""
+        return time.monotonic() >= self.down_until
 
     def prompt(self, context: dict, prefix: str, suffix: str) -> str:
         """fim/prompt.py's prompt, as fim/csv_to_fim.py writes it for this context, prefix and suffix."""
@@ -89,17 +104,37 @@ class FimBackend:
             context, prefix, suffix, self.template, self.tokenizer, self.max_prompt_tokens
         )
 
-    async def complete(self, prompt: str) -> list[str]:
-        r = await asyncio.wait_for(
-            self.client.completions.create(
-                model=self.model,
-                prompt=prompt,
-                max_tokens=self.max_tokens,
-                temperature=0.0,
-                n=1,
-                stop=FIM_STOP,
-                extra_body=self.extra_body,
-            ),
-            self.timeout + 0.5,
-        )
-        return [c.text for c in r.choices if c.text and c.text.strip()]
+    async def complete(self, prompt: str) -> list[str] | None:
+        """The model's suggestions; None when it fails (a timeout, an error): the caller's local
+        model answers, alone for retry_s, and the outage is logged once."""
+        try:
+            r = await asyncio.wait_for(
+                self.client.completions.create(
+                    model=self.model,
+                    prompt=prompt,
+                    max_tokens=self.max_tokens,
+                    temperature=0.0,
+                    n=1,
+                    stop=FIM_STOP,
+                    extra_body=self.extra_body,
+                ),
+                self.timeout + 0.5,
+            )
+            texts = [c.text for c in r.choices if c.text and c.text.strip()]
+        except Exception as e:  # any failure (CancelledError is not one): the local model answers
+            self.down_until = time.monotonic() + self.retry_s
+            if not self.failing:
+                self.failing = True
+                failed = f"FIM backend {self.url} failed ({self.failure(e)})"
+                self.log(f"{failed}: falling back to the local model", True)
+            return None
+        if self.failing:
+            self.failing = False
+            self.log(f"FIM backend {self.url} answers again", False)
+        return texts
+
+    def failure(self, e: Exception) -> str:
+        """A failure in a few words, for the editor's log."""
+        if isinstance(e, asyncio.TimeoutError) or type(e).__name__ == "APITimeoutError":
+            return f"no answer in {self.timeout:g} s"
+        return f"{type(e).__name__}: {str(e)[:200]}"

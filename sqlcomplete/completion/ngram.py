@@ -47,6 +47,7 @@ import numpy as np
 from sqlcomplete import MODELS_DIR
 from sqlcomplete.sql.lexicon import (
     KEYWORDS,
+    NAME,
     SHORT_ALIAS,
     SQL_VOCABULARY,
     TOKEN,
@@ -54,8 +55,9 @@ from sqlcomplete.sql.lexicon import (
     known_words,
     schema_words,
 )
+from sqlcomplete.sql.lexicon import quote as quote_name
 from sqlcomplete.sql.scan import string_start
-from sqlcomplete.sql.schema import column_types, parse_schema
+from sqlcomplete.sql.schema import bare_name, column_types, parse_schema, spelling_of
 
 DEFAULT_MODEL = os.path.join(MODELS_DIR, "ngram.safetensors")
 MAX_TOKENS = 8  # longest continuation after a proposed word, in tokens
@@ -67,7 +69,6 @@ STRING, NUMBER, QUOTED = "<S>", "<N>", "<Q>"
 ALIAS = "<A>"  # an alias in the class ranker's context keys
 WORDS = "<W> "  # the class ranker's statistics of names' last words: context keys start with this
 UNRENDERABLE = {STRING, NUMBER, QUOTED, EOS}
-PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")  # a name that needs no quotes
 TABLE_CONTEXT = {"from", "join", "into", "update", "table", "truncate", "only"}
 # a word after a table name is its alias unless it is one of these (web/ngram.js holds the same set)
 NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "nothing"} | {
@@ -78,7 +79,6 @@ NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "
 }
 # a column's type, coarsely: what the ranker learns which clause wants (ORDER BY a time, SUM a number)
 TYPE_KINDS = ("", "int", "number", "text", "time", "bool", "uuid", "other")
-COMPARISONS = {"=", "<", ">"}  # the scorer's tokens: `<=` is `<` then `=`
 
 
 def name_tail(name: str) -> str:
@@ -132,6 +132,12 @@ class Schema:
         self.table_set = set(self.tables)
         self.column_sets = {t: set(cols) for t, cols in self.columns.items()}
         self.tails = {low: name_tail(name) for low, name in self.spelling.items()}
+        # names that must be written quoted (in the schema's style) or qualified (inventory.stock)
+        self.quoted, self.qualified, namespace = spelling_of(text or "")
+        self.written = {w.lower() for w in self.qualified.values()}
+        self.namespaces = defaultdict(set)  # `inventory` -> its tables
+        for t, ns in namespace.items():
+            self.namespaces[ns].add(t)
         types, fkeys = column_types(text or "")
         self.types = {
             t.lower(): {c.lower(): type_kind(k) for c, k in cols.items()}
@@ -147,6 +153,20 @@ class Schema:
                 self.referenced[(rt, rc or self.columns[rt][0])].add(t)
                 self.table_links[t].add(rt)
                 self.table_links[rt].add(t)
+
+    def namespace_tables(self, state: "TypedStatement") -> set[str] | None:
+        """The tables of the namespace the statement ends with (`FROM inventory.`), else None."""
+        if state.norms[-1:] != ["."] or len(state.words) < 2:
+            return None
+        qualifier = state.words[-2]
+        if qualifier in state.aliases or qualifier in self.table_set:
+            return None
+        return self.namespaces.get(qualifier)
+
+    def is_name(self, text: str) -> bool:
+        """Whether `text` is a schema name as a suggestion writes it: bare, quoted or qualified."""
+        low = text.strip().lower()
+        return low.strip('"`[]') in self.spelling or low in self.written
 
     def linked(self, t: str, c: str, tables: list[str]) -> bool:
         """Whether column c of table t joins it to another of `tables`: a foreign key either way, or
@@ -209,7 +229,8 @@ class TypedStatement:
         return None
 
     def push(self, surface: str, norm: str, schema: Schema):
-        low = surface.lower().strip('"')
+        named = norm in (TABLE, COLUMN, QTABLE, QCOLUMN)  # written bare, quoted or qualified
+        low = (bare_name(surface) if named else surface.strip('"')).lower()
         dot = self.dot_table(schema)
         if norm in (TABLE, QTABLE):
             if low not in self.tables:
@@ -271,49 +292,129 @@ def insert_slot(
     return "value", table, columns[pos] if pos < len(columns) else None
 
 
-def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> dict[str, None]:
-    """The next symbols the statement allows: no column right after FROM, JOIN, INTO, UPDATE or
-    TRUNCATE; a full INSERT column list closes (no `,`, and `)` is offered); a value for a text,
-    time or UUID column is no number, one for a numeric column no string
-    (at a VALUES item, or after `column =`)."""
+# the grammar of a next word, coarsely: where a table must come, where a value of some type does,
+# and words that no DML statement has (web/ngram.js holds the same sets)
+TABLE_WORDS = {"from", "join", "into", "update", "truncate"}
+# a FROM inside these functions' parentheses names no table (EXTRACT(YEAR FROM created_at))
+FROM_FUNCTIONS = {"extract", "substring", "trim", "position", "overlay"}
+# besides the schema's tables and names typed before (a CTE): what may stand where a table must
+AT_TABLE = {TABLE, QTABLE, "(", "`", "[", "lateral", "only", "table", "generate_series", "unnest"}
+IN_COLUMN_LIST = {COLUMN, QCOLUMN, ",", ")"}  # INSERT INTO t (...: what the list holds
+DML = {"select", "insert", "update", "delete", "with", "upsert", "replace"}
+# type names: in a DML statement only in a cast (CAST(x AS int), x::int); DATE, TIME, TIMESTAMP and
+# INTERVAL also start a literal (DATE '2024-01-01') or are functions, so they are not here
+TYPE_NAMES = frozenset(
+    """int int2 int4 int8 integer bigint smallint tinyint serial bigserial decimal numeric float
+float4 float8 real double precision text varchar char string bool boolean timestamptz uuid jsonb
+json bytes bytea""".split()
+)
+CASTS = {"cast", "try_cast", "convert"}
+DDL_WORDS = frozenset(
+    "primary foreign references check index create alter drop add column family restrict"
+    " unique".split()
+)
+COMPARED = {"=", "<", ">", "!"}  # the scorer's tokens of =, <, >, <=, >=, <>, !=
+LITERALS = {STRING, NUMBER, "true", "false", "null", "-", ","}  # and numbers of 1-3 digits
+
+
+def is_literal(sym: str) -> bool:
+    return sym in LITERALS or "0" <= sym[:1] <= "9"
+
+# the literals a column's type rules out (TYPE_KINDS): no number or boolean for text, time or a
+# UUID, no string or boolean for a number, no string for a boolean
+WRONG_LITERALS = {
+    "text": {"number", "true", "false", "-"},
+    "time": {"number", "true", "false", "-"},
+    "uuid": {"number", "true", "false", "-"},
+    "int": {STRING, "true", "false"},
+    "number": {STRING, "true", "false"},
+    "bool": {STRING},
+}
+
+
+def paren_owner(norms: list[str]) -> str | None:
+    """The symbol before the innermost `(` still open (BOS when it opens the statement), or None."""
+    depth = 0
+    for i in range(len(norms) - 1, -1, -1):
+        if norms[i] == ")":
+            depth += 1
+        elif norms[i] == "(":
+            if depth == 0:
+                return norms[i - 1] if i else BOS
+            depth -= 1
+    return None
+
+
+def at_table(state: TypedStatement) -> bool:
+    """Whether a table must come next: after FROM, JOIN, INTO, UPDATE or TRUNCATE, but not in `IS
+    DISTINCT FROM` or inside EXTRACT(... FROM ...) and the like."""
+    norms = state.norms
+    return (
+        bool(norms)
+        and norms[-1] in TABLE_WORDS
+        and norms[-2:-1] != ["distinct"]
+        and paren_owner(norms) not in FROM_FUNCTIONS
+    )
+
+
+def value_column(state: TypedStatement, schema: Schema) -> tuple[str, str] | None:
+    """(table, column) whose value comes next: after `column <op>`, in `column IN (...`, after
+    `column BETWEEN` (and its AND), at a VALUES item of an INSERT; else None."""
+    norms = state.norms
     slot = insert_slot(state, schema)
-    prev = state.norms[-1] if state.norms else BOS
-    if (
-        prev in ("from", "join", "into", "update", "truncate")
-        and state.norms.count("(") == state.norms.count(")")
-        and state.norms[-2:-1] != ["distinct"]
-    ):  # a table comes here (`EXTRACT(YEAR FROM col)` is in parentheses)
-        # a table comes here: no column, no number (`3d_models` was split into `3` + `d_models` in training),
-        # no short alias the statement has not typed
-        return {
-            s: None
-            for s in syms
-            if s not in (COLUMN, QCOLUMN, NUMBER)
-            and not "0" <= s[:1] <= "9"
-            and not (SHORT_ALIAS.fullmatch(s) and s not in state.words)
-        }
-    if slot and slot[0] == "list":
-        full = slot[1] in schema.table_set and set(schema.columns[slot[1]]) <= set(slot[2])
-        if full and prev in (COLUMN, QCOLUMN):
-            return {s: None for s in syms if s != ","} | {")": None}
-        return syms
-    if slot and slot[2]:
-        kind = schema.types.get(slot[1], {}).get(slot[2], 0)
-    elif (
-        prev in COMPARISONS
-        and len(state.norms) > 1
-        and state.norms[-2] in (COLUMN, QCOLUMN)
-        and state.last_col
-    ):
-        t, j = state.last_col
-        kind = schema.types.get(t, {}).get(schema.columns[t][j], 0)
+    if slot:
+        return (slot[1], slot[2]) if slot[0] == "value" and slot[2] else None
+    j = len(norms) - 1
+    if j >= 0 and norms[j] in COMPARED:
+        while j > 0 and norms[j] in COMPARED:
+            j -= 1
+    elif j >= 0 and norms[j] in ("(", ","):  # an IN list of literals so far
+        while j > 0 and norms[j] != "(" and is_literal(norms[j]):
+            j -= 1
+        if norms[j] != "(" or j < 2 or norms[j - 1] != "in":
+            return None
+        j -= 3 if norms[j - 2] == "not" else 2
+    elif j >= 1 and norms[j] == "between":
+        j -= 2 if j >= 2 and norms[j - 1] == "not" else 1
+    elif j >= 3 and norms[j] == "and" and norms[j - 2] == "between" and is_literal(norms[j - 1]):
+        j -= 3 + (norms[j - 3] == "not")
     else:
+        return None
+    if j < 0 or norms[j] not in (COLUMN, QCOLUMN) or not state.last_col:
+        return None
+    t, c = state.last_col
+    return t, schema.columns[t][c]
+
+
+def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> dict[str, None]:
+    """The next symbols the statement allows: where a table must come, a table of the schema, a
+    name typed before (a CTE) or `(`; a full INSERT column list closes (no `,`, and `)` is offered);
+    a value gets a literal of its column's type (no number or TRUE for text, time or a UUID, no
+    string or TRUE for a number, no string for a boolean); no type name outside a cast and no word
+    of DDL (PRIMARY, CHECK, ...) in a DML statement."""
+    prev = state.norms[-1] if state.norms else BOS
+    if at_table(state):
+        typed = {w for w in state.words if w not in schema.column_set and w not in KEYWORDS}
+        return {s: None for s in syms if s in AT_TABLE or s in typed}
+    slot = insert_slot(state, schema)
+    if slot and slot[0] == "list" and slot[1] in schema.table_set:  # the table's columns, `,`, `)`
+        full = set(schema.columns[slot[1]]) <= set(slot[2])
+        if full and prev in (COLUMN, QCOLUMN):
+            return {s: None for s in syms if s != "," and s in IN_COLUMN_LIST} | {")": None}
+        return {s: None for s in syms if s in IN_COLUMN_LIST}
+    if state.kind in DML:
+        cast = prev == ":" or paren_owner(state.norms) in CASTS
+        syms = {s: None for s in syms if s not in DDL_WORDS and (cast or s not in TYPE_NAMES)}
+    column = value_column(state, schema)
+    kind = TYPE_KINDS[schema.types.get(column[0], {}).get(column[1], 0)] if column else ""
+    wrong = WRONG_LITERALS.get(kind)
+    if not wrong:
         return syms
-    if TYPE_KINDS[kind] in ("text", "time", "uuid"):
-        return {s: None for s in syms if not (s == NUMBER or s[0] in "0123456789")}
-    if TYPE_KINDS[kind] in ("int", "number"):
-        return {s: None for s in syms if s != STRING}
-    return syms
+    return {
+        s: None
+        for s in syms
+        if s not in wrong and not ("number" in wrong and (s == NUMBER or "0" <= s[:1] <= "9"))
+    }
 
 
 def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
@@ -819,10 +920,11 @@ class NgramCompleter:
         )
 
     def ranked(
-        self, state: TypedStatement, ctx: list[str], partial: str = ""
+        self, state: TypedStatement, ctx: list[str], partial: str = "", opener: str = ""
     ) -> list[tuple[float, str, str]]:
         """(probability, symbol, surface) of the next token, best first; with `partial`, only those
-        that continue it."""
+        that continue it; after `opener` (a quote typed before `partial`: " ` [) only names, quoted
+        in its style."""
         syms = self.candidates(ctx)
         low = partial.lower()
         if partial:
@@ -830,8 +932,10 @@ class NgramCompleter:
                 w for w in self.by_start.get(low[:2], ())[:300] if w.startswith(low)
             )
             syms |= dict.fromkeys((TABLE, COLUMN))
-        else:
-            syms = constrain(state, self.schema, syms)
+        syms = constrain(state, self.schema, syms)  # a partly typed word's completion too
+        in_namespace = self.schema.namespace_tables(state)
+        if in_namespace is not None:  # `inventory.`: one of its tables
+            syms = {TABLE: None}
         p = self.prob(ctx, syms)
         out, names_of = [], {}
         for sym, ps in p.items():
@@ -840,10 +944,22 @@ class NgramCompleter:
                 if partial and sym[0] == '"':
                     continue
                 if base not in names_of:
-                    names_of[base] = self.class_names(base, state)
+                    names_of[base] = [
+                        (name, pn)
+                        for name, pn in self.class_names(base, state)
+                        if in_namespace is None or name in in_namespace
+                    ]
+                after_dot = state.norms[-1:] == ["."]
                 for name, pn in names_of[base]:
-                    if not partial or name.startswith(low):
-                        out.append((ps * pn, sym, self._render(sym, name)))
+                    surface = (
+                        quote_name(self.schema.spelling[name], opener)
+                        if opener
+                        else self._render(sym, name, after_dot)
+                    )  # a name that must be quoted or qualified continues only what starts so
+                    if not partial or surface.lower().startswith(opener + low):
+                        out.append((ps * pn, sym, surface))
+            elif opener:
+                continue  # inside a quote only a name can follow
             elif sym in UNRENDERABLE or sym == BOS:
                 if not partial:
                     out.append((ps, sym, ""))
@@ -867,11 +983,14 @@ class NgramCompleter:
             and low + "." not in self._schema_text.lower()
         )
 
-    def _render(self, sym: str, name: str) -> str:
-        """A schema name as the schema spells it; quoted only where it must be, so that `author` and
-        `"author"` are one suggestion."""
-        spelled = self.schema.spelling[name]
-        return f'"{spelled}"' if sym[0] == '"' and not PLAIN_NAME.fullmatch(spelled) else spelled
+    def _render(self, sym: str, name: str, after_dot: bool = False) -> str:
+        """A schema name as the schema spells it; quoted only where it must be (`"Order Items"`,
+        in the schema's own quotes), so that `author` and `"author"` are one suggestion; a table
+        outside the default namespace qualified (`inventory.stock`) unless a qualifier precedes."""
+        written = self.schema.quoted.get(name, self.schema.spelling[name])
+        if sym in (TABLE, QTABLE) and not after_dot:
+            written = self.schema.qualified.get(name, written)
+        return written
 
     def _whitespace(self, prev: str, sym: str) -> str:
         return self.ws_pair.get(f"{prev} {sym}", self.ws_next.get(sym, " "))
@@ -898,6 +1017,10 @@ class NgramCompleter:
         partial = ""
         if toks and re.search(r"[A-Za-z0-9_]\Z", prefix) and toks[-1][1][0] not in "'\"":
             partial = toks.pop()[1]
+        opener = ""  # `FROM "Ord`, `[Ord`: a quoted name is being typed
+        if partial and toks and toks[-1][1] in ('"', "`", "["):
+            if prefix[: len(prefix) - len(partial)].endswith(toks[-1][1]):  # right before it
+                opener = toks.pop()[1]
         state, prev = TypedStatement(), BOS
         for _, word in toks:
             norm = self.schema.normalize(word, prev)
@@ -908,7 +1031,7 @@ class NgramCompleter:
         ctx = [BOS] * (self.order - 1) + state.norms
         known = self.schema_words | known_words(prefix, suffix)  # and SQL's words (is_known)
         out, seen = [], set()
-        for p, sym, surface in self.ranked(state, ctx, partial):
+        for p, sym, surface in self.ranked(state, ctx, partial, opener):
             if sym == BOS:
                 continue
             if sym in UNRENDERABLE:
@@ -918,13 +1041,13 @@ class NgramCompleter:
                 continue
             if (
                 sym not in (TABLE, COLUMN, QTABLE, QCOLUMN)
-                and PLAIN_NAME.fullmatch(surface)
+                and NAME.fullmatch(surface)
                 and not is_known(surface, known)
             ):
                 continue  # a name found nowhere (a table of another schema, an alias not defined)
             surface = self._style(sym, surface, lower)
             if partial:
-                text = surface[len(partial) :]
+                text = surface[len(opener) + len(partial) :]
             else:
                 space = "" if typed_space or not toks else self._whitespace(prev, sym)
                 text = space + surface
@@ -949,14 +1072,17 @@ class NgramCompleter:
         lower: bool,
         known: set[str],
     ) -> str:
-        """Greedy continuation after a chosen first token, up to max_tokens, to the end of the statement;
-        it stops before a name found nowhere (one right after AS is an alias it defines)."""
+        """Greedy continuation after a chosen first token, up to max_tokens, to the end of the
+        statement; it stops before a name found nowhere (one right after AS is an alias it defines),
+        and it is cut back to its last clean point: never inside a parenthesis it opened itself
+        (right after the `(` is fine: the user fills it in)."""
         if sym == ";":
             return ""
         state = _copy_state(state)
         state.push(surface, sym, self.schema)
         ctx = ctx + [sym]
         text, prev = "", sym
+        depth, clean = int(sym == "("), 0  # parentheses this suggestion opened; where it may end
         for _ in range(self.max_tokens - 1):
             p = self.prob(ctx, constrain(state, self.schema, self.candidates(ctx)))
             if not p:  # the statement allows none of the n-gram's next symbols
@@ -968,20 +1094,23 @@ class NgramCompleter:
                 names = self.class_names({QTABLE: TABLE, QCOLUMN: COLUMN}.get(nsym, nsym), state)
                 if not names or p[nsym] * names[0][1] < self.min_prob:
                     break
-                nsurface = self._render(nsym, names[0][0])
+                nsurface = self._render(nsym, names[0][0], prev == ".")
             else:
                 nsurface = self._style(nsym, self.spelling.get(nsym, nsym), lower)
-                if PLAIN_NAME.fullmatch(nsurface) and not is_known(nsurface, known):
+                if NAME.fullmatch(nsurface) and not is_known(nsurface, known):
                     if prev != "as":
                         break
                     known = known | {nsurface.lower()}
             text += self._whitespace(prev, nsym) + nsurface
+            depth = depth + 1 if nsym == "(" else max(depth - (nsym == ")"), 0)
+            if depth == 0 or depth == 1 and nsym == "(":
+                clean = len(text)
             if nsym == ";":
                 break
             state.push(nsurface, nsym, self.schema)
             ctx.append(nsym)
             prev = nsym
-        return text
+        return text[:clean]
 
     def _lowercase_style(self, toks) -> bool:
         """Whether the user types keywords in lower case (the last keyword typed decides)."""

@@ -9,14 +9,17 @@ SQLite is read with the standard library; the others need `pip install .[db]`.
 
 - The schema comes from SQLAlchemy's inspector (tables, views, columns and types, primary, unique
   and foreign keys), in the namespaces of --db-schema, else PostgreSQL's search_path, else the
-  connection's default. It is rendered in the hand-written layout most of the training data has
+  connection's default; a --db-schema the database lacks is an error on every backend (SQLite's
+  namespaces are its attached databases: main, temp). It is rendered in the hand-written layout most of the training data has
   (4-space indent, an inline PRIMARY KEY, table-level composite keys and FOREIGN KEY lines),
   referenced tables first; tables outside the default namespaces are qualified (`sales.orders`).
   A view is rendered as a table of its columns: the models read only CREATE TABLE.
 - Access is read-only (a read-only transaction on PostgreSQL/CockroachDB and MySQL, DuckDB's and
   SQLite's read-only modes), with a connect timeout and a per-query timeout.
 - The password comes from the URL, else $PGPASSWORD (PostgreSQL, CockroachDB) or $MYSQL_PWD, else
-  ~/.pgpass ($PGPASSFILE). It never appears in an error message.
+  ~/.pgpass ($PGPASSFILE). It never appears in a message or an exception, nor does any piece of
+  it a driver may print, nor a ?password= (or ?sslpassword=, ?api_key=) parameter: redact() and
+  scrub(), which datagen's --llm-url uses too. A raw '@' in a password is read as part of it.
 - Values (opt-in: they read data): a text column's most common values, from PostgreSQL's
   pg_stats.most_common_vals (no table scan) or an enum's labels, else a GROUP BY over a bounded
   sample (TABLESAMPLE SYSTEM on PostgreSQL), timed out by the query timeout; cached per column.
@@ -34,7 +37,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlcomplete.sql.lexicon import WRITTEN_NAME, unquote
+from sqlcomplete.sql.lexicon import RESERVED, WRITTEN_NAME, unquote
 from sqlcomplete.sql.scan import string_start
 
 TEXT_TYPE = re.compile(
@@ -42,13 +45,6 @@ TEXT_TYPE = re.compile(
 )  # values shown in quotes
 _NOT_TEXT = re.compile(r"json|uuid|\[\]", re.I)  # quoted, but no common values worth offering
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = set(
-    """all and any as asc between by case check collate column constraint create cross current_date
-current_time current_timestamp default delete desc distinct drop else end except exists false for foreign from full
-group having in index inner insert intersect into is join key left like limit natural not null offset on or order
-outer primary references right select set table then to true union unique update user using values when where with
-""".split()
-)
 MAX_VALUE_CHARS = 80  # longer values are prose, not something to pick from a menu
 MULTI_REFLECTION = {
     "postgresql",
@@ -124,19 +120,89 @@ def sqlite_path(url: str) -> str:
     if url.startswith("sqlite:"):
         rest = urllib.parse.unquote(url[len("sqlite:") :]).split("?", 1)[0]
         if not rest.startswith("//"):
-            raise ValueError(f"--db {url}: write sqlite:///relative.db or sqlite:////absolute.db")
+            raise ValueError(
+                f"--db {redact(url)}: write sqlite:///relative.db or sqlite:////absolute.db"
+            )
         return rest[3:] or ":memory:"
     return url
 
 
+# scheme://user:password@host: the userinfo runs to the last '@' before any ? or #, so that a
+# password with a raw '@' (u:SEC@RET@host) is read whole, as Python's urlsplit reads it
+_USERINFO = re.compile(r"\A([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@][^?#]*)@")
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|api_?key", re.I)  # ?password=, ?sslpassword=
+_URL_DELIMITERS = re.compile(r"[@:/?#&=\s]+")
+MIN_SECRET_PIECE = 3  # shorter pieces of a password are left: they would blank half a message
+
+
+def _password_span(url: str) -> tuple[int, int] | None:
+    """Where the password of the URL's userinfo is, else None."""
+    m = _USERINFO.match(url)
+    if m is None or ":" not in m.group(2):
+        return None
+    start = m.start(2) + m.group(2).index(":") + 1
+    return start, m.end(2)
+
+
+def _secret_params(url: str) -> list[tuple[int, int]]:
+    """Where the values of the URL's password-like query parameters are."""
+    q = url.find("?")
+    if q < 0:
+        return []
+    spans, pos = [], q + 1
+    end = url.find("#", pos) if "#" in url[pos:] else len(url)
+    for pair in url[pos:end].split("&"):
+        key, eq, value = pair.partition("=")
+        if eq and value and _SECRET_PARAM.search(key):
+            spans.append((pos + len(key) + 1, pos + len(pair)))
+        pos += len(pair) + 1
+    return spans
+
+
 def redact(url: str) -> str:
-    """The URL with its password replaced by ***."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
+    """The URL with its password and the values of password-like query parameters (?password=,
+    ?sslpassword=, ?api_key=) replaced by ***: the one redaction of URLs (--db, datagen's
+    --llm-url)."""
+    spans = sorted(filter(None, [_password_span(url), *_secret_params(url)]), reverse=True)
+    for start, end in spans:
+        url = url[:start] + "***" + url[end:]
+    return url
+
+
+def url_secrets(url: str) -> list[str]:
+    """Every secret a URL holds (redact's), for scrub()."""
+    return secret_pieces(
+        [url[s:e] for s, e in filter(None, [_password_span(url)])]
+        + [url[s:e] for s, e in _secret_params(url)]
+    )
+
+
+def secret_pieces(secrets: list[str | None]) -> list[str]:
+    """Secrets as a driver may print them, longest first: as written, percent-decoded and encoded,
+    and each piece between URL delimiters (`u:SEC@RETPW@host` gets read by some parsers as
+    password `SEC` at host `RETPW@host`, and the error names that host)."""
+    out = set()
+    for secret in filter(None, secrets):
+        for form in {secret, urllib.parse.unquote(secret), urllib.parse.quote(secret, safe="")}:
+            out.add(form)
+            out |= {p for p in _URL_DELIMITERS.split(form) if len(p) >= MIN_SECRET_PIECE}
+    return sorted(out, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """The text with each of the secrets (secret_pieces' list) replaced by ***."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL with a raw '@' in its userinfo percent-encoded: SQLAlchemy and libpq end the password
+    at its first '@' (password `SEC`, host `RETPW@127.0.0.1`); urlsplit, and this, at the last."""
+    m = _USERINFO.match(url)
+    if m is None or "@" not in m.group(2):
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    return m.group(1) + m.group(2).replace("@", "%40") + url[m.end(2) :]
 
 
 def pgpass_password(
@@ -193,13 +259,12 @@ def _login_name() -> str:
         return os.environ.get("USER", "")
 
 
-def one_line(e: BaseException, secret: str | None = None) -> str:
-    """An exception as one line, with the password (if any) taken out."""
+def one_line(e: BaseException, secrets: list[str] | str | None = None) -> str:
+    """An exception as one line, with the secrets (a password, or secret_pieces' list) taken out."""
     text = " ".join(str(getattr(e, "orig", None) or e).split()) or type(e).__name__
     text = re.sub(r"\(Background on this error at: [^)]*\)", "", text).strip()
-    if secret:
-        text = text.replace(secret, "***")
-    return text[:300]
+    pieces = secret_pieces([secrets]) if isinstance(secrets, str) else secrets or []
+    return scrub(text, pieces)[:300]  # scrubbed first: a cut could leave half a secret
 
 
 # ---------------------------------------------------------------- rendering
@@ -209,7 +274,7 @@ def quote(name: str, preparer=None) -> str:
     """A name as the database needs it written: bare when it can be, else quoted."""
     if preparer is not None:
         return preparer.quote(name)
-    if _PLAIN_NAME.match(name) and name.lower() not in _RESERVED:
+    if _PLAIN_NAME.match(name) and name.lower() not in RESERVED:
         return name
     return '"' + name.replace('"', '""') + '"'
 
@@ -301,7 +366,7 @@ class Database:
         self.opts = opts
         self.url = opts.url
         self.shown_url = redact(opts.url)
-        self.secret: str | None = None
+        self.secrets = url_secrets(opts.url)  # what no message may show (scrub)
         self.tables: list[Table] = []
         self.ddl: list[str] = []
         self.read_at = 0.0  # monotonic time of the last successful read
@@ -327,15 +392,15 @@ class Database:
                 "pip install 'sqlcomplete[db]'"
             ) from None
         try:
-            url = sa.engine.make_url(self.url)
-        except sa.exc.ArgumentError as e:
+            url = sa.engine.make_url(sqlalchemy_url(self.url))
+        except (sa.exc.ArgumentError, ValueError) as e:  # ValueError: a port that is no number
             raise DatabaseError(
-                f"--db {self.shown_url}: not a database URL ({one_line(e)})"
+                f"--db {self.shown_url}: not a database URL ({one_line(e, self.secrets)})"
             ) from None
         if "+" not in url.drivername and url.drivername in DRIVERS:
             url = url.set(drivername=DRIVERS[url.drivername])
-        url = with_password(url)
-        self.secret = url.password
+        url = with_password(url)  # from $PGPASSWORD or ~/.pgpass: a secret too
+        self.secrets = secret_pieces([*self.secrets, url.password])
         backend = url.get_backend_name()
         self.backend = backend
         timeout_ms = int(self.opts.query_timeout * 1000)
@@ -368,11 +433,11 @@ class Database:
             )
         except (ImportError, ModuleNotFoundError) as e:
             raise DatabaseError(
-                f"--db {self.shown_url}: the driver is not installed ({one_line(e)}): "
+                f"--db {self.shown_url}: the driver is not installed ({one_line(e, self.secrets)}): "
                 "pip install 'sqlcomplete[db]'"
             ) from None
         except sa.exc.SQLAlchemyError as e:
-            raise DatabaseError(f"--db {self.shown_url}: {one_line(e, self.secret)}") from None
+            raise DatabaseError(f"--db {self.shown_url}: {one_line(e, self.secrets)}") from None
         self._preparer = engine.dialect.identifier_preparer
         return engine
 
@@ -403,7 +468,7 @@ class Database:
                 raise
             except Exception as e:  # noqa: BLE001 - any driver error: one line, the old schema stays
                 raise DatabaseError(
-                    f"database {self.shown_url}: {one_line(e, self.secret)}"
+                    f"database {self.shown_url}: {one_line(e, self.secrets)}"
                 ) from None
         tables = dependency_order(tables)
         ddl = [render_table(t, self._preparer) for t in tables]
@@ -414,63 +479,86 @@ class Database:
             self._values.clear()  # columns may have gone or changed type
         return changed
 
+    def _missing_namespaces(self, wanted: list[str], have: list[str], fold: bool = False) -> None:
+        """Raise DatabaseError naming the --db-schema namespaces that the database does not have."""
+        known = {h.lower() for h in have} if fold else set(have)
+        missing = [w for w in wanted if (w.lower() if fold else w) not in known]
+        if missing:
+            listed = ", ".join(sorted(have)[:12]) + (", ..." if len(have) > 12 else "")
+            raise DatabaseError(
+                f"database {self.shown_url}: --db-schema {', '.join(missing)}: no such namespace "
+                f"(it has: {listed})"
+            )
+
     def _read_sqlite(self) -> list[Table]:
         con = self._connect_sqlite()
         timer = self._watchdog(con.interrupt)
         try:
-            rows = con.execute(
-                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
-                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"
-            ).fetchall()
-            tables = []
-            for name, kind in rows:
-                qn = quote(name)
-                cols = con.execute(
-                    f"PRAGMA table_info({qn})"
-                ).fetchall()  # cid, name, type, notnull, dflt, pk
-                columns = [
-                    Column(c[1], c[2] or "TEXT", nullable=not c[3], default=c[4]) for c in cols
-                ]
-                pk = [c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5])]
-                fks: dict[int, tuple[list, str, list]] = {}
-                for fk in con.execute(
-                    f"PRAGMA foreign_key_list({qn})"
-                ).fetchall():  # id, seq, table, from, to
-                    entry = fks.setdefault(fk[0], ([], quote(fk[2]), []))
-                    entry[0].append(fk[3])
-                    entry[2].append(fk[4] or (pk[0] if pk else fk[3]))
-                unique = []
-                for idx in con.execute(
-                    f"PRAGMA index_list({qn})"
-                ).fetchall():  # seq, name, unique, origin, partial
-                    if idx[2] and idx[3] == "u":
-                        unique.append(
-                            [
-                                r[2]
-                                for r in con.execute(
-                                    f"PRAGMA index_info({quote(idx[1])})"
-                                ).fetchall()
-                            ]
-                        )
-                fk_list = list(fks.values())
-                tables.append(
-                    Table(
-                        name,
-                        None,
-                        columns,
-                        pk,
-                        unique,
-                        fk_list,
-                        view=kind == "view",
-                        parents=[(None, unquote(fk[1])) for fk in fk_list],
-                    )
-                )
-            return tables
+            # SQLite's namespaces are its attached databases: main, temp, and what ATTACH added
+            have = [row[1] for row in con.execute("PRAGMA database_list").fetchall()]
+            wanted = list(self.opts.schemas) or ["main"]
+            self._missing_namespaces(wanted, have, fold=True)
+            return [
+                t
+                for ns in dict.fromkeys(w.lower() for w in wanted)
+                for t in self._read_sqlite_ns(con, ns)
+            ]
         except sqlite3.Error as e:
             raise DatabaseError(f"database {self.path}: {one_line(e)}") from None
         finally:
             timer.cancel()
             con.close()
+
+    def _read_sqlite_ns(self, con: sqlite3.Connection, ns: str) -> list[Table]:
+        """One attached database's tables and views (main's written unqualified)."""
+        namespace, q_ns = (None if ns == "main" else ns), quote(ns)
+        rows = con.execute(
+            f"SELECT name, type FROM {q_ns}.sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid"
+        ).fetchall()
+        tables = []
+        for name, kind in rows:
+            qn = quote(name)
+            cols = con.execute(
+                f"PRAGMA {q_ns}.table_info({qn})"
+            ).fetchall()  # cid, name, type, notnull, dflt, pk
+            columns = [Column(c[1], c[2] or "TEXT", nullable=not c[3], default=c[4]) for c in cols]
+            pk = [c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5])]
+            fks: dict[int, tuple[list, str, list]] = {}
+            for fk in con.execute(
+                f"PRAGMA {q_ns}.foreign_key_list({qn})"
+            ).fetchall():  # id, seq, table, from, to
+                entry = fks.setdefault(fk[0], ([], quote(fk[2]), []))
+                entry[0].append(fk[3])
+                entry[2].append(fk[4] or (pk[0] if pk else fk[3]))
+            unique = []
+            for idx in con.execute(
+                f"PRAGMA {q_ns}.index_list({qn})"
+            ).fetchall():  # seq, name, unique, origin, partial
+                if idx[2] and idx[3] == "u":
+                    unique.append(
+                        [
+                            r[2]
+                            for r in con.execute(
+                                f"PRAGMA {q_ns}.index_info({quote(idx[1])})"
+                            ).fetchall()
+                        ]
+                    )
+            fk_list = list(fks.values())
+            tables.append(
+                Table(
+                    name,
+                    namespace,
+                    columns,
+                    pk,
+                    unique,
+                    fk_list,
+                    view=kind == "view",
+                    qualify=namespace is not None,
+                    parents=[(namespace, unquote(fk[1])) for fk in fk_list],
+                )
+            )
+        return tables
 
     def _namespaces(self, conn, insp) -> tuple[list[str | None], set]:
         """The namespaces to read and those whose tables are written unqualified."""
@@ -479,6 +567,7 @@ class Database:
         default = insp.default_schema_name
         if self.opts.schemas:
             wanted = list(self.opts.schemas)
+            self._missing_namespaces(wanted, insp.get_schema_names())
         elif self.backend == "postgresql":
             wanted = list(conn.execute(sa.text("SELECT unnest(current_schemas(false))")).scalars())
         else:
@@ -513,7 +602,7 @@ class Database:
                         timer.cancel()
                     conn.rollback()
         except sa.exc.SQLAlchemyError as e:
-            raise DatabaseError(f"database {self.shown_url}: {one_line(e, self.secret)}") from None
+            raise DatabaseError(f"database {self.shown_url}: {one_line(e, self.secrets)}") from None
         return tables
 
     def _read_duckdb(self, conn) -> list[Table]:
@@ -522,6 +611,8 @@ class Database:
 
         default = conn.execute(sa.text("SELECT current_schema()")).scalar()
         wanted = list(self.opts.schemas) or [default]
+        have = conn.execute(sa.text("SELECT DISTINCT schema_name FROM duckdb_schemas()")).scalars()
+        self._missing_namespaces(wanted, list(have))
         rows = conn.execute(
             sa.text(
                 "SELECT schema_name, table_name, false FROM duckdb_tables() WHERE NOT internal "
@@ -878,28 +969,6 @@ def merge(values: list[str], suggestions: list[str], n: int) -> list[str]:
     out = list(dict.fromkeys(values))
     out += [s for s in suggestions if s not in out]
     return out[:n]
-
-
-class LiveCompleter:
-    """A completer (sample.Completer) over a live database, for sample.py and tui.py: the database's
-    schema where neither --schema nor a request gives one, and with values=True a column's common
-    values first where the cursor is at its value (as lsp.py merges them)."""
-
-    def __init__(self, completer, db: Database, values: bool):
-        self.completer, self.db, self.values = completer, db, values
-
-    def schema(self) -> str:
-        return "\n\n".join(self.db.ddl)
-
-    def set_schema(self, schema: str) -> None:
-        self.completer.set_schema(schema or self.schema())
-
-    def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
-        out = self.completer.complete(prefix, suffix, n)
-        return merge(value_completions(self.db, prefix, suffix, n), out, n) if self.values else out
-
-    def __getattr__(self, name):
-        return getattr(self.completer, name)
 
 
 # ---------------------------------------------------------------- command line

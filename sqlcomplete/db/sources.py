@@ -8,6 +8,7 @@ polled); the tables of --db (database.py: SQLite is re-read when its file change
 and the last schema read from it is kept.
 """
 
+import codecs
 import fnmatch
 import os
 import threading
@@ -18,16 +19,43 @@ from sqlcomplete.sql.schema import parse_schema, split_tables
 
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "dist", "build"}
 MAX_WORKSPACE_FILES = 1000
+# one search of the workspace visits at most this many folders, for at most this long: an editor
+# opened on a huge tree costs a bounded moment, not a core
+MAX_WALK_FOLDERS = 2000
+MAX_WALK_SECONDS = 2.0
+WALK_SHARE = 0.05  # polling searches again no sooner than its last search's time / WALK_SHARE
 MAX_FILE_BYTES = 1 << 20
 
 
+def decode_text(data: bytes, strict: bool = True) -> str:
+    """A schema file's text: UTF-8 (its BOM dropped), or UTF-16, as SSMS saves "Unicode" files (with
+    a BOM, or without one: then every other byte of ASCII text is a NUL). strict: text that is
+    neither raises UnicodeDecodeError; else bad bytes become U+FFFD."""
+    errors = "strict" if strict else "replace"
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors)  # the codec reads the BOM and drops it
+    head = data[:4096]
+    if len(head) >= 4 and 3 * head.count(0) >= len(head):
+        little = head[1::2].count(0) > head[0::2].count(0)
+        return data.decode("utf-16-le" if little else "utf-16-be", errors)
+    return data.decode("utf-8", errors)
+
+
 def read_ddl(path: str, strict: bool = True) -> list[str]:
-    """CREATE TABLE statements of a file; strict: a file that is not UTF-8 raises UnicodeDecodeError."""
+    """CREATE TABLE statements of a file; strict: a file that is not UTF-8 or UTF-16 raises
+    UnicodeDecodeError."""
     with open(path, "rb") as f:
         data = f.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise ValueError(f"larger than {MAX_FILE_BYTES >> 20} MB")
-    return split_tables(data.decode("utf-8", "strict" if strict else "replace"))
+    return split_tables(decode_text(data, strict))
+
+
+def has_tables(ddl: list[str]) -> bool:
+    """Whether any of these DDL texts declares a table with columns."""
+    return any(parse_schema(part) for part in ddl)
 
 
 def merge_schema(parts: list[str]) -> str:
@@ -51,11 +79,29 @@ def glob_match(rel: str, pattern: str) -> bool:
     )
 
 
-def workspace_files(roots: list[str], pattern: str) -> list[str]:
-    """Files under the roots matching the glob (hidden and vendored folders skipped), sorted, at most 1000."""
-    out = []
+def not_a_project(root: str) -> bool:
+    """The file system's root or the home folder: an editor opened there sees unrelated projects."""
+    real = os.path.realpath(root)
+    return real in (os.path.realpath(os.sep), os.path.realpath(os.path.expanduser("~")))
+
+
+def workspace_files(
+    roots: list[str],
+    pattern: str,
+    max_folders: int = MAX_WALK_FOLDERS,
+    max_seconds: float = MAX_WALK_SECONDS,
+) -> tuple[list[str], str | None]:
+    """Files under the roots matching the glob (hidden and vendored folders skipped), sorted, 1000
+    at most; and why the search stopped short (too many folders, too long, too many files)."""
+    out, folders, t0 = [], 0, time.monotonic()
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(root):
+            folders += 1
+            if folders > max_folders or time.monotonic() - t0 > max_seconds:
+                return out, (
+                    f"stopped after {folders - 1} folders in {time.monotonic() - t0:.1f} s "
+                    f"(the limits are {max_folders} folders and {max_seconds:g} s)"
+                )
             dirnames[:] = sorted(
                 d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
             )
@@ -64,8 +110,8 @@ def workspace_files(roots: list[str], pattern: str) -> list[str]:
                 if glob_match(os.path.relpath(path, root).replace(os.sep, "/"), pattern):
                     out.append(path)
                     if len(out) >= MAX_WORKSPACE_FILES:
-                        return out
-    return out
+                        return out, f"stopped at {MAX_WORKSPACE_FILES} matching files"
+    return out, None
 
 
 def file_stamp(path: str) -> tuple | None:
@@ -87,6 +133,7 @@ class SchemaSources:
         self.ws_paths: list[str] = []
         self.file_ddl: dict[str, tuple] = {}  # path -> (stamp, CREATE TABLE texts)
         self.bad_files: dict[str, tuple] = {}  # path -> stamp of a file reported unreadable
+        self.empty_files: dict[str, tuple] = {}  # path -> stamp of a file reported tableless
         self.db = (
             Database(db) if db else None
         )  # DatabaseError: a URL or driver problem, before serving
@@ -96,6 +143,9 @@ class SchemaSources:
         )
         self.db_due = 0.0  # a server: monotonic time of the next refresh
         self.db_error: str | None = None  # the last failure, reported once until it changes
+        self.walk_cut: str | None = None  # why the last workspace search stopped short
+        self.walk_note: str | None = None  # the last note about the search, said once
+        self.walked_at, self.walk_s = float("-inf"), 0.0  # when the last search began, how long
         self.lock = threading.Lock()
 
     def read(
@@ -110,7 +160,7 @@ class SchemaSources:
     def _read_files(self, walk: bool, only: list[str] | None) -> tuple[bool, list[str]]:
         changed, notes = False, []
         if walk:
-            paths = workspace_files(self.roots, self.schema_glob) if self.schema_glob else []
+            paths, notes = self._walk()
             changed |= paths != self.ws_paths
             self.ws_paths = paths
         for path in only if only is not None else self.schema_files + self.ws_paths:
@@ -127,16 +177,53 @@ class SchemaSources:
                 if self.bad_files.get(path) != stamp:  # say it once per version of the file
                     self.bad_files[path] = stamp
                     why = (
-                        f"not UTF-8 ({e.reason} at byte {e.start})"
+                        f"not UTF-8 or UTF-16 text ({e.reason} at byte {e.start})"
                         if isinstance(e, UnicodeDecodeError)
                         else e
                     )
                     notes.append(f"schema file {path} skipped: {why}")
             if fixed and stamp is None and old is None:
                 notes.append(f"schema file {path} not found")
+            if fixed and stamp and path not in self.bad_files and not has_tables(ddl):
+                if self.empty_files.get(path) != stamp:  # once per version of the file
+                    self.empty_files[path] = stamp
+                    notes.append(f"schema file {path}: no CREATE TABLE with columns found in it")
             self.file_ddl[path] = (stamp, ddl)
             changed |= old is None or old[1] != ddl
         return changed, notes
+
+    def _walk(self) -> tuple[list[str], list[str]]:
+        """The workspace's schema files, searched within the bounds; a note when that changed."""
+        if not self.schema_glob:
+            return [], []
+        roots = [r for r in self.roots if not not_a_project(r)]
+        self.walked_at = time.monotonic()
+        paths, self.walk_cut = workspace_files(
+            roots, self.schema_glob, MAX_WALK_FOLDERS, MAX_WALK_SECONDS
+        )
+        self.walk_s = time.monotonic() - self.walked_at
+        notes = [
+            f"workspace folder {r} is the file system's root or the home folder: its files are "
+            "not searched for CREATE TABLE (open a project folder, or list files in schemaFiles)"
+            for r in self.roots
+            if r not in roots
+        ]
+        if self.walk_cut:
+            notes.append(
+                f"the search of the workspace for {self.schema_glob} {self.walk_cut}: files beyond "
+                "are not read, and polling does not search again (sqlcomplete.refreshSchema does)"
+            )
+        note = "; ".join(notes) or None
+        if note == self.walk_note:
+            return paths, []
+        self.walk_note = note
+        return paths, [note] if note else []
+
+    def walk_due(self) -> bool:
+        """Whether polling should search the workspace again: not after a search cut short, and no
+        sooner than the last search's time / WALK_SHARE (a slow search costs 5% of a core)."""
+        due = self.walked_at + self.walk_s / WALK_SHARE
+        return self.walk_cut is None and time.monotonic() >= due
 
     def _read_db(self, force: bool) -> tuple[bool, list[str]]:
         db = self.db

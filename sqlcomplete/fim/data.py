@@ -1,7 +1,11 @@
 """Supervised fine-tuning data: read a dataset, tokenize it with its loss mask, pack it into rows.
 
-Sources are jsonl files, parquet files or `datasets` save_to_disk directories (what
-fim/csv_to_fim.py writes); the kind is detected from the columns:
+Sources are JSONL files, Parquet files, folders of Parquet files (what the original converter's
+`--format parquet` writes: DIR/data.parquet) or `datasets` save_to_disk folders (what
+fim/csv_to_fim.py writes by default), told apart by what they hold, not by their names
+(`dataset_format`). Several paths read one after the other form one table, of which a list of row
+indices may be read (arctic_training's split slices and sampling, computed by fim/sft.py). The
+kind is detected from the columns:
 
 - prompt + response: prompt and response are tokenized separately (the prompt ends with a
   special token, <|fim_middle|> for FIM, so this is exactly how the model sees them at
@@ -15,11 +19,18 @@ fim/csv_to_fim.py writes); the kind is detected from the columns:
   <|im_end|> are trained, everything else (headers, system, user turns, the newline after
   <|im_end|>) is masked. Each header is tokenized apart from its content, as at generation
   time, when the prompt ends with "<|im_start|>assistant\\n".
+  arctic_training's options: `role_mapping` builds the messages from other columns
+  (`user: messages.role.user` takes the contents of the `messages` items whose role is user;
+  `user: question` a column), zipped turn by turn as its HFDataSourceInstruct does;
+  `ignore_empty_think` leaves an empty `<think></think>` block at the start of an assistant
+  turn untrained; `fim_loss_masking` trains only what follows `<|fim_middle|>` in an assistant
+  turn (and the <|im_end|> after it); a turn without the marker is not trained.
 
 A sample longer than max_length tokens (prompt + response + end token) is dropped by
 default (too_long="drop"): cutting it would drop the end token and teach the model not to
 stop. too_long="truncate" keeps its first max_length tokens instead, if any of them is
-trained. Both are counted, as are unusable rows (by reason).
+trained. too_long="keep" (arctic_training's filter_samples: false) keeps it whole, in a row of its
+own. All are counted, as are unusable rows (by reason).
 
 Tokenized sources are cached as .npz next to the run (the key covers the file, the
 tokenizer and the settings), so a restart or the other ranks of a distributed run load
@@ -35,6 +46,8 @@ import hashlib
 import json
 import math
 import os
+import random
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -46,10 +59,19 @@ import pyarrow.parquet as pq
 import torch
 
 from sqlcomplete.fim.bpe import BPETokenizer
-from sqlcomplete.fim.prompt import IM_END, IM_START, has_control_token
+from sqlcomplete.fim.prompt import (
+    FIM_MIDDLE,
+    FIM_PREFIX,
+    FIM_SUFFIX,
+    IM_END,
+    IM_START,
+    has_control_token,
+)
 
 ROLES = ("system", "user", "assistant")
-CACHE_VERSION = 1  # bump when tokenization changes
+CACHE_VERSION = 2  # bump when tokenization changes
+FORMATS = "a save_to_disk folder, a folder of .parquet files, a Parquet file or a JSONL file"
+EMPTY_THINK = re.compile(r"^<think>\s*</think>\s*")  # arctic_training's ignore_empty_think pattern
 CHUNK_ROWS = 512  # rows per tokenizer worker task
 
 
@@ -118,6 +140,40 @@ class Tokenized:
 # ---- reading
 
 
+def dataset_format(path: str | Path) -> str:
+    """ "disk" (a save_to_disk folder), "parquet_dir", "parquet" or "jsonl", from what the path
+    holds: Parquet's magic bytes, a save_to_disk folder's state.json, a JSON object on the first
+    line."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "state.json").is_file():
+            return "disk"
+        if _parquet_files(path):
+            return "parquet_dir"
+        raise ValueError(f"{path}: a folder that holds no dataset (expected {FORMATS})")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read it ({e.strerror}); expected {FORMATS}") from None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not text or text.startswith(b"{"):
+        return "jsonl"
+    raise ValueError(f"{path}: not a dataset this project reads (expected {FORMATS})")
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    files = []
+    for p in sorted(folder.iterdir()):
+        if p.is_file():
+            with open(p, "rb") as f:
+                if f.read(4) == b"PAR1":
+                    files.append(p)
+    return files
+
+
 def _disk_files(path: Path) -> list[Path]:
     with open(path / "state.json") as f:
         return [path / d["filename"] for d in json.load(f)["_data_files"]]
@@ -131,31 +187,60 @@ def _arrow_reader(f):
         return pa.ipc.open_file(f)
 
 
-def _arrow_batches(file: Path):
+def _arrow_batches(file: Path, columns: list[str] | None = None):
     with pa.memory_map(str(file)) as f:
         reader = _arrow_reader(f)
         if isinstance(reader, pa.ipc.RecordBatchFileReader):
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
         else:
-            yield from reader
+            batches = reader
+        for batch in batches:
+            yield batch.select(columns) if columns else batch
+
+
+def _files(path: str | Path) -> list[tuple[Path, str]]:
+    """(file, "arrow" | "parquet" | "jsonl") of a dataset path, in reading order."""
+    path, fmt = Path(path), dataset_format(path)
+    if fmt == "disk":
+        return [(f, "arrow") for f in _disk_files(path)]
+    if fmt == "parquet_dir":
+        return [(f, "parquet") for f in _parquet_files(path)]
+    return [(path, fmt)]
 
 
 def columns(path: str | Path) -> list[str]:
     """Column names of a dataset (for a jsonl file, the keys of its first record)."""
-    path = Path(path)
-    if path.is_dir():
-        if not (path / "state.json").exists():
-            return []
-        with pa.memory_map(str(_disk_files(path)[0])) as f:
+    file, fmt = _files(path)[0]
+    if fmt == "arrow":
+        with pa.memory_map(str(file)) as f:
             return _arrow_reader(f).schema.names
-    if path.suffix in (".parquet", ".pq"):
-        return pq.ParquetFile(path).schema_arrow.names
-    with open(path, encoding="utf-8") as f:
+    if fmt == "parquet":
+        return pq.ParquetFile(file).schema_arrow.names
+    with open(file, encoding="utf-8-sig") as f:
         for line in f:
             if line.strip():
-                return list(json.loads(line))
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    raise ValueError(
+                        f"{file}: its first line is not JSON (expected {FORMATS})"
+                    ) from None
+                return list(obj) if isinstance(obj, dict) else []
     return []
+
+
+def count_rows(path: str | Path) -> int:
+    """Rows of a dataset path, as read_rows yields them (a JSONL file: its non-blank lines)."""
+    n = 0
+    for file, fmt in _files(path):
+        if fmt == "parquet":
+            n += pq.ParquetFile(file).metadata.num_rows
+        elif fmt == "arrow":
+            n += sum(b.num_rows for b in _arrow_batches(file))
+        else:
+            with open(file, "rb") as f:
+                n += sum(1 for line in f if line.strip())
+    return n
 
 
 def detect_kind(path: str | Path) -> str:
@@ -171,35 +256,154 @@ def detect_kind(path: str | Path) -> str:
     )
 
 
-def read_rows(path: str | Path, kind: str):
-    """Rows as dicts with the kind's columns; a jsonl line that is not JSON yields {"_bad": reason}."""
-    path = Path(path)
-    cols = ["prompt", "response"] if kind == "prompt_response" else ["messages"]
-    if path.is_dir() or path.suffix in (".parquet", ".pq"):
+def _all_rows(path: str | Path, cols: list[str]):
+    """Every row of one dataset path as a dict of cols; a jsonl line that is not JSON yields
+    {"_bad": reason}."""
+    for file, fmt in _files(path):
+        if fmt == "jsonl":
+            with open(file, encoding="utf-8-sig") as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except ValueError:
+                        yield {"_bad": "bad_json_line"}
+                        continue
+                    yield obj if isinstance(obj, dict) else {"_bad": "bad_json_line"}
+            continue
         batches = (
-            (b for f in _disk_files(path) for b in _arrow_batches(f))
-            if path.is_dir()
-            else pq.ParquetFile(path).iter_batches(batch_size=4096, columns=cols)
+            _arrow_batches(file, cols)
+            if fmt == "arrow"
+            else pq.ParquetFile(file).iter_batches(batch_size=4096, columns=cols)
         )
         for batch in batches:
             data = [batch.column(batch.schema.get_field_index(c)).to_pylist() for c in cols]
             for values in zip(*data):
                 yield dict(zip(cols, values))
+
+
+def read_rows(paths, kind: str, rows: list[int] | None = None, cols: list[str] | None = None):
+    """Rows of one or several dataset paths read as one table, as dicts of the kind's columns (or of
+    `cols`); `rows`: only these row indices of that table, in that order (a row may repeat)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    cols = cols or (["prompt", "response"] if kind == "prompt_response" else ["messages"])
+    table = (row for p in paths for row in _all_rows(p, cols))
+    if rows is None:
+        yield from table
         return
-    if path.suffix not in (".jsonl", ".ndjson", ".json"):
-        raise ValueError(
-            f"{path}: unknown dataset type (expected .jsonl, .parquet or a save_to_disk directory)"
-        )
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                yield {"_bad": "bad_json_line"}
-                continue
-            yield obj if isinstance(obj, dict) else {"_bad": "bad_json_line"}
+    wanted: dict[int, list[int]] = {}
+    for pos, i in enumerate(rows):
+        wanted.setdefault(i, []).append(pos)
+    out = [None] * len(rows)
+    for i, row in enumerate(table):  # only the selected rows are kept in memory
+        for pos in wanted.get(i, ()):
+            out[pos] = row
+    yield from out
+
+
+# ---- arctic_training's split slices and sampling
+
+_SLICE = re.compile(
+    r"^(?P<split>\w+(\.\w+)*)(\[((?P<from>-?[\d_]+)(?P<from_pct>%)?)?:((?P<to>-?[\d_]+)(?P<to_pct>%)?)?\])?"
+    r"(\((?P<rounding>[^)]*)\))?$"
+)
+
+
+def parse_split(spec: str) -> list[tuple[str, str]]:
+    """ "train[:5000]+test[10%:]" -> [("train", "[:5000]"), ("test", "[10%:]")]: the split names and
+    their slices (the syntax of `datasets`' split slices, which arctic_training passes on)."""
+    parts = []
+    for part in re.split(r"\s*\+\s*", spec.strip()):
+        m = _SLICE.match(part)
+        if not m:
+            raise ValueError(
+                f"{spec!r}: not a split or a split slice (e.g. train, train[:5000], train[10%:])"
+            )
+        if m["rounding"] not in (None, "closest", "pct1_dropremainder"):
+            raise ValueError(f"{spec!r}: rounding must be closest or pct1_dropremainder")
+        parts.append((m["split"], part[len(m["split"]) :]))
+    return parts
+
+
+def slice_rows(slice_text: str, n: int) -> range:
+    """The rows of a split of n rows that a slice ("", "[:5000]", "[10%:-5%]",
+    "[:10%](pct1_dropremainder)") selects, as `datasets` resolves it (percent bounds rounded to the
+    closest row by default)."""
+    if not slice_text:
+        return range(n)
+    m = _SLICE.match("x" + slice_text)
+    if not m:
+        raise ValueError(f"{slice_text!r}: not a split slice")
+    pct = bool(m["from_pct"] or m["to_pct"])
+    if pct and m["rounding"] == "pct1_dropremainder":
+        if n < 100:
+            raise ValueError(
+                f"{slice_text!r}: pct1_dropremainder on a split of fewer than 100 rows"
+            )
+        to_abs = lambda b: b * math.trunc(n / 100.0)  # noqa: E731
+    else:
+        to_abs = (lambda b: int(round(b * n / 100.0))) if pct else (lambda b: b)  # noqa: E731
+    lo = 0 if m["from"] is None else to_abs(int(m["from"]))
+    hi = n if m["to"] is None else to_abs(int(m["to"]))
+    lo, hi = (max(n + x, 0) if x < 0 else x for x in (lo, hi))
+    return range(min(lo, n), min(hi, n))
+
+
+def sample_rows(
+    n: int, count: int | None = None, ratio: float | None = None, seed: int = 42
+) -> tuple[list[int] | None, str | None]:
+    """(positions of the rows kept, a warning or None): arctic_training's DataSource sampling,
+    `random.Random(seed).sample(range(n), k)` with k = count or int(n * ratio); all rows (None) when
+    neither is set, and all rows with a warning when count exceeds n."""
+    if count is None and ratio is None:
+        return None, None
+    k = int(n * ratio) if ratio is not None else count
+    if k > n:
+        return None, f"sample_count {k} is larger than the {n} rows: all are used"
+    return random.Random(seed).sample(range(n), k), None
+
+
+# ---- arctic_training's role_mapping (HFDataSourceInstruct)
+
+
+def _content(item: dict, content_key: str | None):
+    if content_key:
+        return item.get(content_key)
+    return next(
+        (item[k] for k in ("content", "text", "message", "value") if item.get(k) is not None),
+        None,
+    )
+
+
+def mapped_messages(row: dict, role_mapping: dict, content_key: str | None = None) -> list[dict]:
+    """Messages built from a row the way arctic_training's HFDataSourceInstruct builds them: for
+    each role, the contents at its path ("question": a column; "messages.role.user": the items of the
+    `messages` list whose `role` is "user"); empty contents dropped; then the roles zipped turn by
+    turn, in role_mapping's order (so the shortest role decides how many turns there are)."""
+    per_role = {}
+    for role, path in role_mapping.items():
+        contents = []
+        if "." not in path:
+            if row.get(path) is not None:
+                contents = [str(row[path])]
+        else:
+            array, field_name, value = path.split(".")
+            items = row.get(array)
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item.get(field_name) == value:
+                    c = _content(item, content_key)
+                    if c is not None:
+                        contents.append(str(c))
+        contents = [{"role": role, "content": c} for c in contents if c]
+        if contents:
+            per_role[role] = contents
+    return [m for turn in zip(*per_role.values()) for m in turn]
+
+
+def mapped_columns(role_mapping: dict) -> list[str]:
+    """The columns role_mapping reads."""
+    return list(dict.fromkeys(path.split(".")[0] for path in role_mapping.values()))
 
 
 # ---- tokenizing
@@ -221,8 +425,56 @@ def encode_prompt_response(
     return p + r, [-100] * len(p) + r
 
 
-def encode_messages(tok: BPETokenizer, messages, end_id: int) -> tuple[list[int], list[int]]:
-    """(ids, labels) of a chat in Qwen's format; assistant contents and their <|im_end|> trained."""
+@dataclass(frozen=True)
+class Settings:
+    kind: str
+    max_length: int
+    too_long: str = "drop"  # "drop", "truncate" or "keep" (a row of its own)
+    end_token: str = IM_END
+    role_mapping: tuple = ()  # ((role, path), ...): messages built from other columns
+    content_key: str | None = None
+    ignore_empty_think: bool = False
+    fim_loss_masking: bool = False
+
+
+FIM_TOKENS = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)
+
+
+def assistant_parts(content: str, s: Settings) -> tuple[str, str | None]:
+    """(untrained head, trained rest or None when nothing of the turn is trained) of an assistant
+    content, by arctic_training's ignore_empty_think and fim_loss_masking."""
+    head, rest = "", content
+    think = EMPTY_THINK.match(rest) if s.ignore_empty_think else None
+    if think:
+        head, rest = rest[: think.end()], rest[think.end() :]
+    if s.fim_loss_masking:
+        k = rest.find(FIM_MIDDLE)
+        if k < 0:
+            return content, None  # arctic_training masks the whole turn
+        head, rest = head + rest[: k + len(FIM_MIDDLE)], rest[k + len(FIM_MIDDLE) :]
+        # the FIM prompt in the untrained head is meant as control tokens; no other one is
+        if any(has_control_token(p) for p in _split_all(head, FIM_TOKENS)):
+            raise BadRow("control_token_in_text")
+    elif has_control_token(head):
+        raise BadRow("control_token_in_text")
+    if has_control_token(rest):
+        raise BadRow("control_token_in_text")
+    return head, rest
+
+
+def _split_all(text: str, seps: tuple[str, ...]) -> list[str]:
+    parts = [text]
+    for sep in seps:
+        parts = [q for p in parts for q in p.split(sep)]
+    return parts
+
+
+def encode_messages(
+    tok: BPETokenizer, messages, end_id: int, s: Settings | None = None
+) -> tuple[list[int], list[int]]:
+    """(ids, labels) of a chat in Qwen's format; assistant contents and their <|im_end|> trained
+    (less what ignore_empty_think and fim_loss_masking leave out)."""
+    s = s or Settings("messages", 0)
     if not isinstance(messages, list) or not messages:
         raise BadRow("bad_messages")
     start = tok.token_to_id(IM_START)
@@ -234,28 +486,27 @@ def encode_messages(tok: BPETokenizer, messages, end_id: int) -> tuple[list[int]
         role, content = m.get("role"), m["content"]
         if role not in ROLES:
             raise BadRow("unknown_role")
-        if has_control_token(content):
-            raise BadRow("control_token_in_text")
         head = [start] + tok.encode(role + "\n")
-        body = tok.encode(content) + [end_id]
         tail = tok.encode("\n")
-        ids += head + body + tail
         if role == "assistant":
-            labels += [-100] * len(head) + body + [-100] * len(tail)
-            trained = True
+            untrained, rest = assistant_parts(content, s)
+            pre = tok.encode(untrained) if untrained else []
+            body = (tok.encode(rest) if rest else []) + [end_id]
+            ids += head + pre + body + tail
+            if rest is None:  # a turn without <|fim_middle|> under fim_loss_masking
+                labels += [-100] * (len(head) + len(pre) + len(body) + len(tail))
+            else:
+                labels += [-100] * (len(head) + len(pre)) + body + [-100] * len(tail)
+                trained = True
         else:
+            if has_control_token(content):
+                raise BadRow("control_token_in_text")
+            body = tok.encode(content) + [end_id]
+            ids += head + body + tail
             labels += [-100] * (len(head) + len(body) + len(tail))
     if not trained:
-        raise BadRow("no_assistant_turn")
+        raise BadRow("no_trained_turn" if s.fim_loss_masking else "no_assistant_turn")
     return ids, labels
-
-
-@dataclass(frozen=True)
-class Settings:
-    kind: str
-    max_length: int
-    too_long: str = "drop"
-    end_token: str = IM_END
 
 
 def encode_row(
@@ -270,10 +521,15 @@ def encode_row(
                 tok, row.get("prompt"), row.get("response"), end_id
             )
         else:
-            ids, labels = encode_messages(tok, row.get("messages"), end_id)
+            messages = row.get("messages")
+            if s.role_mapping:
+                messages = mapped_messages(row, dict(s.role_mapping), s.content_key)
+                if not messages:
+                    raise BadRow("role_mapping_found_nothing")
+            ids, labels = encode_messages(tok, messages, end_id, s)
     except BadRow as e:
         return [], [], str(e)
-    if len(ids) <= s.max_length:
+    if len(ids) <= s.max_length or s.too_long == "keep":
         return ids, labels, "kept"
     if s.too_long == "truncate":
         ids, labels = ids[: s.max_length], labels[: s.max_length]
@@ -306,16 +562,25 @@ def _chunks(it, n: int):
         yield chunk
 
 
+def source_columns(s: Settings) -> list[str]:
+    if s.role_mapping:
+        return mapped_columns(dict(s.role_mapping))
+    return ["prompt", "response"] if s.kind == "prompt_response" else ["messages"]
+
+
 def tokenize_source(
-    path: str, tok_path: str, s: Settings, num_proc: int = 1
+    path, tok_path: str, s: Settings, num_proc: int = 1, rows: list[int] | None = None
 ) -> tuple[Tokenized, DataStats]:
-    """Tokenize one dataset with the tokenizer.json at tok_path (num_proc > 1: a process pool)."""
+    """Tokenize one dataset (a path, or paths read as one table; `rows`: those rows of it) with the
+    tokenizer.json at tok_path (num_proc > 1: a process pool, at most one process per core)."""
     stats = DataStats()
     ids_parts, label_parts, lengths = [], [], []
     _init_worker(tok_path, s)
     if _worker["end"] is None:
         raise ValueError(f"end token {s.end_token!r} is not in the tokenizer {tok_path}")
-    rows = read_rows(path, s.kind)
+    rows = read_rows(path, s.kind, rows, source_columns(s))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    num_proc = min(num_proc, cores or 1)
     pool = (
         get_context("fork").Pool(num_proc) if num_proc > 1 else None
     )  # forked workers inherit the tokenizer
@@ -360,23 +625,29 @@ def _file_fingerprint(path: Path) -> list:
     return [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
 
 
-def cache_key(path: str, tok_path: str, s: Settings) -> str:
+def cache_key(path, tok_path: str, s: Settings, rows: list[int] | None = None) -> str:
     with open(tok_path, "rb") as f:
         tok_hash = hashlib.sha256(f.read()).hexdigest()
-    key = json.dumps([CACHE_VERSION, _file_fingerprint(Path(path)), tok_hash, asdict(s)])
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    selected = hashlib.sha256(np.asarray(rows, np.int64).tobytes()).hexdigest() if rows else None
+    files = [_file_fingerprint(Path(p)) for p in paths]
+    key = json.dumps([CACHE_VERSION, files, selected, tok_hash, asdict(s)])
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def load_source(
-    path: str,
+    path,
     tok_path: str,
     s: Settings,
     cache_dir: str | None,
     num_proc: int = 1,
     build: bool = True,
+    rows: list[int] | None = None,
 ) -> tuple[Tokenized, DataStats]:
-    """A tokenized source from the cache, or tokenized now (and cached) when build is set."""
-    cache = os.path.join(cache_dir, cache_key(path, tok_path, s) + ".npz") if cache_dir else None
+    """A tokenized source (a path, or paths read as one table; `rows`: those rows of it) from the
+    cache, or tokenized now (and cached) when build is set."""
+    key = cache_key(path, tok_path, s, rows)
+    cache = os.path.join(cache_dir, key + ".npz") if cache_dir else None
     if cache and os.path.exists(cache):
         with np.load(cache) as z:
             st = json.loads(str(z["stats"]))
@@ -384,7 +655,7 @@ def load_source(
             return Tokenized(z["input_ids"], z["labels"], z["offsets"]), stats
     if not build:
         raise FileNotFoundError(f"no token cache {cache} for {path}")
-    data, stats = tokenize_source(path, tok_path, s, num_proc)
+    data, stats = tokenize_source(path, tok_path, s, num_proc, rows)
     if cache:
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f"{cache}.tmp-{os.getpid()}"
@@ -403,12 +674,15 @@ def load_source(
 # ---- packing and batches
 
 
-def pack(lengths: np.ndarray, order: np.ndarray, max_length: int) -> list[list[int]]:
-    """Whole samples, in order, into rows of at most max_length tokens (next fit: a new row when one does not fit)."""
+def pack(
+    lengths: np.ndarray, order: np.ndarray, max_length: int, keep_long: bool = False
+) -> list[list[int]]:
+    """Whole samples, in order, into rows of at most max_length tokens (next fit: a new row when one
+    does not fit); keep_long: a longer sample is a row of its own (arctic_training's packing)."""
     rows, row, used = [], [], 0
     for i in order:
         n = int(lengths[i])
-        if n > max_length:
+        if n > max_length and not keep_long:
             raise ValueError(f"sample {i} has {n} tokens, more than max_length {max_length}")
         if row and used + n > max_length:
             rows.append(row)
@@ -425,7 +699,9 @@ def epoch_rows(
 ) -> list[list[int]]:
     """The rows of one epoch: samples shuffled by (seed, epoch), then packed or one per row."""
     order = np.random.default_rng([seed, epoch]).permutation(len(data))
-    return pack(data.lengths, order, max_length) if pack_samples else [[int(i)] for i in order]
+    if not pack_samples:
+        return [[int(i)] for i in order]
+    return pack(data.lengths, order, max_length, keep_long=True)
 
 
 def row_tokens(data: Tokenized, rows: list[list[int]]) -> tuple[int, int]:

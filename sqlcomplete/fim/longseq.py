@@ -584,7 +584,12 @@ def shard_model(
         mesh = mesh._flatten()
     kw = dict(
         mesh=mesh,
-        offload_policy=CPUOffloadPolicy() if cpu_offload else OffloadPolicy(),
+        # pinned host memory needs CUDA; without it the policy still keeps the step on the host
+        offload_policy=(
+            CPUOffloadPolicy(pin_memory=torch.cuda.is_available())
+            if cpu_offload
+            else OffloadPolicy()
+        ),
         mp_policy=mp_policy or MixedPrecisionPolicy(),
         reshard_after_forward=reshard_after_forward,
     )

@@ -34,6 +34,7 @@ If even that does not fit, PromptTooLong is raised.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,6 +93,44 @@ class Template:
         str, str, str
     ]  # text before {prefix}, between {prefix} and {suffix}, after {suffix}
     path: str = ""
+    # the original's Go-style template: its user text in pieces, literal text and context keys
+    # alternating ("text", "sql_history", "text", ...); each key's value, or "", in its place
+    go_user: tuple[str, ...] | None = None
+    control_text: tuple[str, ...] = ()  # control tokens written as text in system/user (Go style)
+
+
+GO_SECTION = re.compile(r'\{\{define\s+"(\w+)"\}\}(.*?)\{\{end\}\}', re.S)
+GO_FIELD = re.compile(r"\{\{\.(\w+)\}\}")
+
+
+def parse_go_template(text: str, path: str = "") -> Template:
+    """The original pipeline's fim_prompt.tmpl: {{define "system"}}...{{end}} sections (stripped, as
+    its csv_to_hf_fim.py strips them), {{.SQL_HISTORY}}-style placeholders for the context fields in
+    the user section (each key lowercased: sql_history), {{.PREFIX}} and {{.SUFFIX}} in the
+    assistant's."""
+    body = {m[1]: m[2].strip() for m in GO_SECTION.finditer(normalize_newlines(text))}
+    for name in ("system", "user", "assistant"):
+        if name not in body:
+            raise ValueError(
+                f'template section {name!r} not found ({{{{define "{name}"}}}}...{{{{end}}}})'
+            )
+    pieces = GO_FIELD.split(body["user"])  # text, KEY, text, KEY, ..., text
+    go_user = tuple(p.lower() if i % 2 else p for i, p in enumerate(pieces))
+    keys = tuple(dict.fromkeys(go_user[1::2]))
+    assistant = GO_FIELD.sub(lambda m: "{" + m[1].lower() + "}", body["assistant"])
+    a0, rest = _split_once(assistant, "{prefix}", "assistant")
+    a1, a2 = _split_once(rest, "{suffix}", "assistant")
+    loose = body["system"] + "".join(go_user[::2])
+    return Template(
+        system=body["system"],
+        user=("", ""),
+        no_context="",
+        fields=tuple((k, "", "") for k in keys),
+        assistant=(a0, a1, a2),
+        path=path,
+        go_user=go_user,
+        control_text=tuple(t for t in CONTROL_TOKENS if t in loose),
+    )
 
 
 def _split_once(text: str, placeholder: str, section: str) -> tuple[str, str]:
@@ -102,7 +141,10 @@ def _split_once(text: str, placeholder: str, section: str) -> tuple[str, str]:
 
 
 def parse_template(text: str, path: str = "") -> Template:
-    """Parse the sectioned template format (see fim/fim_prompt.tmpl)."""
+    """Parse the sectioned template format (see fim/fim_prompt.tmpl), or the original pipeline's
+    Go-style template ({{define "system"}}...{{end}}: parse_go_template)."""
+    if GO_SECTION.search(text):
+        return parse_go_template(text, path)
     sections: dict[str, list[str]] = {}
     order: list[str] = []
     current = None
@@ -237,12 +279,17 @@ def _context_fields(context: dict | None, t: Template) -> list[_Field]:
 
 
 def _render(t: Template, values: list[tuple[_Field, str]], prefix: str, suffix: str) -> str:
-    blocks = [f.head + v + f.tail for f, v in values if v]
-    context = "\n\n".join(blocks) if blocks else t.no_context
+    if t.go_user is not None:  # each placeholder gets its field's value, "" when absent
+        given = {f.key: v for f, v in values}
+        user = "".join(given.get(p, "") if i % 2 else p for i, p in enumerate(t.go_user))
+    else:
+        blocks = [f.head + v + f.tail for f, v in values if v]
+        context = "\n\n".join(blocks) if blocks else t.no_context
+        user = f"{t.user[0]}{context}{t.user[1]}"
     a0, a1, a2 = t.assistant
     return (
         f"{IM_START}system\n{t.system}{IM_END}\n"
-        f"{IM_START}user\n{t.user[0]}{context}{t.user[1]}{IM_END}\n"
+        f"{IM_START}user\n{user}{IM_END}\n"
         f"{IM_START}assistant\n{a0}{prefix}{a1}{suffix}{a2}"
     )
 

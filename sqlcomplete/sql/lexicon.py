@@ -38,10 +38,22 @@ rtrim similar sqrt stddev substr to_date to_timestamp top unbounded unnest varia
 # suggestion may name them only where the schema or the statement does
 NAME_LIKE = frozenset({"name", "value", "type", "user", "public"})
 SQL_VOCABULARY = SQL_WORDS - NAME_LIKE  # the words of SQL a suggestion may use anywhere
-IDENT = r"[A-Za-z_][A-Za-z0-9_$]*"  # an unquoted identifier: the one definition
+# an unquoted identifier, the one definition: a letter (of any script: PostgreSQL, MySQL, SQL Server
+# and SQLite all take 客户 or café bare) or _, then letters, digits, _ and $
+IDENT = r"[^\W\d][\w$]*"
 NAME = re.compile(IDENT)
 # a name as written in DDL or SQL, in any dialect's quoting: "a ""b""", `a b`, [a]]b], or bare
 WRITTEN_NAME = r'(?:"(?:[^"]|"")*"|`[^`]*`|\[(?:[^\]]|\]\])*\]|[\w$]+)'
+# a name as CREATE TABLE declares it: SQLite also takes a string there (CREATE TABLE 'lyrics_data')
+DECLARED_NAME = rf"(?:{WRITTEN_NAME}|'(?:[^']|'')*')"
+# words some dialect reserves: a name among them is written quoted where the schema quotes it
+RESERVED = frozenset(
+    """all and any as asc between by case check collate column constraint create cross current_date
+current_time current_timestamp default delete desc distinct drop else end except exists false for
+foreign from full group having in index inner insert intersect into is join key left like limit
+natural not null offset on or order outer primary references right select set table then to true
+union unique update user using values when where with""".split()
+)
 WORD_CHAR = re.compile(r"[A-Za-z0-9_$]")  # a character of a word being typed (the completer's word)
 SHORT_ALIAS = re.compile(
     r"[a-z]\d*"
@@ -65,6 +77,10 @@ def is_known(word: str, known: set[str]) -> bool:
     return low in known or low in SQL_VOCABULARY or SHORT_ALIAS.fullmatch(low) is not None
 
 
+# invented_at's units: the scorer's tokens, but any identifier is one word (主键, not 2 symbols)
+_UNITS = re.compile(rf"{IDENT}|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
+
+
 def invented_at(text: str, known: set[str], lead: str = "") -> int | None:
     """Where `text` (a suggestion continuing `lead`, the partly typed word or an open quote) first
     names something found nowhere: the offset to cut it at (nothing but blanks is left when that is its
@@ -72,7 +88,7 @@ def invented_at(text: str, known: set[str], lead: str = "") -> int | None:
     Names inside string literals do not count; a name right after AS, past the first word, is an
     alias the suggestion defines. web/schema.js's inventedAt is the same."""
     full, first, defining = lead + text, True, False
-    for m in TOKEN.finditer(full):
+    for m in _UNITS.finditer(full):
         tok = m.group(0)
         if tok in ("'", '"'):
             return None  # an unclosed literal or quoted name: the rest is inside it
@@ -100,3 +116,15 @@ def unquote(name: str) -> str:
         close = name[-1]
         return name[1:-1].replace(close * 2, close)
     return name
+
+
+def needs_quotes(name: str) -> bool:
+    """Whether a name cannot be written bare: it is no identifier (`Order Items`, `2fa`, `a-b`)."""
+    return NAME.fullmatch(name) is None
+
+
+def quote(name: str, style: str = '"') -> str:
+    """unquote's inverse: the name in a dialect's quotes, style `"` (standard), `` ` `` (MySQL) or
+    `[` (SQL Server), its closing quote doubled inside."""
+    close = "]" if style == "[" else style
+    return style + name.replace(close, close * 2) + close

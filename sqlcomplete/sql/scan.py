@@ -36,8 +36,11 @@ class ScanState(NamedTuple):
 CODE = ScanState()
 
 
-def _walk(text: str, state: ScanState) -> tuple[ScanState, list[int], int]:
-    """scan(), and where the mode the text ends in was entered (-1: before `text`, or in code)."""
+def _walk(
+    text: str, state: ScanState, spans: list[tuple[int, int, str]] | None = None
+) -> tuple[ScanState, list[int], int]:
+    """scan(), and where the mode the text ends in was entered (-1: before `text`, or in code);
+    with `spans`, each string, quoted name, comment or dollar quote is added to it."""
     mode, depth = state
     ends, i, n, opened = [], 0, len(text), -1
     while i < n:
@@ -64,7 +67,11 @@ def _walk(text: str, state: ScanState) -> tuple[ScanState, list[int], int]:
             if close in ("'", '"') and text.startswith(close, j + 1):
                 i = j + 2  # '' inside a literal, "" inside a name: an escaped quote, still inside
                 continue
+            if spans is not None:
+                spans.append((max(opened, 0), j + len(close), mode))
             mode, i, opened = "", j + len(close), -1
+    if spans is not None and mode:
+        spans.append((max(opened, 0), n, mode))
     return ScanState(mode, depth), ends, opened
 
 
@@ -80,6 +87,15 @@ def string_start(text: str) -> int | None:
     are skipped, and '' inside a literal is an escaped quote."""
     state, _, opened = _walk(text, CODE)
     return opened if state.mode == "'" else None
+
+
+def quoted_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of each string literal, quoted name, comment and dollar-quoted body of
+    `text`, in order; kind is the scanner's mode (' " ` -- /* or the $tag$). One left open runs to
+    the end. Readers of DDL (schema.py) skip what is inside them."""
+    spans: list[tuple[int, int, str]] = []
+    _walk(text, CODE, spans)
+    return spans
 
 
 def split_lines(text: str) -> list[str]:

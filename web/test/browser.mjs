@@ -1,14 +1,18 @@
 // Drive web/index.html in headless Chromium (playwright-core, Debian's /usr/bin/chromium):
 //   node web/test/browser.mjs --url http://127.0.0.1:PORT/ --case CASE.json [--screenshot OUT.png] [--expect-table]
+//                             [--menus PREFIXES.json]
 // CASE.json: {"schema": ..., "statement": ...}. Types the schema and `SELECT * FROM `, waits up to 2 s
 // for a suggestion (with --expect-table: one naming a schema table), accepts it with Tab, then types
-// 50 keystrokes of the statement and reports suggestion latencies. Prints one JSON line; exit 1 on failure.
+// 50 keystrokes of the statement and reports suggestion latencies. With --menus, types each prefix of the
+// JSON list and reports the menu shown for it, then where a menu of long items lies in a narrow viewport
+// (its box, and the size of a screenshot of it). Prints one JSON line; exit 1 on failure.
 import { existsSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const url = arg("--url"), screenshot = arg("--screenshot"), expectTable = argv.includes("--expect-table");
+const menusPath = arg("--menus");
 const { schema, statement } = JSON.parse(readFileSync(arg("--case"), "utf8"));
 const executablePath = arg("--chromium", "/usr/bin/chromium");
 const KEYSTROKES = 50, TYPING_DELAY_MS = 120; // a fast typist: ~100 words a minute
@@ -96,6 +100,45 @@ try {
     await page.waitForSelector("#menu:not([hidden])", { timeout: 3000 }).catch(() => {});
     await page.screenshot({ path: screenshot });
     report.screenshot = screenshot;
+  }
+
+  // 3. each prefix typed whole: the menu shown for a fresh answer to it
+  const answered = (p) => page.waitForFunction((q) => {
+    const st = window.__sqlc.state;
+    return st.shownFor && st.shownFor.prefix === q && window.__sqlc.latencies.some((l) => l.prefix === q && !l.stale);
+  }, p, { timeout: 10000 });
+  const shownMenu = (p) => page.evaluate((q) => ({
+    prefix: q,
+    suggestions: window.__sqlc.latencies.findLast((l) => l.prefix === q && !l.stale).suggestions,
+    labels: [...document.querySelectorAll("#menu li")].map((li) => li.textContent),
+    titles: [...document.querySelectorAll("#menu li")].map((li) => li.title),
+  }), p);
+  if (menusPath) {
+    report.menus = [];
+    for (const p of JSON.parse(readFileSync(menusPath, "utf8"))) {
+      await page.fill("#sql", p);
+      await answered(p);
+      report.menus.push(await shownMenu(p));
+    }
+    // a menu of long items at the right end of a long line, in a narrow viewport: inside it, each item
+    // cut with an ellipsis where it must be, its whole text on hover
+    await page.setViewportSize({ width: 560, height: 420 });
+    const long = "SELECT name, email, created_at, customer_id FROM customers WHERE name = 'Ann' AND ";
+    await page.fill("#sql", long);
+    await answered(long);
+    await page.waitForSelector("#menu:not([hidden])", { timeout: 3000 });
+    report.narrow = await page.evaluate(() => {
+      const r = document.querySelector("#menu").getBoundingClientRect();
+      const items = [...document.querySelectorAll("#menu li")];
+      return {
+        viewport: [window.innerWidth, window.innerHeight],
+        box: [r.left, r.top, r.right, r.bottom],
+        cut: items.filter((li) => li.scrollWidth > li.clientWidth).length,
+        titled: items.every((li) => li.title && li.title === li.textContent),
+      };
+    });
+    const png = await page.locator("#menu").screenshot({ path: screenshot ? screenshot.replace(/\.png$/, "-menu.png") : undefined });
+    report.narrow.shot = [png.readUInt32BE(16), png.readUInt32BE(20)]; // the PNG's IHDR width, height
   }
   report.console_errors = consoleErrors;
   report.ok = report.tab_inserted && (!expectTable || report.names_table) && lat.length > 0 && !consoleErrors.length;
