@@ -1,6 +1,6 @@
 """Train on Modal GPUs: the project's image, a Volume for data and checkpoints, train.py as is.
 
-    modal run modal_train.py::upload --data-dir data/sql            # prepared shards -> volume:/data/sql
+    modal run modal_train.py::upload --data-dir data/sql    # prepared shards -> volume:/data/sql
     modal run modal_train.py::train --config configs/42M.py [--overrides "--max_iters=20000"]
     MODAL_GPU=H100:8 modal run modal_train.py::train --config configs/42M.py     # DDP over 8 GPUs
     modal run modal_train.py::ls [--path out]

@@ -116,8 +116,9 @@ class Attention(nn.Module):
         return apply_rotary_emb(q, cos, sin), apply_rotary_emb(k, cos, sin), v
 
     def forward(self, x, cos, sin, cache=None, attn_mask=None, attend=None):
-        """`attend(q, k, v)` -> (B, H, T, D), if given, replaces the attention itself (k and v keep their n_kv
-        heads): fim/longseq.py's document-masked and sequence-parallel attention over packed rows."""
+        """`attend(q, k, v)` -> (B, H, T, D), if given, replaces the attention itself (k and v keep
+        their n_kv heads): fim/longseq.py's document-masked and sequence-parallel attention over
+        packed rows."""
         B, T, _ = x.shape
         q, k, v = self.project(x, cos, sin)
         if attend is not None:
@@ -157,7 +158,8 @@ class Block(nn.Module):
         self.drop = nn.Dropout(args.dropout)
 
     def forward(self, x, cos, sin, cache=None, attn_mask=None, attend=None, mlp=None):
-        """`attend`: see Attention.forward; `mlp(mlp_module, x)`, if given, computes the MLP (a tiled one)."""
+        """`attend`: see Attention.forward; `mlp(mlp_module, x)`, if given, computes the MLP (a
+        tiled one)."""
         x = x + self.drop(
             self.self_attn(self.input_layernorm(x), cos, sin, cache, attn_mask, attend)
         )
@@ -242,7 +244,8 @@ class KVCache:
         L = self._L
         ks, vs = self.k[layer, :, :, :L], self.v[layer, :, :, :L]  # (B, n_kv, L, D)
         if self.prefix is None or not self.prefix_len:
-            # measured: 4-5x faster than the explicit softmax for a long prefill, no slower for one token
+            # measured: 4-5x faster than the explicit softmax for a long prefill, no slower for one
+            # token
             return F.scaled_dot_product_attention(
                 q, ks, vs, attn_mask=self._mask.view(B, 1, T, L), enable_gqa=True
             )
@@ -341,7 +344,8 @@ class Transformer(nn.Module):
         else:
             if cache is not None:
                 positions = cache.begin(T, n_valid, tree)
-            # a host sync (and a graph break when compiled): only for positions that come from outside
+            # a host sync (and a graph break when compiled): only for positions that come from
+            # outside
             if not torch.compiler.is_compiling() and int(positions.max()) >= self.args.max_seq_len:
                 raise ValueError(
                     f"position {int(positions.max())} beyond max_seq_len {self.args.max_seq_len}"
@@ -374,7 +378,8 @@ class Transformer(nn.Module):
         return n
 
     def param_groups(self, weight_decay: float) -> list[dict]:
-        """Optimizer groups: decay 2D weights (matmuls, embeddings), not norms. train.py's and fim/sft.py's."""
+        """Optimizer groups: decay 2D weights (matmuls, embeddings), not norms. train.py's and
+        fim/sft.py's."""
         params = [p for p in self.parameters() if p.requires_grad]
         return [
             {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
@@ -454,7 +459,8 @@ def read_hf_config(path: str) -> dict:
 
 
 def args_from_hf_config(cfg: dict) -> ModelArgs:
-    # transformers >= 5 writes rope_theta inside rope_parameters; scaled RoPE (YaRN...) is not implemented here
+    # transformers >= 5 writes rope_theta inside rope_parameters; scaled RoPE (YaRN...) is not
+    # implemented here
     rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
     if rope.get("rope_type", rope.get("type", "default")) != "default":
         raise ValueError(f"unsupported RoPE scaling {rope}")
@@ -477,7 +483,8 @@ def args_from_hf_config(cfg: dict) -> ModelArgs:
 
 
 def hf_names(state_dict: dict[str, torch.Tensor], tie_embeddings: bool) -> dict[str, torch.Tensor]:
-    """Our parameter names to Hugging Face's: a `model.` prefix, no lm_head when it is the tied embedding."""
+    """Our parameter names to Hugging Face's: a `model.` prefix, no lm_head when it is the tied
+    embedding."""
     out = {}
     for name, t in state_dict.items():
         if name == "lm_head.weight":
@@ -520,15 +527,17 @@ def estimate_params(a: ModelArgs) -> int:
 
 
 def from_pretrained(path: str, device="cpu", dtype: torch.dtype = torch.float32) -> Transformer:
-    """A Transformer (in eval mode) from a Hugging Face directory (Llama or Qwen3; one safetensors file or shards).
+    """A Transformer (in eval mode) from a Hugging Face directory (Llama or Qwen3; one safetensors
+    file or shards).
 
     The model is built on the meta device and each tensor read by name straight onto `device` in
-    `dtype`, so a 4B model is never materialised twice (nor in fp32 on the CPU on its way to a GPU)."""
+    `dtype`, so a 4B model is never materialised twice (nor in fp32 on the CPU on its way to a
+    GPU)."""
     from safetensors import safe_open
 
     args = args_from_hf_config(read_hf_config(path))
-    # a big model is built on the meta device; a small one directly, because building on meta imports
-    # torch._dynamo (~3 s of CPU, most of a completer's start-up)
+    # a big model is built on the meta device; a small one directly, because building on meta
+    # imports torch._dynamo (~3 s of CPU, most of a completer's start-up)
     with torch.device("meta" if estimate_params(args) > META_MIN_PARAMS else "cpu"):
         model = Transformer(args)
     model.to(dtype=dtype).to_empty(device=device)  # allocates on device

@@ -98,7 +98,7 @@ class TrainConfig:
     init_from: str = "scratch"  # "scratch", "resume" (from out_dir/last, else out_dir/prev), or a checkpoint dir to fine-tune
     overwrite: bool = False  # True: a fresh run may replace an earlier run's checkpoints in out_dir
     device: str = "auto"  # auto: cuda, then mps, then cpu
-    dtype: str = "auto"  # auto: bf16 on CUDA, and on CPUs with native bf16 at dim >= 256; else fp32
+    dtype: str = "auto"  # auto: bf16 on CUDA and CPUs with native bf16 (with AMX: dim >= 128)
     compile: bool | None = None  # None: compile where it pays for itself (see resolve_compile)
     threads: int = 0  # torch CPU threads, 0: one per core
     seed: int = 1337

@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 import regex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fim.csv_to_fim import convert  # noqa: E402
-from sqlcomplete.fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN, BPETokenizer  # noqa: E402
+from fim.csv_to_fim import convert
+from sqlcomplete.fim.bpe import BYTE_TO_CHAR, QWEN2_PATTERN, BPETokenizer
 
 TABLES = [
     "users",
@@ -91,7 +91,10 @@ def make_row(rng: random.Random) -> dict:
         "recent_queries": recent,
         "file_content": f"-- report for {t}\n" if rng.random() < 0.5 else "",
     }
-    sql = f"SELECT {c[0]}, {c[1]}\nFROM {t}\nWHERE {c[2]} > 10\n  AND <fillMe>\nORDER BY {c[0]} DESC\nLIMIT 50;"
+    sql = (
+        f"SELECT {c[0]}, {c[1]}\nFROM {t}\nWHERE {c[2]} > 10\n  AND <fillMe>\n"
+        f"ORDER BY {c[0]} DESC\nLIMIT 50;"
+    )
     parts = [{"type": "text", "text": json.dumps(context)}, {"type": "text", "text": sql}]
     output = f"{rng.choice(COLUMNS)} IS NOT NULL" if rng.random() < 0.9 else ""
     return {"INPUT": json.dumps(parts), "OUTPUT": output}

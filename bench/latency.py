@@ -1,14 +1,15 @@
 """Per-keystroke completion latency on one CPU thread, and batch-mode throughput.
 
-    python bench/latency.py [--ckpt sqlcomplete/models/default] [--configs 260K 15M 42M] [--statements 5] [--one-shot-runs 3]
+    python bench/latency.py [--ckpt sqlcomplete/models/default] [--configs 260K 15M 42M]
+        [--statements 5] [--one-shot-runs 3]
     python bench/latency.py --backend onnx --configs      # the model on onnxruntime (`make export`)
 
 Types dev-set statements one character at a time against a schema of about 400 tokens that is
-already cached, timing `Completer.complete(prefix, n=5)` per keystroke, as shipped (the model reranking the
-n-gram's proposals) and the model alone. Named configs are
-timed with random weights of their shape (speed depends on the shape, not the weights);
---ckpt times a trained model. --backend picks what runs it (the completer's --backend; random
-weights have no ONNX export, so --backend onnx times --ckpt only). Reference (the seed's recipe, Hugging Face generate with
+already cached, timing `Completer.complete(prefix, n=5)` per keystroke, as shipped (the model
+reranking the n-gram's proposals) and the model alone. Named configs are timed with random weights
+of their shape (speed depends on the shape, not the weights); --ckpt times a trained model.
+--backend picks what runs it (the completer's --backend; random weights have no ONNX export, so
+--backend onnx times --ckpt only). Reference (the seed's recipe, Hugging Face generate with
 20-beam search, 12 new tokens, 200-token prompt, 1 thread): 15M 1,464 ms, 260K 237 ms.
 
 Then the start-up costs a user waits for once: loading the n-gram, and a one-shot
@@ -33,8 +34,10 @@ from sqlcomplete.completion.engine import DEFAULT_CKPT, Completer  # noqa: E402
 
 DEV = os.path.join(ROOT, "..", "shared", "seed_corpus", "dev_seed.jsonl")
 FALLBACK = [
-    "SELECT o.order_id, c.name FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id WHERE o.total > 100;",
-    "INSERT INTO customers (customer_id, name, email) VALUES (gen_random_uuid(), 'Ada', 'ada@example.com');",
+    "SELECT o.order_id, c.name FROM orders AS o JOIN customers AS c "
+    "ON o.customer_id = c.customer_id WHERE o.total > 100;",
+    "INSERT INTO customers (customer_id, name, email) "
+    "VALUES (gen_random_uuid(), 'Ada', 'ada@example.com');",
     "UPDATE orders SET status = 'shipped' WHERE ordered_at < now() - INTERVAL '2 days';",
 ]
 REFERENCE_MS = {"15M": 1464, "260K": 237}
@@ -42,7 +45,7 @@ REFERENCE_MS = {"15M": 1464, "260K": 237}
 
 def load_rows(n: int) -> list[dict]:
     if os.path.exists(DEV):
-        rows = [json.loads(l) for l in open(DEV)]
+        rows = [json.loads(line) for line in open(DEV)]
         rows = [r for r in rows if 1200 <= len(r["schema"]) <= 2000] or rows  # ~400-token schemas
         return rows[:n]
     schema = open(os.path.join(ROOT, "examples", "schema.sql")).read()
@@ -144,7 +147,8 @@ def main():
     if os.path.exists(tok) and args.backend != "onnx":
         runs += [(f"{name} (random weights)", random_ckpt(name, tok, tmp)) for name in args.configs]
     print(
-        f"{len(rows)} statements, {sum(len(r['statement']) for r in rows)} keystrokes, n={args.num}, 1 thread\n"
+        f"{len(rows)} statements, {sum(len(r['statement']) for r in rows)} keystrokes, "
+        f"n={args.num}, 1 thread\n"
     )
     print(
         "| model | backend | decoding | params | schema prefill ms | keystroke p50 ms | p95 ms "

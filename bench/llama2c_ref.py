@@ -1,4 +1,5 @@
-"""The peer in bench/train_speed.py: llama2.c's training model (karpathy/llama2.c, model.py), re-implemented.
+"""The peer in bench/train_speed.py: llama2.c's training model (karpathy/llama2.c, model.py),
+re-implemented.
 
 It reproduces that model's arithmetic as its train.py runs it on a CPU, which is what the
 benchmark compares against: fp32, eager, RoPE on interleaved pairs computed in fp32 with

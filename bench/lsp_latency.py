@@ -1,6 +1,8 @@
-"""Completion round-trip of the language server (sqlcomplete.lsp) over stdio while typing dev-set statements, against the completer alone.
+"""Completion round-trip of the language server (sqlcomplete.lsp) over stdio while typing dev-set
+statements, against the completer alone.
 
-    nice -n 19 python bench/lsp_latency.py [--ckpt PATH] [--rows 10] [--dev ../shared/seed_corpus/dev_seed.jsonl]
+    nice -n 19 python bench/lsp_latency.py [--ckpt PATH] [--rows 10]
+        [--dev ../shared/seed_corpus/dev_seed.jsonl]
 
 For each dev row the buffer holds the row's schema, a blank line, then the statement typed
 one character at a time: a didChange (incremental) and a completion request per keystroke,
@@ -88,7 +90,8 @@ def pct(xs: list[float], q: float) -> float:
 def typing_lsp(
     client: StdioClient, uri: str, head: str, statement: str, version: list[int]
 ) -> list[float]:
-    """Open head, type the statement; round-trip ms per keystroke (the first, which prefills, not counted)."""
+    """Open head, type the statement; round-trip ms per keystroke (the first, which prefills, not
+    counted)."""
     client.notify(
         "textDocument/didOpen",
         {"textDocument": {"uri": uri, "languageId": "sql", "version": 0, "text": head}},
@@ -129,8 +132,9 @@ def typing_completer(completer, schema: str, statement: str) -> list[float]:
 
 
 def first_answer(ckpt: str | None) -> tuple[float, float, float, float]:
-    """ms from spawning the server to its initialize answer, from `initialized` to the first completion's
-    answer, and the server's CPU ms over each (steadier than wall time on a busy machine)."""
+    """ms from spawning the server to its initialize answer, from `initialized` to the first
+    completion's answer, and the server's CPU ms over each (steadier than wall time on a busy
+    machine)."""
     cmd = [
         sys.executable,
         "-m",
@@ -174,7 +178,7 @@ def report(name: str, xs: list[float]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--ckpt", default=None, help="checkpoint (default: the shipped sqlcomplete/models/default)"
     )
@@ -188,8 +192,10 @@ def main() -> None:
     starts = [first_answer(args.ckpt) for _ in range(3)]
     spawn, first, spawn_cpu, first_cpu = (sorted(s[k] for s in starts)[1] for k in range(4))
     print(
-        f"{'start-up (median of 3)':<34} initialize answered {spawn:.0f} ms after spawn ({spawn_cpu:.0f} ms CPU); "
-        f"first completion {first:.0f} ms after initialized ({first_cpu:.0f} ms CPU; target <= 500 ms: "
+        f"{'start-up (median of 3)':<34} "
+        f"initialize answered {spawn:.0f} ms after spawn ({spawn_cpu:.0f} ms CPU); "
+        f"first completion {first:.0f} ms after initialized "
+        f"({first_cpu:.0f} ms CPU; target <= 500 ms: "
         f"{'met' if first <= 500 else 'NOT met'})",
         flush=True,
     )
@@ -249,7 +255,8 @@ def main() -> None:
     d50, d95 = pct(lsp_ms, 0.5) - pct(own_ms, 0.5), pct(lsp_ms, 0.95) - pct(own_ms, 0.95)
     ok = d50 <= 5 and d95 <= 5
     print(
-        f"{'overhead':<34} p50 {d50:+7.2f} ms   p95 {d95:+7.2f} ms   target <= +5 ms: {'met' if ok else 'NOT met'}"
+        f"{'overhead':<34} p50 {d50:+7.2f} ms   p95 {d95:+7.2f} ms   "
+        f"target <= +5 ms: {'met' if ok else 'NOT met'}"
     )
     print(
         f"{'CPU per keystroke':<34} completer {own_cpu:.2f} ms, server {lsp_cpu:.2f} ms "

@@ -1,6 +1,8 @@
-"""Peak memory and tokens/s of a training step against row length: the plain path and each piece of fim/longseq.py.
+"""Peak memory and tokens/s of a training step against row length: the plain path and each piece
+of fim/longseq.py.
 
-    nice -n 19 python bench/sft_memory.py [--layers 1] [--lengths 512,1024,2048,3072] [--png docs/sft_memory.png]
+    nice -n 19 python bench/sft_memory.py [--layers 1] [--lengths 512,1024,2048,3072]
+        [--png docs/sft_memory.png]
 
 CPU, bf16, a Qwen3-4B-shaped model (the full 151,936-token vocabulary, width 2560, MLP 9728,
 32 query / 8 kv heads of 128) cut to a few layers. Rows pack samples of --sample_len tokens,
@@ -29,10 +31,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sft_memory_model import QWEN3_4B, Pieces, per_token_bytes  # noqa: E402
+from sft_memory_model import QWEN3_4B, Pieces, per_token_bytes
 
-from sqlcomplete.fim.longseq import LongSeqConfig, packed_loss  # noqa: E402
-from sqlcomplete.model import Transformer, precompute_rope  # noqa: E402
+from sqlcomplete.fim.longseq import LongSeqConfig, packed_loss
+from sqlcomplete.model import Transformer, precompute_rope
 
 MiB = 2**20
 MODES = {
@@ -103,7 +105,8 @@ def model_bytes_per_token(args, cfg: LongSeqConfig) -> float:
 
 
 def build(args) -> Transformer:
-    """Random bf16 weights made in place (an fp32 init of 151,936 x 2560 would double footprint and time)."""
+    """Random bf16 weights made in place (an fp32 init of 151,936 x 2560 would double footprint
+    and time)."""
     torch.set_default_dtype(torch.bfloat16)
     with torch.device("meta"):
         model = Transformer(args)
@@ -121,7 +124,7 @@ def build(args) -> Transformer:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--lengths", default="512,1024,2048,3072")
     ap.add_argument("--sample_len", type=int, default=256)
@@ -134,11 +137,12 @@ def main():
     model = build(margs)
     print(
         f"Qwen3-4B shape, {args.layers} layer(s), bf16 on CPU ({args.threads} threads): "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters; samples of {args.sample_len} tokens\n"
+        f"{sum(p.numel() for p in model.parameters()):,} parameters; "
+        f"samples of {args.sample_len} tokens\n"
     )
     print(
-        "peak MiB above the weights, per row length; growth per token between the two longest rows, and the "
-        "memory model's\n"
+        "peak MiB above the weights, per row length; "
+        "growth per token between the two longest rows, and the memory model's\n"
     )
     print(
         "| mode | "
@@ -155,13 +159,15 @@ def main():
         print(
             f"| {name} | "
             + " | ".join(f"{peak:,.0f}" for peak in curves[name])
-            + f" | {fit:,.0f} | {model_bytes_per_token(margs, cfg) / 1024:,.0f} | {runs[-1][1]:,.1f} |",
+            + f" | {fit:,.0f} | {model_bytes_per_token(margs, cfg) / 1024:,.0f} "
+            f"| {runs[-1][1]:,.1f} |",
             flush=True,
         )
     del model
     vocabs = [margs.vocab_size // 8, margs.vocab_size // 4, margs.vocab_size // 2, margs.vocab_size]
     print(
-        f"\ngrowth per token (KiB) between rows of {lengths[-2]:,} and {lengths[-1]:,} tokens, per vocabulary\n"
+        f"\ngrowth per token (KiB) between rows of {lengths[-2]:,} and {lengths[-1]:,} tokens, "
+        "per vocabulary\n"
     )
     print("| mode | " + " | ".join(f"V={V:,}" for V in vocabs) + " |")
     print("|---|" + "---:|" * len(vocabs))

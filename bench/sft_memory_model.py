@@ -1,4 +1,5 @@
-"""Memory model of Qwen3-4B FIM SFT on H100s: peak GPU memory per row length and the longest row that fits.
+"""Memory model of Qwen3-4B FIM SFT on H100s: peak GPU memory per row length and the longest row
+that fits.
 
     python bench/sft_memory_model.py [--gpu_gib 79.6] [--reserve_gib 6] [--loss_chunk 1024]
 
@@ -15,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sqlcomplete.fim.longseq import train_flops  # noqa: E402
-from sqlcomplete.model import ModelArgs  # noqa: E402
+from sqlcomplete.fim.longseq import train_flops
+from sqlcomplete.model import ModelArgs
 
 GiB = 2**30
 QWEN3_4B = ModelArgs(
@@ -36,7 +37,8 @@ QWEN3_4B = ModelArgs(
 
 
 def param_counts(a: ModelArgs) -> tuple[int, int]:
-    """(parameters of one layer, parameters outside the layers: embedding, final norm, untied head)."""
+    """(parameters of one layer, parameters outside the layers: embedding, final norm, untied
+    head)."""
     attn = a.dim * (a.n_heads + 2 * a.n_kv_heads) * a.head_dim + a.n_heads * a.head_dim * a.dim
     layer = attn + 3 * a.dim * a.hidden_dim + 2 * a.dim + (2 * a.head_dim if a.qk_norm else 0)
     return layer, a.vocab_size * a.dim * (1 if a.tie_embeddings else 2) + a.dim
@@ -105,8 +107,8 @@ def static_bytes(a: ModelArgs, s: Setup, e: int = 2) -> dict[str, float]:
     layer, outside = param_counts(a)
     total = a.n_layers * layer + outside
     sharded = 0 if s.cpu_offload else 16 * total / s.gpus  # fp32 param + fp32 grad + AdamW m, v
-    # unsharded working copies: the root (embedding/head) all step, two layers gathered (one prefetched),
-    # bf16 gradients and their fp32 reduce-scatter copies for the root and one layer
+    # unsharded working copies: the root (embedding/head) all step, two layers gathered (one
+    # prefetched), bf16 gradients and their fp32 reduce-scatter copies for the root and one layer
     working = 2 * e * outside + 4 * outside + 2 * e * layer + (e + 4) * layer
     return {"sharded state": sharded, "gathered params+grads": working}
 
@@ -123,12 +125,14 @@ def per_token_bytes(
         out["layer being recomputed"] = saved
     else:
         out["saved activations, all layers"] = a.n_layers * saved
-    # backward of one layer: gradients of its MLP intermediates (untiled) or of q, k, v with flash's fp32 dq
+    # backward of one layer: gradients of its MLP intermediates (untiled) or of q, k, v with
+    # flash's fp32 dq
     out["layer backward"] = (
         max(4 * e * a.hidden_dim if not p.tiled_mlp else 0, e * (q + 2 * k) + 4 * q) + 2 * e * d
     )
     out["residual stream, rope, ids"] = 2 * e * d + 2 * e * a.head_dim + 4 * 8
-    # untiled: fp32 log-softmax kept for backward, plus its gradient and the logits' gradient in backward
+    # untiled: fp32 log-softmax kept for backward, plus its gradient and the logits' gradient in
+    # backward
     out["loss"] = 3 * e * d + 20 if p.tiled_loss else 12 * a.vocab_size
     return out
 
@@ -194,7 +198,7 @@ PIECES = [
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--gpu_gib", type=float, default=79.6, help="H100 80GB: what torch.cuda reports"
     )
@@ -208,12 +212,14 @@ def main():
     a, budget = QWEN3_4B, (args.gpu_gib - args.reserve_gib) * GiB
     layer, outside = param_counts(a)
     print(
-        f"Qwen3-4B: {a.n_layers * layer + outside:,} parameters ({layer:,} per layer, {outside:,} embedding/norm); "
+        f"Qwen3-4B: {a.n_layers * layer + outside:,} parameters "
+        f"({layer:,} per layer, {outside:,} embedding/norm); "
         f"budget {budget / GiB:.1f} GiB per GPU\n"
     )
     print(
         "per token per layer, saved by autograd (bf16): "
-        f"{layer_saved_bytes(a):,} B plain, {layer_saved_bytes(a, tiled_mlp=True):,} B with the tiled MLP, "
+        f"{layer_saved_bytes(a):,} B plain, "
+        f"{layer_saved_bytes(a, tiled_mlp=True):,} B with the tiled MLP, "
         f"{2 * a.dim:,} B checkpointed, 0 offloaded\n"
     )
     print("per-GPU bytes per token of the GPU's slice:")
@@ -256,8 +262,9 @@ def main():
     host = 16 * (a.n_layers * layer + outside)
     acts = args.row * a.n_layers * 2 * a.dim
     print(
-        f"\nFLOPs of one {args.row:,}-token row (forward + backward, fim/longseq.train_flops), and the step time of"
-        f" 8 H100s at {args.mfu:.0%} MFU (989 TFLOP/s dense bf16 each), by the length of the packed samples:"
+        f"\nFLOPs of one {args.row:,}-token row (forward + backward, fim/longseq.train_flops), "
+        f"and the step time of 8 H100s at {args.mfu:.0%} MFU (989 TFLOP/s dense bf16 each), "
+        "by the length of the packed samples:"
     )
     print("| samples of | matmul PFLOP | attention PFLOP | seconds per row on 8 GPUs |")
     print("|---:|---:|---:|---:|")
@@ -270,8 +277,8 @@ def main():
             f"{total / (8 * 989e12 * args.mfu):,.2f} |"
         )
     print(
-        f"\nhost memory: FSDP2 CPU offload {host / GiB:.0f} GiB (fp32 params, grads, AdamW); offloaded "
-        f"checkpoints {acts / GiB:.0f} GiB (pinned) per {args.row:,}-token row in flight"
+        f"\nhost memory: FSDP2 CPU offload {host / GiB:.0f} GiB (fp32 params, grads, AdamW); "
+        f"offloaded checkpoints {acts / GiB:.0f} GiB (pinned) per {args.row:,}-token row in flight"
     )
 
 

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.llama2c_ref import Llama2cArgs, Llama2cModel  # noqa: E402
 from sqlcomplete.model import ModelArgs, Transformer  # noqa: E402
 from sqlcomplete.training import (  # noqa: E402
-    BF16_MIN_DIM,
+    AMX_BF16_MIN_DIM,
     autocast_context,
     choose_dtype,
     cpu_bf16_flag,
@@ -138,8 +138,8 @@ def main():
     print(
         f"{torch.get_num_threads()} threads; CPU bf16: {cpu_bf16_flag() or 'not native'}; matmul "
         f"4096x288 @ 288x1152: fp32 {fp32_peak / 1e9:,.0f} GFLOP/s, bf16 {bf16_peak / 1e9:,.0f} "
-        f"GFLOP/s; this model compiled: {compile_model}; dtype=auto's rule: bf16 from dim "
-        f"{BF16_MIN_DIM} where the CPU has native bf16",
+        f"GFLOP/s; this model compiled: {compile_model}; dtype=auto's rule: bf16 where the CPU "
+        f"has native bf16, with AMX from dim {AMX_BF16_MIN_DIM}",
         flush=True,
     )
     print(

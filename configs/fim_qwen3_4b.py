@@ -1,16 +1,16 @@
-# Fill-in-the-middle SQL completion: SFT of Qwen3-4B-Instruct-2507 (python fim/sft.py configs/fim_qwen3_4b.py).
-# The seed's YAML runs as it is too (python fim/sft.py config.yml); docs/sft.md has the memory plan for 1 and 8 H100s.
-# Names shared with train.py are spelled as there (out_dir, grad_accum, learning_rate, block_size, ...).
+# Fill-in-the-middle SQL completion: SFT of Qwen3-4B-Instruct-2507
+# (python fim/sft.py configs/fim_qwen3_4b.py).
+# The seed's YAML runs as it is too (python fim/sft.py config.yml); docs/sft.md has the memory plan
+# for 1 and 8 H100s.
+# Names shared with train.py are spelled as there (out_dir, grad_accum, learning_rate, block_size,
+# ...).
 type = "sft"
-pretrained = (
-    "models/Qwen3-4B-Instruct-2507"  # a local directory, or the hub id Qwen/Qwen3-4B-Instruct-2507
-)
-sources = [
-    "data/fim/train_hf_fim_dataset"
-]  # fim/csv_to_fim.py output; jsonl/parquet and hub datasets work too
-block_size = (
-    262144  # tokens per packed row, the model's context; trainable with the long-sequence options
-)
+# a local directory, or the hub id Qwen/Qwen3-4B-Instruct-2507
+pretrained = "models/Qwen3-4B-Instruct-2507"
+# fim/csv_to_fim.py output; jsonl/parquet and hub datasets work too
+sources = ["data/fim/train_hf_fim_dataset"]
+# tokens per packed row, the model's context; trainable with the long-sequence options
+block_size = 262144
 pack_samples = True
 too_long = "drop"  # a sample over block_size would lose its <|im_end|> if cut
 end_token = "<|im_end|>"

@@ -1,7 +1,9 @@
-"""LLM data generation: topics -> details -> schemas -> statements -> groups, against any
-OpenAI-compatible server (vLLM on Modal by default, see datagen/vllm_server.py and datagen/README.md).
+r"""LLM data generation: topics -> details -> schemas -> statements -> groups, against any
+OpenAI-compatible server (vLLM on Modal by default, see datagen/vllm_server.py and
+datagen/README.md).
 
-    python -m datagen.llm --llm-url https://<workspace>--sqlcomplete-vllm-serve.modal.run/v1 --out data/llm
+    python -m datagen.llm --out data/llm \
+        --llm-url https://<workspace>--sqlcomplete-vllm-serve.modal.run/v1
     python -m datagen.llm --llm-url http://localhost:8000/v1 --stage schemas --limit-topics 2
 
 A stage's unit of work (a topic's details, a detail's schemas, one kind of statements for a
@@ -91,7 +93,10 @@ class Config:
 
 HELP = {
     "llm_url": "OpenAI-compatible base URL ending in /v1 (default: $LLM_URL)",
-    "api_key": "API key (default: $LLM_API_KEY, else 'EMPTY', which a vLLM server without --api-key accepts)",
+    "api_key": (
+        "API key (default: $LLM_API_KEY, else 'EMPTY', "
+        "which a vLLM server without --api-key accepts)"
+    ),
     "out": "output root, in the seed's layout",
     "stage": "one stage, or all",
     "model": "model name as the server knows it",
@@ -107,7 +112,9 @@ HELP = {
     "examples": "details (one-sentence uses of a database) per subtopic",
     "max_tables": "schemas per detail, with 1..N tables",
     "kinds": "statement kinds and how many per complexity (simple, complex) and schema",
-    "temperature": "sampling temperature (default: the server's, i.e. the model's generation config)",
+    "temperature": (
+        "sampling temperature (default: the server's, i.e. the model's generation config)"
+    ),
     "top_p": "nucleus sampling (default: the server's)",
     "max_tokens_topics": "answer length limit for the topic list",
     "max_tokens_details": "answer length limit for subtopics and details",
@@ -171,8 +178,8 @@ class Run:
 
 
 def classify(e: Exception, cfg: Config) -> tuple[str, str]:
-    """(reason, what to do) for a failed request: 'transient' (retry, the unit fails if it persists),
-    'invalid' (retry, the piece is dropped if it persists) or 'rejected' (drop now)."""
+    """(reason, what to do) for a failed request: 'transient' (retry, the unit fails if it
+    persists), 'invalid' (retry, the piece is dropped if it persists) or 'rejected' (drop now)."""
     if isinstance(e, IncompleteOutputException):
         return "truncated", "invalid"
     if isinstance(e, ConfigurationError):
@@ -476,7 +483,8 @@ def parse_kinds(spec: str) -> dict[str, int]:
         kind, _, n = item.strip().partition(":")
         if kind not in prompts.KIND_HINTS or not n.isdigit() or int(n) < 1:
             raise ValueError(
-                f"bad --kinds item {item!r}: want KIND:N with KIND in {', '.join(prompts.KIND_HINTS)}"
+                f"bad --kinds item {item!r}: "
+                f"want KIND:N with KIND in {', '.join(prompts.KIND_HINTS)}"
             )
         kinds[kind] = int(n)
     return kinds

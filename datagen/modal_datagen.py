@@ -1,9 +1,11 @@
-"""Run datagen.llm's stages on Modal: CPU containers fanned out over topic shards with `.starmap`,
+r"""Run datagen.llm's stages on Modal: CPU containers fanned out over topic shards with `.starmap`,
 each running the stage's units with its own bounded concurrency against the vLLM server
 (datagen/vllm_server.py), all writing the seed's layout to the `sqlcomplete-datagen` Volume.
 
-    modal run datagen/modal_datagen.py::main --llm-url https://<workspace>--sqlcomplete-vllm-serve.modal.run/v1
-    modal run datagen/modal_datagen.py::schemas --llm-url URL/v1 --shards 16 --flags "--max-retries 6"
+    modal run datagen/modal_datagen.py::main \
+        --llm-url https://<workspace>--sqlcomplete-vllm-serve.modal.run/v1
+    modal run datagen/modal_datagen.py::schemas --llm-url URL/v1 --shards 16 \
+        --flags "--max-retries 6"
     modal volume get sqlcomplete-datagen llm/groups.jsonl.gz data/llm/groups.jsonl.gz
 
 Resuming works as locally: finished unit files are skipped, so rerunning a stage (or Modal
@@ -47,7 +49,8 @@ def run_stage(stage: str, shard: str, options: dict) -> dict:
     try:
         stats, report = asyncio.run(llm.generate(cfg))
     finally:
-        volume.commit()  # Modal also commits in the background; this makes the end of a shard durable now
+        # Modal also commits in the background; this makes the end of a shard durable now
+        volume.commit()
     print(llm.format_summary(stats))
     return {name: s.as_dict() for name, s in stats.items()}
 
@@ -76,7 +79,8 @@ def merge_details() -> int:
 
 
 def _options(llm_url: str, flags: str) -> dict:
-    """datagen.llm's Config as a dict, from its own command-line flags (defaults: the seed's values)."""
+    """datagen.llm's Config as a dict, from its own command-line flags (defaults: the seed's
+    values)."""
     import dataclasses
 
     from datagen import llm

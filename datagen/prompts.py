@@ -118,7 +118,8 @@ def schema_prompt(detail: str, n_tables: int) -> str:
 def statements_prompt(schema: str, kind: str, complexity: str, n: int) -> str:
     simple, complex_ = KIND_HINTS[kind]
     return (
-        f"Generate {n} {complexity} {kind.upper()} SQL statements for the CockroachDB schema below.\n"
+        f"Generate {n} {complexity} {kind.upper()} SQL statements "
+        "for the CockroachDB schema below.\n"
         "Statements should be diverse in their orderings, values, and formatting "
         "(capitalisation, line breaks, aliases).\n"
         f"{complexity.capitalize()} here means: {simple if complexity == 'simple' else complex_}.\n"
@@ -150,21 +151,22 @@ def schema_tables(answer: DatabaseSchema) -> list[str]:
 
 
 def _for_sqlglot(table: str) -> str:
-    """CockroachDB's SHOW CREATE TABLE extras that sqlglot's postgres dialect rejects; for checking only."""
+    """CockroachDB's SHOW CREATE TABLE extras that sqlglot's postgres dialect rejects; for
+    checking only."""
     table = table.replace(":::", "::")
     table = re.sub(
         r"^\s*(?:(?:UNIQUE|INVERTED)\s+)?INDEX\b.*$|^\s*FAMILY\b.*$", "", table, flags=re.I | re.M
     )
     table = re.sub(r"\s+STORING\s*\([^)]*\)", "", table, flags=re.I)
     table = re.sub(r"\s+(?:ASC|DESC)\b(?=\s*[,)])", "", table, flags=re.I)
-    return re.sub(
-        r",(\s*)\)(\s*;?\s*)$", r"\1)\2", table.strip()
-    )  # a comma left before the closing paren
+    # a comma left before the closing paren
+    return re.sub(r",(\s*)\)(\s*;?\s*)$", r"\1)\2", table.strip())
 
 
 def schema_problem(tables: list[str], n_tables: int) -> str | None:
     """None when `tables` are exactly `n_tables` CREATE TABLEs that sqlglot (postgres) parses into
-    tables with columns, with distinct names and foreign keys only to these tables; else a reason."""
+    tables with columns, with distinct names and foreign keys only to these tables; else a
+    reason."""
     if len(tables) != n_tables:
         return f"invalid schema: expected {n_tables} tables, got {len(tables)}"
     names, refs = [], set()
@@ -215,7 +217,8 @@ def _first_word(sql: str) -> str:
 
 
 def problem_category(problem: str) -> str:
-    """'unknown column foo' -> 'unknown column': report counts group by kind of problem, not by name."""
+    """'unknown column foo' -> 'unknown column': report counts group by kind of problem, not by
+    name."""
     for head in (
         "parse error",
         "unknown table",
@@ -232,7 +235,8 @@ def clean_statements(
     statements: list[str], kind: str, tables: dict[str, list[str]]
 ) -> tuple[list[str], Counter]:
     """Statements of `kind` that parse and name only schema objects, without duplicates (first
-    occurrence kept, whitespace and a trailing ';' ignored); and the dropped ones counted by reason."""
+    occurrence kept, whitespace and a trailing ';' ignored); and the dropped ones counted by
+    reason."""
     kept, seen, dropped = [], set(), Counter()
     first_words = _FIRST_WORDS[kind]
     for sql in statements:

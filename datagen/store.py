@@ -1,14 +1,16 @@
 """The seed's on-disk layout for LLM-generated data, atomic unit writes, and a reader for groups.
 
-    <root>/topics.json                                       {"topics": ["e-commerce", ...]}
-    <root>/topic_detail.json                                 {"0_e-commerce": ["detail sentence", ...], ...}
-    <root>/details/<topic>.json                              one topic's details: the resumable unit
-                                                             that topic_detail.json is merged from
-    <root>/tons_of_tables/<topic>/<detail>.json              [{"tables": [{"table_schema": "CREATE TABLE ..."}]}, ...]
-                                                             one entry per schema variant
-    <root>/diverse_statements/<topic>/<detail>/<kind>.json   [{"statements": ["SELECT ...", ...]}, ...]
-                                                             entry k belongs to schema variant k
-    <root>/groups.jsonl.gz                                   one group per (topic, detail, variant)
+    <root>/topics.json                  {"topics": ["e-commerce", ...]}
+    <root>/topic_detail.json            {"0_e-commerce": ["detail sentence", ...], ...}
+    <root>/details/<topic>.json         one topic's details: the resumable unit
+                                        that topic_detail.json is merged from
+    <root>/tons_of_tables/<topic>/<detail>.json
+                                        [{"tables": [{"table_schema": "CREATE TABLE ..."}]}, ...]
+                                        one entry per schema variant
+    <root>/diverse_statements/<topic>/<detail>/<kind>.json
+                                        [{"statements": ["SELECT ...", ...]}, ...]
+                                        entry k belongs to schema variant k
+    <root>/groups.jsonl.gz              one group per (topic, detail, variant)
 
 Every file is written whole or not at all (temp file, fsync, rename), so a crash never leaves a
 half-written unit and "file exists" means "unit done".

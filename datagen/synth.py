@@ -1,4 +1,5 @@
-"""Offline procedural generator of (schema, statements) groups: the default data source of `make data`.
+"""Offline procedural generator of (schema, statements) groups: the default data source of
+`make data`.
 
     python -m datagen.synth -o data/synth/groups.jsonl.gz --groups 20000 --seed 0 \
         [--mix select=0.4,insert=0.2,update=0.15,delete=0.1,truncate=0.05,upsert=0.1] \
@@ -60,16 +61,17 @@ MAX_LONG_CHARS = 3000
 LAYOUTS = ("crdb", "hand", "tablecons", "oneline", "lower", "sqlite")
 LAYOUT_WEIGHTS = (0.30, 0.30, 0.16, 0.06, 0.09, 0.09)
 
-# words that must not become bare identifiers or aliases (SQL reserved words, parse_schema's non-columns)
+# words that must not become bare identifiers or aliases
+# (SQL reserved words, parse_schema's non-columns)
 RESERVED = set(
     """all analyse analyze and any array as asc asymmetric both case cast check collate column
 concurrently constraint create current_catalog current_date current_role current_schema current_time
-current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign
-from grant group having in index initially intersect into lateral leading limit localtime localtimestamp
-not nothing null offset on only or order placing primary references returning select session_user some
-symmetric table then to trailing true union unique user using variadic when where window with key family
-inverted exclude is by at if of set no go like ilike between exists join left right inner outer full cross natural
-values update delete insert over filter similar""".split()
+current_timestamp current_user default deferrable desc distinct do else end except false fetch for
+foreign from grant group having in index initially intersect into lateral leading limit localtime
+localtimestamp not nothing null offset on only or order placing primary references returning select
+session_user some symmetric table then to trailing true union unique user using variadic when where
+window with key family inverted exclude is by at if of set no go like ilike between exists join left
+right inner outer full cross natural values update delete insert over filter similar""".split()
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -757,7 +759,8 @@ def render_crdb(t: Table, qual: str) -> str:
     for c in t.cols:
         if c.fk is not None:
             lines.append(
-                f"CONSTRAINT {_cname(t, _bare(c.name) + '_fkey')} FOREIGN KEY ({c.name}) REFERENCES {qual}{c.fk.name}({c.fk.pk[0].name})"
+                f"CONSTRAINT {_cname(t, _bare(c.name) + '_fkey')} FOREIGN KEY ({c.name}) "
+                f"REFERENCES {qual}{c.fk.name}({c.fk.pk[0].name})"
             )
     for c in t.cols:
         if c.unique:
@@ -786,7 +789,9 @@ def _crdb_check(c: Col) -> str:
 def render_hand(
     t: Table, rng: random.Random, inline: bool, indent: str, lower: bool, one_line: bool
 ) -> tuple[str, list[str]]:
-    """Hand-written styles: inline or table-level constraints; returns (CREATE TABLE, extra CREATE INDEX lines)."""
+    """Hand-written styles: inline or table-level constraints.
+
+    Returns (CREATE TABLE, extra CREATE INDEX lines)."""
     composite = len(t.pk) > 1
     lines, tail, extra = [], [], []
     cascade = rng.random() < 0.2
@@ -824,14 +829,16 @@ def render_hand(
                 s += f" CHECK ({c.check})"
             else:
                 tail.append(
-                    f"CONSTRAINT chk_{_bare(t.name).lower()}_{_bare(c.name).lower()} CHECK ({c.check})"
+                    f"CONSTRAINT chk_{_bare(t.name).lower()}_{_bare(c.name).lower()} "
+                    f"CHECK ({c.check})"
                     if rng.random() < 0.5
                     else f"CHECK ({c.check})"
                 )
         lines.append(s)
         if c.index and not c.unique:
             extra.append(
-                f"CREATE INDEX idx_{_bare(t.name).lower()}_{_bare(c.name).lower()} ON {t.name} ({c.name});"
+                f"CREATE INDEX idx_{_bare(t.name).lower()}_{_bare(c.name).lower()} "
+                f"ON {t.name} ({c.name});"
             )
     if composite or not inline:
         tail.insert(0, f"PRIMARY KEY ({', '.join(c.name for c in t.pk)})")
@@ -876,7 +883,8 @@ def render_sqlite(t: Table) -> str:
         return name if name.startswith('"') else f'"{name}"'
 
     lines = [
-        f"{q(c.name)} {('int' if c.serial else c.type.lower())}{' NOT NULL' if c.not_null and not c.pk else ''}"
+        f"{q(c.name)} {('int' if c.serial else c.type.lower())}"
+        f"{' NOT NULL' if c.not_null and not c.pk else ''}"
         for c in t.cols
     ]
     lines.append(f"primary key ({', '.join(q(c.name) for c in t.pk)})")
@@ -937,7 +945,10 @@ def raw_value(rng: random.Random, c: Col) -> str:
     if k in ("enum", "pool"):
         return _ch(rng, c.values)
     if k == "email":
-        return f"{_ch(rng, vocab.FIRST_NAMES).lower()}.{_ch(rng, vocab.LAST_NAMES).lower()}@{_ch(rng, vocab.EMAIL_DOMAINS)}"
+        return (
+            f"{_ch(rng, vocab.FIRST_NAMES).lower()}.{_ch(rng, vocab.LAST_NAMES).lower()}"
+            f"@{_ch(rng, vocab.EMAIL_DOMAINS)}"
+        )
     if k == "first":
         return _ch(rng, vocab.FIRST_NAMES)
     if k == "last":
@@ -965,7 +976,8 @@ def raw_value(rng: random.Random, c: Col) -> str:
             return f"{_ri(rng, 0, 9999):04d}"
         return f"{c.base[:3].upper()}-{_ri(rng, 1000, 99999)}"
     if k == "file":
-        return f"{_ch(rng, vocab.WORDS)}_{_ri(rng, 1, 99)}.{_ch(rng, ('pdf', 'png', 'csv', 'jpg', 'yml', 'txt'))}"
+        extensions = ("pdf", "png", "csv", "jpg", "yml", "txt")
+        return f"{_ch(rng, vocab.WORDS)}_{_ri(rng, 1, 99)}.{_ch(rng, extensions)}"
     if k == "currency":
         return _ch(rng, vocab.CURRENCIES)
     if k == "language":
@@ -1208,7 +1220,8 @@ class Writer:
                 a, b = sorted((self.lit(c), self.lit(c)), key=float)
                 return f"{ref} BETWEEN {a} AND {b}"
             if r < 0.88 and k in ("int", "ref", "year", "rating5"):
-                return f"{ref} IN ({', '.join(sorted({self.lit(c) for _ in range(_ri(rng, 2, 4))}, key=float))})"
+                items = sorted({self.lit(c) for _ in range(_ri(rng, 2, 4))}, key=float)
+                return f"{ref} IN ({', '.join(items)})"
             return f"{ref} {_ch(rng, ('<>', '!='))} {self.lit(c)}"
         if k in ("enum", "pool"):
             if r < 0.55:
@@ -1244,13 +1257,17 @@ class Writer:
                 return f"{ref} BETWEEN {a} AND {b}"
             if r < 0.9:
                 base = "now()" if k == "ts" and rng.random() < 0.7 else "current_date"
-                return f"{ref} {_ch(rng, ('>', '>=', '<'))} {base} - INTERVAL '{_ch(rng, ('7 days', '30 days', '90 days', '1 day', '14 days', '1 year', '6 months'))}'"
+                spans = ("7 days", "30 days", "90 days", "1 day", "14 days", "1 year", "6 months")
+                return f"{ref} {_ch(rng, ('>', '>=', '<'))} {base} - INTERVAL '{_ch(rng, spans)}'"
             return f"{ref} = {self.lit(c)}"
         if k == "json":
             if r < 0.5:
                 return f"{ref}->>'{_ch(rng, vocab.JSON_KEYS)}' = '{_ch(rng, vocab.JSON_VALUES)}'"
             if r < 0.8:
-                return f'{ref} @> \'{{"{_ch(rng, vocab.JSON_KEYS)}": "{_ch(rng, vocab.JSON_VALUES)}"}}\''
+                return (
+                    f'{ref} @> \'{{"{_ch(rng, vocab.JSON_KEYS)}": '
+                    f'"{_ch(rng, vocab.JSON_VALUES)}"}}\''
+                )
             return f"{ref} IS NOT NULL"
         if k == "tags":
             if r < 0.5:
@@ -1474,7 +1491,8 @@ class Writer:
     def join_clauses(
         self, ts: list[Table], used: list, als: list[str], left: bool = False
     ) -> list[str]:
-        """FROM ts[0] JOIN ts[1] ON <foreign key> ..., each table joined by the edge linking it to an earlier one."""
+        """FROM ts[0] JOIN ts[1] ON <foreign key> ..., each table joined by the edge linking it to
+        an earlier one."""
         rng = self.rng
         out = [f"FROM {self.from_item(ts[0], als[0])}"]
         spider = als[0] == "T1"
@@ -1567,7 +1585,10 @@ class Writer:
             child, col, parent = _ch(rng, self.edges)
             if r < 0.25:  # child rows whose parent matches
                 exprs = [c.ref for c in self.cols(child, 1, 4)] if rng.random() < 0.8 else ["*"]
-                inner = f"SELECT {parent.pk[0].ref} FROM {self.tref(parent)} {self.where([('', parent)], 1, 2, nopk=True)}"
+                inner = (
+                    f"SELECT {parent.pk[0].ref} FROM {self.tref(parent)} "
+                    f"{self.where([('', parent)], 1, 2, nopk=True)}"
+                )
                 neg = "NOT IN" if rng.random() < 0.15 else "IN"
                 return self.join(
                     [
@@ -1585,7 +1606,10 @@ class Writer:
                 pa, ca = "p", "c"
             if r < 0.4:  # EXISTS
                 neg = "NOT EXISTS" if rng.random() < 0.35 else "EXISTS"
-                inner = f"SELECT 1 FROM {self.tref(child)} {ca} WHERE {ca}.{col.ref} = {pa}.{parent.pk[0].ref}"
+                inner = (
+                    f"SELECT 1 FROM {self.tref(child)} {ca} "
+                    f"WHERE {ca}.{col.ref} = {pa}.{parent.pk[0].ref}"
+                )
                 if rng.random() < 0.5:
                     c = _ch(rng, child.filt)
                     inner += f" AND {self.pred(c, f'{ca}.{c.ref}')}"
@@ -1600,7 +1624,8 @@ class Writer:
             # correlated scalar subquery in the select list
             exprs = [f"{pa}.{c.ref}" for c in self.cols(parent, 1, 2)]
             exprs.append(
-                f"(SELECT count(*) FROM {self.tref(child)} {ca} WHERE {ca}.{col.ref} = {pa}.{parent.pk[0].ref}) AS {child.base}_count"
+                f"(SELECT count(*) FROM {self.tref(child)} {ca} "
+                f"WHERE {ca}.{col.ref} = {pa}.{parent.pk[0].ref}) AS {child.base}_count"
             )
             return self.join([self.select_list(exprs), f"FROM {self.tref(parent)} {pa}"])
         t = _ch(rng, self.tables)
@@ -1618,7 +1643,10 @@ class Writer:
         # derived table
         inner_cols = self.cols(t, 1, 4)
         sub = _ch(rng, ("sub", "x", "q", "t", "filtered"))
-        inner = f"SELECT {', '.join(c.ref for c in inner_cols)} FROM {self.tref(t)} {self.where([('', t)], 1, 2)}"
+        inner = (
+            f"SELECT {', '.join(c.ref for c in inner_cols)} "
+            f"FROM {self.tref(t)} {self.where([('', t)], 1, 2)}"
+        )
         outer = [f"{sub}.{c.ref}" for c in inner_cols[: _ri(rng, 1, len(inner_cols))]]
         clauses = [self.select_list(outer), f"FROM ({inner}) AS {sub}"]
         if rng.random() < 0.4:
@@ -1630,7 +1658,8 @@ class Writer:
     def select_cte(self) -> str:
         rng = self.rng
         t = _ch(rng, self.tables)
-        name = f"{_ch(rng, ('recent', 'active', 'top', 'filtered', 'selected', 'big', 'open'))}_{t.base}"
+        adjectives = ("recent", "active", "top", "filtered", "selected", "big", "open")
+        name = f"{_ch(rng, adjectives)}_{t.base}"
         if rng.random() < 0.5 and t.group:  # aggregate CTE
             g = _ch(rng, t.group)
             e, agg_name, thr = self.agg(lambda c: c.ref, t, [g])
@@ -1691,7 +1720,8 @@ class Writer:
         return self.join(clauses)
 
     def select_setop(self) -> str:
-        """Spider-style UNION / INTERSECT / EXCEPT of two single-table selects of the same columns."""
+        """Spider-style UNION / INTERSECT / EXCEPT of two single-table selects of the same
+        columns."""
         rng = self.rng
         t = _ch(rng, self.tables)
         cs = self.cols(t, 1, 2, [c for c in t.order if not c.pk] or t.order)
@@ -1897,7 +1927,8 @@ class Writer:
             c = _ch(rng, p.filt)
             verb_clauses.append(f"{kw} {p.ref}")
             verb_clauses.append(
-                f"WHERE {t.ref}.{col.ref} = {p.ref}.{p.pk[0].ref} AND {self.pred(c, f'{p.ref}.{c.ref}')}"
+                f"WHERE {t.ref}.{col.ref} = {p.ref}.{p.pk[0].ref} "
+                f"AND {self.pred(c, f'{p.ref}.{c.ref}')}"
             )
         elif r < 0.97:
             verb_clauses.append(self.where([("", t)], 1, 1))
@@ -2020,7 +2051,8 @@ def generate_groups(
         text = render_schema(schema, rng)
         if len(schema.tables) >= 8:
             while len(text) > MAX_LONG_CHARS and len(schema.tables) > 8:
-                schema.tables.pop()  # tables only reference earlier ones, so the rest stay consistent
+                # tables only reference earlier ones, so the rest stay consistent
+                schema.tables.pop()
                 for t in schema.tables:
                     t.children = [(c, col) for c, col in t.children if c in schema.tables]
                 text = render_schema(schema, rng)
@@ -2065,7 +2097,8 @@ def _bisect(cum: list[float], x: float) -> int:
 
 
 def _schema_problem(schema: Schema, parsed: dict[str, list[str]]) -> str | None:
-    """The rendered schema must read back (through parse_schema) as the tables and columns we built."""
+    """The rendered schema must read back (through parse_schema) as the tables and columns we
+    built."""
     if len(parsed) != len(schema.tables):
         return "schema mismatch: table count"
     for t in schema.tables:
@@ -2076,7 +2109,8 @@ def _schema_problem(schema: Schema, parsed: dict[str, list[str]]) -> str | None:
 
 
 def write_groups(path: str, groups: Iterator[dict]) -> int:
-    """Write JSONL (gzip when path ends in .gz, with a fixed header so bytes repeat) atomically; returns lines."""
+    """Write JSONL atomically (gzip when path ends in .gz, with a fixed header so bytes repeat);
+    returns lines."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp.{os.getpid()}"
     n = 0
@@ -2157,8 +2191,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     checked = "all" if args.validate else f"{stats['validated']} sampled"
     print(
-        f"{args.out}: {n} groups, {stats['written']} statements written, {sum(discarded.values())} discarded "
-        f"{json.dumps(discarded)} of {stats['attempted']} attempted ({checked} checked with sqlglot), "
+        f"{args.out}: {n} groups, {stats['written']} statements written, "
+        f"{sum(discarded.values())} discarded "
+        f"{json.dumps(discarded)} of {stats['attempted']} attempted "
+        f"({checked} checked with sqlglot), "
         f"{stats['attempted'] / dt:,.0f} statements/s"
     )
 

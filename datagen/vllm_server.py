@@ -1,9 +1,11 @@
 """Serve the data-generation LLM with vLLM's own OpenAI-compatible server on Modal.
 
     modal run datagen/vllm_server.py::download     # once: the weights into the hf-cache Volume
-    modal deploy datagen/vllm_server.py            # prints https://<workspace>--sqlcomplete-vllm-serve.modal.run
+    modal deploy datagen/vllm_server.py            # prints URL
     modal run datagen/vllm_server.py::check        # waits for /health, then one guided-JSON request
-    python -m datagen.vllm_server URL/v1           # the same check against any OpenAI-compatible server
+    python -m datagen.vllm_server URL/v1           # the same check, any OpenAI-compatible server
+
+URL is the server's address, https://<workspace>--sqlcomplete-vllm-serve.modal.run.
 
 `vllm serve` runs as a subprocess of a @modal.web_server function on 4 x H100 (tensor parallel),
 reading weights from a Volume, with structured outputs (xgrammar guided decoding) so instructor's
@@ -38,7 +40,8 @@ vllm_cache = modal.Volume.from_name(
 )  # compiled graphs
 app = modal.App(APP)
 
-# optional bearer token: deploy with VLLM_API_KEY=... set, and give clients the same key (LLM_API_KEY)
+# optional bearer token: deploy with VLLM_API_KEY=... set, and give clients the same key
+# (LLM_API_KEY)
 secrets = (
     [modal.Secret.from_dict({"VLLM_API_KEY": os.environ["VLLM_API_KEY"]})]
     if "VLLM_API_KEY" in os.environ
@@ -108,8 +111,9 @@ def _request(url: str, api_key: str, body: dict | None = None, timeout: float = 
 def check_endpoint(
     base_url: str, model: str = MODEL, api_key: str = "EMPTY", wait: float = 40 * MINUTES
 ) -> str:
-    """Wait until `base_url` (ending in /v1) is healthy, check it serves `model`, and that a request with
-    the pipeline's Topics schema as response_format comes back as valid JSON of that shape."""
+    """Wait until `base_url` (ending in /v1) is healthy, check it serves `model`, and that a
+    request with the pipeline's Topics schema as response_format comes back as valid JSON of that
+    shape."""
     from datagen import prompts  # local only: the vLLM image does not carry the project
 
     root = base_url.rstrip("/").removesuffix("/v1")

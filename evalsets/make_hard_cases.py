@@ -66,13 +66,18 @@ CREATE TABLE "InvoiceLine" (
 );"""
 
 HAND_STATEMENTS = [
-    "SELECT T1.FirstName, T1.LastName, count(*) FROM Customer AS T1 JOIN Invoice AS T2 ON T1.CustomerId = T2.CustomerId "
+    "SELECT T1.FirstName, T1.LastName, count(*) FROM Customer AS T1 "
+    "JOIN Invoice AS T2 ON T1.CustomerId = T2.CustomerId "
     "GROUP BY T1.CustomerId ORDER BY count(*) DESC LIMIT 5",
-    'SELECT "BillingCountry", sum("Total") FROM "Invoice" GROUP BY "BillingCountry" HAVING sum("Total") > 100',
-    "SELECT e.LastName, m.LastName FROM Employee e LEFT JOIN Employee m ON e.ReportsTo = m.EmployeeId",
+    'SELECT "BillingCountry", sum("Total") FROM "Invoice" GROUP BY "BillingCountry" '
+    'HAVING sum("Total") > 100',
+    "SELECT e.LastName, m.LastName FROM Employee e "
+    "LEFT JOIN Employee m ON e.ReportsTo = m.EmployeeId",
     "UPDATE Customer SET Email = 'ada@example.com' WHERE CustomerId = 7",
-    "DELETE FROM InvoiceLine WHERE InvoiceId IN (SELECT InvoiceId FROM Invoice WHERE InvoiceDate < '2010-01-01')",
-    "INSERT INTO Customer (CustomerId, FirstName, LastName, Email) VALUES (60, 'Ada', 'Lovelace', 'ada@example.com')",
+    "DELETE FROM InvoiceLine "
+    "WHERE InvoiceId IN (SELECT InvoiceId FROM Invoice WHERE InvoiceDate < '2010-01-01')",
+    "INSERT INTO Customer (CustomerId, FirstName, LastName, Email) "
+    "VALUES (60, 'Ada', 'Lovelace', 'ada@example.com')",
 ]
 
 
@@ -82,7 +87,8 @@ def unquote_names(schema: str) -> str:
 
 
 def restyle(tables: dict, rng: random.Random, pool: list[str]) -> dict[str, str]:
-    """prepare.rename_map, redrawn until some new name has upper case (mixed-case names are the point)."""
+    """prepare.rename_map, redrawn until some new name has upper case (mixed-case names are the
+    point)."""
     for _ in range(20):
         mapping = rename_map(tables, rng, pool)
         if any(v != v.lower() for v in mapping.values()):

@@ -1,8 +1,11 @@
-"""Convert INPUT/OUTPUT rows (CSV, Parquet, JSONL) into a fill-in-the-middle prompt/response dataset.
+"""Convert INPUT/OUTPUT rows (CSV, Parquet, JSONL) into a fill-in-the-middle prompt/response
+dataset.
 
-    python fim/csv_to_fim.py INPUT [-o OUT] --tokenizer TOK [--template T] [--format disk|parquet|jsonl]
-        [--skip-empty-output] [--skip-empty-prefix] [--max-length N] [--limit N] [--rejects FILE]
-    python fim/csv_to_fim.py data.parquet -o fim_dataset --tokenizer Qwen/Qwen3-4B-Instruct-2507   # the original's
+    python fim/csv_to_fim.py INPUT [-o OUT] --tokenizer TOK [--template T]
+        [--format disk|parquet|jsonl] [--skip-empty-output] [--skip-empty-prefix] [--max-length N]
+        [--limit N] [--rejects FILE]
+    # the original's
+    python fim/csv_to_fim.py data.parquet -o fim_dataset --tokenizer Qwen/Qwen3-4B-Instruct-2507
 
 TOK is a tokenizer.json, a directory holding one, or a hub model id resolved through the
 Hugging Face cache (fim/hub.py: downloaded where the network allows, the cache alone under
@@ -10,8 +13,9 @@ HF_HUB_OFFLINE=1).
 
 INPUT column: a JSON list of {"type": "text", "text": ...} parts. The part whose text is
 a JSON object (starts with "{" and parses) is the context: sql_history, ddl_context,
-last_few_executed, recent_queries, file_content, any subset, other keys kept in their order. The other part
-is the SQL, holding exactly one <fillMe>. OUTPUT column: the text to insert at <fillMe>.
+last_few_executed, recent_queries, file_content, any subset, other keys kept in their order. The
+other part is the SQL, holding exactly one <fillMe>. OUTPUT column: the text to insert at
+<fillMe>.
 Output rows: prompt (up to and including <|fim_middle|>, built by fim/prompt.py from
 the template, as the editor server builds it) and response (OUTPUT only).
 
@@ -232,7 +236,8 @@ def _read_parquet(path: Path, batch_rows: int):
 
 
 def _parse_jsonl_line(line: bytes, lineno: int, cols: list, path: Path) -> tuple:
-    """(INPUT, OUTPUT) of one JSONL record, or (Unreadable, None); resolves cols on the first record."""
+    """(INPUT, OUTPUT) of one JSONL record, or (Unreadable, None); resolves cols on the first
+    record."""
     try:
         obj = json.loads(line)
     except UnicodeDecodeError as e:
@@ -374,14 +379,16 @@ class Options:
 
 
 def convert_row(inp, out, opts: Options, stats: Stats) -> tuple[str, str]:
-    """(prompt, response) of one record; raises BadRow. Updates token and newline counts in stats."""
+    """(prompt, response) of one record; raises BadRow. Updates token and newline counts in
+    stats."""
     if isinstance(inp, Unreadable):
         raise BadRow(inp.reason, inp.detail)
     text = _cell_text(inp, "INPUT", missing_ok=False)
     response = _cell_text(out, "OUTPUT", missing_ok=True)
     context, prefix, suffix = parse_input(text)
-    # Substring checks on the raw cell keep the common row fast; the decoded context is looked at only
-    # when the cell has JSON escapes ("\\u...", "\\r") that could hide a surrogate, a BOM, a CR or "<|".
+    # Substring checks on the raw cell keep the common row fast; the decoded context is looked at
+    # only when the cell has JSON escapes ("\\u...", "\\r") that could hide a surrogate, a BOM, a
+    # CR or "<|".
     escaped = "\\u" in text
     ctx_json = json.dumps(context, ensure_ascii=False) if escaped or "<|" in text else ""
     if escaped:

@@ -1,9 +1,10 @@
 """Run fim/sft.py on Modal H100s: torchrun with FSDP2 over the GPUs of one container.
 
-    modal run fim/modal_sft.py::download                      # once: Qwen3-4B-Instruct-2507 into the Volume
+    modal run fim/modal_sft.py::download    # once: Qwen3-4B-Instruct-2507 into the Volume
     modal volume put sqlcomplete-sft data/fim/train_hf_fim_dataset data/fim/train_hf_fim_dataset
     SFT_GPUS=8 modal run fim/modal_sft.py --config configs/fim_qwen3_4b.py --flags "--epochs=1"
-    modal volume get sqlcomplete-sft out/fim_qwen3_4b/final ./fim_qwen3_4b     # then: vllm serve ./fim_qwen3_4b
+    modal volume get sqlcomplete-sft out/fim_qwen3_4b/final ./fim_qwen3_4b
+    vllm serve ./fim_qwen3_4b
 
 The command runs with the Volume as its working directory, so the config's relative paths
 (models/..., data/..., out/...) are Volume paths. A preempted or failed container is retried and
@@ -64,7 +65,8 @@ def download(model: str = MODEL) -> str:
     retries=modal.Retries(max_retries=2, initial_delay=30.0),
 )
 def sft(config: str = "configs/fim_qwen3_4b.py", flags: str = "") -> int:
-    """torchrun fim/sft.py CONFIG FLAGS on this container's GPUs; resumes a run that has a checkpoint."""
+    """torchrun fim/sft.py CONFIG FLAGS on this container's GPUs; resumes a run that has a
+    checkpoint."""
     cmd = [
         "torchrun",
         "--standalone",

@@ -1,12 +1,15 @@
-"""Supervised fine-tuning of a Hugging Face Qwen3 (or Llama) checkpoint, on prompt/response or chat data.
+"""Supervised fine-tuning of a Hugging Face Qwen3 (or Llama) checkpoint, on prompt/response or
+chat data.
 
     python fim/sft.py configs/fim_qwen3_4b.py [--key=value ...] [--block_size=8192 ...]
-    python fim/sft.py config.yml [--key=value ...]     # an arctic_training YAML config (fim/arctic_yaml.py)
+    # an arctic_training YAML config (fim/arctic_yaml.py)
+    python fim/sft.py config.yml [--key=value ...]
     torchrun --standalone --nproc_per_node=8 fim/sft.py configs/fim_qwen3_4b.py        # FSDP2
 
-Reads top to bottom: config, data (fim/data.py), model and optimizer (FSDP2 under torchrun), the loss
-of a packed batch, checkpoints, the loop. No transformers: the model is model.py's Transformer loaded
-from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py reading the model's tokenizer.json.
+Reads top to bottom: config, data (fim/data.py), model and optimizer (FSDP2 under torchrun), the
+loss of a packed batch, checkpoints, the loop. No transformers: the model is model.py's Transformer
+loaded from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py reading the
+model's tokenizer.json.
 
 - A step is batch_size rows x grad_accum x data-parallel ranks. Its loss is the mean
   over all its trained tokens (every micro-batch and rank together), so packing, accumulation and
@@ -15,7 +18,8 @@ from (sharded) safetensors by model.from_pretrained, the tokenizer fim/bpe.py re
   the optimizer not stepped, so its state is untouched), logged and counted; after
   nonfinite_patience such steps in a row the run stops with an error.
 - Precision: the master weights and the optimizer state are fp32. Compute is bf16 on GPUs: autocast
-  on one GPU, FSDP2's MixedPrecisionPolicy (bf16 parameters, fp32 gradient reduction) under torchrun.
+  on one GPU, FSDP2's MixedPrecisionPolicy (bf16 parameters, fp32 gradient reduction) under
+  torchrun.
 - Checkpoints: OUT_DIR/last (the one before it in OUT_DIR/prev), written to a temporary
   directory and renamed: the fp32 model in Hugging Face layout with its tokenizer files,
   optim.safetensors and state.json. init_from="resume" (or "auto") continues exactly where it
@@ -418,8 +422,8 @@ def batch_loss(
 
     batch (see fim/data.py collate): input_ids, labels (shifted, -100 where untrained),
     position_ids (restarting per sample) and sample_ids (-1 for padding), all (B, T). Each sample
-    attends only to itself. With a long-sequence option set, fim/longseq.py's batch_loss computes the
-    same two numbers (under sequence parallelism: this rank's share of them).
+    attends only to itself. With a long-sequence option set, fim/longseq.py's batch_loss computes
+    the same two numbers (under sequence parallelism: this rank's share of them).
     """
     if uses_longseq(cfg):
         return longseq.batch_loss(model, batch, cfg)
@@ -445,8 +449,8 @@ def make_optimizer(model, cfg: SFTConfig, fused: bool) -> torch.optim.Optimizer:
 
 
 def get_lr(step: int, total: int, cfg: SFTConfig) -> float:
-    """train.cosine_lr over all epochs' steps (warmup_iters, or warmup_ratio of them); or after the same
-    warmup a linear decay to min_lr, or a constant rate (arctic_training's schedules)."""
+    """train.cosine_lr over all epochs' steps (warmup_iters, or warmup_ratio of them); or after the
+    same warmup a linear decay to min_lr, or a constant rate (arctic_training's schedules)."""
     warmup = cfg.warmup_iters or round(cfg.warmup_ratio * total)
     if cfg.lr_schedule == "cosine" or step < warmup:
         return cosine_lr(step, warmup, total, cfg.learning_rate, cfg.min_lr)
@@ -606,8 +610,9 @@ def save_checkpoint(
     dtype: torch.dtype | None = None,
     base_dir: str | None = None,
 ):
-    """Every rank gathers (FSDP); rank 0 writes OUT_DIR/<name> via a temp dir, with the checksums of its
-    weights files in state.json, and train.commit_checkpoint renames it (a verified `last` becomes `prev`)."""
+    """Every rank gathers (FSDP); rank 0 writes OUT_DIR/<name> via a temp dir, with the checksums of
+    its weights files in state.json, and train.commit_checkpoint renames it (a verified `last`
+    becomes `prev`)."""
     from safetensors.torch import save_file
     from torch.distributed.checkpoint.state_dict import (
         StateDictOptions,
@@ -649,8 +654,8 @@ def save_checkpoint(
 
 
 def find_checkpoint(cfg: SFTConfig, say=print) -> str | None:
-    """OUT_DIR/last, else OUT_DIR/prev, if complete and verified (train.checkpoint_problem); a partial or
-    corrupt one is reported and skipped."""
+    """OUT_DIR/last, else OUT_DIR/prev, if complete and verified (train.checkpoint_problem); a
+    partial or corrupt one is reported and skipped."""
     for name in ("last", "prev"):
         path = os.path.join(cfg.out_dir, name)
         if not os.path.isdir(path):
@@ -741,7 +746,7 @@ def train(cfg: SFTConfig, notes: list[str] = ()) -> dict:
 
         barrier = dist.barrier
     else:
-        barrier = lambda: None  # noqa: E731
+        barrier = lambda: None
     master = rank == 0
     log = RunLog(cfg, rank, world)
     for note in notes:
@@ -1020,7 +1025,7 @@ def train(cfg: SFTConfig, notes: list[str] = ()) -> dict:
         )
         try:
             checkpoint("last")
-        except Exception as save_error:  # noqa: BLE001 -- the first error is the one to raise
+        except Exception as save_error:  # the first error is the one to raise
             log(f"could not save a checkpoint: {type(save_error).__name__}: {save_error}", "ERROR")
         if interrupted:
             raise SystemExit(130) from None

@@ -3,7 +3,7 @@ or the curses editor (--interactive).
 
     sqlcomplete --schema schema.sql --prefix "SELECT * FROM "          # ranked suggestions
     sqlcomplete --batch IN.jsonl --out OUT.jsonl [--num 5] [--strict]  # the batch contract
-    sqlcomplete --interactive [--schema schema.sql]                    # the editor (sqlcomplete.tui)
+    sqlcomplete --interactive [--schema schema.sql]                    # the editor: sqlcomplete.tui
 
 `python sample.py ...` in a clone is the same program.
 """

@@ -79,7 +79,8 @@ def group_problem(group) -> str | None:
 
 
 def usable(group, where: str, stats: Counter) -> bool:
-    """Whether a group can be used; one that cannot is reported with `where`, counted and skipped."""
+    """Whether a group can be used; one that cannot is reported with `where`, counted and
+    skipped."""
     problem = group_problem(group)
     if problem:
         print(f"{where}: {problem}; skipped", file=sys.stderr)
@@ -171,14 +172,15 @@ def read_source(path: str, stats: Counter, strict: bool = False):
 
 def group_statements(group: dict) -> list[str]:
     out = []
-    for kind, stmts in group["statements"].items():
+    for stmts in group["statements"].values():
         if isinstance(stmts, list):
             out += [s.strip() for s in stmts if isinstance(s, str) and s.strip()]
     return out
 
 
 def schema_text(variant: dict) -> str:
-    """A schema variant as the text the statements were generated against (tables joined by a blank line)."""
+    """A schema variant as the text the statements were generated against (tables joined by a
+    blank line)."""
     return "\n\n".join(t["table_schema"].strip() for t in variant["tables"])
 
 

@@ -1,7 +1,7 @@
 """Autocomplete accuracy and latency: models, the n-gram and DuckDB on the same requests.
 
-    python eval.py DATA.jsonl [DATA.jsonl ...] --ckpt out/15m/best [--ckpt ...] --baseline ngram --baseline duckdb
-                   [--rows 200] [--out-dir results] [--readme README.md]
+    python -m sqlcomplete.evaluate DATA.jsonl [DATA.jsonl ...] --ckpt out/15m/best [--ckpt ...]
+        --baseline ngram --baseline duckdb [--rows 200] [--out-dir results] [--readme README.md]
 
 DATA rows are `{"id", "kind"?, "schema", "statement"}` (../shared/EVAL.md). Requests are the
 scorer's: the cursor at the start of every word and symbol after the first, and after the
@@ -66,17 +66,18 @@ JUNK_KINDS = ("cut", "type", "grammar")
 # words, the words typed before the cursor and short aliases (T1), what `unknown` does not count
 SCORER_KNOWN = frozenset(
     """abs age all any array array_agg asc avg between bigint bool boolean by cascade case cast ceil
-ceiling char coalesce collate concat conflict constraint count cross cume_dist current current_date current_time
-current_timestamp date date_part date_trunc datetime day days decimal default delete dense_rank desc distinct do
-double else end epoch escape except excluded exists extract false fetch filter first first_value float floor
-following for from full generate_series glob greatest group having hour if ifnull ilike in inner insert int integer
-intersect interval into is isnull join json jsonb julianday key lag last last_value lateral lead least left length
-like limit ln log lower ltrim max min minute mod month natural next not nothing now ntile null nullif nulls numeric
-offset on only or order outer over partition percent_rank position power preceding precision random range rank real
-recursive regexp replace returning right round row row_number rows rtrim second select serial set similar some sqrt
-stddev strftime string_agg substr substring sum table text then time timestamp to_char to_date to_timestamp top trim
-true truncate unbounded union unique unnest update upper upsert using uuid values varchar variance week when where
-window with within year""".split()
+ceiling char coalesce collate concat conflict constraint count cross cume_dist current current_date
+current_time current_timestamp date date_part date_trunc datetime day days decimal default delete
+dense_rank desc distinct do double else end epoch escape except excluded exists extract false fetch
+filter first first_value float floor following for from full generate_series glob greatest group
+having hour if ifnull ilike in inner insert int integer intersect interval into is isnull join json
+jsonb julianday key lag last last_value lateral lead least left length like limit ln log lower ltrim
+max min minute mod month natural next not nothing now ntile null nullif nulls numeric offset on only
+or order outer over partition percent_rank position power preceding precision random range rank real
+recursive regexp replace returning right round row row_number rows rtrim second select serial set
+similar some sqrt stddev strftime string_agg substr substring sum table text then time timestamp
+to_char to_date to_timestamp top trim true truncate unbounded union unique unnest update upper
+upsert using uuid values varchar variance week when where window with within year""".split()
 )
 MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
 
@@ -489,7 +490,8 @@ class DuckDBRunner:
 def run_completer(
     runner, requests: list[dict], n: int = 5
 ) -> tuple[dict, list[float], list[float], list[float], int]:
-    """Completions by request key, per-request wall and CPU times (ms), per-schema set-up times (ms), errors."""
+    """Completions by request key, per-request wall and CPU times (ms), per-schema set-up times
+    (ms), errors."""
     by_schema = defaultdict(list)
     for q in requests:
         by_schema[q["schema"]].append(q)
@@ -563,8 +565,8 @@ def markdown(report: dict) -> str:
         lines += [f"- {note}" for note in report["notes"]] + [""]
     lines.append(
         f"Latency: one request at a time, in process, on {report['machine']}: wall time, and the "
-        "process's CPU time (steadier on a busy machine; all threads); schema ms is the once-per-schema "
-        "set-up (a model's prefill), not in the per-request times."
+        "process's CPU time (steadier on a busy machine; all threads); "
+        "schema ms is the once-per-schema set-up (a model's prefill), not in the per-request times."
     )
     return "\n".join(lines) + "\n"
 
@@ -626,7 +628,8 @@ def plot(report: dict, path: str):
 
 
 def update_readme(path: str, text: str) -> bool:
-    """Replace the text between the results markers; False (file untouched) when they are missing."""
+    """Replace the text between the results markers; False (file untouched) when they are
+    missing."""
     with open(path, encoding="utf-8") as f:
         doc = f.read()
     a, b = doc.find(MARKERS[0]), doc.find(MARKERS[1])
@@ -754,7 +757,10 @@ def main(argv=None):
                 sys.exit(f"cannot load a model: {e}")
             note = f"skipped a baseline: {type(e).__name__}: {e}"
             if "duckdb" in str(e).lower():
-                note += ' (install: pip install "duckdb==1.4.4" duckdb-ext-autocomplete, or the eval extra)'
+                note += (
+                    ' (install: pip install "duckdb==1.4.4" duckdb-ext-autocomplete, '
+                    "or the eval extra)"
+                )
             print(note, file=sys.stderr)
             notes.append(note)
             continue
@@ -794,7 +800,8 @@ def main(argv=None):
     plot(report, os.path.join(args.out_dir, f"accuracy_latency{suffix}.png"))
     print(md)
     print(
-        f"wrote {args.out_dir}/results{suffix}.md, results{suffix}.json, accuracy_latency{suffix}.png",
+        f"wrote {args.out_dir}/results{suffix}.md, results{suffix}.json, "
+        f"accuracy_latency{suffix}.png",
         file=sys.stderr,
     )
     if args.readme and not missing:
@@ -803,7 +810,8 @@ def main(argv=None):
         if not update_readme(args.readme, md):
             sys.exit(
                 f"--readme: {args.readme} has no results section: add the lines {MARKERS[0]} and "
-                f"{MARKERS[1]} where the results go, then run again (results are in {args.out_dir}/results.md)"
+                f"{MARKERS[1]} where the results go, then run again "
+                f"(results are in {args.out_dir}/results.md)"
             )
         print(f"updated the results section of {args.readme}", file=sys.stderr)
 

@@ -19,7 +19,8 @@ database through database.py), the FIM client fim_client.py, the completer sampl
   into one, that column's most common values come first. They stay in this process: never logged,
   never sent to the FIM backend.
 - The n-gram, then the model load at start-up in the model thread, while the protocol answers; the
-  n-gram answers alone until the model is there, and the schema's prompt is prefilled after `initialized`.
+  n-gram answers alone until the model is there, and the schema's prompt is prefilled after
+  `initialized`.
 - Message framing survives bad input: a Content-Length that is missing, not a number or over
   64 MiB is logged and skipped, a body that is not JSON gets JSON-RPC's parse error (-32700).
   A request before `initialize` gets -32002, one after `shutdown` InvalidRequest (-32600). The
@@ -119,7 +120,8 @@ class Options:
     fim_retry_s: float = 30.0  # after a FIM failure, the local model answers alone this long
     debounce_ms: float = 0.0
     max_items: int = 5
-    poll_s: float = 2.0  # how often schema files (and whether the database is due a refresh) are checked; 0: never
+    # how often schema files (and whether the database is due a refresh) are checked; 0: never
+    poll_s: float = 2.0
     completer: CompleterOptions = field(
         default_factory=lambda: CompleterOptions(threads=1)
     )  # the local model's
@@ -137,7 +139,8 @@ def _units(ch: str, encoding: str) -> int:
 
 
 def to_index(line: str, character: int, encoding: str) -> int:
-    """Code point index in `line` of an LSP character offset; past the end means the end (as LSP says)."""
+    """Code point index in `line` of an LSP character offset; past the end means the end (as LSP
+    says)."""
     if encoding == "utf-32" or line.isascii():
         return min(character, len(line))
     units = 0
@@ -210,7 +213,8 @@ _POSITION_REQUESTS = (types.TEXT_DOCUMENT_COMPLETION, types.TEXT_DOCUMENT_INLINE
 
 
 def _plain(method):
-    """A function calling a bound method: pygls sets attributes on handlers, which methods refuse."""
+    """A function calling a bound method: pygls sets attributes on handlers, which methods
+    refuse."""
     if asyncio.iscoroutinefunction(method):
 
         @functools.wraps(method)
@@ -386,7 +390,8 @@ class SqlServer(LanguageServer):
         self.opts = opts
         self.docs: dict[str, Doc] = {}
         self.completer = None
-        self.early = None  # the n-gram alone, answering while the model loads (model.py costs seconds to load)
+        # the n-gram alone, answering while the model loads (model.py costs seconds to load)
+        self.early = None
         self.early_lock = threading.Lock()
         self.model_error: str | None = None
         self.model_warned = False  # told the user once that the n-gram answers alone
@@ -503,8 +508,8 @@ class SqlServer(LanguageServer):
         self.start_io(self.frames, stdout)
 
     def load_model(self) -> None:
-        """Load the local completer in the model thread: the n-gram first (a fraction of a second), which
-        answers alone until the model is loaded too."""
+        """Load the local completer in the model thread: the n-gram first (a fraction of a second),
+        which answers alone until the model is loaded too."""
 
         def load():
             from sqlcomplete.completion.engine import Completer, load_ngram
@@ -512,7 +517,7 @@ class SqlServer(LanguageServer):
             try:
                 self.early = load_ngram(self.opts.completer.ngram)
                 self.completer = Completer(self.opts.ckpt, options=self.opts.completer)
-            except Exception as e:  # noqa: BLE001 - reported with each request that needs it
+            except Exception as e:  # reported with each request that needs it
                 self.model_error = f"{type(e).__name__}: {e}"
             finally:
                 if self.completer is not None:  # else the n-gram goes on answering alone
@@ -605,12 +610,13 @@ class SqlServer(LanguageServer):
                     5.0,
                 )
                 self.watched = True
-            except Exception as e:  # noqa: BLE001 - polling still covers it
+            except Exception as e:  # polling still covers it
                 self.log(
                     f"could not register file watchers ({e}); polling every {self.opts.poll_s} s"
                 )
         await self.first_scan
-        # prefill the schema's prompt now (model thread, after the model loads): the first completion finds it cached
+        # prefill the schema's prompt now (model thread, after the model loads): the first
+        # completion finds it cached
         self.model_pool.submit(self._warm, self.sources.merged(None, [], {}))
         if self.opts.poll_s > 0:
             self.poll_task = asyncio.ensure_future(self.poll())
@@ -621,7 +627,8 @@ class SqlServer(LanguageServer):
             self.poll_task.cancel()
 
     def on_exit(self, params) -> None:
-        """Leave now: pygls would wait for its stdin reader thread, blocked until the editor closes the pipe."""
+        """Leave now: pygls would wait for its stdin reader thread, blocked until the editor closes
+        the pipe."""
         sys.stdout.flush()
         os._exit(0 if self.shut_down else 1)
 
@@ -636,7 +643,8 @@ class SqlServer(LanguageServer):
     async def refresh_sources(
         self, walk: bool = False, only: list[str] | None = None, db: bool = False
     ) -> None:
-        """Re-read the sources that changed (db: the database now, whether due or not), off the event loop."""
+        """Re-read the sources that changed (db: the database now, whether due or not), off the
+        event loop."""
         loop = asyncio.get_running_loop()
         changed, notes = await loop.run_in_executor(None, self.sources.read, walk, only, db)
         for note in notes:
@@ -782,7 +790,8 @@ class SqlServer(LanguageServer):
         asked_at = self.asked_at.pop(self.protocol.msg_id, None)
         doc = self.document(uri)
         if asked_at is not None and asked_at != doc.version:
-            return None  # changed before this request's turn: its position may point into text that is gone
+            # changed before this request's turn: its position may point into text that is gone
+            return None
         if pos.line >= len(doc.buffer.lines):
             raise JsonRpcInvalidParams(
                 f"line {pos.line} is past the end of {uri} ({len(doc.buffer.lines)} lines)"
@@ -896,7 +905,8 @@ class SqlServer(LanguageServer):
         return texts, backend
 
     def _early(self, job: Job) -> list[str] | None:
-        """The n-gram alone (a worker thread) while the model loads; None once the model is there."""
+        """The n-gram alone (a worker thread) while the model loads; None once the model is
+        there."""
         with self.early_lock:
             dropped = job.waiters == 0 or not self.latest.is_newest(job.key[0], job.key)
             if self.early is None or dropped:
@@ -905,7 +915,8 @@ class SqlServer(LanguageServer):
             return self.early.complete(job.prefix, job.suffix, self.opts.max_items)
 
     def _local(self, job: Job) -> list[str] | None:
-        """The local completer (model thread); a job superseded or abandoned while it waited is skipped."""
+        """The local completer (model thread); a job superseded or abandoned while it waited is
+        skipped."""
         if self.completer is None:
             if self.model_future is not None:
                 self.model_future.result()

@@ -452,11 +452,13 @@ def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return cpu_bf16_flag(cpuinfo) is not None
 
 
-# bf16 autocast on a CPU adds casts in and out of every matmul, and the norms, RoPE and softmax
-# around them stay fp32: work that grows with dim, while the matmuls it speeds up grow with dim².
-# Below this width the casts cost more than bf16 saves (bench/train_speed.py checks the rule: on
-# 2 cores of an AMD EPYC with avx512_bf16, bf16 eager was 0.XXx fp32's speed at dim 64 (260K) ...)
-BF16_MIN_DIM = 256
+# bf16 autocast against fp32, tokens/s on 2 cores, batch 8 x 512 (bench/train_speed.py):
+# - AVX512-BF16 without AMX (an AMD EPYC): bf16 faster at every width, eager 1.44x at dim 64 (260K),
+#   1.55x at 128, 1.80x at 192, 1.95x at 288 (15M), 3.19x at 512 (42M); compiled 1.31x to 2.23x;
+# - AMX (the machine of issue 29): bf16 slower at dim 64 (260K: 0.86x of fp32), 2-3x faster at
+#   288 and 512. Its tiles, set up per matmul, cost more than narrow matmuls save; the widths
+#   between were not measured there, so bf16 starts at 128, the smallest shape after 260K.
+AMX_BF16_MIN_DIM = 128
 
 
 def choose_dtype(dtype: str, device_type: str, dim: int | None = None) -> tuple[str, str]:
@@ -471,14 +473,13 @@ def choose_dtype(dtype: str, device_type: str, dim: int | None = None) -> tuple[
     if not cpu_has_native_bf16():
         return "float32", "auto: this CPU has no native bf16 (AMX or AVX512-BF16)"
     flag = cpu_bf16_flag() or "native bf16"
-    if dim is not None and dim < BF16_MIN_DIM:
+    if flag == "amx_bf16" and dim is not None and dim < AMX_BF16_MIN_DIM:
         return "float32", (
-            f"auto: the CPU has {flag}, but at dim {dim} < {BF16_MIN_DIM} bf16's casts cost more "
-            "than its matmuls save"
+            f"auto: the CPU has amx_bf16, but at dim {dim} < {AMX_BF16_MIN_DIM} AMX's bf16 was "
+            "slower than fp32"
         )
-    return "bfloat16", f"auto: the CPU has {flag}" + (
-        f" and dim {dim} >= {BF16_MIN_DIM}" if dim is not None else ""
-    )
+    wide = f" and dim {dim} >= {AMX_BF16_MIN_DIM}" if flag == "amx_bf16" and dim else ""
+    return "bfloat16", f"auto: the CPU has {flag}{wide}"
 
 
 def resolve_dtype(dtype: str, device_type: str, dim: int | None = None) -> str:

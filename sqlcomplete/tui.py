@@ -93,7 +93,8 @@ class CursorText:
         self.goal = None
 
     def vertical(self, n: int):
-        """Move n lines up (<0) or down, keeping the column; past the first/last line go to its start/end."""
+        """Move n lines up (<0) or down, keeping the column; past the first/last line go to its
+        start/end."""
         row, col = self.row_col()
         goal = col if self.goal is None else self.goal
         lines = self.text.split("\n")
@@ -126,7 +127,8 @@ def visible(s: str) -> str:
 
 
 class Worker(threading.Thread):
-    """Owns the Completer: loads it, prefills the schema, then serves the newest request after a quiet spell."""
+    """Owns the Completer: loads it, prefills the schema, then serves the newest request after a
+    quiet spell."""
 
     def __init__(self, make: Callable[[], object], schema: str, num: int):
         super().__init__(name="completer", daemon=True)
@@ -193,7 +195,8 @@ class Worker(threading.Thread):
 
 
 def put(scr, y: int, x: int, s: str, attr: int = 0):
-    """addstr clipped to the screen; curses raises after writing the bottom-right cell, ignore that."""
+    """addstr clipped to the screen; curses raises after writing the bottom-right cell, ignore
+    that."""
     h, w = scr.getmaxyx()
     if 0 <= y < h and 0 <= x < w and s:
         try:
@@ -282,7 +285,8 @@ class App:
         self.pending = True
 
     def changed(self, edit: bool):
-        """The SQL buffer or cursor changed: current suggestions are void; an edit asks for new ones."""
+        """The SQL buffer or cursor changed: current suggestions are void; an edit asks for new
+        ones."""
         self.version += 1
         self.suggestions, self.answered = [], False
         if edit:
@@ -454,7 +458,8 @@ class App:
     def draw_buffer(
         self, buf: CursorText, y0: int, height: int, width: int, ghost: str
     ) -> tuple[int, int]:
-        """Draw the visible part of buf with ghost (dim) at its cursor; return the cursor's screen position."""
+        """Draw the visible part of buf with ghost (dim) at its cursor; return the cursor's screen
+        position."""
         row, col = buf.row_col()
         view_w = width - 1  # the last column stays free for the cursor
         if row < buf.top:

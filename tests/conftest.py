@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny checkpoint (random weights, a tokenizer trained on a few lines of SQL)."""
+"""Shared fixtures: a tiny checkpoint (random weights, a tokenizer trained on a few lines of
+SQL)."""
 
 import os
 
@@ -19,7 +20,8 @@ CREATE TABLE orders (
 
 STATEMENTS = [
     "SELECT name, email FROM customers WHERE name LIKE 'A%';",
-    "SELECT o.order_id, c.name FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id;",
+    "SELECT o.order_id, c.name FROM orders AS o "
+    "JOIN customers AS c ON o.customer_id = c.customer_id;",
     "INSERT INTO orders (order_id, customer_id, total) VALUES (1, 'a1b2', 10.50);",
     "UPDATE customers SET email = 'x@example.com' WHERE customer_id = 'a1b2';",
     "DELETE FROM orders WHERE total < 5;",
@@ -47,7 +49,8 @@ def make_tiny_ckpt(path: str, seed: int = 0, **model_kw) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_ckpt(tmp_path_factory) -> str:
-    """A checkpoint directory (config.json, model.safetensors, tok.model) with a random tiny model."""
+    """A checkpoint directory (config.json, model.safetensors, tok.model) with a random tiny
+    model."""
     return make_tiny_ckpt(str(tmp_path_factory.mktemp("tiny_ckpt")))
 
 

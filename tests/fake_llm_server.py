@@ -105,7 +105,8 @@ def good_statements(kind: str, complex_: bool, n: int, tables: list[str]) -> lis
         t = tables[i % len(tables)]
         if kind == "select" and complex_ and len(tables) > 1:
             out.append(
-                f"SELECT a.name, COUNT(*) FROM {tables[0]} a JOIN {tables[1]} b ON b.parent_id = a.id "
+                f"SELECT a.name, COUNT(*) FROM {tables[0]} a "
+                f"JOIN {tables[1]} b ON b.parent_id = a.id "
                 f"WHERE a.id > {v} GROUP BY a.name;"
             )
         elif kind == "select":

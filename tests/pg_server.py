@@ -26,7 +26,8 @@ while os.path.exists(pidfile):
         os.kill(parent, 0)
     except ProcessLookupError:
         try:
-            os.kill(int(open(pidfile).readline()), signal.SIGQUIT)  # the postmaster's immediate shutdown
+            # the postmaster's immediate shutdown
+            os.kill(int(open(pidfile).readline()), signal.SIGQUIT)
         except (OSError, ValueError):
             pass
         break
@@ -80,7 +81,8 @@ class Server:
         return f"{scheme}://{auth}@/{database}?host={urllib.parse.quote(self.socket_dir)}&port=5432"
 
     def sql(self, *statements: str, database: str = DATABASE, role: str | None = USER) -> str:
-        """Run statements through psql as `role` (writes, which the completer never does); role None: superuser."""
+        """Run statements through psql as `role` (writes, which the completer never does); role
+        None: superuser."""
         statements = ((f"SET ROLE {role}",) if role else ()) + statements
         commands = [
             arg for s in statements for arg in ("-c", s)
@@ -212,8 +214,8 @@ def postgres_server():
 
 
 def fixture_server(*setup: str):
-    """For a pytest fixture, `yield from fixture_server(SQL, ...)`: a server with `setup` run on it. One that
-    cannot start skips the tests, except under CI, which must run them."""
+    """For a pytest fixture, `yield from fixture_server(SQL, ...)`: a server with `setup` run on
+    it. One that cannot start skips the tests, except under CI, which must run them."""
     import pytest
 
     pytest.importorskip("sqlalchemy")

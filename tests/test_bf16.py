@@ -34,24 +34,30 @@ def test_auto_dtype_is_bf16_only_where_it_is_native(monkeypatch):
     assert training.resolve_dtype("float32", "cuda") == "float32"
 
 
-def test_auto_dtype_on_a_cpu_goes_by_the_models_width_and_says_why(monkeypatch):
-    """Issue 29 item 6: with native bf16, bf16 was slower than fp32 for the narrow shapes
-    (bench/train_speed.py measures the rule); the reason is part of the first log line."""
+def test_auto_dtype_on_a_cpu_goes_by_its_bf16_and_the_models_width(monkeypatch):
+    """Issue 29 item 6 (bench/train_speed.py measures the rule): with AVX512-BF16, bf16 was faster
+    at every width; with AMX it was slower for the 260K model (dim 64). The reason is said in the
+    first log line."""
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
-    monkeypatch.setattr(training, "cpu_bf16_flag", lambda: "avx512_bf16")
-    narrow = training.BF16_MIN_DIM - 1
-    dtype, why = training.choose_dtype("auto", "cpu", narrow)
-    assert dtype == "float32"
-    assert why == (
-        f"auto: the CPU has avx512_bf16, but at dim {narrow} < {training.BF16_MIN_DIM} bf16's "
-        "casts cost more than its matmuls save"
+    monkeypatch.setattr(training, "cpu_bf16_flag", lambda: "amx_bf16")
+    narrow = training.AMX_BF16_MIN_DIM - 1
+    assert training.choose_dtype("auto", "cpu", narrow) == (
+        "float32",
+        f"auto: the CPU has amx_bf16, but at dim {narrow} < {training.AMX_BF16_MIN_DIM} AMX's "
+        "bf16 was slower than fp32",
     )
-    assert training.choose_dtype("auto", "cpu", 64)[0] == "float32"  # 260K: slower in bf16
+    assert training.choose_dtype("auto", "cpu", 64)[0] == "float32"  # 260K
     assert training.choose_dtype("auto", "cpu", 288) == (
         "bfloat16",
-        f"auto: the CPU has avx512_bf16 and dim 288 >= {training.BF16_MIN_DIM}",
+        f"auto: the CPU has amx_bf16 and dim 288 >= {training.AMX_BF16_MIN_DIM}",
     )
-    assert training.choose_dtype("auto", "cuda", 64) == ("bfloat16", "auto: CUDA")  # GPUs: always
+    monkeypatch.setattr(training, "cpu_bf16_flag", lambda: "avx512_bf16")
+    for dim in (64, 128, 288):
+        assert training.choose_dtype("auto", "cpu", dim) == (
+            "bfloat16",
+            "auto: the CPU has avx512_bf16",
+        )
+    assert training.choose_dtype("auto", "cuda", 64) == ("bfloat16", "auto: CUDA")
     assert training.choose_dtype("bfloat16", "cpu", 64) == ("bfloat16", "dtype=bfloat16")
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
     assert training.choose_dtype("auto", "cpu", 512) == (

@@ -1,4 +1,5 @@
-"""The named configs have llama2.c's shapes (issue 18): its hidden_dim rule and its parameter counts."""
+"""The named configs have llama2.c's shapes (issue 18): its hidden_dim rule and its parameter
+counts."""
 
 import pytest
 

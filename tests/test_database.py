@@ -31,10 +31,12 @@ from sqlcomplete.sql.scan import string_start
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = [
-    "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
-    "status VARCHAR(20) DEFAULT 'active')",
-    "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), status TEXT)",
-    'CREATE TABLE "Order Items" ("ItemId" INTEGER, order_id INTEGER, qty INT, PRIMARY KEY ("ItemId", order_id), '
+    "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, "
+    "email TEXT UNIQUE, status VARCHAR(20) DEFAULT 'active')",
+    "CREATE TABLE orders (id INTEGER PRIMARY KEY, "
+    "customer_id INTEGER REFERENCES customers(id), status TEXT)",
+    'CREATE TABLE "Order Items" ("ItemId" INTEGER, order_id INTEGER, qty INT, '
+    'PRIMARY KEY ("ItemId", order_id), '
     "FOREIGN KEY (order_id) REFERENCES orders(id))",
     "CREATE VIEW active_customers AS SELECT id, name FROM customers WHERE status = 'active'",
 ]
@@ -65,7 +67,8 @@ def test_value_target_finds_the_column_of_the_open_string():
         (),
     )
     assert value_target(
-        "SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.status IN ('a', 'sh"
+        "SELECT * FROM customers c JOIN orders o ON o.customer_id = c.id "
+        "WHERE o.status IN ('a', 'sh"
     ) == ("orders", "status", ["customers", "orders"], "sh", True, ("a",))
     assert value_target("UPDATE orders SET status = 'it''s") == (
         None,
@@ -219,8 +222,8 @@ def test_duckdb_schema_and_values(tmp_path):
     path = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(path))
     con.execute(
-        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, email VARCHAR UNIQUE, "
-        "status VARCHAR)"
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "email VARCHAR UNIQUE, status VARCHAR)"
     )
     con.execute(
         'CREATE TABLE "OrderItems" ("ItemId" INTEGER PRIMARY KEY, customer_id INTEGER '
@@ -246,15 +249,16 @@ def pg():
     import pg_server
 
     yield from pg_server.fixture_server(
-        "CREATE TABLE customers (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, email TEXT UNIQUE, "
-        "status TEXT DEFAULT 'active', created_at TIMESTAMPTZ DEFAULT now())",
+        "CREATE TABLE customers (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, "
+        "email TEXT UNIQUE, status TEXT DEFAULT 'active', created_at TIMESTAMPTZ DEFAULT now())",
         'CREATE TABLE "CustomerOrders" ("OrderId" BIGSERIAL PRIMARY KEY, customer_id INT NOT NULL '
         'REFERENCES customers(id), total NUMERIC(10, 2), "Status" VARCHAR(20))',
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
         "CREATE TABLE people (id INT, mood mood, PRIMARY KEY (id))",
         'CREATE VIEW big_orders AS SELECT "OrderId", total FROM "CustomerOrders" WHERE total > 100',
         "CREATE SCHEMA sales",
-        "CREATE TABLE sales.leads (id INT PRIMARY KEY, customer_id INT REFERENCES public.customers(id))",
+        "CREATE TABLE sales.leads "
+        "(id INT PRIMARY KEY, customer_id INT REFERENCES public.customers(id))",
         "INSERT INTO customers (name, email, status) SELECT 'n' || i, 'e' || i, "
         "(ARRAY['active', 'active', 'inactive', 'banned', 'active', 'inactive'])[1 + i % 6] "
         "FROM generate_series(1, 400) i",
@@ -273,8 +277,8 @@ def test_pg_schema_keys_names_and_namespaces(pg):
         "    created_at TIMESTAMPTZ DEFAULT now()\n);"
     )
     assert (
-        'CREATE TABLE "CustomerOrders" (\n    "OrderId" BIGSERIAL PRIMARY KEY,\n    customer_id INTEGER NOT NULL,'
-        in text
+        'CREATE TABLE "CustomerOrders" (\n    "OrderId" BIGSERIAL PRIMARY KEY,\n'
+        "    customer_id INTEGER NOT NULL," in text
     )
     assert "FOREIGN KEY (customer_id) REFERENCES customers(id)" in text
     assert "CREATE TABLE people (\n    id INTEGER PRIMARY KEY,\n    mood mood\n);" in text

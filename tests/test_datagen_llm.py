@@ -1,6 +1,6 @@
-"""datagen.llm against a real HTTP server on 127.0.0.1 (tests/fake_llm_server.py) that injects faults:
-the pipeline completes, its report counts what was injected, and a run killed with SIGKILL at a
-random point then rerun writes exactly what an uninterrupted run writes."""
+"""datagen.llm against a real HTTP server on 127.0.0.1 (tests/fake_llm_server.py) that injects
+faults: the pipeline completes, its report counts what was injected, and a run killed with SIGKILL
+at a random point then rerun writes exactly what an uninterrupted run writes."""
 
 import gzip
 import importlib
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_llm_server import FakeLLM, crc, tables_in  # noqa: E402
+from fake_llm_server import FakeLLM, crc, tables_in
 
-from datagen import llm, prompts, store  # noqa: E402
-from sqlcomplete.sql.check import statement_problem  # noqa: E402
-from sqlcomplete.sql.schema import parse_schema# noqa: E402
+from datagen import llm, prompts, store
+from sqlcomplete.sql.check import statement_problem
+from sqlcomplete.sql.schema import parse_schema
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = {"select": 2, "insert": 2, "update": 1, "delete": 1, "truncate": 1, "upsert": 1}
@@ -102,7 +102,8 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """One uninterrupted run through every fault: (exit code, output root, injected per stage, report)."""
+    """One uninterrupted run through every fault: (exit code, output root, injected per stage,
+    report)."""
     out = tmp_path_factory.mktemp("reference")
     with FakeLLM(faults(timeouts=True), stall=10.0) as fake:
         rc = run_cli(fake.url, out)
@@ -117,7 +118,8 @@ def test_report_counts_match_injected_faults(reference):
     for stage in ("topics", "details", "schemas", "statements"):
         s = report["stages"][stage]
         assert s["failed"] == 0 and s["attempted"] == s["succeeded"] > 0, (stage, s)
-        # every injected fault was retried, and those that persisted were dropped: nothing unaccounted
+        # every injected fault was retried, and those that persisted were dropped: nothing
+        # unaccounted
         assert Counter(s["retries"]) + Counter(s["dropped"]) == injected[stage], (
             stage,
             s,
@@ -201,7 +203,8 @@ def test_output_is_the_seed_layout(reference):
 
 
 def _kill_at_random_point(url: str, out: Path, rng: random.Random) -> int:
-    """Start the CLI in a subprocess and SIGKILL it once `n` unit files exist; returns its exit status."""
+    """Start the CLI in a subprocess and SIGKILL it once `n` unit files exist; returns its exit
+    status."""
     n = rng.randint(2, 20)  # of the 26 files the run below writes before its groups
     print(f"killing the run once {n} files exist")
     cmd = [

@@ -48,7 +48,8 @@ def rows_for_tests() -> list[dict]:
 
 
 def perturbed_results(statements: list[dict], requests: list[dict], seed: int = 0) -> dict:
-    """Completions of every flavour the scorer must handle: exact, cut, re-cased, wrong, empty, missing."""
+    """Completions of every flavour the scorer must handle: exact, cut, re-cased, wrong, empty,
+    missing."""
     rng = random.Random(seed)
     out = {}
     for q in requests:
@@ -67,7 +68,8 @@ def perturbed_results(statements: list[dict], requests: list[dict], seed: int = 
             rest[:3],
             "(",
             "FROM x",
-            # junk of each kind: cut inside a word, a literal of the wrong type, a keyword for a table
+            # junk of each kind: cut inside a word, a literal of the wrong type, a keyword for a
+            # table
             rest[: rng.randrange(len(rest) + 1)] + " ORDER BY na",
             rng.choice(["1001", "'x'", "TRUE", "-2", "false AND"]),
             rng.choice(["ER BY id", "WHERE", "customers", "(SELECT", '"orders"', "t1.x"]),

@@ -28,7 +28,8 @@ pytest.importorskip("yaml")
 ROOT = Path(__file__).resolve().parent.parent
 HUB_ID = "Qwen/Qwen3-4B-Instruct-2507"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-# the original's documented config, exactly (the data path is the user's, here the converter's output)
+# the original's documented config, exactly (the data path is the user's, here the converter's
+# output)
 ORIGINAL_YAML = """type: sft
 model:
   type: liger
@@ -53,7 +54,8 @@ ROWS = [
 
 
 def hub_repo(cache: Path, repo_id: str, kind: str = "model") -> Path:
-    """An empty snapshot directory of repo_id in huggingface_hub's cache layout (refs/main -> snapshots/<commit>)."""
+    """An empty snapshot directory of repo_id in huggingface_hub's cache layout
+    (refs/main -> snapshots/<commit>)."""
     repo = cache / f"{kind}s--{repo_id.replace('/', '--')}"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(COMMIT)
@@ -63,7 +65,8 @@ def hub_repo(cache: Path, repo_id: str, kind: str = "model") -> Path:
 
 
 def to_blobs(snap: Path):
-    """As the hub's cache stores them: each file's bytes in blobs/<sha256>, the snapshot holding relative links."""
+    """As the hub's cache stores them: each file's bytes in blobs/<sha256>, the snapshot holding
+    relative links."""
     import hashlib
 
     blobs = snap.parent.parent / "blobs"
@@ -236,7 +239,8 @@ optimizer: {type: fused_adam, lr: 1e-5, weight_decay: 0.0, betas: [0.9, 0.95]}
 scheduler: {type: huggingface, name: cosine_with_min_lr, warmup_ratio: 0.03,
             scheduler_specific_kwargs: {min_lr_rate: 0.1}}
 checkpoint:
-  - {type: huggingface, output_dir: out/x, save_every_n_steps: 100, auto_resume: true, save_end_of_training: true}
+  - {type: huggingface, output_dir: out/x, save_every_n_steps: 100, auto_resume: true,
+     save_end_of_training: true}
 wandb: {enable: false, project: p}
 """)
     cfg = load_config(str(path))

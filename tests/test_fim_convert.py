@@ -1,4 +1,5 @@
-"""fim/prompt.py and fim/csv_to_fim.py: exact prompt text, every option, rejects accounting, formats, streaming."""
+"""fim/prompt.py and fim/csv_to_fim.py: exact prompt text, every option, rejects accounting,
+formats, streaming."""
 
 import json
 import os
@@ -32,17 +33,21 @@ SPECIALS = [
     "<|fim_pad|>",
 ]
 SYSTEM = (
-    "You are an SQL autocompletion engine inside a code editor. The user message holds context: the database schema, "
-    "earlier queries and the open file. Then comes the SQL before the cursor (the prefix) and the SQL after the cursor "
+    "You are an SQL autocompletion engine inside a code editor. "
+    "The user message holds context: the database schema, earlier queries and the open file. "
+    "Then comes the SQL before the cursor (the prefix) and the SQL after the cursor "
     "(the suffix), in fill-in-the-middle form.\n"
-    "Write only the text to insert at the cursor, so that prefix + insertion + suffix reads as correct SQL for this "
-    "schema. Use only tables and columns that exist in the schema. Do not repeat the prefix or the suffix, do not "
-    "explain, do not use Markdown. If nothing should be inserted, write nothing."
+    "Write only the text to insert at the cursor, "
+    "so that prefix + insertion + suffix reads as correct SQL for this schema. "
+    "Use only tables and columns that exist in the schema. "
+    "Do not repeat the prefix or the suffix, do not explain, do not use Markdown. "
+    "If nothing should be inserted, write nothing."
 )
 
 
 def tokenizer_spec(specials=SPECIALS) -> dict:
-    """A Qwen-shaped byte-level tokenizer.json with no merges: one token per UTF-8 byte, so counts are easy to check."""
+    """A Qwen-shaped byte-level tokenizer.json with no merges: one token per UTF-8 byte, so counts
+    are easy to check."""
     vocab = {c: i for i, c in enumerate(BYTE_TO_CHAR.values())}
     added = [
         {
@@ -144,7 +149,8 @@ def test_golden_prompt():
     assert got == expected
 
 
-# The original pipeline's documented example row (ArcticTraining projects/sql_auto_complete/README.md)
+# The original pipeline's documented example row
+# (ArcticTraining projects/sql_auto_complete/README.md)
 ORIGINAL_INPUT = (
     '[{"type": "text", "text": "{\\"sql_history\\": \\"SELECT * FROM users;\\", '
     '\\"ddl_context\\": \\"CREATE TABLE orders...\\"}"}, '
@@ -162,9 +168,10 @@ ORIGINAL_PROMPT = (
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv"])
 def test_golden_original_example_row(tmp_path, tok_path, fmt):
-    # SQL history before the DDL, the original's order. No line break before <|im_end|>: the original builds
-    # apply_chat_template([system, user], add_generation_prompt=True) + the assistant section, and Qwen3's
-    # template writes '<|im_start|>' + role + '\\n' + content + '<|im_end|>\\n' (its README's drawing has one)
+    # SQL history before the DDL, the original's order. No line break before <|im_end|>: the
+    # original builds apply_chat_template([system, user], add_generation_prompt=True) + the
+    # assistant section, and Qwen3's template writes
+    # '<|im_start|>' + role + '\\n' + content + '<|im_end|>\\n' (its README's drawing has one)
     src = tmp_path / f"rows.{fmt}"
     table = pa.table(
         {"TYPE": ["fillMe_general_identifier"], "INPUT": [ORIGINAL_INPUT], "OUTPUT": ["orders"]}
@@ -245,7 +252,8 @@ def test_braces_and_placeholders_in_text_are_literal():
 def test_custom_template(tmp_path):
     path = tmp_path / "t.tmpl"
     path.write_text(
-        "# comment\n=== system ===\nS\n=== user ===\n[{context}]\n=== field ddl_context ===\nD={value}\n"
+        "# comment\n=== system ===\nS\n=== user ===\n[{context}]\n"
+        "=== field ddl_context ===\nD={value}\n"
         "=== assistant ===\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>\n",
         encoding="utf-8",
     )
@@ -260,7 +268,8 @@ def test_custom_template(tmp_path):
         parse_template("=== system ===\nS\n=== user ===\n{context}\n")
     with pytest.raises(ValueError, match="control token"):
         parse_template(
-            "=== system ===\nuse <|im_end|>\n=== user ===\n{context}\n=== assistant ===\n{prefix}{suffix}"
+            "=== system ===\nuse <|im_end|>\n=== user ===\n{context}\n"
+            "=== assistant ===\n{prefix}{suffix}"
         )
     with pytest.raises(ValueError, match="exactly once"):
         parse_template(
@@ -695,8 +704,9 @@ def test_streaming_200k_rows_bounded_memory(tmp_path):
     src = tmp_path / "big.parquet"
     ctx = json.dumps(
         {
-            "ddl_context": "CREATE TABLE orders (id INT, user_id INT, total_cents BIGINT, status TEXT);\n"
-            * 4,
+            "ddl_context": (
+                "CREATE TABLE orders (id INT, user_id INT, total_cents BIGINT, status TEXT);\n" * 4
+            ),
             "sql_history": ["SELECT status, count(*) FROM orders GROUP BY status;"] * 3,
         }
     )
@@ -749,7 +759,8 @@ def test_streaming_200k_rows_bounded_memory(tmp_path):
     assert res.returncode == 0, res.stderr
     read, written, peak_quarter, peak_end = map(int, res.stdout.split())
     print(
-        f"\n200k rows, {text_bytes / 1e6:.0f} MB of INPUT text: peak RSS growth {peak_quarter} MB after 50k rows,"
+        f"\n200k rows, {text_bytes / 1e6:.0f} MB of INPUT text: "
+        f"peak RSS growth {peak_quarter} MB after 50k rows,"
         f" {peak_end} MB after 200k"
     )
     assert read == written == 200_000

@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fake_llm_server import FakeLLM  # noqa: E402
+from fake_llm_server import FakeLLM
 
-from datagen import llm  # noqa: E402
+from datagen import llm
 
 
 def test_reports_and_errors_show_no_password(tmp_path, capsys):

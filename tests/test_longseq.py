@@ -1,4 +1,5 @@
-"""fim/longseq.py: every long-sequence piece gives the loss and gradients of the plain path on packed rows."""
+"""fim/longseq.py: every long-sequence piece gives the loss and gradients of the plain path on
+packed rows."""
 
 import pytest
 import torch
@@ -42,8 +43,8 @@ def tiny(**kw) -> Transformer:
 
 
 def packed_batch(rows, vocab: int = 101, seed: int = 1):
-    """(input_ids, labels, position_ids, sample_ids); labels -100 on each sample's first third (its prompt)
-    and last token."""
+    """(input_ids, labels, position_ids, sample_ids); labels -100 on each sample's first third (its
+    prompt) and last token."""
     g = torch.Generator().manual_seed(seed)
     ids, labels, pos, sid = [], [], [], []
     for lengths in rows:
@@ -81,7 +82,8 @@ def reference(model, batch):
 
 @pytest.fixture
 def cpu_flex_backward(monkeypatch):
-    """torch guards flex_attention's (eager, dense) backward off on CPU; it runs, so let the tests use it."""
+    """torch guards flex_attention's (eager, dense) backward off on CPU; it runs, so let the tests
+    use it."""
     import torch.nn.attention.flex_attention as fa
 
     monkeypatch.setattr(fa, "_validate_device", lambda *a: None)
@@ -123,7 +125,9 @@ def test_pieces_match_plain_path(name, cpu_flex_backward):
     grads = torch.autograd.grad(loss, list(model.parameters()))
     torch.testing.assert_close(loss, ref_loss, atol=1e-5, rtol=0)
     for (pname, _), g, r in zip(model.named_parameters(), grads, ref_grads):
-        torch.testing.assert_close(g, r, atol=1e-5, rtol=0, msg=lambda m: f"{name}: {pname}: {m}")
+        torch.testing.assert_close(
+            g, r, atol=1e-5, rtol=0, msg=lambda m, name=name, pname=pname: f"{name}: {pname}: {m}"
+        )
 
 
 def test_untied_head_and_flex_forward_without_patch():
@@ -219,7 +223,8 @@ def test_malformed_rows_raise():
 
 
 def saved_bytes(model, batch, cfg) -> int:
-    """Bytes of distinct non-parameter storages that autograd saves for backward (outside inner hooks)."""
+    """Bytes of distinct non-parameter storages that autograd saves for backward (outside inner
+    hooks)."""
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     seen = {}
 
@@ -242,7 +247,8 @@ def test_memory_pieces_shrink_what_autograd_saves():
     off = saved_bytes(
         model, batch, LongSeqConfig(checkpoint_activations=True, offload_activations=True)
     )
-    # the tiled MLP keeps its input instead of gate, up, silu(gate) and their product (4 x hidden per token)
+    # the tiled MLP keeps its input instead of gate, up, silu(gate) and their product
+    # (4 x hidden per token)
     assert plain - mlp >= 3 * B * T * 4 * (4 * ARGS["hidden_dim"] - ARGS["dim"])
     assert ckpt < plain / 3
     assert ckpt - off == 3 * B * T * ARGS["dim"] * 4  # exactly the layer inputs go to host memory
@@ -324,7 +330,8 @@ def test_batch_loss_takes_collated_padding_and_sft_flags():
 
 
 def test_tiled_pieces_under_autocast():
-    """fim/sft.py's single-GPU path runs under autocast: backward recomputes with the same autocast."""
+    """fim/sft.py's single-GPU path runs under autocast: backward recomputes with the same
+    autocast."""
     model, batch = tiny(), packed_batch(ROWS)
     out = []
     for cfg in (

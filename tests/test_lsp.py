@@ -301,7 +301,7 @@ def test_second_statement_and_utf16_columns(session, ws):
 
 def test_schema_sources_and_changes(session, ws):
     uri = session.open(ws / "d.sql", "SELECT * FROM ")
-    tables = lambda: set(session.command("sqlcomplete.schema", uri)["tables"])  # noqa: E731
+    tables = lambda: set(session.command("sqlcomplete.schema", uri)["tables"])
     session.wait_for(lambda: {"customers", "orders", "products", "notes"} <= tables())
     assert not any(
         t.startswith("caf") for t in tables()
@@ -1219,7 +1219,7 @@ def test_live_postgres_schema_values_refresh_and_outage(tiny_ckpt, pg, tmp_path)
     )
     try:
         uri = s.open(ws / "q.sql", "SELECT * FROM accounts WHERE tier = '")
-        tables = lambda: s.command("sqlcomplete.schema", uri)["tables"]  # noqa: E731
+        tables = lambda: s.command("sqlcomplete.schema", uri)["tables"]
         assert tables() == {"accounts": ["account_id", "owner", "tier"]}
         r = s.complete(uri, 0, 37)
         assert [i.text_edit.new_text for i in r.items][:2] == [

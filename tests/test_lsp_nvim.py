@@ -1,5 +1,6 @@
-"""A real editor: Neovim (Debian's 0.7) headless starts the language server for a .sql buffer through
-tests/nvim/init.lua, asks for completion at `SELECT * FROM ` and applies the best suggestion."""
+"""A real editor: Neovim (Debian's 0.7) headless starts the language server for a .sql buffer
+through tests/nvim/init.lua, asks for completion at `SELECT * FROM ` and applies the best
+suggestion."""
 
 import json
 import os

@@ -133,3 +133,80 @@ def test_menu_items_show_the_whole_word_and_insert_its_rest():
     assert menu_item("select na", "TURAL JOIN t").label == "natural JOIN t"
     assert menu_item("SELECT * FROM t;", "\nSELECT 1").label == "SELECT 1"
     assert typed_word("SELECT 'na") == "" and typed_word("SELECT t1.na") == "na"
+
+
+# names in every dialect's quotes (issue 28): one name each, never split, cut or recased inside
+QUOTED = """CREATE TABLE "Order Items" (id INT, "Unit Price" NUMERIC, qty INT);
+CREATE TABLE `product reviews` (`id` int, `star rating` tinyint, `body` text);
+CREATE TABLE [Sales].[Sales Order Header] ([SalesOrderID] [int], [Comment]] Text] [nvarchar](9));
+CREATE TABLE orders (order_id INT, status TEXT);"""
+
+
+@pytest.fixture(scope="module")
+def quoted() -> Menu:
+    return Menu(QUOTED)
+
+
+def test_quoted_names_are_one_name_each(quoted):
+    p = "SELECT * FROM "
+    for text in (
+        "`product reviews` WHERE `star rating` = 1;",
+        '"Order Items" WHERE "Unit Price" = 1;',
+        "Sales.[Sales Order Header] WHERE SalesOrderID = 1;",
+        "[Sales Order Header] ORDER BY [Comment]] Text]",  # `]]`: a `]` inside the name
+    ):
+        assert clean(quoted, p, text) == [text]
+    # never recased inside, while the keywords around follow the user's case
+    assert clean(quoted, "select * from ", "[Sales Order Header] ORDER BY SalesOrderID") == [
+        "[Sales Order Header] order by SalesOrderID"
+    ]
+    assert clean(quoted, "SELECT * FROM ", "[SALES ORDER HEADER] where body") == [
+        "[SALES ORDER HEADER] WHERE body"
+    ]
+    # a quoted name that names no table is no table; one left open is cut off
+    assert clean(quoted, p, "`no such table` WHERE") == []
+    assert clean(quoted, p, "orders JOIN `product rev") == ["orders JOIN"]
+    # the statement typed so far reads them whole too: the table is known, the value is typed
+    assert clean(quoted, "SELECT * FROM `product reviews` WHERE `star rating` = ", "'x'", "3") == [
+        "3"
+    ]
+    assert keyword_case("select * from [Sales Order Header] WHERE ") == "upper"
+    # words of SQL inside a name are the name's (a DDL word or type name is no junk there)
+    m = Menu("CREATE TABLE `date index` (`id` int, `text check` text);")
+    assert clean(m, "SELECT * FROM ", "`date index` WHERE id = 1") == ["`date index` WHERE id = 1"]
+    assert clean(m, "SELECT * FROM `date index` WHERE ", "`text check` = 'a'") == [
+        "`text check` = 'a'"
+    ]
+
+
+def test_a_quote_the_user_opened_keeps_its_close(quoted):
+    assert clean(quoted, 'SELECT * FROM "Ord', 'er Items" WHERE qty = 1;') == [
+        'er Items" WHERE qty = 1;'
+    ]
+    assert clean(quoted, "SELECT * FROM [Sal", "es Order Header] where id") == [
+        "es Order Header] WHERE id"
+    ]
+    assert clean(quoted, "SELECT * FROM `product rev", "iews` WHERE") == ["iews` WHERE"]
+    assert clean(quoted, 'SELECT * FROM "', 'Order Items"') == ['Order Items"']
+    # it may end inside the user's quotes where the name is whole; not in the middle of it
+    assert clean(quoted, 'SELECT * FROM "Ord', "er Items", "er It", " =", "ers") == [
+        "er Items",
+        "ers",
+    ]
+    # a table's place: a quoted column is no table
+    assert clean(quoted, "SELECT * FROM `", "star rating` WHERE") == []
+    # the menu shows the quote the user typed with the whole name
+    item = menu_item('SELECT * FROM "Ord', 'er Items" WHERE qty = 1;')
+    assert item.word == '"Ord' and item.label == '"Order Items" WHERE qty = 1;'
+    assert item.new_text == '"Order Items" WHERE qty = 1;' and item.insert.startswith("er")
+    assert menu_item("SELECT tags[1", "]").word == "1"  # an array's subscript is no name
+
+
+def test_a_word_of_any_script_is_one_word():
+    """客户 is one name, not two symbols: a table where a table must come, whole or cut whole."""
+    m = Menu("CREATE TABLE 客户 (编号 INT PRIMARY KEY, 名字 TEXT, café TEXT);")
+    assert clean(m, "SELECT 名字 FROM ", "客户 WHERE 编号 = 1;") == ["客户 WHERE 编号 = 1;"]
+    assert clean(m, "SELECT caf", "é, 名字 FROM 客户") == ["é, 名字 FROM 客户"]
+    assert clean(m, "SELECT ", "名字, 客") == ["名字,"]  # `客` is no word: cut back before it
+    assert clean(m, "SELECT * FROM ", "名字 WHERE") == []  # a column is no table
+    assert menu_item("SELECT 名", "字 FROM 客户").label == "名字 FROM 客户"

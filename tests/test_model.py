@@ -160,7 +160,8 @@ def test_estimate_params_counts_without_building():
 
 
 def test_loading_a_small_model_does_not_import_dynamo(tmp_path):
-    """Building on the meta device imports torch._dynamo (~3 s): a completer's start-up must not pay it."""
+    """Building on the meta device imports torch._dynamo (~3 s): a completer's start-up must not
+    pay it."""
     import subprocess
     import sys
 

@@ -2,6 +2,8 @@
 the features and context buckets of the class ranker, and the constraints an INSERT or a comparison
 puts on the next symbol."""
 
+import os
+
 import pytest
 from conftest import SCHEMA, STATEMENTS
 
@@ -292,3 +294,80 @@ def test_the_shipped_ngram_proposes_no_foreign_words():
     for prefix in (";;;;", "SELECT * FROM orders;;;;", ";"):
         out = c.complete(prefix, n=8)
         assert not [s for s in out if not s.isascii()], (prefix, out)
+
+
+# dumps as the tools write them (issue 28 item 4), for the full completer: quoted names come out in
+# the dump's own quotes, whole (menu.py reads them as one name each), tables outside the default
+# schema qualified
+MYSQLDUMP = """DROP TABLE IF EXISTS `product reviews`;
+/*!40101 SET character_set_client = utf8mb4 */;
+CREATE TABLE `product reviews` (
+  `id` int NOT NULL AUTO_INCREMENT,
+  `customer_id` int NOT NULL,
+  `star rating` tinyint DEFAULT NULL,
+  `body` text,
+  PRIMARY KEY (`id`),
+  KEY `fk_reviews_customer` (`customer_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+CREATE TABLE `customers` (
+  `id` int NOT NULL AUTO_INCREMENT,
+  `name` varchar(100) NOT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"""
+SSMS = """SET ANSI_NULLS ON
+GO
+CREATE TABLE [dbo].[Customer](
+\t[CustomerID] [int] IDENTITY(1,1) NOT NULL,
+\t[Name] [nvarchar](50) NOT NULL,
+ CONSTRAINT [PK_Customer] PRIMARY KEY CLUSTERED ([CustomerID] ASC)
+) ON [PRIMARY]
+GO
+CREATE TABLE [Sales].[Sales Order Header](
+\t[SalesOrderID] [int] IDENTITY(1,1) NOT NULL,
+\t[OrderDate] [datetime] NOT NULL,
+\t[SubTotal] [money] NOT NULL,
+ CONSTRAINT [PK_SalesOrderHeader] PRIMARY KEY CLUSTERED ([SalesOrderID] ASC)
+) ON [PRIMARY]
+GO"""
+PG_DUMP = """CREATE TABLE public."Order Items" (
+    id integer NOT NULL,
+    order_id integer NOT NULL,
+    qty integer NOT NULL,
+    "Unit Price" numeric(10,2)
+);
+CREATE TABLE public.orders (
+    id integer NOT NULL,
+    status text
+);"""
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from sqlcomplete import Completer
+    from sqlcomplete.completion.engine import DEFAULT_CKPT
+    from sqlcomplete.completion.ngram import DEFAULT_MODEL
+
+    if not (os.path.isdir(DEFAULT_CKPT) and os.path.isfile(DEFAULT_MODEL)):
+        pytest.skip(f"no shipped model at {DEFAULT_CKPT}")
+    return Completer()
+
+
+@pytest.mark.parametrize(
+    "schema, prefix, expected",
+    [
+        (MYSQLDUMP, "SELECT body FROM ", "`product reviews`"),
+        (MYSQLDUMP, "SELECT * FROM ", "`product reviews`"),
+        (SSMS, "SELECT SubTotal FROM ", "Sales.[Sales Order Header]"),
+        (SSMS, "SELECT * FROM ", "Sales.[Sales Order Header]"),
+        (PG_DUMP, 'SELECT * FROM "Ord', 'er Items"'),
+        (SSMS, "SELECT * FROM [Sal", "es Order Header]"),
+        (MYSQLDUMP, "SELECT * FROM `prod", "uct reviews`"),
+    ],
+)
+def test_the_completer_offers_names_quoted_whole(shipped, schema, prefix, expected):
+    shipped.set_schema(schema)
+    out = shipped.complete(prefix, "", 5)
+    assert any(t.startswith(expected) for t in out), out
+    for t in out:  # no keyword recased inside a name, no name cut out of its quotes
+        assert "ORDER Header" not in t and "Order Header " not in t.replace("Order Header]", ""), t
+        assert "product reviews " not in t.replace("product reviews`", ""), t

@@ -1,4 +1,5 @@
-"""Qwen3 in model.py and sharded Hugging Face checkpoints (model.from_pretrained / save_pretrained), against transformers."""
+"""Qwen3 in model.py and sharded Hugging Face checkpoints (model.from_pretrained /
+save_pretrained), against transformers."""
 
 import json
 import os
@@ -30,7 +31,8 @@ TINY = dict(
     qk_norm=True,
 )
 
-# Qwen/Qwen3-4B-Instruct-2507 config.json, the fields that shape the model (see docs/sft.md for the sources)
+# Qwen/Qwen3-4B-Instruct-2507 config.json, the fields that shape the model (see docs/sft.md for the
+# sources)
 QWEN3_4B_2507 = {
     "architectures": ["Qwen3ForCausalLM"],
     "model_type": "qwen3",
@@ -108,7 +110,8 @@ def test_ours_sharded_to_transformers(tmp_path, tie):
     x = torch.randint(0, 97, (2, 40))
     with torch.no_grad():
         torch.testing.assert_close(m(x), ref(x).logits, atol=1e-4, rtol=0)
-        # packed rows: positions restarting per sample reach the same logits as transformers' position_ids
+        # packed rows: positions restarting per sample reach the same logits as transformers'
+        # position_ids
         pos = torch.cat([torch.arange(15), torch.arange(25)])[None].expand(2, 40)
         torch.testing.assert_close(
             m(x, positions=pos), ref(x, position_ids=pos).logits, atol=1e-4, rtol=0

@@ -62,7 +62,8 @@ def test_typing_reuses_cached_tokens(completer, monkeypatch):
     fed.clear()
     for i in range(21, len(text)):
         completer.complete(text[:i])
-    # one more character re-feeds only the changed tail (a few tokens), never the schema or the whole statement
+    # one more character re-feeds only the changed tail (a few tokens), never the schema or the
+    # whole statement
     assert fed and max(fed) <= 6
 
 
@@ -195,7 +196,7 @@ def test_batch_contract(tiny_ckpt, tmp_path):
         for r in reqs[2:]:
             f.write(json.dumps(r).encode() + b"\n")
     stats = run_batch(c, str(inp), str(tmp_path / "out.jsonl"), 3)
-    out = [json.loads(l) for l in open(tmp_path / "out.jsonl")]
+    out = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
     assert len(out) == 6 and stats["requests"] == 6 and stats["errors"] == 3
     assert [o["id"] for o in out] == ["a", "b", None, None, "c", "d"]
     for o in out:
@@ -294,18 +295,24 @@ def test_the_completer_imports_neither_the_data_pipeline_nor_sqlglot():
     import os
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    code = "import sys, sqlcomplete.cli, sqlcomplete.tui, sqlcomplete.completion.ngram; print(sorted(m for m in ('sqlglot', 'prepare', 'datagen') if m in sys.modules))"
+    code = (
+        "import sys, sqlcomplete.cli, sqlcomplete.tui, sqlcomplete.completion.ngram; "
+        "print(sorted(m for m in ('sqlglot', 'prepare', 'datagen') if m in sys.modules))"
+    )
     r = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
     )
     assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr
 
 
-# ---------------------------------------------------------------- suggestions an editor user can trust (issue 16)
+# ---------------------------------------------------------------- suggestions to trust (issue 16)
 
-THREE_TABLES = """CREATE TABLE languages (code TEXT PRIMARY KEY, name TEXT);
-CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT, population INT);
-CREATE TABLE official_languages (country_code TEXT REFERENCES countries (code), language_code TEXT);"""
+THREE_TABLES = (
+    "CREATE TABLE languages (code TEXT PRIMARY KEY, name TEXT);\n"
+    "CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT, population INT);\n"
+    "CREATE TABLE official_languages "
+    "(country_code TEXT REFERENCES countries (code), language_code TEXT);"
+)
 TRUST_PREFIXES = [
     "SELECT count(*) FROM ",
     "SELECT * FROM ",
@@ -321,7 +328,8 @@ TRUST_PREFIXES = [
 
 
 def invented(prefix: str, suggestion: str, schema: str = THREE_TABLES) -> bool:
-    """Whether a suggestion names something that is in neither the schema, the typed text nor SQL."""
+    """Whether a suggestion names something that is in neither the schema, the typed text nor
+    SQL."""
     from sqlcomplete.completion.engine import ident_tail
     from sqlcomplete.sql.lexicon import invented_at, known_words
 
@@ -330,7 +338,8 @@ def invented(prefix: str, suggestion: str, schema: str = THREE_TABLES) -> bool:
 
 
 def test_the_model_alone_invents_no_names(tiny_ckpt):
-    """Random weights spell random words: every one that names nothing is cut off, or the suggestion dropped."""
+    """Random weights spell random words: every one that names nothing is cut off, or the
+    suggestion dropped."""
     c = Completer(tiny_ckpt, max_tokens=8, ngram=None, schema_bonus=0, schema_penalty=0)
     c.set_schema(THREE_TABLES)
     seen = 0
@@ -342,7 +351,8 @@ def test_the_model_alone_invents_no_names(tiny_ckpt):
 
 
 def test_the_shipped_completer_invents_no_names(shipped_ckpt):
-    """The issue's case: `SELECT count(*) FROM ` over three tables offered `customers` and `orders`."""
+    """The issue's case: `SELECT count(*) FROM ` over three tables offered `customers` and
+    `orders`."""
     c = Completer(shipped_ckpt)
     c.set_schema(THREE_TABLES)
     for prefix in TRUST_PREFIXES:
@@ -361,8 +371,8 @@ def test_the_shipped_completer_invents_no_names(shipped_ckpt):
 
 
 def test_the_model_alone_fills_the_menu_when_names_are_cut(tiny_ckpt, monkeypatch):
-    """Cutting invented names left the model alone one or two items (next@5 0.641 -> 0.547): a second
-    round of rows, from the next-best first tokens, fills the menu."""
+    """Cutting invented names left the model alone one or two items (next@5 0.641 -> 0.547): a
+    second round of rows, from the next-best first tokens, fills the menu."""
     c = Completer(tiny_ckpt, max_tokens=4, ngram=None)
     c.set_schema(THREE_TABLES)
     rounds = []
@@ -384,8 +394,9 @@ def test_the_model_alone_fills_the_menu_when_names_are_cut(tiny_ckpt, monkeypatc
 
 
 def test_inside_a_literal_few_rows_and_steps_are_decoded(tiny_ckpt):
-    """Typing a UUID a character at a time re-typed its whole tail under constraint, 6 rows for 10+ steps
-    (the keystroke p95): inside a literal only the last token is healed, over IN_STRING_ROWS rows."""
+    """Typing a UUID a character at a time re-typed its whole tail under constraint, 6 rows for 10+
+    steps (the keystroke p95): inside a literal only the last token is healed, over IN_STRING_ROWS
+    rows."""
     from sqlcomplete.completion.engine import IN_STRING_ROWS, IN_STRING_TOKENS
 
     c = Completer(tiny_ckpt, ngram=None)
@@ -413,7 +424,8 @@ def test_inside_a_literal_few_rows_and_steps_are_decoded(tiny_ckpt):
 
 
 def test_variants_of_one_suggestion_are_one():
-    """Leading whitespace, case, quotes and a schema qualifier do not make another suggestion; an alias does."""
+    """Leading whitespace, case, quotes and a schema qualifier do not make another suggestion; an
+    alias does."""
     from sqlcomplete.completion.engine import _distinct
 
     texts = [
@@ -437,14 +449,16 @@ def test_variants_of_one_suggestion_are_one():
 
 
 def test_the_ngram_writes_names_as_the_schema_does():
-    """`author` and `"author"` are one proposal, unquoted (the schema's quotes are not needed there)."""
+    """`author` and `"author"` are one proposal, unquoted (the schema's quotes are not needed
+    there)."""
     from sqlcomplete.completion.ngram import DEFAULT_MODEL, NgramCompleter
 
     if not os.path.isfile(DEFAULT_MODEL):
         pytest.skip(f"no shipped n-gram at {DEFAULT_MODEL}")
     c = NgramCompleter(DEFAULT_MODEL)
     c.set_schema(
-        'CREATE TABLE "author" ("aid" int, "Name" text);\nCREATE TABLE "paper" ("pid" int, "title" text);'
+        'CREATE TABLE "author" ("aid" int, "Name" text);\n'
+        'CREATE TABLE "paper" ("pid" int, "title" text);'
     )
     for prefix in ("SELECT * FROM ", 'SELECT * FROM "', "SELECT * FROM author WHERE "):
         texts = [first + rest for _, first, rest in c.proposals(prefix, "", 8) if first is not None]
@@ -468,7 +482,8 @@ def test_after_a_semicolon_the_next_statement_starts_on_a_new_line(shipped_ckpt)
 
 
 def test_one_thread_per_keystroke_by_default(tiny_ckpt):
-    """The API's default is the command line's: a keystroke runs on one thread (more cost more on a busy machine)."""
+    """The API's default is the command line's: a keystroke runs on one thread (more cost more on a
+    busy machine)."""
     import torch
 
     before = torch.get_num_threads()
@@ -490,7 +505,8 @@ def test_one_thread_per_keystroke_by_default(tiny_ckpt):
 
 
 def test_a_long_statement_ending_mid_word_or_in_a_quote(tiny_ckpt):
-    """The rows (and re-typing the healed word) fit in the context: a suggestion, not `position beyond max_seq_len`."""
+    """The rows (and re-typing the healed word) fit in the context: a suggestion, not `position
+    beyond max_seq_len`."""
     c = Completer(tiny_ckpt, ngram=None)  # max_seq_len 512
     c.set_schema(SCHEMA)
     long = "SELECT " + "customer_id, " * 300
@@ -503,8 +519,8 @@ def test_a_long_statement_ending_mid_word_or_in_a_quote(tiny_ckpt):
 
 
 def test_huge_words_cost_neither_memory_nor_time(tiny_ckpt):
-    """A 100,000-character identifier, a 40,000-character literal: answered at once, with little memory
-    (the lexicon kept every prefix of every word: 5.4 GB and 25 s)."""
+    """A 100,000-character identifier, a 40,000-character literal: answered at once, with little
+    memory (the lexicon kept every prefix of every word: 5.4 GB and 25 s)."""
     import tracemalloc
 
     c = Completer(tiny_ckpt, ngram=None)
@@ -525,8 +541,9 @@ def test_huge_words_cost_neither_memory_nor_time(tiny_ckpt):
 
 
 def test_a_megabyte_schema_is_parsed_once_and_answered(tiny_ckpt, monkeypatch):
-    """A 1 MB schema (6,000+ tables) was scanned a character at a time, six times per request (13 s):
-    the completer, the n-gram and the fitter now share one parse, and its tables are offered."""
+    """A 1 MB schema (6,000+ tables) was scanned a character at a time, six times per request
+    (13 s): the completer, the n-gram and the fitter now share one parse, and its tables are
+    offered."""
     from sqlcomplete.sql import schema as sqlschema
 
     parses = []
@@ -536,7 +553,8 @@ def test_a_megabyte_schema_is_parsed_once_and_answered(tiny_ckpt, monkeypatch):
     )
     sqlschema._parse_schema_cached.cache_clear()
     tables = [
-        f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, name_{i} TEXT, ref_{i} INTEGER REFERENCES t_{max(i - 1, 0)}(id));\n"
+        f"CREATE TABLE t_{i} (id INTEGER PRIMARY KEY, name_{i} TEXT, "
+        f"ref_{i} INTEGER REFERENCES t_{max(i - 1, 0)}(id));\n"
         for i in range(10_000)
     ]
     schema = "".join(tables)
@@ -588,7 +606,7 @@ def test_batch_requests_need_a_prefix_and_a_place_for_the_output(tiny_ckpt, tmp_
         + "\n"
     )
     run_batch(c, str(inp), str(tmp_path / "out.jsonl"), 3)
-    out = [json.loads(l) for l in open(tmp_path / "out.jsonl")]
+    out = [json.loads(line) for line in open(tmp_path / "out.jsonl")]
     assert "prefix" in out[0]["error"] and out[0]["completions"] == [] and "error" not in out[1]
     calls = []
     monkeypatch.setattr(c, "complete", lambda *a: calls.append(a) or [])
@@ -616,7 +634,8 @@ def test_batch_requests_need_a_prefix_and_a_place_for_the_output(tiny_ckpt, tmp_
 
 
 def test_ngram_file_formats_give_the_same_proposals(tmp_path):
-    """safetensors (loads without parsing the counts) and the page's gzipped JSON: the same model."""
+    """safetensors (loads without parsing the counts) and the page's gzipped JSON: the same
+    model."""
     from conftest import STATEMENTS
 
     from datagen import synth
@@ -650,7 +669,8 @@ def test_ngram_file_formats_give_the_same_proposals(tmp_path):
 
 
 def test_the_shipped_ngram_loads_fast():
-    """16 MB of JSON took seconds to parse; the arrays load in well under a second even on a busy machine."""
+    """16 MB of JSON took seconds to parse; the arrays load in well under a second even on a busy
+    machine."""
     from sqlcomplete.completion.ngram import DEFAULT_MODEL, NgramCompleter
 
     if not os.path.isfile(DEFAULT_MODEL):
@@ -667,9 +687,9 @@ def _timed(fn) -> float:
 
 
 def test_literal_keystrokes_are_cheap(tiny_ckpt):
-    """The long tail was the model decoding 6 rows of 16 tokens at every keystroke inside a literal:
-    there a row ends with the literal, within IN_STRING_TOKENS; typing what the last decoding predicted
-    costs no model call at all."""
+    """The long tail was the model decoding 6 rows of 16 tokens at every keystroke inside a
+    literal: there a row ends with the literal, within IN_STRING_TOKENS; typing what the last
+    decoding predicted costs no model call at all."""
     from sqlcomplete.completion import engine as sample
 
     c = Completer(tiny_ckpt, ngram=None, schema_bonus=0, schema_penalty=0)

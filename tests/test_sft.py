@@ -1,4 +1,5 @@
-"""fim/sft.py and fim/data.py on CPU: a tiny Qwen3 and a byte-level BPE trained here, no network, no Qwen weights."""
+"""fim/sft.py and fim/data.py on CPU: a tiny Qwen3 and a byte-level BPE trained here, no network,
+no Qwen weights."""
 
 import json
 import os
@@ -43,7 +44,10 @@ TEMPLATE = parse_template(
     "=== field ddl_context ===\n{value}\n"
     "=== assistant ===\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>"
 )
-SCHEMA = "CREATE TABLE users (id INT, name TEXT, email TEXT);\nCREATE TABLE orders (id INT, user_id INT, total INT);"
+SCHEMA = (
+    "CREATE TABLE users (id INT, name TEXT, email TEXT);\n"
+    "CREATE TABLE orders (id INT, user_id INT, total INT);"
+)
 FIM = [  # (prefix, suffix, middle)
     ("SELECT ", " FROM users;", "name, email"),
     ("SELECT name FROM ", " WHERE id = 1;", "users"),
@@ -86,7 +90,8 @@ def fim_rows() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
-    """A model directory: a random tiny Qwen3, config.json, model.safetensors and a tokenizer.json trained here."""
+    """A model directory: a random tiny Qwen3, config.json, model.safetensors and a tokenizer.json
+    trained here."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
@@ -174,11 +179,11 @@ def test_prompt_response_masking_is_exact(tmp_path, base, tok):
         ids, labels = data.sample(i)
         p, r = tok.encode(row["prompt"]), tok.encode(row["response"]) + [im_end]
         assert list(ids) == p + r
-        assert (
-            list(labels) == [-100] * len(p) + r
-        )  # every prompt token masked, response and end token trained
+        # every prompt token masked, response and end token trained
+        assert list(labels) == [-100] * len(p) + r
         assert ids[len(p) - 1] == fim_middle and labels[len(p) - 1] == -100
-        # shifted for training: the token after <|fim_middle|> is the first target, <|im_end|> the last
+        # shifted for training: the token after <|fim_middle|> is the first target, <|im_end|> the
+        # last
         batch = collate(data, [[i]], pad_id=0)
         targets = batch["labels"][0]
         trained = targets[targets != -100].tolist()
@@ -262,7 +267,8 @@ def test_messages_masking(tmp_path, base, tok):
         "SELECT * FROM users;<|im_end|>",
         "\n\nSELECT * FROM orders;<|im_end|>",
     ]
-    # each header is tokenized as at generation time, when the prompt ends with "<|im_start|>assistant\n"
+    # each header is tokenized as at generation time, when the prompt ends with
+    # "<|im_start|>assistant\n"
     header = [tok.token_to_id("<|im_start|>")] + tok.encode("assistant\n")
     start = len(ids) - len(runs[1]) - 1
     assert list(ids[start - len(header) : start]) == header
@@ -415,7 +421,8 @@ def test_resume_is_exact(tmp_path, base):
 
 
 def test_adafactor_bf16_and_unpacked_rows_train(tmp_path, base):
-    """The lighter optimizer state of the 1-GPU memory plan, under bf16 autocast, one sample per row."""
+    """The lighter optimizer state of the 1-GPU memory plan, under bf16 autocast, one sample per
+    row."""
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
     cfg = config(
         base,
@@ -440,9 +447,10 @@ def test_adafactor_bf16_and_unpacked_rows_train(tmp_path, base):
 def torchrun(
     cmd: list[str], env: dict, fresh=None, attempts: int = 3
 ) -> subprocess.CompletedProcess:
-    """Run a torchrun command; gloo on a busy CPU sometimes aborts a process (SIGABRT, "terminate called
-    without an active exception") while connecting or tearing down: try again, from scratch when `fresh`
-    names the output directory of a run that is not a resume. A wrong result fails either way."""
+    """Run a torchrun command; gloo on a busy CPU sometimes aborts a process (SIGABRT, "terminate
+    called without an active exception") while connecting or tearing down: try again, from scratch
+    when `fresh` names the output directory of a run that is not a resume. A wrong result fails
+    either way."""
     for attempt in range(attempts):
         run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         if run.returncode == 0 or "exitcode: -6" not in run.stderr or attempt == attempts - 1:
@@ -453,7 +461,8 @@ def torchrun(
 
 
 def test_fsdp2_two_processes_match_one(tmp_path, base):
-    """torchrun, 2 processes on gloo, FSDP2 (with activation checkpointing): the same losses as one process."""
+    """torchrun, 2 processes on gloo, FSDP2 (with activation checkpointing): the same losses as one
+    process."""
     src = write_jsonl(tmp_path / "fim.jsonl", fim_rows())
     (tmp_path / "cfg.py").write_text(
         f"pretrained = {str(base)!r}\n"

@@ -1,4 +1,5 @@
-"""Tests for the procedural generator datagen/synth.py: validity, determinism, coverage, CLI accounting."""
+"""Tests for the procedural generator datagen/synth.py: validity, determinism, coverage, CLI
+accounting."""
 
 import gzip
 import json

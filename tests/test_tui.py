@@ -37,9 +37,11 @@ def test_statement_at_splits_on_semicolons_outside_quotes_and_comments():
 def test_statement_at_cuts_as_the_language_server_does():
     """A `;` inside a /* */ comment or a $$ body ends nothing, a blank line ends a statement: the
     TUI cuts the statement at the cursor as lsp.py does (sqlscan)."""
+    comment = "SELECT name /* not; here */ FROM t WHERE "
+    body = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE "
     cases = {
-        "SELECT 1;\nSELECT name /* not; here */ FROM t WHERE ": "SELECT name /* not; here */ FROM t WHERE ",
-        "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE ": "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE ",
+        "SELECT 1;\n" + comment: comment,
+        body: body,
         "SELECT 1 FROM t\n\nSELECT na": "SELECT na",
         "SELECT 1 FROM t\n\n  -- a note\nSELECT na": "SELECT na",
     }
@@ -183,7 +185,8 @@ def column(lines: list[str]) -> int | None:
 def tmux(tiny_ckpt, tmp_path):
     if shutil.which("tmux") is None:
         pytest.skip(
-            "tmux is not installed (apt-get install -y tmux); the TUI test drives a real terminal through it"
+            "tmux is not installed (apt-get install -y tmux); "
+            "the TUI test drives a real terminal through it"
         )
     schema = tmp_path / "schema.sql"
     schema.write_text(SCHEMA)
@@ -244,7 +247,8 @@ def test_tui_in_tmux(tmux):
     assert re.search(r"\x1b\[(\d+;)*2m", tmux.screen(escapes=True)[1])  # dim
     assert "last completion" in lines[-2] and " ms" in lines[-2]
 
-    # Esc hides them, and a completion still in flight must not bring them back; Ctrl-Space asks again
+    # Esc hides them, and a completion still in flight must not bring them back; Ctrl-Space asks
+    # again
     tmux("send-keys", "-t", "tui", "Escape")
     tmux.wait("Esc to hide the list", lambda s: not suggestions(s))
     time.sleep(0.5)
@@ -312,7 +316,8 @@ def test_tui_menus_for_issue_26_examples(tmp_path):
     """The shipped model in the editor: for issue 26's examples every listed item is whole, closed,
     of the right class and type (tests/clean_menus.py), and shows the whole word being completed
     (`SELECT na` lists `name, ...`); Alt-1 inserts the first item's rest at the cursor."""
-    from clean_menus import PREFIXES, SCHEMA as MENU_SCHEMA, SHIPPED, problems
+    from clean_menus import PREFIXES, SHIPPED, problems
+    from clean_menus import SCHEMA as MENU_SCHEMA
 
     if not (SHIPPED / "model.safetensors").is_file():
         pytest.skip("no shipped model")

@@ -1,4 +1,5 @@
-"""Ulysses sequence parallelism in fim/longseq.py: 2 gloo processes give the single-process loss and gradients."""
+"""Ulysses sequence parallelism in fim/longseq.py: 2 gloo processes give the single-process loss
+and gradients."""
 
 import os
 import socket
@@ -31,7 +32,8 @@ ALL = dict(
 
 def check_sequence_parallel(rank: int, world: int):
     group = dist.group.WORLD
-    # kv heads split over the ranks (4 q, 2 kv), replicated (4 q, 1 kv), repeated to one per q head (6 q, 3 kv)
+    # kv heads split over the ranks (4 q, 2 kv), replicated (4 q, 1 kv), repeated to one per q head
+    # (6 q, 3 kv)
     for heads, kv in ((4, 2), (4, 1), (6, 3)):
         for rows in (ROWS, [[9, 1, 13, 18]]):  # 40 tokens, and 41 (padded to 42 by shard_batch)
             for cfg in (
@@ -77,7 +79,9 @@ def check_fsdp2(rank: int, world: int):
                 LongSeqConfig(**ALL),
                 sp_group=mesh["sp"].get_group(),
             )
-        else:  # fim/sft.py's sharding (a 1-D mesh of all ranks, its mixed-precision policy) and batch_loss call
+        else:
+            # fim/sft.py's sharding (a 1-D mesh of all ranks, its mixed-precision policy) and its
+            # batch_loss call
             shard_model(
                 model,
                 init_device_mesh("cpu", (world,)),
@@ -89,13 +93,16 @@ def check_fsdp2(rank: int, world: int):
             loss_sum, count = batch_loss(model, dict(zip(keys, batch)), sft)
         total = torch.stack([loss_sum.detach(), count.float()])
         dist.all_reduce(total)
-        (
-            loss_sum * world / total[1]
-        ).backward()  # FSDP2 averages gradients over the data x sequence ranks
+        # FSDP2 averages gradients over the data x sequence ranks
+        (loss_sum * world / total[1]).backward()
         torch.testing.assert_close(total[0] / total[1], ref_loss, atol=1e-5, rtol=0)
         for (name, p), r in zip(model.named_parameters(), ref_grads):
             torch.testing.assert_close(
-                p.grad.full_tensor(), r, atol=1e-5, rtol=0, msg=lambda m: f"{how} {name}: {m}"
+                p.grad.full_tensor(),
+                r,
+                atol=1e-5,
+                rtol=0,
+                msg=lambda m, how=how, name=name: f"{how} {name}: {m}",
             )
 
 

@@ -19,6 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEB = os.path.join(ROOT, "web")
 DEV_SEED = os.path.join(ROOT, "..", "shared", "seed_corpus", "dev_seed.jsonl")
 CHROMIUM = "/usr/bin/chromium"
+DUMPS = os.path.join(ROOT, "tests", "data", "dumps")  # pg_dump, mysqldump, SSMS, sqlite3 .schema
 TRICKY = [
     "",
     " ",
@@ -65,6 +66,38 @@ def dev_rows(n: int = 400) -> list[dict]:
             s = s.replace(old, f"{old}_{rng.randint(0, 99)}" if rng.random() < 0.3 else old)
         rows.append({"schema": SCHEMA, "statement": s})
     return rows
+
+
+def dumps() -> list[str]:
+    """The schema dumps of tests/data/dumps, as the tools write them (SSMS's in UTF-16)."""
+    from sqlcomplete.db.sources import decode_text
+
+    out = []
+    for name in sorted(os.listdir(DUMPS)):
+        with open(os.path.join(DUMPS, name), "rb") as f:
+            out.append(decode_text(f.read()))
+    return out
+
+
+# names in every dialect's quoting, qualified names, non-ASCII names (issue 28)
+QUOTED_PREFIXES = [
+    "SELECT * FROM ",
+    "SELECT qty FROM ",
+    'SELECT * FROM "Ord',
+    "SELECT * FROM [Sal",
+    "SELECT * FROM `prod",
+    "SELECT * FROM `",
+    "SELECT * FROM inv",
+    "SELECT * FROM inventory.",
+    "SELECT * FROM Sales.",
+    'SELECT "Unit Price" FROM "Order Items" WHERE ',
+    "SELECT * FROM `product reviews` WHERE `star rating` = ",
+    "SELECT * FROM [Sales].[Sales Order Header] WHERE ",
+    'SELECT * FROM "track plays" t WHERE t.',
+    "SELECT 名",
+    "SELECT 名字 FROM ",
+]
+NON_ASCII = "CREATE TABLE 客户 (编号 INT PRIMARY KEY, 名字 TEXT, café TEXT);"
 
 
 def need_node(*packages: str):
@@ -220,6 +253,9 @@ def ngram_cases(n_groups: int = 24) -> list[dict]:
             "CREATE TABLE orders {\n  id INT,\n  customer_id INT,\n  total DECIMAL(10,2)\n}",
         ):
             cases.append({"schema": schema, "prefix": prefix, "suffix": "", "n": 5})
+    for schema in [*dumps(), NON_ASCII]:
+        for prefix in QUOTED_PREFIXES:
+            cases.append({"schema": schema, "prefix": prefix, "suffix": "", "n": 8})
     return cases
 
 
@@ -251,6 +287,88 @@ def test_js_ngram_matches_ngram_py(tiny_ngram, tmp_path):
     assert len(got) == len(cases) and not bad, (len(bad), bad[:2])
 
 
+# schemas as people and tools write them: non-ASCII names, SQLite's brackets and strings, virtual
+# tables, CREATE TABLE inside a function body, a comment or a string, routines in DELIMITER blocks
+# and GO batches, escapes in every quoting, namespaces, odd whitespace
+ODD_SCHEMAS = [
+    NON_ASCII,
+    "CREATE TABLE [albums] ([id] INTEGER, [Title]] x] TEXT);\n"
+    "CREATE TABLE 'lyrics_data'(id INTEGER, 'line text' TEXT);",
+    "CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='porter');\n"
+    "CREATE TABLE sqlite_sequence(name,seq);",
+    "CREATE FUNCTION f() RETURNS void AS $$ CREATE TABLE fake_in_function (x int); $$\n"
+    "LANGUAGE sql;\n"
+    "-- CREATE TABLE fake_comment (x int)\n"
+    "COMMENT ON TABLE t IS 'CREATE TABLE fake_string (x int)';\n"
+    'CREATE TABLE real_one (a int, "select" text, b INT REFERENCES other(id));',
+    "DELIMITER ;;\nCREATE PROCEDURE p() BEGIN CREATE TABLE fake_proc (x int); END ;;\nDELIMITER ;\n"
+    "CREATE TABLE `t``x` (`a` int, KEY `k` (`a`), `key` varchar(20), "
+    "CONSTRAINT `fk` FOREIGN KEY (`a`) REFERENCES `u` (`id`));",
+    "CREATE PROCEDURE dbo.p AS\nBEGIN\n CREATE TABLE fake (x int)\nEND\nGO\n"
+    "CREATE TABLE [dbo].[T] ([a] [int], [b]  AS ([a]+1), PERIOD FOR SYSTEM_TIME (x, y))\nGO\n"
+    "ALTER TABLE [dbo].[T] WITH CHECK ADD CONSTRAINT [FK_T] FOREIGN KEY([a]) "
+    "REFERENCES [Sales].[U] ([id])\nGO",
+    "CREATE TABLE orders {\n  id INT,\n  customer_id INT,\n  total DECIMAL(10,2)\n}",
+    'create temporary table if not exists "My Schema"."My Table" ("Id" uuid, '
+    "LIKE other INCLUDING ALL, index int, family f (a));",
+    "CREATE TABLE t (a INT, b TEXT DEFAULT 'it\\'s (', c INT) ENGINE=InnoDB;\n"
+    "CREATE TABLE u\u00a0(x\u3000INT, y int)",
+    "CREATE TABLE 😀 (x INT); CREATE TABLE t😀x (y😀 INT, z INT)",
+    'CREATE TABLE inventory.stock (id INT); CREATE TABLE Inventory."Stock Items" (id INT); '
+    "CREATE TABLE main.m (id INT); CREATE TABLE a.b.c (id INT)",
+]
+REQUOTE = [  # (suggestion, partly typed word, statement before it)
+    ("Order Items WHERE qty = 1;", "", ""),
+    ("warehouses w JOIN stock s", "", "SELECT * FROM "),
+    ("warehouses", "", "SELECT "),
+    (" Items WHERE", "Order", ""),
+    ("Sales Order Header", "", ""),
+    ("product reviews x 'product reviews'", "", "SELECT * FROM "),
+    ("Stock Items JOIN stock", "", "SELECT * FROM "),
+]
+
+
+def test_js_schema_matches_schema_py(tmp_path):
+    """web/schema.js reads schemas as sql/schema.py does: tables and columns, types, foreign keys,
+    the names written quoted or qualified, the fitted schema, and requoted suggestions."""
+    need_node()
+    from sqlcomplete.sql.schema import column_types, fit_schema, parse_schema, requote, spelling_of
+
+    cases, want = [], []
+    for schema in [*dumps(), *ODD_SCHEMAS, *(r["schema"] for r in dev_rows(200))]:
+        tables = parse_schema(schema)
+        case = {
+            "schema": schema,
+            "keep": list(tables)[-1:],
+            "budget": max(len(schema) // 2, 10),
+            "requote": REQUOTE,
+        }
+        types, fkeys = column_types(schema)
+        spelled = spelling_of(schema)
+        want.append(
+            {
+                "tables": [[t, cols] for t, cols in tables.items()],
+                "types": [[t, [[c, k] for c, k in cols.items()]] for t, cols in types.items()],
+                "fkeys": [list(f) for f in fkeys],
+                "quoted": [list(x) for x in spelled.quoted.items()],
+                "qualified": [list(x) for x in spelled.qualified.items()],
+                "namespace": [list(x) for x in spelled.namespace.items()],
+                "fit": fit_schema(schema, set(case["keep"]), case["budget"])[0],
+                "requoted": [requote(*r[:1], spelled, *r[1:]) for r in REQUOTE],
+            }
+        )
+        cases.append(case)
+    assert sum(bool(w["quoted"] or w["qualified"]) for w in want) >= 8  # the cases quote names
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(x) + "\n" for x in cases))
+    r = node(
+        "web/test/schema_parity.mjs", str(tmp_path / "cases.jsonl"), str(tmp_path / "out.jsonl")
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    bad = [(c["schema"][:200], w, g) for c, w, g in zip(cases, want, got) if w != g]
+    assert len(got) == len(cases) and not bad, (len(bad), bad[:2])
+
+
 def menu_cases() -> list[dict]:
     """Prefixes cut at tokens of dev-set statements (or generated ones), each with texts to clean: the
     true rest cut anywhere, in another case, and junk of every kind (a literal of the wrong type, a
@@ -275,7 +393,34 @@ def menu_cases() -> list[dict]:
                 rng.choice(["ER BY id DESC;", "ring", "check", "(SELECT 1", "count(*", "AS user_"]),
             ]
             cases.append({"schema": r["schema"], "prefix": prefix, "suffix": "", "texts": texts})
+    # quoted names in every dialect's quotes, cut anywhere (inside a quote the user opened too)
+    for schema, statement in zip([*dumps(), NON_ASCII], QUOTED_STATEMENTS):
+        for _ in range(12):
+            cut = rng.randint(1, len(statement) - 1)
+            prefix, rest = statement[:cut], statement[cut:]
+            texts = [
+                rest,
+                rest[: rng.randint(0, len(rest))],
+                rest.lower()[: rng.randint(0, len(rest))],
+                rest.upper()[:40],
+                rng.choice(["`no such` WHERE", "[Sales ORDER Header] x", '"Order It', "] =", "`"]),
+                rng.choice(['er Items" WHERE', "es Order Header]", "uct reviews` x", "ers", " ="]),
+            ]
+            cases.append({"schema": schema, "prefix": prefix, "suffix": "", "texts": texts})
     return cases
+
+
+# statements over the dumps (in tests/data/dumps' order) and NON_ASCII's schema
+QUOTED_STATEMENTS = [
+    "SELECT SubTotal, [Comment]] Text] FROM Sales.[Sales Order Header] h JOIN [dbo].[Customer] c"
+    " ON c.CustomerID = h.CustomerID WHERE h.SubTotal > 10 ORDER BY OrderDate DESC;",
+    "SELECT `star rating`, body FROM `product reviews` WHERE customer_id = 3 ORDER BY `star rating`;",
+    'SELECT "Unit Price", qty FROM "Order Items" oi JOIN orders o ON o.id = oi.order_id'
+    " JOIN inventory.stock s ON s.product_id = oi.product_id WHERE o.status = 'paid';",
+    'SELECT played_at FROM "track plays" p JOIN [albums] a ON a.AlbumId = p.track_id'
+    " WHERE p.track_id = 1;",
+    "SELECT 名字, café FROM 客户 WHERE 编号 = 1 ORDER BY 名字;",
+]
 
 
 def test_js_menu_matches_menu_py(tmp_path):

@@ -6,8 +6,8 @@
 // words and the model reranks them, its own decoding left for literals. Returns only the text missing
 // at the cursor. The ONNX graph's cache inputs are described in web/export.py.
 import { Menu } from "./menu.js";
-import { PY_SPACE, SchemaLexicon, cpLen, fitSchema, identTail, inventedAt, knownWords, namesIn, parseSchema, textState }
-  from "./schema.js";
+import { PY_SPACE, SchemaLexicon, cpLen, fitSchema, identTail, inventedAt, knownWords, namesIn, parseSchema, requote,
+  spellingOf, textState } from "./schema.js";
 
 export const SCHEMA_HEADER = "### TABLEDATA";
 export const STATEMENT_HEADER = "### STATEMENT";
@@ -348,7 +348,9 @@ export class Completer {
     // a suggestion stops before a name found nowhere (none at all when its first word is one)
     const known = new Set([...this.schemaWords, ...knownWords(prefix, suffix)]);
     const lead = inString ? "'" : identTail(prefix);
+    const spelling = spellingOf(this.schema), before = prefix.slice(0, prefix.length - lead.length);
     const valid = (t) => {
+      if (!inString) t = requote(t, spelling, lead, before); // `Order Items WHERE` -> `"Order Items" WHERE`
       const at = inventedAt(t, known, this.sqlWords, lead);
       return at < 0 ? t : t.slice(0, at);
     };
@@ -381,7 +383,7 @@ export class Completer {
     const score = spelled.map(([p], i) => modelLp[i] + w * Math.log(p));
     // the model decides whether a schema name comes next, the n-gram which one
     const typed = identTail(prefix).toLowerCase();
-    const isName = ([, first]) => this.ngram.schema.spelling.has(strip(typed + first).replace(/^"+|"+$/g, "").toLowerCase());
+    const isName = ([, first]) => this.ngram.schema.isName(typed + first); // bare, quoted or qualified
     const names = [...spelled.keys()].filter((i) => isName(spelled[i]));
     if (names.length) { // the names' share as one class, split among them by the n-gram
       let pNames = 0;

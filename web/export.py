@@ -102,7 +102,7 @@ class Decoder(torch.nn.Module):
 
 
 def io_names(n_layers: int) -> tuple[list[str], list[str]]:
-    kv = lambda kind: [f"{kind}.{i}.{t}" for i in range(n_layers) for t in ("key", "value")]  # noqa: E731
+    kv = lambda kind: [f"{kind}.{i}.{t}" for i in range(n_layers) for t in ("key", "value")]
     return ["input_ids"] + kv("prefix") + kv("past"), ["logits"] + kv("present")
 
 

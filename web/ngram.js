@@ -2,7 +2,8 @@
 // completer's model reranks (web/completer.js). It reads the model that ngram.py saves (web/export.py
 // writes it as model/ngram.json.gz) and gives ngram.py's results exactly, ties included: Python's
 // dicts and ordered sets iterate in insertion order, as Maps and Sets do here, and both sorts are stable.
-import { PY_SPACE, TOKEN, columnTypes, isKnown, knownWords, parseSchema } from "./schema.js";
+import { PY_SPACE, TOKEN, bareName, columnTypes, isKnown, isName, knownWords, parseSchema, quote, spellingOf, stringStart }
+  from "./schema.js";
 
 export const BOS = "<s>", EOS = "</s>";
 export const TABLE = "<T>", COLUMN = "<C>", QTABLE = '"<T>"', QCOLUMN = '"<C>"';
@@ -14,7 +15,6 @@ const UNRENDERABLE = new Set([STRING, NUMBER, QUOTED, EOS]);
 const CLASSES = new Set([TABLE, COLUMN, QTABLE, QCOLUMN]);
 const BASE = { [QTABLE]: TABLE, [QCOLUMN]: COLUMN };
 const baseClass = (sym) => BASE[sym] || sym;
-const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/; // a name that needs no quotes
 const SHORT_ALIAS = /^[a-z]\d*$/; // T1, t2, c: sqlschema.SHORT_ALIAS
 const TABLE_CONTEXT = new Set(["from", "join", "into", "update", "table", "truncate", "only"]);
 const TYPE_KINDS = ["", "int", "number", "text", "time", "bool", "uuid", "other"];
@@ -50,7 +50,6 @@ const isAlnum = (ch) => /^[\p{L}\p{N}]$/u.test(ch);
 const isUpper = (s) => s !== s.toLowerCase() && s === s.toUpperCase();
 const isLower = (s) => s !== s.toUpperCase() && s === s.toLowerCase();
 const lower = (s) => s.toLowerCase();
-const count = (s, ch) => s.split(ch).length - 1;
 const setDefault = (map, key, value) => map.has(key) || map.set(key, value);
 const greater = (a, b) => { // Python's tuple a > b, for tuples of numbers and booleans
   for (let i = 0; i < a.length; i++) if (Number(a[i]) !== Number(b[i])) return Number(a[i]) > Number(b[i]);
@@ -87,6 +86,13 @@ export class Schema {
     this.tableSet = new Set(this.tables);
     this.columnSets = new Map([...this.columns].map(([t, cols]) => [t, new Set(cols)]));
     this.tails = new Map([...this.spelling].map(([low, name]) => [low, nameTail(name)]));
+    // names that must be written quoted (in the schema's style) or qualified (inventory.stock)
+    const { quoted, qualified, namespace } = spellingOf(text || "");
+    this.quoted = quoted;
+    this.qualified = qualified;
+    this.written = new Set([...qualified.values()].map(lower));
+    this.namespaces = new Map(); // `inventory` -> its tables
+    for (const [t, ns] of namespace) (this.namespaces.get(ns) || this.namespaces.set(ns, new Set()).get(ns)).add(t);
     const [types, fkeys] = columnTypes(text || "");
     this.types = new Map([...types].map(([t, cols]) => [lower(t), new Map([...cols].map(([c, k]) => [lower(c), typeKind(k)]))]));
     // foreign keys both ways: table and column -> the tables it references / that reference it
@@ -103,6 +109,20 @@ export class Schema {
         add(this.tableLinks, rt, t);
       }
     }
+  }
+
+  /** The tables of the namespace the statement ends with (`FROM inventory.`), else null. */
+  namespaceTables(state) {
+    if (state.norms.at(-1) !== "." || state.words.length < 2) return null;
+    const qualifier = state.words.at(-2);
+    if (state.aliases.has(qualifier) || this.tableSet.has(qualifier)) return null;
+    return this.namespaces.get(qualifier) || null;
+  }
+
+  /** Whether `text` is a schema name as a suggestion writes it: bare, quoted or qualified. */
+  isName(text) {
+    const low = lower(strip(text));
+    return this.spelling.has(low.replace(/^["`[\]]+|["`[\]]+$/g, "")) || this.written.has(low);
   }
 
   /** Whether column c of table t joins it to another of `tables`: a foreign key either way, or the same
@@ -160,7 +180,8 @@ export class State {
   }
 
   push(surface, norm, schema) {
-    const low = lower(surface).replace(/^"+|"+$/g, "");
+    const named = CLASSES.has(norm); // written bare, quoted or qualified
+    const low = lower(named ? bareName(surface) : surface.replace(/^"+|"+$/g, ""));
     const dot = this.dotTable(schema);
     if (norm === TABLE || norm === QTABLE) {
       if (!this.tables.includes(low)) this.tables.push(low);
@@ -503,8 +524,9 @@ export class NgramCompleter {
       .sort((a, b) => (a[1] > b[1] ? -1 : a[1] < b[1] ? 1 : order.get(a[0]) - order.get(b[0])));
   }
 
-  /** [probability, symbol, surface] of the next token, best first; with `partial`, only those that continue it. */
-  ranked(state, ctx, partial = "") {
+  /** [probability, symbol, surface] of the next token, best first; with `partial`, only those that continue it;
+   * after `opener` (a quote typed before `partial`: " ` [) only names, quoted in its style. */
+  ranked(state, ctx, partial = "", opener = "") {
     let syms = this.candidates(ctx);
     const low = lower(partial);
     if (partial) {
@@ -513,15 +535,24 @@ export class NgramCompleter {
       syms.add(COLUMN);
     }
     syms = constrain(state, this.schema, syms); // a partly typed word's completion too
+    const inNamespace = this.schema.namespaceTables(state);
+    if (inNamespace !== null) syms = new Set([TABLE]); // `inventory.`: one of its tables
     const out = [], namesOf = new Map();
     for (const [sym, ps] of this.prob(ctx, syms)) {
       if (CLASSES.has(sym)) {
         const base = baseClass(sym);
         if (partial && sym[0] === '"') continue;
-        if (!namesOf.has(base)) namesOf.set(base, this.classNames(base, state));
-        for (const [name, pn] of namesOf.get(base)) {
-          if (!partial || name.startsWith(low)) out.push([ps * pn, sym, this.render(sym, name)]);
+        if (!namesOf.has(base)) {
+          namesOf.set(base, this.classNames(base, state).filter(([name]) => inNamespace === null || inNamespace.has(name)));
         }
+        const afterDot = state.norms.at(-1) === ".";
+        for (const [name, pn] of namesOf.get(base)) {
+          // a name that must be quoted or qualified continues only what starts so
+          const surface = opener ? quote(this.schema.spelling.get(name), opener) : this.render(sym, name, afterDot);
+          if (!partial || lower(surface).startsWith(opener + low)) out.push([ps * pn, sym, surface]);
+        }
+      } else if (opener) {
+        continue; // inside a quote only a name can follow
       } else if (UNRENDERABLE.has(sym) || sym === BOS) {
         if (!partial) out.push([ps, sym, ""]);
       } else {
@@ -540,11 +571,13 @@ export class NgramCompleter {
       !lower(this.schemaText).includes(low + ".");
   }
 
-  /** A schema name as the schema spells it; quoted only where it must be, so that `author` and
-   * `"author"` are one suggestion. */
-  render(sym, name) {
-    const spelled = this.schema.spelling.get(name);
-    return sym[0] === '"' && !PLAIN_NAME.test(spelled) ? `"${spelled}"` : spelled;
+  /** A schema name as the schema spells it; quoted only where it must be (`"Order Items"`, in the
+   * schema's own quotes), so that `author` and `"author"` are one suggestion; a table outside the
+   * default namespace qualified (`inventory.stock`) unless a qualifier precedes. */
+  render(sym, name, afterDot = false) {
+    let written = this.schema.quoted.get(name) ?? this.schema.spelling.get(name);
+    if ((sym === TABLE || sym === QTABLE) && !afterDot) written = this.schema.qualified.get(name) ?? written;
+    return written;
   }
 
   // -------------------------------------------------------- completion
@@ -564,10 +597,12 @@ export class NgramCompleter {
   /** Up to n distinct [probability, first word's text to insert, continuation] for the next word, best
    * first; a literal or the end of the statement (which the n-gram cannot spell) has text null. */
   proposals(prefix, suffix = "", n = 5) {
-    if (count(prefix, "'") % 2) return []; // inside a string literal: nothing to predict
+    if (stringStart(prefix) >= 0) return []; // inside a string literal: nothing to predict
     const toks = tokenize(prefix);
-    let partial = "";
+    let partial = "", opener = ""; // `FROM "Ord`, `[Ord`: a quoted name is being typed
     if (toks.length && /[A-Za-z0-9_]$/.test(prefix) && !"'\"".includes(toks.at(-1)[1][0])) partial = toks.pop()[1];
+    if (partial && toks.length && ['"', "`", "["].includes(toks.at(-1)[1]) &&
+      prefix.slice(0, prefix.length - partial.length).endsWith(toks.at(-1)[1])) opener = toks.pop()[1]; // right before it
     const state = new State();
     let prev = BOS;
     for (const [, word] of toks) {
@@ -582,7 +617,7 @@ export class NgramCompleter {
     const known = new Set([...this.schemaWords, ...knownWords(prefix, suffix)]);
     const out = [], seen = new Set();
     let spelled = 0;
-    for (const [p, sym, rawSurface] of this.ranked(state, ctx, partial)) {
+    for (const [p, sym, rawSurface] of this.ranked(state, ctx, partial, opener)) {
       if (sym === BOS) continue;
       if (UNRENDERABLE.has(sym)) {
         if (!seen.has(sym)) {
@@ -591,10 +626,10 @@ export class NgramCompleter {
         }
         continue;
       }
-      if (!CLASSES.has(sym) && PLAIN_NAME.test(rawSurface) && !isKnown(rawSurface, known, this.sqlWords)) continue;
+      if (!CLASSES.has(sym) && isName(rawSurface) && !isKnown(rawSurface, known, this.sqlWords)) continue;
       const surface = this.style(sym, rawSurface, lowerStyle);
       let text;
-      if (partial) text = cpSlice(surface, cps(partial).length);
+      if (partial) text = cpSlice(surface, cps(opener).length + cps(partial).length);
       else text = (typedSpace || !toks.length ? "" : this.whitespace(prev, sym)) + surface;
       const key = lower(text);
       if (seen.has(key)) continue;
@@ -626,10 +661,10 @@ export class NgramCompleter {
       if (CLASSES.has(nsym)) {
         const names = this.classNames(baseClass(nsym), state);
         if (!names.length || p.get(nsym) * names[0][1] < this.minProb) break;
-        nsurface = this.render(nsym, names[0][0]);
+        nsurface = this.render(nsym, names[0][0], prev === ".");
       } else {
         nsurface = this.style(nsym, get(this.spelling, nsym) ?? nsym, lowerStyle);
-        if (PLAIN_NAME.test(nsurface) && !isKnown(nsurface, known, this.sqlWords)) {
+        if (isName(nsurface) && !isKnown(nsurface, known, this.sqlWords)) {
           if (prev !== "as") break;
           known = new Set([...known, lower(nsurface)]);
         }

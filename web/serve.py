@@ -40,7 +40,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 def start(
     port: int = 0, directory: str = WEB, model_dir: str | None = None
 ) -> http.server.ThreadingHTTPServer:
-    """A server on 127.0.0.1 (port 0: any free port) running in a daemon thread; call .shutdown()."""
+    """A server on 127.0.0.1 (port 0: any free port) running in a daemon thread; call
+    .shutdown()."""
     handler = type("ModelHandler", (Handler,), {"model_dir": model_dir})
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", port), functools.partial(handler, directory=directory)

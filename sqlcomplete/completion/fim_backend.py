@@ -1,4 +1,5 @@
-"""The language server's FIM backend: a fine-tuned Qwen3 behind vLLM's OpenAI-compatible /v1/completions.
+"""The language server's FIM backend: a fine-tuned Qwen3 behind vLLM's OpenAI-compatible
+/v1/completions.
 
 The prompt is fim/prompt.py's, built exactly as fim/csv_to_fim.py builds training prompts, from the
 schema, the statements before the cursor and the file around it. Nothing else is sent: in particular
@@ -33,8 +34,8 @@ FIM_STOP = [
 
 
 def fim_context(schema: str, buf, line: int, start: tuple[int, int]) -> dict:
-    """The context fields of a FIM prompt: the schema, earlier statements, the file around the cursor
-    (buf: a sqlscan buffer)."""
+    """The context fields of a FIM prompt: the schema, earlier statements, the file around the
+    cursor (buf: a sqlscan buffer)."""
     history = [s for s in buf.history(start) if not re.match(r"create\s+table\b", s, re.I)]
     lines = buf.lines[max(0, line - FILE_LINES_BEFORE) : line + FILE_LINES_AFTER + 1]
     while len(lines) > 1 and sum(map(len, lines)) > FILE_CHARS:
@@ -97,7 +98,8 @@ class FimBackend:
         return time.monotonic() >= self.down_until
 
     def prompt(self, context: dict, prefix: str, suffix: str) -> str:
-        """fim/prompt.py's prompt, as fim/csv_to_fim.py writes it for this context, prefix and suffix."""
+        """fim/prompt.py's prompt, as fim/csv_to_fim.py writes it for this context, prefix and
+        suffix."""
         from sqlcomplete.fim.prompt import build_prompt
 
         return build_prompt(

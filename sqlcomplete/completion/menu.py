@@ -8,6 +8,9 @@
   where its value comes, no type name or DDL word in DML). A suggestion whose first word is not
   allowed is dropped; a later one cuts it there.
 - Case: keywords take the case the user types in, schema names the schema's spelling.
+- Quoted names ("Order Items", `product reviews`, [Sales Order Header], with their escapes) are
+  one name each: never split, cut or recased inside. A suggestion that closes a quote the user
+  opened (`FROM "Ord` + `er Items" WHERE`) keeps its closing quote.
 - How an item looks (label, filter text, replacing edit): the whole word being completed with
   what follows, while the text inserted at the cursor still continues the typed word.
 
@@ -16,6 +19,7 @@ first n; tui.py and lsp.py show them with menu_item(). web/menu.js is the same f
 (tests/test_web.py checks that they agree).
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -26,12 +30,20 @@ from sqlcomplete.completion.ngram import (
     _copy_state,  # the n-gram's own copy of a statement state
     at_table,
     constrain,
-    tokenize,
 )
-from sqlcomplete.sql.lexicon import KEYWORDS, SHORT_ALIAS, SQL_VOCABULARY, TOKEN, known_words
+from sqlcomplete.sql.lexicon import (
+    IDENT,
+    KEYWORDS,
+    NAME,
+    SHORT_ALIAS,
+    SQL_VOCABULARY,
+    TOKEN,
+    known_words,
+    unquote,
+)
 from sqlcomplete.sql.scan import string_start
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_WORD = NAME  # a word: a name of any script (客户, café), as lexicon.IDENT defines it
 # the words whose case follows the user's: SQL's keywords (not its functions and types, which many
 # write in lower case among upper-case keywords); the word being typed follows its own case
 CASED = (KEYWORDS - {"count", "sum", "avg", "min", "max"}) | frozenset(
@@ -39,7 +51,34 @@ CASED = (KEYWORDS - {"count", "sum", "avg", "min", "max"}) | frozenset(
 any some only lateral window rows range preceding following unbounded current interval escape
 similar glob regexp collate top fetch next within if""".split()
 )
-_TAIL = re.compile(r"[A-Za-z0-9_$]*\Z")  # the partly typed word before the cursor
+_TAIL = re.compile(r"[\w$]*\Z")  # the partly typed word before the cursor
+# the scorer's tokens, but a word of any script is one word (客户, not 2 symbols), and a quoted
+# name in any dialect's quotes is one token, escapes and all ("a ""b""", `a``b`, [a]]b]); `[`
+# right after a word, `]` or `)` subscripts an array
+NAME_TOKEN = re.compile(
+    r'"(?:[^"]|"")*"|`(?:[^`]|``)*`|(?<![\w\])])\[(?:[^\]]|\]\])*\]|' + IDENT + "|" + TOKEN.pattern
+)
+_OPENERS = ('"', "`", "[")
+
+
+@functools.lru_cache(maxsize=16)  # asked per suggestion and per item of one prefix
+def open_name(prefix: str) -> int | None:
+    """Where the quoted name that `prefix` ends inside opens (the offset of its quote: `FROM "Ord`,
+    `[Sales Ord`), else None. A quote NAME_TOKEN leaves alone is one that nothing closes."""
+    for m in NAME_TOKEN.finditer(prefix):
+        if m.group(0) in _OPENERS and (m.group(0) != "[" or _name_bracket(prefix, m.start())):
+            return m.start()
+    return None
+
+
+def _name_bracket(text: str, i: int) -> bool:
+    """Whether the `[` at text[i] opens a name, not an array subscript (`tags[1`)."""
+    return i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_])")
+
+
+def is_quoted(tok: str) -> bool:
+    """Whether a NAME_TOKEN token is a whole quoted name ("a b", `a b`, [a b])."""
+    return len(tok) >= 2 and tok[0] in _OPENERS
 
 
 def typed_word(prefix: str) -> str:
@@ -65,7 +104,7 @@ def keyword_case(prefix: str) -> str | None:
     """'lower' or 'upper': the case of the last keyword the user typed before the word being typed
     (None when there is none, or it is mixed)."""
     head = prefix[: len(prefix) - len(typed_word(prefix))]
-    for m in reversed(list(TOKEN.finditer(head[-2000:]))):
+    for m in reversed(list(NAME_TOKEN.finditer(head[-2000:]))):
         tok = m.group(0)
         if tok.lower() in CASED:
             case = word_case(tok)
@@ -97,19 +136,31 @@ class Menu:
     # ------------------------------------------------------------ the statement so far
 
     def _state(self, prefix: str) -> tuple[TypedStatement, str, str]:
-        """(statement state before the partly typed word, its last symbol, that partial word)."""
+        """(statement state before the partly typed word, its last symbol, that partial word). The
+        partial word of a quoted name the user opened is all of it from its quote: `"Order It`."""
         if self._state_of is None or self._state_of[0] != prefix:
-            toks = tokenize(prefix)
-            partial = ""
-            if toks and re.search(r"[A-Za-z0-9_]\Z", prefix) and toks[-1][1][0] not in "'\"":
-                partial = toks.pop()[1]
+            opened = open_name(prefix)
+            if opened is not None:
+                toks = [m.group(0) for m in NAME_TOKEN.finditer(prefix, 0, opened)]
+                partial = prefix[opened:]
+            else:
+                toks = NAME_TOKEN.findall(prefix)
+                partial = ""
+                if toks and re.search(r"\w\Z", prefix) and toks[-1][0] not in "'\"":
+                    partial = toks.pop()
             state, prev = TypedStatement(), BOS
-            for _, word in toks:
-                norm = self.schema.normalize(word, prev)
+            for word in toks:
+                norm = self.normalize(word, prev)
                 state.push(word, norm, self.schema)
                 prev = norm
             self._state_of = (prefix, (state, prev, partial))
         return self._state_of[1]
+
+    def normalize(self, tok: str, prev: str) -> str:
+        """The n-gram's symbol of a NAME_TOKEN token: a name in any quotes as a "quoted" one."""
+        if is_quoted(tok):
+            return self.schema.normalize(f'"{unquote(tok)}"', prev)
+        return self.schema.normalize(tok, prev)
 
     def _allowed(self, state: TypedStatement, norm: str) -> bool:
         return norm in constrain(state, self.schema, {norm: None})
@@ -138,16 +189,18 @@ class Menu:
         full = lead + text
         state, depth = _copy_state(state0), 0
         ends: list[tuple[int, str, str]] = []  # clean points: (offset in text, token, token before)
-        toks = list(TOKEN.finditer(full))
+        toks = list(NAME_TOKEN.finditer(full))
         known = self.words | typed
+        if lead[:1] in _OPENERS and toks and toks[0].group(0) == lead[0]:
+            return self._inside_name(full, text)  # it never closes the quote the user opened
         if lead and toks and toks[0].end() == len(lead) and not self._whole_lead(lead, known):
             return None  # it does not finish the word being typed, and that word is no word
         before = ""
         for i, m in enumerate(toks):
             tok, end = m.group(0), m.end() - len(lead)
-            if tok in ("'", '"'):  # a string or quoted name it opens and never closes
-                break
-            norm = self.schema.normalize(tok, prev)
+            if tok in ("'", *_OPENERS) and (tok != "[" or _name_bracket(full, m.start())):
+                break  # a string or quoted name it opens and never closes
+            norm = self.normalize(tok, prev)
             qualifier = i + 1 < len(toks) and toks[i + 1].group(0) == "."
             if not (qualifier and at_table(state)) and not self._allowed(state, norm):
                 if i == 0:
@@ -176,6 +229,13 @@ class Menu:
         end = ends[-1][0]
         return text if text[end:].isspace() else text[: max(end, 0)]
 
+    def _inside_name(self, full: str, text: str) -> str | None:
+        """`text` when all of it stays inside the quoted name the user opened (`full` is that name
+        so far) and it ends that name whole (`"Ord` + `ers`): the user closes the quote."""
+        close = "]" if full[0] == "[" else full[0]
+        name = full[1:].replace(close * 2, close).lower()
+        return text if name in self.schema.spelling or name in self.words else None
+
     @staticmethod
     def _whole(word: str, known: set[str]) -> bool:
         return word in known or word in SQL_VOCABULARY
@@ -196,12 +256,23 @@ class Menu:
     def recase(self, prefix: str, text: str) -> str:
         """Keywords in the user's case, names in the schema's spelling. The rest of the partly typed
         word follows that word: `na` + `TURAL JOIN` -> `tural JOIN`, `Se` + `LECT` -> `lect`. A word
-        both SQL and a schema name (`date`, `name`) keeps its case, except the one being typed."""
-        lead = typed_word(prefix)
-        case, lead_case = keyword_case(prefix), word_case(lead)
+        both SQL and a schema name (`date`, `name`) keeps its case, except the one being typed.
+        Quoted names are left as they are, and so is the rest of a quoted name the user opened."""
+        opened = open_name(prefix)
+        if opened is None:
+            return self._recase(text, typed_word(prefix), keyword_case(prefix))
+        head = prefix[opened:]
+        m = NAME_TOKEN.match(head + text)
+        if not is_quoted(m.group(0)):
+            return text  # all of it inside the user's quotes
+        keep = m.end() - len(head)
+        return text[:keep] + self._recase(text[keep:], "", keyword_case(prefix[:opened]))
+
+    def _recase(self, text: str, lead: str, case: str | None) -> str:
+        lead_case = word_case(lead)
         spelling = self.schema.spelling
         out, pos = [], 0
-        for m in TOKEN.finditer(text):  # words, outside strings and quoted names
+        for m in NAME_TOKEN.finditer(text):  # words, outside strings and quoted names
             tok, first = m.group(0), m.start() == 0 and bool(lead)
             out.append(text[pos : m.start()])
             pos = m.end()
@@ -248,8 +319,11 @@ def label(prefix: str, text: str) -> str:
 
 def menu_item(prefix: str, text: str, spelling: dict[str, str] | None = None) -> MenuItem:
     """How `text`, inserted after `prefix`, is shown: the partly typed word and its rest as one word
-    (in the schema's spelling when it names one, from `spelling`: lowercase -> as written)."""
-    word = typed_word(prefix)
+    (in the schema's spelling when it names one, from `spelling`: lowercase -> as written). A
+    quoted name the user opened is the typed word from its quote: `"Ord` + `er Items" WHERE`
+    shows `"Order Items" WHERE`."""
+    opened = open_name(prefix)
+    word = typed_word(prefix) if opened is None else prefix[opened:]
     whole = word + text
     m = _WORD.match(whole)
     if m and word:  # the word being completed: a name as the schema spells it, SQL as it is typed

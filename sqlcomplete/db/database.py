@@ -1,6 +1,7 @@
 """The user's live database: its schema as CREATE TABLE text, and the common values of its columns.
 
-    python database.py URL [--db-schema NAME ...] [--values TABLE.COLUMN ...]   # print what the completer sees
+    # print what the completer sees
+    python -m sqlcomplete.db.database URL [--db-schema NAME ...] [--values TABLE.COLUMN ...]
 
 URLs are SQLAlchemy's: postgresql://user@host/db, cockroachdb://user@host:26257/db,
 mysql+pymysql://user@host/db, duckdb:///file.duckdb, sqlite:///file.db (or a plain path to a
@@ -10,10 +11,11 @@ SQLite is read with the standard library; the others need `pip install .[db]`.
 - The schema comes from SQLAlchemy's inspector (tables, views, columns and types, primary, unique
   and foreign keys), in the namespaces of --db-schema, else PostgreSQL's search_path, else the
   connection's default; a --db-schema the database lacks is an error on every backend (SQLite's
-  namespaces are its attached databases: main, temp). It is rendered in the hand-written layout most of the training data has
-  (4-space indent, an inline PRIMARY KEY, table-level composite keys and FOREIGN KEY lines),
-  referenced tables first; tables outside the default namespaces are qualified (`sales.orders`).
-  A view is rendered as a table of its columns: the models read only CREATE TABLE.
+  namespaces are its attached databases: main, temp). It is rendered in the hand-written layout
+  most of the training data has (4-space indent, an inline PRIMARY KEY, table-level composite
+  keys and FOREIGN KEY lines), referenced tables first; tables outside the default namespaces are
+  qualified (`sales.orders`). A view is rendered as a table of its columns: the models read only
+  CREATE TABLE.
 - Access is read-only (a read-only transaction on PostgreSQL/CockroachDB and MySQL, DuckDB's and
   SQLite's read-only modes), with a connect timeout and a per-query timeout.
 - The password comes from the URL, else $PGPASSWORD (PostgreSQL, CockroachDB) or $MYSQL_PWD, else
@@ -116,7 +118,8 @@ def is_sqlite(url: str) -> bool:
 
 
 def sqlite_path(url: str) -> str:
-    """The file of sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's spelling) or a plain path."""
+    """The file of sqlite:///relative.db, sqlite:////absolute.db (SQLAlchemy's spelling) or a
+    plain path."""
     if url.startswith("sqlite:"):
         rest = urllib.parse.unquote(url[len("sqlite:") :]).split("?", 1)[0]
         if not rest.startswith("//"):
@@ -208,7 +211,8 @@ def sqlalchemy_url(url: str) -> str:
 def pgpass_password(
     host: str, port: str, database: str, user: str, path: str | None = None
 ) -> str | None:
-    """The password of the first matching ~/.pgpass line (libpq's rules: * matches anything, \\ escapes)."""
+    """The password of the first matching ~/.pgpass line (libpq's rules: * matches anything,
+    \\ escapes)."""
     path = path or os.environ.get("PGPASSFILE") or os.path.expanduser("~/.pgpass")
     try:
         with open(path, encoding="utf-8") as f:
@@ -230,7 +234,8 @@ def pgpass_password(
 
 
 def with_password(url):
-    """A SQLAlchemy URL with the password filled in from the environment or ~/.pgpass when it has none."""
+    """A SQLAlchemy URL with the password filled in from the environment or ~/.pgpass when it
+    has none."""
     if url.password is not None:
         return url
     backend = url.get_backend_name()
@@ -289,7 +294,8 @@ def clean_type(t: str) -> str:
 
 
 def clean_default(d: str | None, type_: str) -> tuple[str | None, str]:
-    """(default, type) to render: sequences become SERIAL, PostgreSQL's ::casts go, long ones are dropped."""
+    """(default, type) to render: sequences become SERIAL, PostgreSQL's ::casts go, long ones are
+    dropped."""
     if d is None:
         return None, type_
     d = " ".join(str(d).split())
@@ -326,7 +332,8 @@ def render_table(t: Table, preparer=None) -> str:
             lines.append(f"UNIQUE ({', '.join(map(q, u))})")
     for cols, ref, ref_cols in t.foreign_keys:
         lines.append(
-            f"FOREIGN KEY ({', '.join(map(q, cols))}) REFERENCES {ref}({', '.join(map(q, ref_cols))})"
+            f"FOREIGN KEY ({', '.join(map(q, cols))}) "
+            f"REFERENCES {ref}({', '.join(map(q, ref_cols))})"
         )
     return f"CREATE TABLE {name} (\n    " + ",\n    ".join(lines) + "\n);"
 
@@ -336,7 +343,8 @@ def quoter(preparer):
 
 
 def dependency_order(tables: list[Table]) -> list[Table]:
-    """Referenced tables before the tables that reference them (as people write schemas), else as given."""
+    """Referenced tables before the tables that reference them (as people write schemas), else as
+    given."""
     by_key = {(t.namespace, t.name): t for t in tables}
     done, out = set(), []
 
@@ -406,7 +414,8 @@ class Database:
         timeout_ms = int(self.opts.query_timeout * 1000)
         args: dict = {}
         if backend in ("postgresql", "cockroachdb"):
-            # libpq's connect_timeout is whole seconds (2 at least); the session is read-only from the start
+            # libpq's connect_timeout is whole seconds (2 at least); the session is read-only from
+            # the start
             args["connect_timeout"] = max(2, round(self.opts.connect_timeout))
             args["options"] = (
                 f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}"
@@ -433,7 +442,8 @@ class Database:
             )
         except (ImportError, ModuleNotFoundError) as e:
             raise DatabaseError(
-                f"--db {self.shown_url}: the driver is not installed ({one_line(e, self.secrets)}): "
+                f"--db {self.shown_url}: the driver is not installed "
+                f"({one_line(e, self.secrets)}): "
                 "pip install 'sqlcomplete[db]'"
             ) from None
         except sa.exc.SQLAlchemyError as e:
@@ -450,7 +460,8 @@ class Database:
         )
 
     def _watchdog(self, interrupt) -> threading.Timer:
-        """Interrupt a query still running after the query timeout (DuckDB and SQLite have no server-side one)."""
+        """Interrupt a query still running after the query timeout (DuckDB and SQLite have no
+        server-side one)."""
         timer = threading.Timer(self.opts.query_timeout, interrupt)
         timer.daemon = True
         timer.start()
@@ -459,14 +470,15 @@ class Database:
     # ------------------------------------------------------------ schema
 
     def refresh(self) -> bool:
-        """Re-read the schema; True when it changed. On failure raise DatabaseError and keep the last one."""
+        """Re-read the schema; True when it changed. On failure raise DatabaseError and keep the
+        last one."""
         t0 = time.perf_counter()
         with self._lock:
             try:
                 tables = self._read_sqlite() if self.path else self._read_inspector()
             except DatabaseError:
                 raise
-            except Exception as e:  # noqa: BLE001 - any driver error: one line, the old schema stays
+            except Exception as e:  # any driver error: one line, the old schema stays
                 raise DatabaseError(
                     f"database {self.shown_url}: {one_line(e, self.secrets)}"
                 ) from None
@@ -606,7 +618,8 @@ class Database:
         return tables
 
     def _read_duckdb(self, conn) -> list[Table]:
-        """DuckDB's own catalog functions: duckdb-engine's inspector runs PostgreSQL catalog queries DuckDB lacks."""
+        """DuckDB's own catalog functions: duckdb-engine's inspector runs PostgreSQL catalog
+        queries DuckDB lacks."""
         import sqlalchemy as sa
 
         default = conn.execute(sa.text("SELECT current_schema()")).scalar()
@@ -616,7 +629,8 @@ class Database:
         rows = conn.execute(
             sa.text(
                 "SELECT schema_name, table_name, false FROM duckdb_tables() WHERE NOT internal "
-                "UNION ALL SELECT schema_name, view_name, true FROM duckdb_views() WHERE NOT internal"
+                "UNION ALL "
+                "SELECT schema_name, view_name, true FROM duckdb_views() WHERE NOT internal"
             )
         ).fetchall()
         tables = {
@@ -628,8 +642,9 @@ class Database:
         }
         for ns, name, col, type_, nullable, default_ in conn.execute(
             sa.text(
-                "SELECT schema_name, table_name, column_name, data_type, is_nullable, column_default "
-                "FROM duckdb_columns() WHERE NOT internal ORDER BY schema_name, table_name, column_index"
+                "SELECT schema_name, table_name, column_name, data_type, is_nullable, "
+                "column_default FROM duckdb_columns() WHERE NOT internal "
+                "ORDER BY schema_name, table_name, column_index"
             )
         ):
             if (ns, name) in tables:
@@ -639,8 +654,8 @@ class Database:
         q = quoter(self._preparer)
         for ns, name, kind, cols, ref, ref_cols in conn.execute(
             sa.text(
-                "SELECT schema_name, table_name, constraint_type, constraint_column_names, referenced_table, "
-                "referenced_column_names FROM duckdb_constraints()"
+                "SELECT schema_name, table_name, constraint_type, constraint_column_names, "
+                "referenced_table, referenced_column_names FROM duckdb_constraints()"
             )
         ):
             t = tables.get((ns, name))
@@ -666,7 +681,8 @@ class Database:
             pks = insp.get_multi_pk_constraint(schema=ns)
             fks = insp.get_multi_foreign_keys(schema=ns)
             uniques = insp.get_multi_unique_constraints(schema=ns)
-        else:  # dialects whose multi-table queries are PostgreSQL's own (duckdb-engine, CockroachDB's)
+        else:
+            # dialects whose multi-table queries are PostgreSQL's own (duckdb-engine, CockroachDB's)
             names = insp.get_table_names(schema=ns)
             columns = {(ns, t): insp.get_columns(t, schema=ns) for t in names + sorted(views)}
             pks = {(ns, t): insp.get_pk_constraint(t, schema=ns) for t in names}
@@ -686,7 +702,7 @@ class Database:
                 enum = list(getattr(c["type"], "enums", None) or [])
                 try:
                     type_ = c["type"].compile(dialect=self._engine.dialect)
-                except Exception:  # noqa: BLE001 - a type the dialect cannot spell: its generic name
+                except Exception:  # a type the dialect cannot spell: its generic name
                     type_ = "TEXT"
                 if enum and getattr(c["type"], "name", None):
                     type_ = c["type"].name
@@ -728,7 +744,8 @@ class Database:
     # ------------------------------------------------------------ values
 
     def find_column(self, column: str, tables: list[str]) -> tuple[Table, Column] | None:
-        """The column by name in the first of `tables` (names as written in SQL) that has it, else in any table."""
+        """The column by name in the first of `tables` (names as written in SQL) that has it, else
+        in any table."""
         col = unquote(column).lower()
         wanted = [unquote(t.split(".")[-1]).lower() for t in tables]
         named = [t for w in wanted for t in self.tables if t.name.lower() == w]
@@ -754,7 +771,7 @@ class Database:
                 with self._lock:
                     try:
                         vals = self._read_values(table, column)
-                    except Exception:  # noqa: BLE001 - no values this time; never logged: errors may quote data
+                    except Exception:  # no values this time; never logged: errors may quote data
                         return []
             self._values[key] = [
                 v for v in vals if v is not None and len(str(v)) <= MAX_VALUE_CHARS
@@ -795,8 +812,9 @@ class Database:
                 if self.backend == "postgresql":
                     mcv = conn.execute(
                         sa.text(
-                            "SELECT most_common_vals::text::text[] FROM pg_catalog.pg_stats WHERE schemaname = "
-                            "coalesce(:ns, current_schema()) AND tablename = :t AND attname = :c"
+                            "SELECT most_common_vals::text::text[] FROM pg_catalog.pg_stats "
+                            "WHERE schemaname = coalesce(:ns, current_schema()) "
+                            "AND tablename = :t AND attname = :c"
                         ),
                         {"ns": table.namespace, "t": table.name, "c": column.name},
                     ).scalar()
@@ -816,7 +834,8 @@ class Database:
                         sample = f" TABLESAMPLE SYSTEM ({max(0.01, 100.0 * rows * 2 / est):.4f})"
                 result = conn.execute(
                     sa.text(
-                        f"SELECT v FROM (SELECT {c} AS v FROM {t}{sample} WHERE {c} IS NOT NULL LIMIT {int(rows)}) s "
+                        f"SELECT v FROM (SELECT {c} AS v FROM {t}{sample} "
+                        f"WHERE {c} IS NOT NULL LIMIT {int(rows)}) s "
                         f"GROUP BY v ORDER BY count(*) DESC, v LIMIT {int(n)}"
                     )
                 )
@@ -879,12 +898,12 @@ _LEX = re.compile(
 
 
 def _insert_column(before: str) -> tuple[str, str] | None:
-    """(table, column) whose value the text after INSERT ... VALUES ( is at, counting top-level commas."""
-    m = None
-    for m in _INSERT.finditer(before):
-        pass
-    if m is None:
+    """(table, column) whose value the text after INSERT ... VALUES ( is at, counting top-level
+    commas."""
+    matches = list(_INSERT.finditer(before))
+    if not matches:
         return None
+    m = matches[-1]
     cols = [c.strip() for c in m.group(2).split(",")]
     depth, index = 0, 0
     for tok in _LEX.finditer(before, m.end()):
@@ -915,8 +934,9 @@ class ValueTarget(NamedTuple):
 
 
 def value_target(prefix: str) -> ValueTarget | None:
-    """The column whose value the cursor is at: inside (or where one may start) a string compared with
-    a column (`= '`, `IN ('`, `LIKE '`, `SET c = '`) or inserted into one (`VALUES (..., '`); else None."""
+    """The column whose value the cursor is at: inside (or where one may start) a string compared
+    with a column (`= '`, `IN ('`, `LIKE '`, `SET c = '`) or inserted into one (`VALUES (..., '`);
+    else None."""
     start = string_start(prefix)
     if start is not None:
         typed, before = prefix[start + 1 :].replace("''", "'"), prefix[:start]
@@ -944,8 +964,9 @@ def value_target(prefix: str) -> ValueTarget | None:
 
 
 def value_completions(db: Database, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
-    """A text column's common values where the cursor is at its value, as text to insert: the rest of
-    the value and the closing quote inside a string, the whole quoted value before one; [] elsewhere."""
+    """A text column's common values where the cursor is at its value, as text to insert: the rest
+    of the value and the closing quote inside a string, the whole quoted value before one; []
+    elsewhere."""
     target = value_target(prefix)
     if target is None:
         return []
@@ -994,7 +1015,10 @@ def add_db_args(ap: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--db-values",
         action="store_true",
-        help="offer the most common values inside string literals (reads data; never logged or sent on)",
+        help=(
+            "offer the most common values inside string literals "
+            "(reads data; never logged or sent on)"
+        ),
     )
     g.add_argument(
         "--db-refresh-s", type=float, default=60.0, help="re-read the schema this often (0: never)"
@@ -1017,7 +1041,8 @@ def db_options(args: argparse.Namespace) -> DbOptions | None:
 
 
 def open_database(args: argparse.Namespace, prog: str) -> Database | None:
-    """The --db database with its schema read (None without --db); exits with one line when it cannot be read."""
+    """The --db database with its schema read (None without --db); exits with one line when it
+    cannot be read."""
     opts = db_options(args)
     if opts is None:
         return None
@@ -1030,7 +1055,8 @@ def open_database(args: argparse.Namespace, prog: str) -> Database | None:
 
 
 def db_flags(args: argparse.Namespace) -> list[str]:
-    """The --db flags of `args` again, for a program that hands over to another (sample.py to tui.py)."""
+    """The --db flags of `args` again, for a program that hands over to another (sample.py to
+    tui.py)."""
     if not args.db:
         return []
     out = [

@@ -59,7 +59,8 @@ def has_tables(ddl: list[str]) -> bool:
 
 
 def merge_schema(parts: list[str]) -> str:
-    """CREATE TABLE texts joined as the training data joins them; a table named twice keeps the first."""
+    """CREATE TABLE texts joined as the training data joins them; a table named twice keeps the
+    first."""
     seen, out = set(), []
     for part in parts:
         names = {n.lower() for n in parse_schema(part)}
@@ -151,7 +152,8 @@ class SchemaSources:
     def read(
         self, walk: bool, only: list[str] | None = None, refresh_db: bool = False
     ) -> tuple[bool, list[str]]:
-        """Re-read what changed (a worker thread, one at a time): (anything changed, one-line notes)."""
+        """Re-read what changed (a worker thread, one at a time): (anything changed, one-line
+        notes)."""
         with self.lock:
             changed, notes = self._read_files(walk, only)
             db_changed, db_notes = self._read_db(refresh_db)
@@ -258,8 +260,8 @@ class SchemaSources:
         return changed, notes
 
     def merged(self, doc_path: str | None, doc_ddl: list[str], open_buffers: dict) -> str:
-        """The schema for a document: the fixed files and text, its own DDL, the workspace's (an open
-        file's buffer rather than its disk copy), the database's."""
+        """The schema for a document: the fixed files and text, its own DDL, the workspace's (an
+        open file's buffer rather than its disk copy), the database's."""
         parts = []
         for path in self.schema_files:
             parts += self.file_ddl.get(path, (None, []))[1]

@@ -763,7 +763,8 @@ def _checkpoint(r: _Reader, v, out: dict):
             if not r.flag(key, x):
                 r.fail(
                     key,
-                    "false cannot be honoured: fim/sft.py always writes checkpoints and saves at the end",
+                    "false cannot be honoured: "
+                    "fim/sft.py always writes checkpoints and saves at the end",
                 )
         else:
             r.refused(key, key, x)

@@ -32,7 +32,10 @@ from pathlib import Path
 import regex
 
 # Qwen2/Qwen3's Split pattern (Isolated), for building a Qwen-style tokenizer.json
-QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+QWEN2_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
 # GPT-2's pattern, used by ByteLevel(use_regex=True)
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 CACHE_MAX = 100_000  # word cache entries before it is cleared
@@ -168,7 +171,8 @@ _SPACE_CHAR = regex.compile(r"\p{White_Space}")
 
 
 class BPETokenizer:
-    """Byte-level BPE tokenizer equivalent to tokenizers' for GPT-2/Qwen-style tokenizer.json files."""
+    """Byte-level BPE tokenizer equivalent to tokenizers' for GPT-2/Qwen-style tokenizer.json
+    files."""
 
     def __init__(self, spec: dict):
         model = spec["model"]
@@ -255,7 +259,8 @@ class BPETokenizer:
     # ---- encoding
 
     def _added_matcher(self, patterns: list[tuple[str, str]]):
-        """A function text -> [(segment, added_id or None)] for (pattern, content) pairs; None if there are none."""
+        """A function text -> [(segment, added_id or None)] for (pattern, content) pairs; None if
+        there are none."""
         patterns = [(p, c) for p, c in patterns if p]
         if not patterns:
             return None
@@ -362,7 +367,8 @@ class BPETokenizer:
         for sym in self._bpe(word):
             i = vocab.get(sym)
             if i is None:
-                # a symbol outside the vocab: unk if defined, else dropped (tokenizers does the same)
+                # a symbol outside the vocab: unk if defined, else dropped (tokenizers does the
+                # same)
                 if self.unk_id is not None:
                     ids.append(self.unk_id)
                 continue

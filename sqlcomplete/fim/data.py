@@ -93,7 +93,8 @@ class DataStats:
         self.longest = max(self.longest, other.longest)
 
     def to_dict(self) -> dict:
-        # not dataclasses.asdict, which rebuilds a Counter from (key, value) pairs, counting the pairs
+        # not dataclasses.asdict, which rebuilds a Counter from (key, value) pairs, counting the
+        # pairs
         return {**vars(self), "bad": dict(self.bad)}
 
     def summary(self) -> str:
@@ -102,7 +103,8 @@ class DataStats:
             f"{self.rows} rows: {self.kept} samples, {self.dropped_too_long} dropped as too long, "
             f"{self.truncated} truncated, {bad} unusable"
             + (" (" + ", ".join(f"{r} {n}" for r, n in self.bad.most_common()) + ")" if bad else "")
-            + f"; {self.tokens:,} tokens, {self.trained_tokens:,} trained, longest sample {self.longest}"
+            + f"; {self.tokens:,} tokens, {self.trained_tokens:,} trained, "
+            f"longest sample {self.longest}"
         )
 
 
@@ -341,9 +343,9 @@ def slice_rows(slice_text: str, n: int) -> range:
             raise ValueError(
                 f"{slice_text!r}: pct1_dropremainder on a split of fewer than 100 rows"
             )
-        to_abs = lambda b: b * math.trunc(n / 100.0)  # noqa: E731
+        to_abs = lambda b: b * math.trunc(n / 100.0)
     else:
-        to_abs = (lambda b: int(round(b * n / 100.0))) if pct else (lambda b: b)  # noqa: E731
+        to_abs = (lambda b: int(round(b * n / 100.0))) if pct else (lambda b: b)
     lo = 0 if m["from"] is None else to_abs(int(m["from"]))
     hi = n if m["to"] is None else to_abs(int(m["to"]))
     lo, hi = (max(n + x, 0) if x < 0 else x for x in (lo, hi))
@@ -378,9 +380,9 @@ def _content(item: dict, content_key: str | None):
 
 def mapped_messages(row: dict, role_mapping: dict, content_key: str | None = None) -> list[dict]:
     """Messages built from a row the way arctic_training's HFDataSourceInstruct builds them: for
-    each role, the contents at its path ("question": a column; "messages.role.user": the items of the
-    `messages` list whose `role` is "user"); empty contents dropped; then the roles zipped turn by
-    turn, in role_mapping's order (so the shortest role decides how many turns there are)."""
+    each role, the contents at its path ("question": a column; "messages.role.user": the items of
+    the `messages` list whose `role` is "user"); empty contents dropped; then the roles zipped turn
+    by turn, in role_mapping's order (so the shortest role decides how many turns there are)."""
     per_role = {}
     for role, path in role_mapping.items():
         contents = []
@@ -720,7 +722,8 @@ def row_tokens(data: Tokenized, rows: list[list[int]]) -> tuple[int, int]:
 def collate(
     data: Tokenized, rows: list[list[int]], pad_id: int, pad_to_multiple_of: int = 1
 ) -> dict:
-    """(B, T) input_ids, shifted labels, position_ids and sample_ids of rows (lists of sample indices)."""
+    """(B, T) input_ids, shifted labels, position_ids and sample_ids of rows (lists of sample
+    indices)."""
     lens = [sum(int(data.offsets[i + 1] - data.offsets[i]) for i in row) for row in rows]
     T = max(1, max(lens, default=1))
     T = math.ceil(T / pad_to_multiple_of) * pad_to_multiple_of
@@ -754,7 +757,8 @@ def collate(
 
 
 def packed_attention_mask(sample_ids: torch.Tensor) -> torch.Tensor | None:
-    """(B, 1, T, T) boolean mask, causal within each sample; None when plain causal attention is the same."""
+    """(B, 1, T, T) boolean mask, causal within each sample; None when plain causal attention is
+    the same."""
     if int(sample_ids.max()) <= 0:
         return None  # one sample per row (padding after it has no targets): causal is exact
     T = sample_ids.shape[1]

@@ -28,13 +28,15 @@ def is_hub_id(name: str) -> bool:
 def snapshot(
     repo_id: str, repo_type: str = "model", allow_patterns: list[str] | None = None, what: str = ""
 ) -> Path:
-    """The local snapshot directory of a hub repository (downloaded, or from the cache when offline)."""
+    """The local snapshot directory of a hub repository (downloaded, or from the cache when
+    offline)."""
     try:
         from huggingface_hub import snapshot_download
     except ImportError as e:
         raise ValueError(
-            f"{what or repo_id}: {repo_id!r} is not a local path, and reading it from the Hugging Face "
-            f"hub needs huggingface_hub (pip install huggingface_hub)"
+            f"{what or repo_id}: {repo_id!r} is not a local path, "
+            "and reading it from the Hugging Face hub needs huggingface_hub "
+            "(pip install huggingface_hub)"
         ) from e
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
 
@@ -54,7 +56,8 @@ def snapshot(
 
 
 def model_dir(name_or_path: str, what: str = "model.name_or_path") -> str:
-    """A local model directory (config.json, safetensors, tokenizer.json) for a path or a hub model id."""
+    """A local model directory (config.json, safetensors, tokenizer.json) for a path or a hub
+    model id."""
     return (
         str(snapshot(name_or_path, "model", MODEL_FILES, what))
         if is_hub_id(name_or_path)
@@ -76,7 +79,8 @@ def tokenizer_file(name_or_path: str, what: str = "--tokenizer") -> Path:
 
 
 def dataset_files(name_or_path: str, split: str = "train", what: str = "data.sources") -> list[str]:
-    """Local dataset paths: the path itself, or the split's data files of a hub dataset in the cache.
+    """Local dataset paths: the path itself, or the split's data files of a hub dataset in the
+    cache.
 
     In a hub dataset, a split's files are those named `<split>*` or inside a `<split>/` folder
     (the layouts the hub's Parquet conversion and `push_to_hub` write)."""

@@ -42,7 +42,8 @@ from sqlcomplete.model import ModelArgs, Transformer
 class LongSeqConfig:
     tiled_loss: bool = False
     tiled_mlp: bool = False
-    attention: str = "sdpa"  # "sdpa": one SDPA call per sample; "flex": flex_attention with a document block mask
+    # "sdpa": one SDPA call per sample; "flex": flex_attention with a document block mask
+    attention: str = "sdpa"
     checkpoint_activations: bool = False
     offload_activations: bool = (
         False  # with checkpointing: layer inputs wait for backward in CPU memory
@@ -58,7 +59,8 @@ class LongSeqConfig:
             raise ValueError(f"attention must be 'sdpa' or 'flex', not {self.attention!r}")
         if self.offload_activations and not self.checkpoint_activations:
             raise ValueError(
-                "offload_activations offloads the checkpointed layer inputs: set checkpoint_activations"
+                "offload_activations offloads the checkpointed layer inputs: "
+                "set checkpoint_activations"
             )
         if min(self.loss_chunk, self.mlp_chunk, self.flex_block) < 1:
             raise ValueError("chunk and block sizes must be positive")
@@ -142,7 +144,8 @@ def swiglu(x, gate, up, down):
 
 
 class TiledMLP(torch.autograd.Function):
-    """swiglu(x) over `chunk` tokens at a time; forward keeps x only, backward recomputes each chunk."""
+    """swiglu(x) over `chunk` tokens at a time; forward keeps x only, backward recomputes each
+    chunk."""
 
     @staticmethod
     def forward(ctx, x, gate, up, down, chunk: int):
@@ -294,7 +297,9 @@ def _flex(q, k, v, block_mask):
 
 
 def doc_attention(q, k, v, mask: DocMask):
-    """Causal attention within each packed sample. q (B, H, T, D), k/v (B, KV, T, D) -> (B, H, T, D)."""
+    """Causal attention within each packed sample.
+
+    q (B, H, T, D), k/v (B, KV, T, D) -> (B, H, T, D)."""
     if mask.block_mask is not None:
         return _flex(q, k, v, mask.block_mask)
     rows = []
@@ -319,7 +324,8 @@ def doc_attention(q, k, v, mask: DocMask):
 
 
 def seq_to_heads(x, group):
-    """(B, H, T/P, D) on each of P ranks -> (B, H/P, T, D): all heads' slices in, this rank's heads out."""
+    """(B, H, T/P, D) on each of P ranks -> (B, H/P, T, D): all heads' slices in, this rank's
+    heads out."""
     P = group.size()
     B, H, Tl, D = x.shape
     x = (
@@ -359,7 +365,8 @@ def shard_batch(input_ids, labels, position_ids, sample_ids, rank: int, size: in
     """This rank's contiguous slice of each (B, T) row for sequence parallelism over `size` ranks.
 
     A T that `size` does not divide is first padded at the end the way fim/data.py pads rows:
-    pad_id tokens, labels -100, sample id -1, positions counting on; loss and gradients are unchanged.
+    pad_id tokens, labels -100, sample id -1, positions counting on; loss and gradients are
+    unchanged.
     """
     B, T = input_ids.shape
     pad = -T % size
@@ -404,7 +411,8 @@ def _gather_row(t, group):
     dist.all_gather(sizes, torch.tensor(t.shape, device=t.device), group=group)
     if any(s.tolist() != list(t.shape) for s in sizes):
         raise ValueError(
-            f"sequence-parallel ranks hold slices of different shapes {[s.tolist() for s in sizes]}: "
+            "sequence-parallel ranks hold slices of different shapes "
+            f"{[s.tolist() for s in sizes]}: "
             "cut rows with shard_batch, which pads the row to a multiple of the group size"
         )
     parts = [torch.empty_like(t) for _ in range(group.size())]
@@ -449,7 +457,8 @@ def block_forward(layer, h, cos, sin, mask: DocMask, cfg: LongSeqConfig):
     )  # cos/sin by closure: never offloaded
     if not cfg.checkpoint_activations:
         return fn(h)
-    # checkpoint saves its inputs through the active saved-tensor hooks: save_on_cpu sends h to host memory
+    # checkpoint saves its inputs through the active saved-tensor hooks: save_on_cpu sends h to
+    # host memory
     offload = (
         torch.autograd.graph.save_on_cpu(pin_memory=h.is_cuda)
         if cfg.offload_activations
@@ -503,7 +512,8 @@ def packed_loss(
         input_ids.shape == labels.shape == position_ids.shape == sample_ids.shape
     ):
         raise ValueError(
-            f"input_ids, labels, position_ids and sample_ids must share one (batch, seq_len) shape, got "
+            "input_ids, labels, position_ids and sample_ids must share one (batch, seq_len) "
+            "shape, got "
             f"{[tuple(t.shape) for t in (input_ids, labels, position_ids, sample_ids)]}"
         )
     if model.args.dropout and model.training:
@@ -557,9 +567,9 @@ def _is_fsdp(module) -> bool:
 
 
 def register_fsdp_forwards(model):
-    """model_loss uses the root's weights (embedding, final norm, head) outside Transformer.forward: give the
-    model a `longseq_forward` method that FSDP2 gathers them around (register_fsdp_forward_method). The
-    layers run their own forward, which FSDP2 hooks already."""
+    """model_loss uses the root's weights (embedding, final norm, head) outside
+    Transformer.forward: give the model a `longseq_forward` method that FSDP2 gathers them around
+    (register_fsdp_forward_method). The layers run their own forward, which FSDP2 hooks already."""
     from torch.distributed.fsdp import register_fsdp_forward_method
 
     model.longseq_forward = types.MethodType(model_loss, model)
@@ -569,7 +579,8 @@ def register_fsdp_forwards(model):
 def shard_model(
     model, mesh, cpu_offload: bool = False, mp_policy=None, reshard_after_forward: bool = True
 ):
-    """FSDP2 over all ranks of `mesh` (a 2-D data x sequence mesh is flattened): one unit per layer plus the root.
+    """FSDP2 over all ranks of `mesh` (a 2-D data x sequence mesh is flattened): one unit per
+    layer plus the root.
 
     cpu_offload keeps sharded parameters, gradients and the optimizer step in host memory.
     """
@@ -616,5 +627,6 @@ def train_flops(args: ModelArgs, lengths: list[list[int]]) -> float:
 
 
 def mfu(args: ModelArgs, lengths: list[list[int]], seconds: float, peak_flops: float) -> float:
-    """Model FLOPs utilization of a step over packed rows that took `seconds` on hardware of `peak_flops`."""
+    """Model FLOPs utilization of a step over packed rows that took `seconds` on hardware of
+    `peak_flops`."""
     return train_flops(args, lengths) / (seconds * peak_flops)

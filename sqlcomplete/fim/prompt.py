@@ -252,7 +252,8 @@ def _item_text(v) -> str:
 
 
 def _context_fields(context: dict | None, t: Template) -> list[_Field]:
-    """Non-empty context fields in template order; keys the template does not name go to its "*" slot."""
+    """Non-empty context fields in template order; keys the template does not name go to its "*"
+    slot."""
     context = context or {}
     named = {key for key, _, _ in t.fields if key != "*"}
     out = []
@@ -298,8 +299,9 @@ def _render(t: Template, values: list[tuple[_Field, str]], prefix: str, suffix: 
 
 
 def _statements(text: str) -> list[str]:
-    """Lines grouped into units that end at a statement end (";"), a blank line, or after UNIT_LINES lines,
-    so that dropping units from the top does not leave half a CREATE TABLE behind."""
+    """Lines grouped into units that end at a statement end (";"), a blank line, or after
+    UNIT_LINES lines, so that dropping units from the top does not leave half a CREATE TABLE
+    behind."""
     units, cur = [], []
     for line in text.splitlines(keepends=True):
         cur.append(line)
@@ -321,7 +323,8 @@ def _chunks(text: str) -> list[str]:
 
 
 def _trim_plan(fields: list[_Field], pre: list[str], suf: list[str]) -> list[int]:
-    """Order in which units are dropped: field index, then -1 (a prefix chunk) / -2 (a suffix chunk)."""
+    """Order in which units are dropped: field index, then -1 (a prefix chunk) / -2 (a suffix
+    chunk)."""
     rank = {k: i for i, k in enumerate(TRIM_ORDER)}
     order = sorted(range(len(fields)), key=lambda i: rank.get(fields[i].key, rank["*"]))
     plan = [i for i in order for _ in fields[i].units]
@@ -387,8 +390,8 @@ def fit_prompt(
         )
         return p, len(tokenizer.encode(p))
 
-    # smallest k that fits, by bisection: dropping more never makes the prompt longer in practice, and
-    # the result is checked either way (hi always fits)
+    # smallest k that fits, by bisection: dropping more never makes the prompt longer in practice,
+    # and the result is checked either way (hi always fits)
     hi = len(plan)
     best = build(hi)
     if best[1] > max_length:
@@ -414,5 +417,6 @@ def build_prompt(
     tokenizer=None,
     max_length: int | None = None,
 ) -> str:
-    """The FIM prompt for the SQL around the cursor; with max_length (prompt tokens), truncated to fit."""
+    """The FIM prompt for the SQL around the cursor; with max_length (prompt tokens), truncated to
+    fit."""
     return fit_prompt(context, prefix, suffix, template, tokenizer, max_length)[0]

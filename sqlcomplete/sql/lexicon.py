@@ -6,32 +6,35 @@ import re
 
 # ---------------------------------------------------------------- words
 
-# the scorer's tokens (../shared/eval/score.py): words, numbers, '...' strings, "..." names, any other
-# non-space character
+# the scorer's tokens (../shared/eval/score.py): words, numbers, '...' strings, "..." names, any
+# other non-space character
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
 # the scorer's keywords, lowercase: no mid-word request inside one, and none names a table or column
 KEYWORDS = frozenset(
     """
-select from where and or not null is in as on join left right inner outer full cross group by order having limit
-offset insert into values update set delete truncate table upsert returning distinct case when then else end like
-ilike between exists union all asc desc count sum avg min max with conflict do nothing cascade
+select from where and or not null is in as on join left right inner outer full cross group by order
+having limit offset insert into values update set delete truncate table upsert returning distinct
+case when then else end like ilike between exists union all asc desc count sum avg min max with
+conflict do nothing cascade
 """.split()
 )
 # every word of SQL: keywords, clause words, types and functions. A schema name that is one of these
 # is never renamed by augmentation, never taken for a table alias, and never penalized as unknown.
 SQL_WORDS = KEYWORDS | frozenset(
     """
-natural using intersect except nulls first last recursive restrict default primary key foreign references
-unique check constraint index create drop alter add column family coalesce nullif cast extract lower upper length
-trim substring concat round floor ceil abs now current_date current_timestamp current_time date_trunc interval
-true false excluded over partition row_number rank dense_rank lag lead filter any some array_agg string_agg
-json_agg jsonb_build_object to_char date_part age year month day hour minute second epoch int int2 int4 int8
-integer bigint smallint serial bigserial decimal numeric float float4 float8 real double precision text varchar
-char string bool boolean date time timestamp timestamptz uuid jsonb json bytes bytea array only gen_random_uuid
+natural using intersect except nulls first last recursive restrict default primary key foreign
+references unique check constraint index create drop alter add column family coalesce nullif cast
+extract lower upper length trim substring concat round floor ceil abs now current_date
+current_timestamp current_time date_trunc interval true false excluded over partition row_number
+rank dense_rank lag lead filter any some array_agg string_agg json_agg jsonb_build_object to_char
+date_part age year month day hour minute second epoch int int2 int4 int8 integer bigint smallint
+serial bigserial decimal numeric float float4 float8 real double precision text varchar char string
+bool boolean date time timestamp timestamptz uuid jsonb json bytes bytea array only gen_random_uuid
 unique_rowid if replace position strftime julianday ifnull instr public user type name value
-ceiling collate cume_dist current datetime days escape fetch first_value following for generate_series glob
-greatest isnull last_value lateral least ln log ltrim mod next ntile percent_rank power preceding range regexp rows
-rtrim similar sqrt stddev substr to_date to_timestamp top unbounded unnest variance week window within random row
+ceiling collate cume_dist current datetime days escape fetch first_value following for
+generate_series glob greatest isnull last_value lateral least ln log ltrim mod next ntile
+percent_rank power preceding range regexp rows rtrim similar sqrt stddev substr to_date to_timestamp
+top unbounded unnest variance week window within random row
 """.split()
 )
 # words of SQL that are far more often a table or column (or a schema qualifier) than SQL: a
@@ -61,13 +64,15 @@ SHORT_ALIAS = re.compile(
 
 
 def known_words(*texts: str) -> set[str]:
-    """The lowercase words of these texts (a schema, the statement typed so far): names a suggestion may use."""
+    """The lowercase words of these texts (a schema, the statement typed so far): names a
+    suggestion may use."""
     return {w.lower() for text in texts for w in NAME.findall(text)}
 
 
 @functools.lru_cache(maxsize=4)
 def schema_words(schema: str) -> frozenset[str]:
-    """known_words of a schema, once per schema text: the completer, its lexicon and the n-gram all ask."""
+    """known_words of a schema, once per schema text: the completer, its lexicon and the n-gram
+    all ask."""
     return frozenset(known_words(schema))
 
 
@@ -83,8 +88,8 @@ _UNITS = re.compile(rf"{IDENT}|\d+(?:\.\d+)?|'(?:[^']|'')*'|\"[^\"]*\"|\S")
 
 def invented_at(text: str, known: set[str], lead: str = "") -> int | None:
     """Where `text` (a suggestion continuing `lead`, the partly typed word or an open quote) first
-    names something found nowhere: the offset to cut it at (nothing but blanks is left when that is its
-    first word), or None.
+    names something found nowhere: the offset to cut it at (nothing but blanks is left when that is
+    its first word), or None.
     Names inside string literals do not count; a name right after AS, past the first word, is an
     alias the suggestion defines. web/schema.js's inventedAt is the same."""
     full, first, defining = lead + text, True, False
@@ -110,7 +115,8 @@ SQL_UNITS = re.compile(
 
 
 def unquote(name: str) -> str:
-    """A name as written in DDL or SQL without its quotes: "a b", `a b`, [a b] (with ]] for ]) or 'a'."""
+    """A name as written in DDL or SQL without its quotes: "a b", `a b`, [a b] (with ]] for ]) or
+    'a'."""
     name = name.strip()
     if len(name) >= 2 and name[0] + name[-1] in ('""', "``", "[]", "''"):
         close = name[-1]

@@ -27,7 +27,8 @@ _DDL_VERSIONS = itertools.count()  # unique across buffers: a cache key can mix 
 
 
 class ScanState(NamedTuple):
-    """Scanner state: mode is "" (code), a quote (' " `), "/*", "--" or a dollar tag; depth counts open '('."""
+    """Scanner state: mode is "" (code), a quote (' " `), "/*", "--" or a dollar tag; depth counts
+    open '('."""
 
     mode: str = ""
     depth: int = 0
@@ -99,7 +100,8 @@ def quoted_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines with their line breaks; a text ending in a break has a last, empty line (as LSP counts)."""
+    """Lines with their line breaks; a text ending in a break has a last, empty line (as LSP
+    counts)."""
     return _LINE_BREAK.split(text)
 
 
@@ -141,7 +143,8 @@ class SqlDocument:
 
     def set_text(self, text: str) -> None:
         self.lines = split_lines(text)
-        # _starts[i]: (state at the start of line i, (line, col) where the statement open there began)
+        # _starts[i]: (state at the start of line i, (line, col) where the statement open there
+        # began)
         self._starts: list[tuple[ScanState, tuple[int, int]]] = [(CODE, (0, 0))]
         self._ddl: list[str] | None = None
         self._ddl_spans: list[tuple[int, int]] = []  # line ranges whose edits can change the DDL
@@ -155,7 +158,8 @@ class SqlDocument:
         return self.lines[i].rstrip("\r\n")
 
     def edit(self, l0: int, c0: int, l1: int, c1: int, new: str) -> None:
-        """Replace the text from (l0, c0) to (l1, c1) (code point columns, clamped to the lines) by `new`."""
+        """Replace the text from (l0, c0) to (l1, c1) (code point columns, clamped to the lines) by
+        `new`."""
         last = len(self.lines) - 1
         l0, l1 = min(max(l0, 0), last), min(max(l1, 0), last)
         if (l1, c1) < (l0, c0):
@@ -168,7 +172,8 @@ class SqlDocument:
             joined, hi = joined + self.lines[hi], hi + 1  # a \r meeting a \n is one line break
         replacement = split_lines(joined)
         if hi <= last:
-            replacement.pop()  # joined ends with a line break, and line hi follows it, not an empty line
+            # joined ends with a line break, and line hi follows it, not an empty line
+            replacement.pop()
         self.lines[l0:hi] = replacement
         del self._starts[l0 + 1 :]
         self._note_ddl_edit(l0, hi - 1, len(replacement), "".join(old) + new)
@@ -176,7 +181,8 @@ class SqlDocument:
     # ------------------------------------------------------------ statements
 
     def _start_of(self, line: int) -> tuple[ScanState, tuple[int, int]]:
-        """Scanner state and statement start at the start of `line`, scanning from the last cached line."""
+        """Scanner state and statement start at the start of `line`, scanning from the last cached
+        line."""
         while len(self._starts) <= line:
             i = len(self._starts) - 1
             state, start = self._starts[i]
@@ -233,7 +239,8 @@ class SqlDocument:
         return "".join(parts)
 
     def statements(self, lo: int, hi: int, end: tuple[int, int] | None = None) -> list[str]:
-        """Whole statements that start on or after line lo and end before line hi (or before `end`), in order."""
+        """Whole statements that start on or after line lo and end before line hi (or before
+        `end`), in order."""
         state, (sl, sc) = self._start_of(lo)
         # a statement open at lo that began earlier with more than blanks is not whole: skip it
         whole = all(not self.lines[i][sc if i == sl else 0 :].strip() for i in range(sl, lo))
@@ -265,14 +272,16 @@ class SqlDocument:
     def history(
         self, start: tuple[int, int], max_lines: int = 100, max_statements: int = 20
     ) -> list[str]:
-        """Statements that end before `start` (a Cursor.start), oldest first, from at most max_lines lines."""
+        """Statements that end before `start` (a Cursor.start), oldest first, from at most
+        max_lines lines."""
         sl, sc = start
         return self.statements(max(0, sl - max_lines), sl + 1, end=(sl, sc))[-max_statements:]
 
     # ------------------------------------------------------------ CREATE TABLE statements
 
     def ddl(self) -> list[str]:
-        """The CREATE TABLE statements of the buffer; re-read only after an edit that can change them."""
+        """The CREATE TABLE statements of the buffer; re-read only after an edit that can change
+        them."""
         if self._ddl is None:
             text = self.text()
             line_starts, pos = [], 0
@@ -299,7 +308,8 @@ class SqlDocument:
         return self._ddl
 
     def _note_ddl_edit(self, l0: int, l1: int, new_count: int, touched: str) -> None:
-        """Forget the DDL if lines l0..l1 (now new_count lines) could hold or start a CREATE TABLE."""
+        """Forget the DDL if lines l0..l1 (now new_count lines) could hold or start a CREATE
+        TABLE."""
         if self._ddl is None:
             return
         hit = _CREATE.search(touched) is not None or any(
