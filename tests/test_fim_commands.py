@@ -730,7 +730,8 @@ def test_sequence_parallel_recipe_runs_and_zero3_offload_matches_zero0(tmp_path,
         "sequence_parallel_size: 1": "sequence_parallel_size: 2",
     }
     (tmp_path / "sp.yml").write_text(recipe("run-sp1-llama-8b-baseline.yml", changes))
-    run = torchrun(["sp.yml"], tmp_path, hub, log_dir=tmp_path / "torchrun")
+    # fp32 on both runs, so that the two shardings' losses compare exactly
+    run = torchrun(["sp.yml", "--dtype=float32"], tmp_path, hub, log_dir=tmp_path / "torchrun")
     out0, out1 = rank_output(tmp_path / "torchrun", 0), rank_output(tmp_path / "torchrun", 1)
     assert run.returncode == 0, out0[-3000:] + run.stderr[-3000:]
     # ultrachat_200k:train[:10000] is its train_sft split (arctic_training's split mapping)
@@ -740,7 +741,6 @@ def test_sequence_parallel_recipe_runs_and_zero3_offload_matches_zero0(tmp_path,
     assert (tmp_path / "fine-tuned-model" / "last" / "optim.safetensors").is_file()
     assert (tmp_path / "logs" / "logs" / "rank_1.log").is_file()
 
-    # the tiny model computes in fp32 on a CPU (training.choose_dtype: dim 32 is too narrow)
     assert "compute float32" in out0
     stage0 = recipe("run-sp1-llama-8b-baseline.yml", changes).replace(
         "    stage: 3\n    offload_optimizer:\n      device: cpu\n"
@@ -748,7 +748,7 @@ def test_sequence_parallel_recipe_runs_and_zero3_offload_matches_zero0(tmp_path,
         "    stage: 0\n",
     )
     (tmp_path / "zero0.yml").write_text(stage0)
-    run = torchrun(["zero0.yml", "--out_dir=zero0"], tmp_path, hub)
+    run = torchrun(["zero0.yml", "--out_dir=zero0", "--dtype=float32"], tmp_path, hub)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert "2 rank(s), replicas, compute float32" in run.stdout
     losses = {
