@@ -568,5 +568,16 @@ def gpu_peak_flops(device: str) -> float:
 def stop_on_sigterm() -> None:
     """A scheduler's SIGTERM (preemption, a Modal timeout, `kill`) saves a checkpoint as Ctrl-C
     does, at the next step: raised from the handler, the KeyboardInterrupt could land in a
-    finalizer and be lost."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: TERMINATE.set())
+    finalizer and be lost. A forked child (a multiprocessing worker) inherits the handler but not
+    the loop that reads the flag: there SIGTERM ends the process, as without the handler, so that
+    Pool.terminate() does not wait on it forever."""
+    trainer = os.getpid()
+
+    def on_sigterm(signum, frame):
+        if os.getpid() == trainer:
+            TERMINATE.set()
+        else:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)

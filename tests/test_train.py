@@ -14,6 +14,17 @@ from sqlcomplete import training
 TINY_MODEL = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2)
 
 
+@pytest.fixture(autouse=True)
+def sigterm_as_it_was():
+    """train.main() installs its SIGTERM handler: pytest itself must stay killable after it."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, handler)
+    training.TERMINATE.clear()
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("train_data")
@@ -415,6 +426,24 @@ def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir,
     (out / "last" / "state.json").write_text(json.dumps(state))
     assert training.checkpoint_problem(str(out / "last")).startswith("non-finite weights")
     assert train.load_checkpoint(str(out), "cpu")[2]["iter"] == 4
+
+
+def test_the_sigterm_handler_leaves_forked_workers_killable():
+    """prepare.py's Pool, forked after train.main() installed the handler, still terminates."""
+    import subprocess
+    import sys
+
+    script = (
+        "import multiprocessing, time\n"
+        "from sqlcomplete import training\n"
+        "training.stop_on_sigterm()\n"
+        "with multiprocessing.get_context('fork').Pool(1) as pool:\n"
+        "    pool.apply_async(time.sleep, (600,))\n"  # a worker that will not finish by itself
+        "    time.sleep(1)\n"
+        "print('done')\n"  # leaving the block terminate()d it: SIGTERM ended the worker
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "done\n", r.stderr
 
 
 def test_sigterm_saves_a_checkpoint_like_ctrl_c(data_dir, tmp_path):
