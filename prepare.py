@@ -74,7 +74,8 @@ def _split_words(name: str) -> list[str]:
 
 
 def rename_map(tables: dict[str, list[str]], rng: random.Random, pool: list[str]) -> dict[str, str]:
-    """Lowercased schema name -> new name: restyled, abbreviated or swapped for a word from `pool`."""
+    """Lowercased schema name -> new name: restyled, abbreviated or swapped for a word from
+    `pool`."""
     names = list(tables) + [c for cols in tables.values() for c in cols]
     style = rng.choice(_WORD_STYLES)
     used = {n.lower() for n in names}
@@ -117,7 +118,8 @@ def rename_identifiers(sql: str, mapping: dict[str, str]) -> str:
 
 
 def shuffle_columns(table_sql: str, rng: random.Random) -> str:
-    """Shuffle the column definitions of one CREATE TABLE (constraints stay after them, in order)."""
+    """Shuffle the column definitions of one CREATE TABLE (constraints stay after them, in
+    order)."""
     m = re.search(r"\(", table_sql)
     if not m:
         return table_sql
@@ -237,7 +239,8 @@ def _init_worker(tok_path: str, cfg: dict):
 
 
 def _encode_group(job) -> tuple[list[np.ndarray], Counter]:
-    """All examples of one (possibly augmented) group: token arrays + [start, stmt_start] offsets."""
+    """All examples of one (possibly augmented) group: token arrays + [start, stmt_start]
+    offsets."""
     schema, statements, seed, augment = job
     stats = Counter()
     rng = random.Random(seed)
@@ -289,7 +292,8 @@ def _encode_group(job) -> tuple[list[np.ndarray], Counter]:
 
 
 def split_of(schema: str, val_frac: float) -> str:
-    """Train/val by schema: a hash of the whitespace-normalized schema, so no val schema is trained on."""
+    """Train/val by schema: a hash of the whitespace-normalized schema, so no val schema is trained
+    on."""
     h = hashlib.sha1(" ".join(schema.split()).lower().encode()).digest()
     return "val" if int.from_bytes(h[:4], "big") / 2**32 < val_frac else "train"
 

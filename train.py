@@ -78,10 +78,10 @@ class TrainConfig:
     block_size: int = 1024  # row length; rows pack whole examples
     grad_accum: int = 1
     max_iters: int = 2000
-    stop_at: int = 0  # >0: checkpoint and stop at this iteration, schedule unchanged (split a run into sessions)
-    max_minutes: float = (
-        0.0  # >0: a wall-clock budget; the schedule follows elapsed time (resume is then not exact)
-    )
+    # >0: checkpoint and stop at this iteration, schedule unchanged (split a run into sessions)
+    stop_at: int = 0
+    # >0: a wall-clock budget; the schedule follows elapsed time (resume is then not exact)
+    max_minutes: float = 0.0
     learning_rate: float = 1e-3
     min_lr: float = 1e-4
     warmup_iters: int = 100
@@ -89,13 +89,13 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0
-    loss_on: str = (
-        "statement"  # "statement": loss on statement tokens (and EOS) only; "all": every token
-    )
+    # "statement": loss on statement tokens (and EOS) only; "all": every token
+    loss_on: str = "statement"
     eval_interval: int = 250
     eval_iters: int = 20
     log_interval: int = 10
-    init_from: str = "scratch"  # "scratch", "resume" (from out_dir/last, else out_dir/prev), or a checkpoint dir to fine-tune
+    # "scratch", "resume" (from out_dir/last, else out_dir/prev), or a checkpoint dir to fine-tune
+    init_from: str = "scratch"
     overwrite: bool = False  # True: a fresh run may replace an earlier run's checkpoints in out_dir
     device: str = "auto"  # auto: cuda, then mps, then cpu
     dtype: str = "auto"  # auto: bf16 on CUDA and CPUs with native bf16 (with AMX: dim >= 128)
@@ -103,9 +103,8 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads, 0: one per core
     seed: int = 1337
     peak_flops: float = 0.0  # for MFU; 0: guess from the GPU name, none on CPU
-    nonfinite_patience: int = (
-        3  # a step with a NaN/Inf loss or gradient norm is skipped; stop after this many in a row
-    )
+    # a step with a NaN/Inf loss or gradient norm is skipped; stop after this many in a row
+    nonfinite_patience: int = 3
     wandb_project: str = "sqlcomplete"
 
 
@@ -126,7 +125,8 @@ of the wrong type is an error naming its key. Keys, with their defaults:
 
 
 class DataError(ValueError):
-    """The prepared data is missing or does not match its meta.json: a one-line error, not a traceback."""
+    """The prepared data is missing or does not match its meta.json: a one-line error, not a
+    traceback."""
 
 
 def read_meta(data_dir: str) -> dict:
@@ -193,7 +193,8 @@ def open_shard(data_dir: str, split: str, meta: dict) -> tuple[np.ndarray, np.nd
         or (index[:, 1] > index[:, 2]).any()
     ):
         raise DataError(
-            f"{idx_path}: examples end at token {index[-1, 2]:,} but {bin_path} holds {size // 2:,}: "
+            f"{idx_path}: examples end at token {index[-1, 2]:,} "
+            f"but {bin_path} holds {size // 2:,}: "
             "run `make data` again"
         )
     return np.memmap(bin_path, dtype=np.uint16, mode="r"), index
@@ -297,13 +298,15 @@ def save_checkpoint(
 
 
 def optimizer_param_names(model, optimizer) -> list[str]:
-    """The name of each of the optimizer's parameters, in its order (the index its state_dict uses)."""
+    """The name of each of the optimizer's parameters, in its order (the index its state_dict
+    uses)."""
     names = {id(p): n for n, p in model.named_parameters()}
     return [names[id(p)] for g in optimizer.param_groups for p in g["params"]]
 
 
 def optimizer_state_by_index(opt_state: dict, model, optimizer) -> dict:
-    """An optimizer state dict keyed by parameter name (optim.safetensors) keyed by index, for load_state_dict."""
+    """An optimizer state dict keyed by parameter name (optim.safetensors) keyed by index, for
+    load_state_dict."""
     index = {n: i for i, n in enumerate(optimizer_param_names(model, optimizer))}
 
     def at(key):
@@ -344,7 +347,8 @@ def load_checkpoint(out_dir: str, device):
             state.pop("checksums", None)
             if name == "prev":
                 print(
-                    f"warning: {errors[-1] if errors else 'no last checkpoint'}; resuming from {path}"
+                    f"warning: {errors[-1] if errors else 'no last checkpoint'}; "
+                    f"resuming from {path}"
                 )
             return model, {"state": opt_state, "param_groups": state.pop("param_groups")}, state
         except Exception as e:  # corrupt or partial checkpoint: say so, try the previous one
@@ -379,7 +383,8 @@ def claim_fresh_out_dir(cfg: TrainConfig, say=print) -> None:
 def init_from_checkpoint(
     path: str, tokenizer: bytes, data_dir: str, vocab_size: int
 ) -> Transformer:
-    """Weights of a checkpoint directory (sqlcomplete/models/default, out/x/best) to fine-tune on data_dir's shards."""
+    """Weights of a checkpoint directory (sqlcomplete/models/default, out/x/best) to fine-tune on
+    data_dir's shards."""
     if not os.path.isfile(os.path.join(path, "config.json")):
         raise SystemExit(
             f"init_from={path}: not 'scratch', 'resume' or a checkpoint directory (config.json)"

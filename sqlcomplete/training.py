@@ -150,13 +150,29 @@ def load_config(
     return cfg
 
 
+def field_comments(source: str) -> dict[str, str]:
+    """A dataclass's field comments from its source: the comment on the field's line, else the
+    `#` lines right above it (where a long comment goes to keep lines short)."""
+    comments, above = {}, []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            above.append(stripped.lstrip("#").strip())
+            continue
+        field = re.match(r"\s+(\w+)\s*:[^#]*?(?:#\s*(.*))?$", line)
+        if field and not stripped.startswith(("def ", "class ", "@", '"""')):
+            comments[field.group(1)] = field.group(2) or " ".join(above)
+        above = []
+    return comments
+
+
 def config_help(cls: type) -> str:
     """Every key of `cls` (and of ModelArgs as model.KEY, if cls has `model`), its default and
     its comment."""
     lines = []
     with_model = any(f.name == "model" for f in fields(cls))
     for c, prefix in ((cls, ""), (ModelArgs, "model.")) if with_model else ((cls, ""),):
-        comments = dict(re.findall(r"^\s+(\w+)\s*:[^#\n]*#\s*(.*)$", inspect.getsource(c), re.M))
+        comments = field_comments(inspect.getsource(c))
         for f in fields(c):
             if f.name == "model" and c is cls:
                 continue

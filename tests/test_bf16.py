@@ -1,4 +1,5 @@
-"""Training at the hardware's speed: dtype/compile choices, bf16 autocast on CPU tracking fp32, one graph."""
+"""Training at the hardware's speed: dtype/compile choices, bf16 autocast on CPU tracking fp32, one
+graph."""
 
 import torch
 
@@ -112,7 +113,8 @@ def test_training_forward_compiles_as_one_graph():
     model = Transformer(ModelArgs(**TINY))
     x = torch.randint(0, 64, (2, 16))
     want_logits, want_loss = model(x, x)
-    # the eager backend traces with dynamo (fullgraph: any graph break is an error) without compiling C++
+    # the eager backend traces with dynamo (fullgraph: any graph break is an error) without
+    # compiling C++
     compiled = torch.compile(model, backend="eager", fullgraph=True)
     logits, loss = compiled(x, x)
     torch.testing.assert_close(loss, want_loss)

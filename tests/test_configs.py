@@ -28,3 +28,17 @@ def test_config_has_llama2c_shape(name):
     assert Transformer(ModelArgs(**model, vocab_size=512)).num_params() == n512
     if n32k:  # the name counts llama2.c's own vocabulary
         assert Transformer(ModelArgs(**model, vocab_size=32000)).num_params() == n32k
+
+
+def test_help_reads_a_key_comment_on_its_line_or_above_it():
+    """--help shows every key's comment, also one moved above its key to keep lines short."""
+    import train
+    from sqlcomplete.training import config_help, field_comments
+
+    source = (
+        "class C:\n    a: int = 1  # on the line\n    # above,\n    # in two lines\n"
+        "    b: int = 2\n    c: int = 3\n"
+    )
+    assert field_comments(source) == {"a": "on the line", "b": "above, in two lines", "c": ""}
+    shown = config_help(train.TrainConfig)
+    assert "--max_minutes=0.0" in shown and "a wall-clock budget" in shown

@@ -1,5 +1,5 @@
-"""train.py init_from=DIR: fine-tune a checkpoint's weights (sqlcomplete/models/default, out/x/best) on new shards."""
-
+"""train.py init_from=DIR: fine-tune a checkpoint's weights (sqlcomplete/models/default, out/x/best)
+on new shards."""
 
 import pytest
 import torch

@@ -50,8 +50,10 @@ def first_words(c: ngram.NgramCompleter, prefix: str) -> list[str | None]:
 
 def test_column_types_and_foreign_keys():
     types, fkeys = column_types(
-        "CREATE TABLE public.a (id UUID PRIMARY KEY, b_id INT8 NOT NULL REFERENCES public.b (id), c_id int "
-        'references c, "Odd Name" text, x INT, y INT, CONSTRAINT fk FOREIGN KEY (x, y) REFERENCES c (u, v));\n'
+        "CREATE TABLE public.a (id UUID PRIMARY KEY, "
+        "b_id INT8 NOT NULL REFERENCES public.b (id), c_id int "
+        'references c, "Odd Name" text, x INT, y INT, '
+        "CONSTRAINT fk FOREIGN KEY (x, y) REFERENCES c (u, v));\n"
         "CREATE TABLE `B` (`id` INTEGER, `t` DATETIME, FOREIGN KEY (`id`) REFERENCES `a`(`id`))"
     )
     assert types == {
@@ -120,7 +122,8 @@ def test_values_and_comparisons_expect_the_columns_type(tiny):
     def numbers(syms):
         return [s for s in syms if s == ngram.NUMBER or s[0].isdigit()]
 
-    # the issue's example: `VALUES (1,` puts the next value in a UUID column; the n-gram alone offers numbers
+    # the issue's example: `VALUES (1,` puts the next value in a UUID column; the n-gram alone
+    # offers numbers
     assert numbers(
         symbols("INSERT INTO orders (customer_id, order_id) VALUES (1, ", constrained=False)
     )
@@ -164,8 +167,8 @@ def test_no_column_right_after_from(tiny):
 
 
 def test_no_number_nor_untyped_alias_where_a_table_comes(tiny):
-    """`3d_models` was split into `3` + `d_models` when the n-gram was counted: after FROM, `3` and a
-    short alias such as `a` took menu slots."""
+    """`3d_models` was split into `3` + `d_models` when the n-gram was counted: after FROM, `3`
+    and a short alias such as `a` took menu slots."""
     tiny.set_schema(ORDERS)
     syms = {s: None for s in ("3", "5", ngram.NUMBER, "a", "t1", ngram.TABLE, "(", "lateral")}
     allowed = ngram.constrain(state_of("SELECT name FROM ", tiny.schema), tiny.schema, syms)
@@ -211,7 +214,8 @@ def test_join_features_foreign_keys_and_the_column_compared():
     # a foreign key joins orders to customers, not to notes
     feats = ngram.table_features(state_of("SELECT * FROM orders JOIN ", s), s)
     assert feats["customers"][4] and not feats["notes"][4]
-    # `ON o.customer_id = c.`: the column of the other side's name is marked, and so is a column that joins
+    # `ON o.customer_id = c.`: the column of the other side's name is marked, and so is a column
+    # that joins
     state = state_of("SELECT * FROM orders o JOIN customers c ON o.customer_id = c.", s)
     feats = ngram.column_features(state, s)
     assert set(feats) == {"customer_id", "name"}
@@ -242,8 +246,8 @@ def test_rank_buckets_tell_clauses_apart():
 
 
 def test_names_are_ranked_once_per_statement_state(tiny, monkeypatch):
-    """Typing a word keeps the statement's state: its names are not ranked again (over a 30,000-column
-    schema that cost 0.9 s a keystroke); another schema ranks afresh."""
+    """Typing a word keeps the statement's state: its names are not ranked again (over a
+    30,000-column schema that cost 0.9 s a keystroke); another schema ranks afresh."""
     tiny.set_schema(ORDERS)
     calls = []
     real = tiny._class_names

@@ -191,7 +191,10 @@ def test_tokenizer_round_trip(tmp_path, text):
 
 
 def test_augmentation_renames_consistently():
-    schema = "CREATE TABLE payments (\n  id INT PRIMARY KEY,\n  paid_at TIMESTAMP,\n  amount DECIMAL(10,2)\n);"
+    schema = (
+        "CREATE TABLE payments (\n  id INT PRIMARY KEY,\n  paid_at TIMESTAMP,\n"
+        "  amount DECIMAL(10,2)\n);"
+    )
     stmt = "SELECT id, paid_at FROM payments WHERE amount > 5 AND amount <> 'id' -- id\n"
     for seed in range(40):
         rng = random.Random(seed)
@@ -222,7 +225,8 @@ def test_fit_schema_keeps_named_tables():
 
 
 def test_seed_layout_published_shapes(tmp_path):
-    """The seed's own files: {"tables": [{"table_schema"}]} variants and {"statements": [...]} entries."""
+    """The seed's own files: {"tables": [{"table_schema"}]} variants and {"statements": [...]}
+    entries."""
     root = tmp_path / "seed"
     (root / "tons_of_tables" / "0_shop").mkdir(parents=True)
     tables = [{"table_schema": t} for t in SCHEMA.split("\n\n")]

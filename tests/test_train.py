@@ -121,7 +121,7 @@ def test_tiny_model_overfits(data_dir, tmp_path):
 
     m = Transformer(ModelArgs(dim=64, n_layers=2, n_heads=4, vocab_size=400, max_seq_len=256))
     opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
-    for step in range(300):
+    for _step in range(300):
         _, loss = m(x, y)
         opt.zero_grad()
         loss.backward()
@@ -209,7 +209,7 @@ def test_ddp_two_processes_on_cpu(data_dir, tmp_path):
         "--log_interval=1",
         "--threads=1",
     ]
-    for attempt in range(2):  # gloo can abort on a busy machine while connecting; one retry
+    for _attempt in range(2):  # gloo can abort on a busy machine while connecting; one retry
         r = subprocess.run(
             cmd,
             capture_output=True,
@@ -389,7 +389,8 @@ def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir,
     assert set(json.loads((out / "best" / "state.json").read_text())["checksums"]) == {
         "model.safetensors"
     }
-    # bytes overwritten inside the tensor data: safetensors still loads it, the checksum does not match
+    # bytes overwritten inside the tensor data: safetensors still loads it, the checksum does not
+    # match
     weights = out / "last" / "model.safetensors"
     raw = bytearray(weights.read_bytes())
     raw[-4000:] = b"\xff" * 4000  # NaNs
@@ -402,7 +403,8 @@ def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir,
     assert (
         resumed["iter"] == 2 and "checksum mismatch in model.safetensors" in capsys.readouterr().out
     )
-    # resume goes on from prev; its first save discards the bad last instead of rotating it into prev
+    # resume goes on from prev; its first save discards the bad last instead of rotating it into
+    # prev
     train.train(cfg(data_dir, out, max_iters=5, eval_interval=4, init_from="resume"))
     log = capsys.readouterr().out
     assert (
@@ -415,7 +417,8 @@ def test_checkpoints_carry_checksums_and_a_bad_last_never_becomes_prev(data_dir,
         training.checkpoint_problem(str(out / "prev")) is None
         and training.checkpoint_problem(str(out / "last")) is None
     )
-    # non-finite weights with matching checksums (written by an older version, say) do not verify either
+    # non-finite weights with matching checksums (written by an older version, say) do not verify
+    # either
     nan = {
         k: torch.full_like(v, float("nan"))
         for k, v in load_file(out / "last" / "model.safetensors").items()
@@ -447,7 +450,8 @@ def test_the_sigterm_handler_leaves_forked_workers_killable():
 
 
 def test_sigterm_saves_a_checkpoint_like_ctrl_c(data_dir, tmp_path):
-    """A scheduler's SIGTERM (preemption, a timeout) leaves a `last` to resume from, and exit code 130."""
+    """A scheduler's SIGTERM (preemption, a timeout) leaves a `last` to resume from, and exit code
+    130."""
     import signal
     import subprocess
     import sys
@@ -482,7 +486,8 @@ def test_sigterm_saves_a_checkpoint_like_ctrl_c(data_dir, tmp_path):
     assert json.load(open(out / "last" / "state.json"))["iter"] >= 2
 
 
-# ---- the run's folder: checked first, locked, never silently overwritten (issue 28, items 5, 6, 12)
+# ---- the run's folder: checked first, locked, never silently overwritten (issue 28, items 5, 6,
+# 12)
 
 
 def test_an_out_dir_that_is_a_file_fails_before_training(data_dir, tmp_path):

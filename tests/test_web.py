@@ -1,4 +1,5 @@
-"""web/: the ONNX export against PyTorch, the JS tokenizer, n-gram and completer against Python, the page in Chromium.
+"""web/: the ONNX export against PyTorch, the JS tokenizer, n-gram and completer against Python,
+the page in Chromium.
 
 The node and browser tests skip with a reason when node, web/node_modules (`cd web && npm ci`)
 or /usr/bin/chromium are missing; `.ci/run` installs all three.
@@ -60,7 +61,7 @@ def dev_rows(n: int = 400) -> list[dict]:
             return [json.loads(line) for line in f][:n]
     rng = random.Random(0)
     rows = []
-    for i in range(n):
+    for _i in range(n):
         s = rng.choice(STATEMENTS)
         for old in ("customers", "orders", "name", "total"):
             s = s.replace(old, f"{old}_{rng.randint(0, 99)}" if rng.random() < 0.3 else old)
@@ -131,7 +132,8 @@ def tiny_ngram(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def tiny_web(tiny_ckpt, tiny_ngram, tmp_path_factory) -> str:
-    """The tiny checkpoint exported (fp32 + int8, and the tiny n-gram), with the parity check of web/export.py."""
+    """The tiny checkpoint exported (fp32 + int8, and the tiny n-gram), with the parity check of
+    web/export.py."""
     out = str(tmp_path_factory.mktemp("tiny_web"))
     load("export").write_model_dir(tiny_ckpt, out, int8=True, check=True, ngram=tiny_ngram)
     return out
@@ -160,7 +162,8 @@ def test_export_parity_with_pytorch(tiny_web):
 
 
 def token_cases(tok_path: str, path: str) -> int:
-    """2,000 dev-set strings (schemas, statements, prompts, prefixes cut anywhere) + tricky Unicode."""
+    """2,000 dev-set strings (schemas, statements, prompts, prefixes cut anywhere) + tricky
+    Unicode."""
     import sentencepiece as spm
 
     from sqlcomplete.sql.prompt import prompt_text
@@ -200,8 +203,9 @@ def test_js_tokenizer_matches_sentencepiece(which, request, tmp_path):
 
 
 def ngram_cases(n_groups: int = 24) -> list[dict]:
-    """Prefixes cut anywhere from generated statements (schemas the tiny n-gram has not seen), some in
-    lower case or with a suffix, and a few odd ones: inside a string, after a newline, Unicode, aliases."""
+    """Prefixes cut anywhere from generated statements (schemas the tiny n-gram has not seen), some
+    in lower case or with a suffix, and a few odd ones: inside a string, after a newline, Unicode,
+    aliases."""
     from datagen import synth
 
     rng = random.Random(2)
@@ -260,7 +264,8 @@ def ngram_cases(n_groups: int = 24) -> list[dict]:
 
 
 def test_js_ngram_matches_ngram_py(tiny_ngram, tmp_path):
-    """web/ngram.js gives ngram.py's proposals and completions exactly: probabilities, texts, tie order."""
+    """web/ngram.js gives ngram.py's proposals and completions exactly: probabilities, texts, tie
+    order."""
     need_node()
     from sqlcomplete.completion import ngram
 
@@ -370,9 +375,10 @@ def test_js_schema_matches_schema_py(tmp_path):
 
 
 def menu_cases() -> list[dict]:
-    """Prefixes cut at tokens of dev-set statements (or generated ones), each with texts to clean: the
-    true rest cut anywhere, in another case, and junk of every kind (a literal of the wrong type, a
-    keyword where a table must come, a word cut short, a parenthesis or quote left open)."""
+    """Prefixes cut at tokens of dev-set statements (or generated ones), each with texts to clean:
+    the true rest cut anywhere, in another case, and junk of every kind (a literal of the wrong
+    type, a keyword where a table must come, a word cut short, a parenthesis or quote left
+    open)."""
     from sqlcomplete.sql.lexicon import TOKEN
 
     rng = random.Random(5)
@@ -414,7 +420,8 @@ def menu_cases() -> list[dict]:
 QUOTED_STATEMENTS = [
     "SELECT SubTotal, [Comment]] Text] FROM Sales.[Sales Order Header] h JOIN [dbo].[Customer] c"
     " ON c.CustomerID = h.CustomerID WHERE h.SubTotal > 10 ORDER BY OrderDate DESC;",
-    "SELECT `star rating`, body FROM `product reviews` WHERE customer_id = 3 ORDER BY `star rating`;",
+    "SELECT `star rating`, body FROM `product reviews` WHERE customer_id = 3"
+    " ORDER BY `star rating`;",
     'SELECT "Unit Price", qty FROM "Order Items" oi JOIN orders o ON o.id = oi.order_id'
     " JOIN inventory.stock s ON s.product_id = oi.product_id WHERE o.status = 'paid';",
     'SELECT played_at FROM "track plays" p JOIN [albums] a ON a.AlbumId = p.track_id'
@@ -424,7 +431,8 @@ QUOTED_STATEMENTS = [
 
 
 def test_js_menu_matches_menu_py(tmp_path):
-    """web/menu.js (the page's menu rules) gives menu.py's cleaned suggestions and labels exactly."""
+    """web/menu.js (the page's menu rules) gives menu.py's cleaned suggestions and labels
+    exactly."""
     need_node()
     from sqlcomplete.completion.menu import Menu, menu_item, name_spelling
     from sqlcomplete.sql.lexicon import SQL_VOCABULARY
@@ -452,8 +460,8 @@ def test_js_menu_matches_menu_py(tmp_path):
 
 @pytest.mark.parametrize("which", ["hybrid", "model alone"])
 def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, tmp_path):
-    """web/completer.js (what the page runs) gives sample.py's suggestions: cache reuse, token healing,
-    trimming, and the n-gram's proposals reranked by the model (or the model alone)."""
+    """web/completer.js (what the page runs) gives sample.py's suggestions: cache reuse, token
+    healing, trimming, and the n-gram's proposals reranked by the model (or the model alone)."""
     need_node("onnxruntime-web")
     from sqlcomplete.completion.engine import Completer
 
@@ -489,7 +497,8 @@ def test_js_completer_matches_sample_py(which, tiny_ckpt, tiny_ngram, tiny_web, 
     assert got["bad"]["completions"] == [] and "error" in got["bad"]
     c = Completer(tiny_ckpt, threads=1, ngram=tiny_ngram if which == "hybrid" else None)
     same = reranked = 0
-    # in batch.mjs's order (by schema, then prefix): a keystroke may re-use the previous one's decoding
+    # in batch.mjs's order (by schema, then prefix): a keystroke may re-use the previous one's
+    # decoding
     for req in sorted(requests[:1] + requests[2:], key=lambda r: (r["schema"], r["prefix"])):
         c.set_schema(req["schema"])
         want = c.complete(req["prefix"], req.get("suffix", ""), 5)
@@ -553,8 +562,8 @@ def test_js_completer_invents_no_names(which, tiny_web, tmp_path):
 
 
 def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
-    """The shipped model and n-gram for the page when there is one (web/model/ when it is current), else
-    the tiny ones."""
+    """The shipped model and n-gram for the page when there is one (web/model/ when it is current),
+    else the tiny ones."""
     shipped = os.path.join(ROOT, "sqlcomplete", "models", "default")
     if not os.path.isfile(os.path.join(shipped, "model.safetensors")):
         return tiny_web, False
@@ -581,8 +590,8 @@ def page_model(tiny_web, tmp_path_factory) -> tuple[str, bool]:
 
 
 def test_page_in_headless_chromium(tiny_web, tmp_path_factory, tmp_path):
-    """Type a schema and `SELECT * FROM `; a suggestion within 2 s; Tab inserts it; 50 keystrokes' latency;
-    the page reranks the n-gram's proposals when the export has one."""
+    """Type a schema and `SELECT * FROM `; a suggestion within 2 s; Tab inserts it; 50 keystrokes'
+    latency; the page reranks the n-gram's proposals when the export has one."""
     need_node("onnxruntime-web", "playwright-core")
     if not os.path.exists(CHROMIUM):
         pytest.skip(
@@ -632,7 +641,8 @@ def test_page_menus_are_clean_and_inside_the_viewport(tiny_web, tmp_path_factory
     need_node("onnxruntime-web", "playwright-core")
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no {CHROMIUM}: `apt-get install chromium` to run the browser test")
-    from clean_menus import PREFIXES, SCHEMA as MENU_SCHEMA, problems
+    from clean_menus import PREFIXES, problems
+    from clean_menus import SCHEMA as MENU_SCHEMA
 
     model_dir, shipped = page_model(tiny_web, tmp_path_factory)
     case = tmp_path / "case.json"

@@ -61,7 +61,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def ident_tail(text: str) -> str:
-    """The identifier characters at the end of `text` (rstrip: a regex would rescan a long word from each of its characters)."""
+    """The identifier characters at the end of `text` (rstrip: a regex would rescan a long word from
+    each of its characters)."""
     return text[len(text.rstrip(_IDENT_CHARS)) :]
 
 
@@ -76,7 +77,9 @@ class SchemaLexicon:
 
     def __init__(self, piece_bytes: list[bytes | None], bonus: float, penalty: float):
         self.bonus, self.penalty = bonus, penalty
-        self.shapes = []  # per token: (starts with space, leading ident chars, ends the word inside, starts with a non-ident char)
+        # per token: (starts with space, leading ident chars, ends the word inside, starts with a
+        # non-ident char)
+        self.shapes = []
         for b in piece_bytes:
             text = b.decode("utf-8", errors="replace") if b else ""
             space = text.startswith(" ")
@@ -191,7 +194,8 @@ def tail_of(prefix: str, limit: int = MAX_PREFIX_CHARS) -> str:
 
 
 def text_state(text: str) -> tuple[str, bool]:
-    """(partial identifier at the end of `text`, lowercased; whether the end is inside a string literal)."""
+    """(partial identifier at the end of `text`, lowercased; whether the end is inside a string
+    literal)."""
     in_string = string_start(text) is not None
     return ("" if in_string else ident_tail(text).lower()), in_string
 
@@ -219,7 +223,8 @@ class CompleterOptions:
         default="statement",
         metadata={
             "choices": ("statement", "line", "word"),
-            "help": "where a suggestion ends: at the end of the statement (';'), also at a newline, or after its first word",
+            "help": "where a suggestion ends: at the end of the statement (';'), "
+            "also at a newline, or after its first word",
         },
     )
     threads: int | None = field(
@@ -240,7 +245,8 @@ class CompleterOptions:
     ngram: str | None = field(
         default="default",
         metadata={
-            "help": "n-gram model that proposes next words for the model to rerank (default: the shipped "
+            "help": "n-gram model that proposes next words for the model to rerank "
+            "(default: the shipped "
             "sqlcomplete/models/ngram.safetensors; 'none': the model alone)"
         },
     )
@@ -291,7 +297,8 @@ class Completer:
         options: CompleterOptions | None = None,
         **changes,
     ):
-        """`changes` override fields of `options` (the defaults without it): Completer(ngram=None)."""
+        """`changes` override fields of `options` (the defaults without it):
+        Completer(ngram=None)."""
         import sentencepiece as spm
 
         opts = replace(options or CompleterOptions(), **changes)
@@ -389,8 +396,9 @@ class Completer:
         self._fitted, self.prompt_len, self.cached = fitted, len(ids), []
 
     def _count_tokens(self, text: str) -> int:
-        """Tokens of `text`; for one that cannot fit the context (more bytes than the budget's tokens could
-        spell), an estimate from its first 64 KB (encoding a 1 MB schema whole took 0.1 s)."""
+        """Tokens of `text`; for one that cannot fit the context (more bytes than the budget's
+        tokens could spell), an estimate from its first 64 KB (encoding a 1 MB schema whole took
+        0.1 s)."""
         longest = max(len(p or b"") for p in self.piece_bytes)
         if len(text) <= max(65_536, longest * self._schema_budget()):  # beyond, it cannot fit
             return len(self.sp.encode(text))
@@ -430,7 +438,8 @@ class Completer:
         return _distinct(self.menu.clean(prefix, suffix, texts), n, self._relations(prefix))
 
     def _relations(self, prefix: str) -> set[str]:
-        """Names a qualifier (`x.`) may stand for: the schema's tables, and the statement's words (aliases)."""
+        """Names a qualifier (`x.`) may stand for: the schema's tables, and the statement's words
+        (aliases)."""
         return self._table_names | known_words(prefix)
 
     def _threads(self, tokens: int):
@@ -500,7 +509,8 @@ class Completer:
 
     def complete(self, prefix: str, suffix: str = "", n: int = 5) -> list[str]:
         """Up to n distinct suggestions, best first, each the exact text to insert at the cursor.
-        None names a table, column or alias found nowhere (not in the schema, not typed, not SQL)."""
+        None names a table, column or alias found nowhere (not in the schema, not typed, not
+        SQL)."""
         if self.schema is None:
             self.set_schema("")
         self._threads(1)
@@ -518,7 +528,8 @@ class Completer:
             None,
         )  # the previous keystroke's own decoding, if it was one
         if proposals and proposals[0][1] is not None and proposals[0][0] >= self.ngram_sure:
-            # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache catches up later
+            # the model seldom overturns such a one (measured: no loss at 0.95): skip it; its cache
+            # catches up later
             return self._listed(prefix, suffix, spelled, n)
         in_string = string_start(prefix) is not None
         ids, heal = self._heal(prefix, in_string)
@@ -619,12 +630,11 @@ class Completer:
         )
         score = [lp + weight * math.log(p) for (p, _, _), lp in zip(spelled, model_lp)]
         # the model decides whether a schema name comes next, the n-gram which one:
-        # the tiny model is a poor speller of names it saw once in the prompt (measured: ident@1 drops)
+        # the tiny model is a poor speller of names it saw once in the prompt (measured: ident@1
+        # drops)
         typed = ident_tail(prefix).lower()
         names = [
-            i
-            for i, (_, first, _) in enumerate(spelled)
-            if self.ngram.schema.is_name(typed + first)
+            i for i, (_, first, _) in enumerate(spelled) if self.ngram.schema.is_name(typed + first)
         ]
         if names:  # the names' share as one class, split among them by the n-gram
             p_names = sum(spelled[i][0] for i in names)
@@ -724,12 +734,14 @@ class Completer:
         return texts
 
     def _consume(self, heal: bytes, token: int) -> bytes:
-        """What is left of `heal` to re-type after `token` (an allowed one: it matches, case aside)."""
+        """What is left of `heal` to re-type after `token` (an allowed one: it matches, case
+        aside)."""
         p = self.piece_bytes[token] or b""
         return heal[len(p) :] if len(p) < len(heal) else b""
 
     def _finished(self, out: list[int], remaining: bytes, closes_string: bool = False) -> bool:
-        """Whether a row is done: its last token ends the statement (or the literal it is inside)."""
+        """Whether a row is done: its last token ends the statement (or the literal it is
+        inside)."""
         if remaining:
             return False
         last = out[-1]

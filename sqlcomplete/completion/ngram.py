@@ -1,9 +1,12 @@
 """A schema-aware n-gram SQL completer: the baseline a neural model must clearly beat, and the
 proposer of next words that the shipped model reranks (sample.py). The shipped one,
-sqlcomplete/models/ngram.safetensors, is a 6-gram (`make ngram` passes --order 6; the default order is 4).
+sqlcomplete/models/ngram.safetensors, is a 6-gram (`make ngram` passes --order 6; the default
+order is 4).
 
-    python ngram.py train SOURCE [SOURCE ...] -o sqlcomplete/models/ngram.safetensors [--order 6] [--holdout evalsets/hard_cases.jsonl]
-    python ngram.py convert sqlcomplete/models/ngram.safetensors -o web/model/ngram.json.gz     # the page's format, or back
+    python ngram.py train SOURCE [SOURCE ...] -o sqlcomplete/models/ngram.safetensors \
+        [--order 6] [--holdout evalsets/hard_cases.jsonl]
+    # the page's format, or back
+    python ngram.py convert sqlcomplete/models/ngram.safetensors -o web/model/ngram.json.gz
     python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
 
 Statements are cut into the scorer's tokens (words, numbers, quoted strings, symbols). Names
@@ -77,7 +80,8 @@ NOT_ALIAS = KEYWORDS - {"count", "sum", "avg", "min", "max", "conflict", "do", "
     "intersect",
     "except",
 }
-# a column's type, coarsely: what the ranker learns which clause wants (ORDER BY a time, SUM a number)
+# a column's type, coarsely: what the ranker learns which clause wants (ORDER BY a time, SUM a
+# number)
 TYPE_KINDS = ("", "int", "number", "text", "time", "bool", "uuid", "other")
 
 
@@ -106,7 +110,8 @@ def type_kind(sql_type: str) -> int:
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
-    """(whitespace before, token) pairs; the scorer's tokens, so the n-gram predicts exactly what is scored."""
+    """(whitespace before, token) pairs; the scorer's tokens, so the n-gram predicts exactly what is
+    scored."""
     out, pos = [], 0
     for m in TOKEN.finditer(text):
         out.append((text[pos : m.start()], m.group(0)))
@@ -204,7 +209,8 @@ class Schema:
 
 
 class TypedStatement:
-    """What the statement typed so far says about the schema: tables named, columns used, aliases."""
+    """What the statement typed so far says about the schema: tables named, columns used,
+    aliases."""
 
     def __init__(self):
         self.norms: list[str] = []
@@ -259,8 +265,9 @@ class TypedStatement:
 def insert_slot(
     state: TypedStatement, schema: Schema
 ) -> tuple[str, str, list[str] | str | None] | None:
-    """Where an INSERT's cursor is: ("list", table, columns listed so far) inside `INSERT INTO t (...`;
-    ("value", table, the column this value goes to or None) at the start of a VALUES item; else None."""
+    """Where an INSERT's cursor is: ("list", table, columns listed so far) inside
+    `INSERT INTO t (...`; ("value", table, the column this value goes to or None) at the start of a
+    VALUES item; else None."""
     norms, words = state.norms, state.words
     if state.kind != "insert" or not (TABLE in norms or QTABLE in norms):
         return None
@@ -268,8 +275,8 @@ def insert_slot(
     table, j = words[i], i + 1
     columns = schema.columns.get(table, [])
     if j < len(norms) and norms[j] == "(":
-        listed = []
-        for j in range(j + 1, len(norms)):
+        listed, start = [], j + 1
+        for j in range(start, len(norms)):
             if norms[j] == ")":
                 break
             if norms[j] in (COLUMN, QCOLUMN):
@@ -319,6 +326,7 @@ LITERALS = {STRING, NUMBER, "true", "false", "null", "-", ","}  # and numbers of
 
 def is_literal(sym: str) -> bool:
     return sym in LITERALS or "0" <= sym[:1] <= "9"
+
 
 # the literals a column's type rules out (TYPE_KINDS): no number or boolean for text, time or a
 # UUID, no string or boolean for a number, no string for a boolean
@@ -418,9 +426,10 @@ def constrain(state: TypedStatement, schema: Schema, syms: dict[str, None]) -> d
 
 
 def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
-    """Candidate column -> (relation to the statement's tables, used, next in schema order, first column,
-    looks like a key, type kind, joins its table to another named one, the last column's name in
-    another table: `ON a.x = b.x`, its table holds every column used so far: `SELECT a, ` before FROM)."""
+    """Candidate column -> (relation to the statement's tables, used, next in schema order, first
+    column, looks like a key, type kind, joins its table to another named one, the last column's
+    name in another table: `ON a.x = b.x`, its table holds every column used so far: `SELECT a, `
+    before FROM)."""
     dot = state.dot_table(schema)
     last = schema.columns[state.last_col[0]][state.last_col[1]] if state.last_col else None
     out = {}
@@ -429,7 +438,8 @@ def column_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
             continue
         rel = 2 if t == dot else 1 if t in state.tables else 0
         holds = bool(state.used) and state.used <= schema.column_sets[t]
-        # per table, not per column: a 30,000-column schema runs this loop on every new statement state
+        # per table, not per column: a 30,000-column schema runs this loop on every new statement
+        # state
         types = schema.types.get(t, {})
         after = state.last_col[1] + 1 if state.last_col and state.last_col[0] == t else -1
         elsewhere = state.last_col is not None and t != state.last_col[0]
@@ -475,8 +485,9 @@ def table_features(state: TypedStatement, schema: Schema) -> dict[str, tuple]:
 
 
 def rank_buckets(state: TypedStatement) -> list[str]:
-    """Context keys for the class ranker, most specific first: the first is the last two symbols before
-    any `alias.` (ORDER BY is not GROUP BY, `ON t.` is not `= t.`), an alias as ALIAS whatever its name."""
+    """Context keys for the class ranker, most specific first: the first is the last two symbols
+    before any `alias.` (ORDER BY is not GROUP BY, `ON t.` is not `= t.`), an alias as ALIAS
+    whatever its name."""
     norms = state.norms
     dot = len(norms) > 1 and norms[-1] == "."
     core = [ALIAS if n in state.aliases else n for n in (norms[-4:-2] if dot else norms[-2:])]
@@ -492,7 +503,8 @@ def fkey(f: tuple) -> str:
 def count_rank(
     rank: dict, cls: str, word: str, state: TypedStatement, schema: Schema, repeat: int = 1
 ):
-    """Count one class decision: per context bucket and feature key, [times right, times a candidate]."""
+    """Count one class decision: per context bucket and feature key, [times right, times a
+    candidate]."""
     feats = (table_features if cls == TABLE else column_features)(state, schema)
     truth = feats.get(word.lower().strip('"'))
     if truth is None:
@@ -514,8 +526,8 @@ def count_rank(
 
 
 def rank_tables(rank: dict) -> dict:
-    """count_rank's counts as the model file keeps them: a last word seen as a candidate fewer than 50
-    times is left out (its factor is 1)."""
+    """count_rank's counts as the model file keeps them: a last word seen as a candidate fewer than
+    50 times is left out (its factor is 1)."""
     return {
         cls: {
             b: {f: hc for f, hc in fs.items() if not b.startswith(WORDS) or f == "*" or hc[1] >= 50}
@@ -536,7 +548,8 @@ def train(
     rank_every: int = 3,
     holdout_topics: set[str] = frozenset(),
 ) -> dict:
-    """Count n-grams, whitespace, spellings and class-ranking statistics over the groups of `sources`."""
+    """Count n-grams, whitespace, spellings and class-ranking statistics over the groups of
+    `sources`."""
     from sqlcomplete.corpus import group_statements, parse_source_arg, read_source
 
     counts = [defaultdict(Counter) for _ in range(order)]  # [n-1][context] -> Counter(next)
@@ -625,7 +638,8 @@ def train(
 
 
 def save(model: dict, path: str):
-    """Write a trained model (train()'s dict): safetensors, or gzipped JSON for a path ending in .json.gz."""
+    """Write a trained model (train()'s dict): safetensors, or gzipped JSON for a path ending in
+    .json.gz."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     if path.endswith(".json.gz"):
@@ -718,7 +732,8 @@ def to_arrays(model: dict) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def load_table(path: str) -> tuple["NgramTable", dict]:
-    """A safetensors model file: its NgramTable and its metadata (order, whitespace, spelling, rank)."""
+    """A safetensors model file: its NgramTable and its metadata (order, whitespace, spelling,
+    rank)."""
     from safetensors import safe_open
 
     try:
@@ -747,7 +762,8 @@ class NgramTable:
         self._chains: dict[tuple, list] = {}
 
     def entry(self, n: int, i: int) -> tuple[int, int, list[tuple[str, int]]]:
-        """(count of the context, distinct continuations, [(continuation, count), ...] most frequent first)."""
+        """(count of the context, distinct continuations, [(continuation, count), ...] most frequent
+        first)."""
         a, b = int(self.offsets[n][i]), int(self.offsets[n][i + 1])
         words = [self.vocab[j] for j in self.next[n][a:b].tolist()]
         return (
@@ -778,7 +794,8 @@ class NgramTable:
         return out
 
     def as_dicts(self) -> list[dict]:
-        """train()'s `ngrams`: per order, {"space-joined context": [total, distinct, [[w, count], ...]]}."""
+        """train()'s `ngrams`: per order, {"space-joined context": [total, distinct, [[w, count],
+        ...]]}."""
         out, names = [], [""]
         for n in range(self.order):
             keys = self.keys[n].tolist()
@@ -818,7 +835,8 @@ class NgramCompleter:
         else:
             if not os.path.isfile(path):
                 raise FileNotFoundError(
-                    f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})"
+                    f"no n-gram model at {path} "
+                    f"(train one: python ngram.py train SOURCES -o {path})"
                 )
             self.table, m = load_table(path)
         self.order = m["order"]
@@ -835,7 +853,7 @@ class NgramCompleter:
         self.floor = 0.5 / total
         self.frequent = [w for w, _ in uni[:50]]
         self.by_start = defaultdict(list)  # first 1 and 2 characters -> words, most frequent first
-        for w, c in uni:
+        for w, _c in uni:
             if w[0].isalnum() or w[0] == "_":
                 self.by_start[w[:1]].append(w)
                 if len(w) > 1:
@@ -870,8 +888,10 @@ class NgramCompleter:
         return out or dict.fromkeys(self.frequent)
 
     def class_names(self, cls: str, state: TypedStatement) -> list[tuple[str, float]]:
-        """Schema names for a class, with P(name | class) from the feature hit rates (do not modify the list)."""
-        # a statement's state follows from its symbols: typing a word re-ranks nothing (a 30,000-column
+        """Schema names for a class, with P(name | class) from the feature hit rates (do not modify
+        the list)."""
+        # a statement's state follows from its symbols: typing a word re-ranks nothing (a
+        # 30,000-column
         # schema cost 0.9 s per keystroke)
         key = (cls, tuple(state.norms), tuple(state.words))
         if key not in self._class_cache:
@@ -903,7 +923,8 @@ class NgramCompleter:
         for name, f in feats.items():
             hits, cands = rates.get(fkey(f), (0, 0))
             scores[name] = (hits + 0.01) / (cands + 1)
-        # times how much likelier than its peers a name's last word is; not after `alias.`, where it cost
+        # times how much likelier than its peers a name's last word is; not after `alias.`, where it
+        # cost
         # human-written queries (Spider's T1.name) more than it gained
         for b in [] if state.norms[-1:] == ["."] else rank_buckets(state)[1:]:
             words = table.get(WORDS + b)
@@ -973,8 +994,9 @@ class NgramCompleter:
     # -------------------------------------------------------- completion
 
     def _foreign_qualifier(self, word: str, prefix: str) -> bool:
-        """Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not a
-        table, not an alias typed in the statement, not a short alias (`T1.name` comes before `AS T1`)."""
+        """Whether `word.` qualifies a name by a schema the schema text never names (`public.`): not
+        a table, not an alias typed in the statement, not a short alias (`T1.name` comes before
+        `AS T1`)."""
         low = word.lower()
         return (
             low not in self.schema.table_set
@@ -1057,7 +1079,8 @@ class NgramCompleter:
             seen.add(key)
             rest = "" if suffix.strip() else self._extend(state, ctx, sym, surface, lower, known)
             if rest.startswith(".") and self._foreign_qualifier(surface, prefix):
-                continue  # `public.t` where the schema writes `t`: the same table, proposed unqualified
+                # `public.t` where the schema writes `t`: the same table, proposed unqualified
+                continue
             out.append((p, text, rest))
             if sum(t is not None for _, t, _ in out) == n:
                 break
@@ -1183,7 +1206,7 @@ def main(argv=None):
         holdout = set()
         if args.holdout:
             with open(args.holdout, encoding="utf-8") as f:
-                holdout = {json.loads(l).get("topic") for l in f if l.strip()} - {None}
+                holdout = {json.loads(line).get("topic") for line in f if line.strip()} - {None}
         t0 = time.time()
         model = train(args.sources, args.order, args.top, args.min_count, args.rank_every, holdout)
         save(model, args.out)

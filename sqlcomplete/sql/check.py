@@ -17,8 +17,8 @@ _TRUNCATE = re.compile(
 
 
 def statement_problem(sql: str, tables: dict[str, list[str]]) -> str | None:
-    """None when `sql` is one statement that parses (postgres) and names only tables/columns of `tables`,
-    else a short reason."""
+    """None when `sql` is one statement that parses (postgres) and names only tables/columns of
+    `tables`, else a short reason."""
     # CockroachDB's UPSERT is INSERT with an implicit conflict rule; sqlglot knows only the latter
     sql = re.sub(r"^(\s*)upsert\b", r"\1INSERT", sql, flags=re.I)
     try:

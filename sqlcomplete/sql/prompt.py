@@ -12,5 +12,6 @@ def prompt_text(schema: str) -> str:
 
 
 def marker_piece(marker: str) -> str:
-    """The vocabulary piece of a marker: SentencePiece sees spaces as U+2581 before matching symbols."""
+    """The vocabulary piece of a marker: SentencePiece sees spaces as U+2581 before matching
+    symbols."""
     return marker.replace(" ", "\u2581")
