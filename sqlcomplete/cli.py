@@ -128,8 +128,8 @@ def run_batch(completer: Completer, in_path: str, out_path: str, num: int) -> di
 
 
 EDITOR_KEYS = """\
-the editor (--interactive, or python tui.py): the best suggestion shows as dim ghost text after
-the cursor, the top ones are listed below it.
+the editor (--interactive, or python -m sqlcomplete.tui): the best suggestion shows as dim ghost
+text after the cursor, the top ones are listed below it.
   Tab            accept the best suggestion
   Alt-1..Alt-5   pick one from the list (Alt-1..Alt-N with --num N; plain digits are typed)
   Esc            hide the suggestions     Ctrl-Space  ask again

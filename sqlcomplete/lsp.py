@@ -1,10 +1,10 @@
 """Editor integration: a language server (LSP over stdio) serving SQL completions.
 
-    python lsp.py [--ckpt PATH] [--schema FILE ...] [--db URL [--db-values]]
+    sqlcomplete-lsp [--ckpt PATH] [--schema FILE ...] [--db URL [--db-values]]
                   [--fim-url URL --fim-model NAME [--fim-tokenizer TOKENIZER]]
 
-This file holds the protocol; the schema's sources are schema_sources.py (files, workspace, a
-database through database.py), the FIM client fim_client.py, the completer sample.py.
+This file holds the protocol; the schema's sources are db/sources.py (files, workspace, a
+database through db/database.py), the FIM client completion/fim_backend.py, the completer sample.py.
 
 - textDocument/completion: up to 5 suggestions, best first, each a textEdit that replaces
   the partly typed word; textDocument/inlineCompletion (LSP 3.18): the best one as ghost text.
@@ -26,7 +26,7 @@ database through database.py), the FIM client fim_client.py, the completer sampl
   A request before `initialize` gets -32002, one after `shutdown` InvalidRequest (-32600). The
   errors a client causes are one line each on stderr; a server fault keeps its traceback.
 - Started from a terminal it says it is for an editor; Ctrl-C exits at once (status 130).
-- Only the statement under the cursor (sqlscan.py) goes to the model, so a long file costs
+- Only the statement under the cursor (sql/scan.py) goes to the model, so a long file costs
   what a short one does. Requests wait `debounceMs`, a newer request for the same document
   supersedes a waiting one, $/cancelRequest is honoured, and a result computed for a
   document that has changed since is dropped (an empty, incomplete list: ask again).

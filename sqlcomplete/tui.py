@@ -1,6 +1,6 @@
 """Curses SQL editor with schema-aware autocompletion.
 
-    python tui.py [--schema FILE] [--ckpt DIR] [--num 5] [the Completer's flags, as sample.py]
+    python -m sqlcomplete.tui [--schema FILE] [--ckpt DIR] [--num 5] [the Completer's flags]
     python sample.py --interactive [...]          # the same: sample.py hands over to this program
 
 SQL editor: the best suggestion shows as dim ghost text after the cursor and the top ones are

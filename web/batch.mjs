@@ -3,7 +3,7 @@
 //                      [--ngram none|PATH]
 // so that ../shared/eval/score.py can score exactly what the browser suggests. The n-gram whose
 // proposals the model reranks is the export's (config.json), as on the page; `--ngram none` runs the
-// model alone, `--ngram PATH` another ngram.py model.
+// model alone, `--ngram PATH` another completion/ngram.py model.
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

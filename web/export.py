@@ -13,9 +13,9 @@ another checkpoint.
 
 Otherwise writes OUT/model.onnx (fp32; with --int8 also model.int8.onnx), OUT/tokenizer.json (the
 SentencePiece pieces that web/tokenizer.js encodes with), OUT/ngram.json.gz (the n-gram whose
-proposals the model reranks, as sample.py does; ngram.py's model converted to the gzipped JSON
-that web/ngram.js reads, 3.5 MB) and OUT/config.json (shapes, special ids, the lexicon and rerank
-settings).
+proposals the model reranks, as the engine does; completion/ngram.py's model converted to the
+gzipped JSON that web/ngram.js reads, 3.5 MB) and OUT/config.json (shapes, special ids, the
+lexicon and rerank settings).
 
 The graph takes input_ids (B, T) int64 and, per layer i,
   prefix.i.key / prefix.i.value  (1, n_kv, P, D): the schema + statement cache every row
@@ -311,7 +311,7 @@ def source_hash(ckpt: str) -> str:
 
 def write_ngram(path: str | None, out: str) -> dict:
     """Write the n-gram into OUT as gzipped JSON (web/ngram.js's format, converted from any file
-    ngram.py reads); None removes a stale one."""
+    completion/ngram.py reads); None removes a stale one."""
     dst = os.path.join(out, "ngram.json.gz")
     if path is None:
         if os.path.exists(dst):
@@ -319,7 +319,7 @@ def write_ngram(path: str | None, out: str) -> dict:
         return rerank_config(None)
     from sqlcomplete.completion import ngram
 
-    ngram.save(ngram.read_model(path), dst)  # refuses a file that ngram.py cannot read
+    ngram.save(ngram.read_model(path), dst)  # refuses a file that completion/ngram.py cannot read
     print(f"n-gram: {dst} ({os.path.getsize(dst) / 1e6:.2f} MB)")
     return {
         **rerank_config("ngram.json.gz"),
@@ -333,7 +333,8 @@ def write_model_dir(
     ckpt: str, out: str, int8: bool = False, check: bool = True, ngram: str | None = None
 ) -> dict:
     """Export, check and write everything the page loads; returns config.json's content. With
-    `ngram` (an ngram.py model file), the page reranks the n-gram's proposals as the engine does."""
+    `ngram` (a completion/ngram.py model file), the page reranks the n-gram's proposals as the
+    engine does."""
     import sentencepiece as spm
 
     from sqlcomplete.completion.engine import resolve_ckpt

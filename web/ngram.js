@@ -1,6 +1,6 @@
-// ngram.py's completion side: the schema-aware 4-gram that proposes the next words which the
-// completer's model reranks (web/completer.js). It reads the model that ngram.py saves (web/export.py
-// writes it as model/ngram.json.gz) and gives ngram.py's results exactly, ties included: Python's
+// completion/ngram.py's completion side: the schema-aware 4-gram that proposes the next words which the
+// completer's model reranks (web/completer.js). It reads the model that completion/ngram.py saves (web/export.py
+// writes it as model/ngram.json.gz) and gives completion/ngram.py's results exactly, ties included: Python's
 // dicts and ordered sets iterate in insertion order, as Maps and Sets do here, and both sorts are stable.
 import { PY_SPACE, TOKEN, bareName, columnTypes, isKnown, isName, knownWords, parseSchema, quote, spellingOf, stringStart }
   from "./schema.js";
@@ -245,7 +245,7 @@ export function insertSlot(state, schema) {
   return ["value", table, pos < columns.length ? columns[pos] : null];
 }
 
-// the grammar of a next word (ngram.py's sets): where a table must come, where a value of some type
+// the grammar of a next word (completion/ngram.py's sets): where a table must come, where a value of some type
 // does, and words that no DML statement has
 const KEYWORDS = new Set(`select from where and or not null is in as on join left right inner outer full cross group by
 order having limit offset insert into values update set delete truncate table upsert returning distinct case when then
@@ -392,7 +392,7 @@ export function rankBuckets(state) {
 
 export const fkey = (f) => f.map((x) => String(Number(x))).join("");
 
-/** A model file's bytes (gzipped or plain JSON) to the object ngram.py saved. */
+/** A model file's bytes (gzipped or plain JSON) to the object completion/ngram.py saved. */
 export async function readModel(bytes) {
   bytes = new Uint8Array(bytes);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) { // a server that sent Content-Encoding has unpacked it already
@@ -406,7 +406,7 @@ export async function readModel(bytes) {
 // own keys only, so that words such as "constructor" are not found on Object.prototype
 const get = (obj, key) => (obj && Object.hasOwn(obj, key) ? obj[key] : undefined);
 
-/** ngram.py's NgramCompleter: setSchema(schema), proposals(prefix, suffix, n), complete(prefix, suffix, n). */
+/** completion/ngram.py's NgramCompleter: setSchema(schema), proposals(prefix, suffix, n), complete(prefix, suffix, n). */
 export class NgramCompleter {
   constructor(model, { maxTokens = 8, minProb = 0.2 } = {}) {
     this.order = model.order;
@@ -475,7 +475,7 @@ export class NgramCompleter {
   }
 
   /** Schema names for a class, with P(name | class) from the feature hit rates: [[name, p], ...] best first
-   * (do not modify the list). Once per statement state, as ngram.py's: typing a word re-ranks nothing. */
+   * (do not modify the list). Once per statement state, as completion/ngram.py's: typing a word re-ranks nothing. */
   classNames(cls, state) {
     const key = JSON.stringify([cls, state.norms, state.words]);
     if (!this.classCache.has(key)) {
@@ -499,7 +499,7 @@ export class NgramCompleter {
       rates = get(table, b);
       if (rates && Object.values(rates).reduce((n, hc) => n + hc[1], 0) >= 50) break;
     }
-    // no bucket with 50 candidates: the last one's, as in ngram.py
+    // no bucket with 50 candidates: the last one's, as in completion/ngram.py
     const scores = new Map();
     for (const [name, f] of feats) {
       const [hits, cands] = get(rates, fkey(f)) || [0, 0];

@@ -3,7 +3,7 @@
 
 The prompt is fim/prompt.py's, built exactly as fim/csv_to_fim.py builds training prompts, from the
 schema, the statements before the cursor and the file around it. Nothing else is sent: in particular
-not the database's values (database.py), which completion/service.py merges into the answer
+not the database's values (db/database.py), which completion/service.py merges into the answer
 locally. The backend keeps its own outage state: after a failure the caller's local model answers
 alone for retry_s, and the outage's start and end are logged once each.
 """

@@ -3,11 +3,13 @@ proposer of next words that the shipped model reranks (sample.py). The shipped o
 sqlcomplete/models/ngram.safetensors, is a 6-gram (`make ngram` passes --order 6; the default
 order is 4).
 
-    python ngram.py train SOURCE [SOURCE ...] -o sqlcomplete/models/ngram.safetensors \
-        [--order 6] [--holdout evalsets/hard_cases.jsonl]
+    python -m sqlcomplete.completion.ngram train SOURCE [SOURCE ...] \
+        -o sqlcomplete/models/ngram.safetensors [--order 6] [--holdout evalsets/hard_cases.jsonl]
     # the page's format, or back
-    python ngram.py convert sqlcomplete/models/ngram.safetensors -o web/model/ngram.json.gz
-    python ngram.py complete --schema examples/schema.sql --prefix "SELECT name, email FROM "
+    python -m sqlcomplete.completion.ngram convert sqlcomplete/models/ngram.safetensors \
+        -o web/model/ngram.json.gz
+    python -m sqlcomplete.completion.ngram complete --schema examples/schema.sql \
+        --prefix "SELECT name, email FROM "
 
 Statements are cut into the scorer's tokens (words, numbers, quoted strings, symbols). Names
 from the group's own schema become class tokens, <T> for a table and <C> for a column, so
@@ -658,7 +660,8 @@ def read_model(path: str) -> dict:
     """A model file (safetensors or .json.gz) as train()'s dict."""
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"no n-gram model at {path} (train one: python ngram.py train SOURCES -o {path})"
+            f"no n-gram model at {path} (train one: "
+            f"python -m sqlcomplete.completion.ngram train SOURCES -o {path})"
         )
     if path.endswith(".json.gz"):
         with gzip.open(path, "rt", encoding="utf-8") as f:
@@ -836,7 +839,7 @@ class NgramCompleter:
             if not os.path.isfile(path):
                 raise FileNotFoundError(
                     f"no n-gram model at {path} "
-                    f"(train one: python ngram.py train SOURCES -o {path})"
+                    f"(train one: python -m sqlcomplete.completion.ngram train SOURCES -o {path})"
                 )
             self.table, m = load_table(path)
         self.order = m["order"]

@@ -1094,7 +1094,7 @@ def main(argv: list[str] | None = None) -> int:
         db = Database(db_options(args))
         db.refresh()
     except (DatabaseError, ValueError) as e:
-        print(f"database.py: {e}", file=sys.stderr)
+        print(f"db/database.py: {e}", file=sys.stderr)
         return 2
     print("\n\n".join(db.ddl))
     print(f"-- {len(db.tables)} tables read in {db.read_s * 1000:.0f} ms", file=sys.stderr)

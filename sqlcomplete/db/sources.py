@@ -3,7 +3,7 @@
 In the order they count (a table named twice keeps its first definition): --schema files and the
 initialization options' `schema` text and `schemaFiles`; the CREATE TABLE statements of the buffer;
 those of the workspace's files matching the glob (watched through the editor when it can, else
-polled); the tables of --db (database.py: SQLite is re-read when its file changes, a server every
+polled); the tables of --db (db/database.py: SQLite is re-read when its file changes, a server every
 `refresh_s` and on request). A source that cannot be read is reported once per version (one line)
 and the last schema read from it is kept.
 """

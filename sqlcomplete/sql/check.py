@@ -1,7 +1,7 @@
 """Statement validation with sqlglot, for the generators and prepare.py's seed reader.
 
 statement_problem checks (postgres dialect) that a statement parses and names only schema
-objects. Schema parsing is sqlschema.py's (the completer needs it without sqlglot).
+objects. Schema parsing is sql/schema.py's (the completer needs it without sqlglot).
 """
 
 import re

@@ -1,4 +1,4 @@
-// web/ngram.js's answers for tests/test_web.py to compare with ngram.py:
+// web/ngram.js's answers for tests/test_web.py to compare with completion/ngram.py:
 //   node web/test/ngram_parity.mjs NGRAM.json.gz CASES.jsonl OUT.jsonl
 // CASES lines are {"schema", "prefix", "suffix", "n"}; OUT lines {"proposals", "complete"}, in order.
 import { readFileSync, writeFileSync } from "node:fs";
