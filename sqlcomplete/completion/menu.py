@@ -27,9 +27,9 @@ from sqlcomplete.completion.ngram import (
     BOS,
     Schema,
     TypedStatement,
-    _copy_state,  # the n-gram's own copy of a statement state
     at_table,
     constrain,
+    copy_state,
 )
 from sqlcomplete.sql.lexicon import (
     IDENT,
@@ -187,7 +187,7 @@ class Menu:
         """`text` (after the partly typed `lead`) up to its last clean point; None when its first
         word is not allowed here."""
         full = lead + text
-        state, depth = _copy_state(state0), 0
+        state, depth = copy_state(state0), 0
         ends: list[tuple[int, str, str]] = []  # clean points: (offset in text, token, token before)
         toks = list(NAME_TOKEN.finditer(full))
         known = self.words | typed

@@ -1104,7 +1104,7 @@ class NgramCompleter:
         (right after the `(` is fine: the user fills it in)."""
         if sym == ";":
             return ""
-        state = _copy_state(state)
+        state = copy_state(state)
         state.push(surface, sym, self.schema)
         ctx = ctx + [sym]
         text, prev = "", sym
@@ -1154,7 +1154,7 @@ class NgramCompleter:
         return surface.lower() if lower and sym not in (TABLE, COLUMN, QTABLE, QCOLUMN) else surface
 
 
-def _copy_state(s: TypedStatement) -> TypedStatement:
+def copy_state(s: TypedStatement) -> TypedStatement:
     c = TypedStatement()
     c.norms, c.words, c.tables = list(s.norms), list(s.words), list(s.tables)
     c.used, c.aliases, c.last_col, c._alias_for = (
