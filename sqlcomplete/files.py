@@ -3,6 +3,7 @@ it in place, so a reader, a crash or a full disk leaves the old file or the new 
 one. The one place the project writes small files this way (model.py, train.py, prepare.py,
 fim/sft.py, web/export.py, evaluate.py)."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -41,3 +42,12 @@ def write_json_atomic(path: str, obj: Any, indent: int | None = 2) -> None:
 def copy_file_atomic(src: str, dst: str) -> None:
     with open(src, "rb") as source:
         write_atomic(dst, lambda f: shutil.copyfileobj(source, f), "wb")
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file, read 1 MiB at a time: weights, tokenizers and exports."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -5,7 +5,6 @@ dtype, compile and threads. Neither script imports the other; both import this."
 
 import ast
 import errno
-import hashlib
 import inspect
 import json
 import math
@@ -25,6 +24,7 @@ from typing import Any
 
 import torch
 
+from sqlcomplete.files import file_sha256
 from sqlcomplete.model import ModelArgs, weight_files
 
 TERMINATE = (
@@ -180,14 +180,6 @@ def config_help(cls: type) -> str:
             shown = f"--{prefix}{f.name}={default if isinstance(default, str) else repr(default)}"
             lines.append(f"  {shown:<34} {comments.get(f.name, '')}".rstrip())
     return "\n".join(lines)
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def weight_checksums(ckpt_dir: str) -> dict[str, str]:

@@ -19,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
+from sqlcomplete.files import file_sha256
+
 ONNX_FILE = "model.onnx"  # beside model.safetensors in a checkpoint directory (`make export`)
 GRAPH_FORMAT = "kv-cache-v1"  # web/export.py's graph inputs and outputs, as its docstring describes
 BACKENDS = ("auto", "onnx", "torch")
@@ -69,11 +71,6 @@ def model_shape(ckpt: str) -> dict:
         }
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise BackendError(f"{path}: not a readable model config ({e})") from e
-
-
-def file_sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def weights_sha256(ckpt: str) -> str:
